@@ -1,0 +1,240 @@
+// Package config owns orderdesk's configuration: the environment variables of
+// API.md, their defaults, and the checks that stop start-up with one line
+// naming the variable at fault.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Secret is a string that never shows up in logs or formatted output.
+type Secret string
+
+// String hides the value from fmt.
+func (Secret) String() string { return "[redacted]" }
+
+// LogValue hides the value from slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// MarshalText hides the value from encoders (JSON, YAML, text).
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Reveal returns the secret value itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is every setting orderdesk reads from its environment.
+type Config struct {
+	HTTPAddr    string `env:"ORDERDESK_HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL Secret `env:"ORDERDESK_DATABASE_URL" envDefault:"sqlite:orderdesk.db"`
+	APIKey      Secret `env:"ORDERDESK_API_KEY"`
+	LogLevel    string `env:"ORDERDESK_LOG_LEVEL" envDefault:"info"`
+	// OrderTTL is how long a stored order (or a customer's order list) is
+	// served without asking Shopify again.
+	OrderTTL time.Duration `env:"ORDERDESK_ORDER_TTL" envDefault:"2m"`
+
+	Shopify Shopify
+
+	EventsURL    string `env:"ORDERDESK_EVENTS_URL"`
+	EventsSecret Secret `env:"ORDERDESK_EVENTS_SECRET"`
+}
+
+// Shopify is the store orderdesk is bound to at bootstrap, and how to reach it.
+type Shopify struct {
+	Shop        string        `env:"SHOPIFY_SHOP"`
+	AccessToken Secret        `env:"SHOPIFY_ACCESS_TOKEN"`
+	APISecret   Secret        `env:"SHOPIFY_API_SECRET"`
+	APIVersion  string        `env:"SHOPIFY_API_VERSION" envDefault:"2026-10"`
+	BaseURL     string        `env:"SHOPIFY_BASE_URL"`
+	Timeout     time.Duration `env:"SHOPIFY_TIMEOUT" envDefault:"10s"`
+}
+
+// LogValue logs the settings an operator needs to see, with the database
+// password masked and secrets left out.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("database", RedactURL(c.DatabaseURL.Reveal())),
+		slog.String("shop", c.Shopify.Shop),
+		slog.String("shopify_api_version", c.Shopify.APIVersion),
+		slog.String("shopify_base_url", c.Shopify.BaseURL),
+		slog.Duration("order_ttl", c.OrderTTL),
+		slog.Bool("events", c.EventsURL != ""),
+	)
+}
+
+// RedactURL masks the password of a URL; other strings come back unchanged.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// Error is a configuration problem tied to one variable.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// Mode says which settings a command needs.
+type Mode int
+
+const (
+	// ModeServe needs everything production needs: a key and a Shopify shop.
+	ModeServe Mode = iota
+	// ModeDemo fills the Shopify settings itself (the in-process sandbox).
+	ModeDemo
+	// ModeMigrate needs only the database.
+	ModeMigrate
+)
+
+var (
+	shopDomainRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
+	apiVersionRe = regexp.MustCompile(`^(\d{4}-(01|04|07|10)|unstable)$`)
+)
+
+// Load reads the environment (lookup returns a variable's value and whether
+// it is set) and checks it for the given mode.
+func Load(environ map[string]string, mode Mode) (Config, error) {
+	var cfg Config
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environ}); err != nil {
+		return Config{}, firstEnvError(err)
+	}
+	if err := cfg.validate(mode); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func (c Config) validate(mode Mode) error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return &Error{"ORDERDESK_HTTP_ADDR", fmt.Sprintf("%q is not host:port", c.HTTPAddr)}
+	}
+	if _, err := ParseDatabaseURL(c.DatabaseURL.Reveal()); err != nil {
+		return &Error{"ORDERDESK_DATABASE_URL", err.Error()}
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return &Error{"ORDERDESK_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}
+	if c.OrderTTL < 0 {
+		return &Error{"ORDERDESK_ORDER_TTL", "must not be negative"}
+	}
+	if c.Shopify.Timeout <= 0 {
+		return &Error{"SHOPIFY_TIMEOUT", "must be positive"}
+	}
+	if !apiVersionRe.MatchString(c.Shopify.APIVersion) {
+		return &Error{"SHOPIFY_API_VERSION", fmt.Sprintf("%q is not a Shopify API version like 2026-10", c.Shopify.APIVersion)}
+	}
+	if c.Shopify.BaseURL != "" {
+		if err := checkOrigin(c.Shopify.BaseURL); err != nil {
+			return &Error{"SHOPIFY_BASE_URL", err.Error()}
+		}
+	}
+	if c.EventsURL != "" {
+		if err := checkOrigin(c.EventsURL); err != nil {
+			return &Error{"ORDERDESK_EVENTS_URL", err.Error()}
+		}
+		if c.EventsSecret == "" {
+			return &Error{"ORDERDESK_EVENTS_SECRET", "required when ORDERDESK_EVENTS_URL is set"}
+		}
+	}
+	if mode != ModeServe {
+		return nil
+	}
+	if c.APIKey == "" {
+		return &Error{"ORDERDESK_API_KEY", "required: the key the CRM sends as Authorization: Bearer"}
+	}
+	if len(c.APIKey) < 16 {
+		return &Error{"ORDERDESK_API_KEY", "too short: use at least 16 characters"}
+	}
+	if c.Shopify.Shop == "" {
+		return &Error{"SHOPIFY_SHOP", "required: the shop domain, e.g. example.myshopify.com"}
+	}
+	if !shopDomainRe.MatchString(c.Shopify.Shop) {
+		return &Error{"SHOPIFY_SHOP", fmt.Sprintf("%q is not a shop domain like example.myshopify.com", c.Shopify.Shop)}
+	}
+	if c.Shopify.AccessToken == "" {
+		return &Error{"SHOPIFY_ACCESS_TOKEN", "required: the shop's Admin API access token"}
+	}
+	return nil
+}
+
+func checkOrigin(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return nil
+}
+
+// Database is a parsed ORDERDESK_DATABASE_URL.
+type Database struct {
+	// Driver is "postgres" or "sqlite".
+	Driver string
+	// DSN is what the driver opens: the URL for Postgres, the path for SQLite.
+	DSN string
+}
+
+// ParseDatabaseURL accepts postgres://…, postgresql://… and sqlite:PATH.
+func ParseDatabaseURL(raw string) (Database, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return Database{}, errors.New("not a valid postgres:// URL")
+		}
+		return Database{Driver: "postgres", DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(raw, "sqlite:")
+		if path == "" {
+			return Database{}, errors.New("sqlite: needs a path, e.g. sqlite:orderdesk.db or sqlite::memory:")
+		}
+		return Database{Driver: "sqlite", DSN: path}, nil
+	default:
+		return Database{}, errors.New("want postgres://… or sqlite:PATH")
+	}
+}
+
+// firstEnvError turns caarlos0/env's errors into an *Error naming the variable.
+func firstEnvError(err error) error {
+	var agg env.AggregateError
+	if errors.As(err, &agg) && len(agg.Errors) > 0 {
+		err = agg.Errors[0]
+	}
+	var pe env.ParseError
+	if errors.As(err, &pe) {
+		return &Error{Var: envName(reflect.TypeFor[Config](), pe.Name), Msg: fmt.Sprintf("not a valid %s: %v", pe.Type, pe.Err)}
+	}
+	return err
+}
+
+// envName finds the variable behind a struct field name, searching nested structs.
+func envName(t reflect.Type, field string) string {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Name == field {
+			if tag := f.Tag.Get("env"); tag != "" {
+				return strings.Split(tag, ",")[0]
+			}
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == t.PkgPath() {
+			if name := envName(f.Type, field); name != field {
+				return name
+			}
+		}
+	}
+	return field
+}

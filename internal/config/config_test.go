@@ -1,0 +1,126 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func serveEnv() map[string]string {
+	return map[string]string{
+		"ORDERDESK_API_KEY":    "0123456789abcdef0123",
+		"SHOPIFY_SHOP":         "example.myshopify.com",
+		"SHOPIFY_ACCESS_TOKEN": "shpat_test",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(serveEnv(), ModeServe)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cfg.HTTPAddr != ":8080" || cfg.DatabaseURL.Reveal() != "sqlite:orderdesk.db" || cfg.Shopify.APIVersion != "2026-10" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	if cfg.OrderTTL != 2*time.Minute || cfg.Shopify.Timeout != 10*time.Second {
+		t.Errorf("durations = %v, %v", cfg.OrderTTL, cfg.Shopify.Timeout)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mode    Mode
+		set     map[string]string
+		unset   string
+		wantVar string
+	}{
+		{"missing api key", ModeServe, nil, "ORDERDESK_API_KEY", "ORDERDESK_API_KEY"},
+		{"short api key", ModeServe, map[string]string{"ORDERDESK_API_KEY": "short"}, "", "ORDERDESK_API_KEY"},
+		{"missing shop", ModeServe, nil, "SHOPIFY_SHOP", "SHOPIFY_SHOP"},
+		{"bad shop", ModeServe, map[string]string{"SHOPIFY_SHOP": "https://x.com"}, "", "SHOPIFY_SHOP"},
+		{"missing token", ModeServe, nil, "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_ACCESS_TOKEN"},
+		{"bad addr", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": "8080"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"bad db scheme", ModeMigrate, map[string]string{"ORDERDESK_DATABASE_URL": "mysql://x"}, "", "ORDERDESK_DATABASE_URL"},
+		{"empty sqlite path", ModeMigrate, map[string]string{"ORDERDESK_DATABASE_URL": "sqlite:"}, "", "ORDERDESK_DATABASE_URL"},
+		{"bad version", ModeServe, map[string]string{"SHOPIFY_API_VERSION": "latest"}, "", "SHOPIFY_API_VERSION"},
+		{"bad base url", ModeDemo, map[string]string{"SHOPIFY_BASE_URL": "localhost:9"}, "", "SHOPIFY_BASE_URL"},
+		{"bad ttl", ModeServe, map[string]string{"ORDERDESK_ORDER_TTL": "soon"}, "", "ORDERDESK_ORDER_TTL"},
+		{"bad timeout", ModeServe, map[string]string{"SHOPIFY_TIMEOUT": "0s"}, "", "SHOPIFY_TIMEOUT"},
+		{"bad log level", ModeServe, map[string]string{"ORDERDESK_LOG_LEVEL": "loud"}, "", "ORDERDESK_LOG_LEVEL"},
+		{"events without secret", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events"}, "", "ORDERDESK_EVENTS_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			environ := serveEnv()
+			for k, v := range tt.set {
+				environ[k] = v
+			}
+			delete(environ, tt.unset)
+			_, err := Load(environ, tt.mode)
+			var cerr *Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want *config.Error", err)
+			}
+			if cerr.Var != tt.wantVar {
+				t.Errorf("Var = %q, want %q (err: %v)", cerr.Var, tt.wantVar, err)
+			}
+			if strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), tt.wantVar+": ") {
+				t.Errorf("error %q is not one line starting with the variable", err)
+			}
+		})
+	}
+}
+
+func TestDemoAndMigrateNeedNoShop(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{ModeDemo, ModeMigrate} {
+		if _, err := Load(map[string]string{}, mode); err != nil {
+			t.Errorf("mode %d: %v", mode, err)
+		}
+	}
+}
+
+func TestSecretsAreNeverPrinted(t *testing.T) {
+	t.Parallel()
+	environ := serveEnv()
+	environ["ORDERDESK_DATABASE_URL"] = "postgres://app:hunter2@db:5432/orderdesk"
+	cfg, err := Load(environ, ModeServe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "cfg", cfg, "key", cfg.APIKey)
+	js, _ := json.Marshal(cfg)
+	out := b.String() + fmt.Sprintf("%v %+v", cfg, cfg) + string(js)
+	for _, secret := range []string{"0123456789abcdef0123", "shpat_test", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("secret %q leaked: %s", secret, out)
+		}
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, driver, dsn string
+	}{
+		{"postgres://u@h/db", "postgres", "postgres://u@h/db"},
+		{"postgresql://u@h/db", "postgres", "postgresql://u@h/db"},
+		{"sqlite:orderdesk.db", "sqlite", "orderdesk.db"},
+		{"sqlite::memory:", "sqlite", ":memory:"},
+	}
+	for _, tt := range tests {
+		got, err := ParseDatabaseURL(tt.in)
+		if err != nil || got.Driver != tt.driver || got.DSN != tt.dsn {
+			t.Errorf("ParseDatabaseURL(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+}

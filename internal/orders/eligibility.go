@@ -1,0 +1,103 @@
+package orders
+
+import (
+	"github.com/shopspring/decimal"
+	"golang.org/x/text/currency"
+)
+
+// BlockedReason is the stable code saying why an action is not allowed.
+type BlockedReason string
+
+// Reasons an action is refused; they double as problem codes (409).
+const (
+	BlockedAlreadyCancelled BlockedReason = "already_cancelled"
+	BlockedOrderFulfilled   BlockedReason = "order_fulfilled"
+	BlockedNotPaid          BlockedReason = "not_paid"
+	BlockedNothingToRefund  BlockedReason = "nothing_to_refund"
+	BlockedReturnRequired   BlockedReason = "return_required"
+)
+
+// Actions says what an agent may do with an order now.
+type Actions struct {
+	Cancel CancelEligibility
+	Refund RefundEligibility
+}
+
+// CancelEligibility is whether the order can be cancelled, and whether money
+// can be given back in the same action.
+type CancelEligibility struct {
+	Allowed       bool
+	BlockedReason BlockedReason
+	// RefundAvailable: the order is paid, so cancel may refund all or part.
+	RefundAvailable bool
+}
+
+// RefundEligibility is whether money can be refunded, and how much.
+type RefundEligibility struct {
+	Allowed       bool
+	BlockedReason BlockedReason
+	MaxAmount     decimal.Decimal
+	// RequiresReturn: shipped items are involved, so a refund touching them
+	// needs return "received" or "not_required".
+	RequiresReturn bool
+}
+
+// Eligibility applies DESIGN.md's rules to an order. It is pure: the same
+// order always gives the same answer, and callers must pass the freshest
+// Shopify state before a mutation.
+func Eligibility(o Order) Actions {
+	return Actions{Cancel: cancelEligibility(o), Refund: refundEligibility(o)}
+}
+
+func cancelEligibility(o Order) CancelEligibility {
+	switch {
+	case o.Status == StatusCancelled:
+		return CancelEligibility{BlockedReason: BlockedAlreadyCancelled}
+	case o.FulfillmentStatus == FulfillmentFulfilled || o.FulfillmentStatus == FulfillmentPartial:
+		// Shopify refuses to cancel an order with shipped items.
+		return CancelEligibility{BlockedReason: BlockedOrderFulfilled}
+	}
+	return CancelEligibility{Allowed: true, RefundAvailable: o.Refundable.IsPositive()}
+}
+
+func refundEligibility(o Order) RefundEligibility {
+	switch o.FinancialStatus {
+	case FinancialRefunded, FinancialVoided:
+		return RefundEligibility{BlockedReason: BlockedNothingToRefund, MaxAmount: decimal.Zero}
+	case FinancialPending, FinancialAuthorized, FinancialExpired:
+		return RefundEligibility{BlockedReason: BlockedNotPaid, MaxAmount: decimal.Zero}
+	}
+	if !o.Refundable.IsPositive() {
+		if o.Captured.IsPositive() {
+			return RefundEligibility{BlockedReason: BlockedNothingToRefund, MaxAmount: decimal.Zero}
+		}
+		return RefundEligibility{BlockedReason: BlockedNotPaid, MaxAmount: decimal.Zero}
+	}
+	return RefundEligibility{Allowed: true, MaxAmount: o.Refundable, RequiresReturn: hasShippedItems(o)}
+}
+
+// hasShippedItems reports whether any shipped quantity has not been refunded.
+func hasShippedItems(o Order) bool {
+	for _, li := range o.LineItems {
+		if li.FulfilledQuantity > li.RefundedQuantity {
+			return true
+		}
+	}
+	return false
+}
+
+// CurrencyScale is the number of decimals a currency's amounts carry: 2 for
+// USD and EUR, 0 for JPY, 3 for KWD. Unknown codes get 2.
+func CurrencyScale(code string) int32 {
+	unit, err := currency.ParseISO(code)
+	if err != nil {
+		return 2
+	}
+	scale, _ := currency.Standard.Rounding(unit)
+	return int32(scale)
+}
+
+// FormatMoney writes an amount with exactly the currency's decimals.
+func FormatMoney(d decimal.Decimal, currencyCode string) string {
+	return d.StringFixed(CurrencyScale(currencyCode))
+}

@@ -1,0 +1,43 @@
+package orders
+
+import "errors"
+
+// Sentinel errors of the domain. Adapters wrap them with %w; the API maps
+// them to HTTP statuses and problem codes in one table.
+var (
+	// ErrNotFound: no such order for this shop.
+	ErrNotFound = errors.New("not found")
+	// ErrShopifyUnavailable: Shopify failed (5xx, network) after retries.
+	ErrShopifyUnavailable = errors.New("shopify unavailable")
+	// ErrShopifyTimeout: Shopify gave no answer in time.
+	ErrShopifyTimeout = errors.New("shopify timeout")
+	// ErrShopifyAuth: the shop's access token was refused (revoked or wrong).
+	ErrShopifyAuth = errors.New("shopify refused the access token")
+	// ErrShopifyRateLimited: Shopify kept throttling past the retry budget.
+	ErrShopifyRateLimited = errors.New("shopify rate limited")
+	// ErrInvalidInput: a request value breaks a rule; see ValidationError.
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// FieldError names one invalid field of a request.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// ValidationError carries the field errors of an invalid request. It
+// matches ErrInvalidInput with errors.Is.
+type ValidationError struct {
+	Code   string
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Fields) == 0 {
+		return "invalid input"
+	}
+	return "invalid input: " + e.Fields[0].Field + ": " + e.Fields[0].Message
+}
+
+// Is makes errors.Is(err, ErrInvalidInput) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }

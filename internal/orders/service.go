@@ -1,0 +1,262 @@
+package orders
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// Store is the persistence the domain needs. Every call is scoped by shop.
+type Store interface {
+	// UpsertOrders stores orders; a stored order with a newer Shopify
+	// updated_at is kept rather than overwritten.
+	UpsertOrders(ctx context.Context, shopID int64, orders []Order) error
+	// GetOrder returns one order, or ErrNotFound.
+	GetOrder(ctx context.Context, shopID, orderID int64) (Order, error)
+	// ListOrders returns up to f.Limit orders matching f, newest first
+	// (created_at, then id), after f.Cursor when set.
+	ListOrders(ctx context.Context, shopID int64, f ListFilter) ([]Order, error)
+	// CustomerSyncedAt says when a customer's order list was last read from
+	// Shopify; the zero time when never.
+	CustomerSyncedAt(ctx context.Context, shopID, customerID int64) (time.Time, error)
+	// MarkCustomerSynced records that a customer's list was read at t.
+	MarkCustomerSynced(ctx context.Context, shopID, customerID int64, t time.Time) error
+}
+
+// Shopify is the shop's Admin API as the domain needs it. Errors wrap
+// ErrNotFound, ErrShopifyUnavailable, ErrShopifyTimeout, ErrShopifyAuth or
+// ErrShopifyRateLimited.
+type Shopify interface {
+	// Order reads one order with its transactions and fulfilment events.
+	Order(ctx context.Context, shop tenant.Shop, orderID int64) (ShopifyOrder, error)
+	// CustomerOrders reads every order of a customer, any status.
+	CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]ShopifyOrder, error)
+	// OrdersPage reads one page of the shop's orders for a backfill.
+	OrdersPage(ctx context.Context, shop tenant.Shop, req PageRequest) (OrdersPage, error)
+}
+
+// PageRequest asks for one page of orders. PageInfo, once set, carries the
+// query; Shopify rejects other filters alongside it.
+type PageRequest struct {
+	UpdatedAtMin time.Time
+	Limit        int
+	PageInfo     string
+}
+
+// OrdersPage is one page of orders and the token of the next, if any.
+type OrdersPage struct {
+	Orders       []ShopifyOrder
+	NextPageInfo string
+}
+
+// ListFilter selects orders. Zero values do not filter.
+type ListFilter struct {
+	CustomerID        int64
+	Email             string
+	Phone             string
+	Name              string
+	Status            Status
+	FinancialStatus   FinancialStatus
+	FulfillmentStatus FulfillmentStatus
+	UpdatedSince      time.Time
+	Limit             int
+	After             *Cursor
+}
+
+// Cursor is a position in the newest-first order list.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// Encode makes the opaque string handed to clients.
+func (c Cursor) Encode() string {
+	raw := c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + strconv.FormatInt(c.ID, 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeCursor parses a client's cursor; a malformed one is a ValidationError.
+func DecodeCursor(s string) (Cursor, error) {
+	bad := &ValidationError{Code: "invalid_cursor", Fields: []FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return Cursor{}, bad
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	return Cursor{CreatedAt: t, ID: n}, nil
+}
+
+// Page is a page of orders and the cursor of the next one.
+type Page struct {
+	Orders []Order
+	Next   *Cursor
+}
+
+// Service serves orders from the store, reading through to Shopify when a
+// copy is missing or older than the TTL.
+type Service struct {
+	store   Store
+	shopify Shopify
+	ttl     time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	flight  singleflight.Group
+}
+
+// NewService wires a Service. ttl is how long a stored copy is served
+// without asking Shopify again.
+func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger) *Service {
+	return &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log}
+}
+
+// Get returns one order. refresh forces a read from Shopify first.
+func (s *Service) Get(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (Order, error) {
+	stored, err := s.store.GetOrder(ctx, shop.ID, id)
+	switch {
+	case err == nil && !refresh && s.fresh(stored.SyncedAt):
+		return stored, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Order{}, fmt.Errorf("get order %d: %w", id, err)
+	}
+	fetched, ferr := s.fetchOrder(ctx, shop, id, refresh)
+	if ferr == nil {
+		return fetched, nil
+	}
+	// A stale copy beats an error when the agent did not ask for fresh data.
+	if err == nil && !refresh && !errors.Is(ferr, ErrNotFound) && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "serving stale order: shopify read failed", "order_id", id, "err", ferr)
+		return stored, nil
+	}
+	return Order{}, ferr
+}
+
+// fetchOrder reads an order from Shopify and stores it. Concurrent callers
+// for the same order share one Shopify call.
+func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (Order, error) {
+	key := fmt.Sprintf("order:%d:%d:%t", shop.ID, id, refresh)
+	v, err, _ := s.flight.Do(key, func() (any, error) {
+		// A caller that lost the race to a finished flight finds the copy here.
+		if !refresh {
+			if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil && s.fresh(o.SyncedAt) {
+				return o, nil
+			}
+		}
+		src, err := s.shopify.Order(ctx, shop, id)
+		if err != nil {
+			return Order{}, fmt.Errorf("read order %d from shopify: %w", id, err)
+		}
+		if err := s.store.UpsertOrders(ctx, shop.ID, []Order{Build(src, s.now().UTC())}); err != nil {
+			return Order{}, fmt.Errorf("store order %d: %w", id, err)
+		}
+		// Read back: a newer copy stored meanwhile (a webhook) wins.
+		return s.store.GetOrder(ctx, shop.ID, id)
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return v.(Order), nil
+}
+
+// List returns a page of orders. A customer's list is read through to
+// Shopify first when it was never read or is older than the TTL.
+func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Page, error) {
+	if f.CustomerID != 0 && f.After == nil {
+		s.refreshCustomer(ctx, shop, f.CustomerID)
+	}
+	limit := f.Limit
+	f.Limit = limit + 1 // one more tells whether a next page exists
+	list, err := s.store.ListOrders(ctx, shop.ID, f)
+	if err != nil {
+		return Page{}, fmt.Errorf("list orders: %w", err)
+	}
+	page := Page{Orders: list}
+	if len(list) > limit {
+		page.Orders = list[:limit]
+		last := page.Orders[limit-1]
+		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return page, nil
+}
+
+// refreshCustomer reads a customer's orders from Shopify when the stored
+// list is stale. Failure is logged, not returned: the stored list still serves.
+func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, customerID int64) {
+	synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID)
+	if err == nil && s.fresh(synced) {
+		return
+	}
+	_, err, _ = s.flight.Do(fmt.Sprintf("customer:%d:%d", shop.ID, customerID), func() (any, error) {
+		if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && s.fresh(synced) {
+			return nil, nil
+		}
+		srcs, err := s.shopify.CustomerOrders(ctx, shop, customerID)
+		if err != nil {
+			return nil, fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
+		}
+		now := s.now().UTC()
+		if err := s.store.UpsertOrders(ctx, shop.ID, buildAll(srcs, now)); err != nil {
+			return nil, fmt.Errorf("store customer %d orders: %w", customerID, err)
+		}
+		return nil, s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "customer read-through failed; serving stored orders", "customer_id", customerID, "err", err)
+	}
+}
+
+// Backfill pages through the shop's orders updated since `since` (all when
+// zero) and stores them. progress, when set, is called after each page.
+func (s *Service) Backfill(ctx context.Context, shop tenant.Shop, since time.Time, progress func(pages, orders int)) (int, error) {
+	req := PageRequest{UpdatedAtMin: since, Limit: 250}
+	pages, total := 0, 0
+	for {
+		page, err := s.shopify.OrdersPage(ctx, shop, req)
+		if err != nil {
+			return total, fmt.Errorf("backfill page %d: %w", pages+1, err)
+		}
+		if err := s.store.UpsertOrders(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())); err != nil {
+			return total, fmt.Errorf("backfill store page %d: %w", pages+1, err)
+		}
+		pages++
+		total += len(page.Orders)
+		if progress != nil {
+			progress(pages, total)
+		}
+		if page.NextPageInfo == "" {
+			return total, nil
+		}
+		req = PageRequest{PageInfo: page.NextPageInfo, Limit: req.Limit}
+	}
+}
+
+func (s *Service) fresh(syncedAt time.Time) bool {
+	return !syncedAt.IsZero() && s.now().Sub(syncedAt) < s.ttl
+}
+
+func buildAll(srcs []ShopifyOrder, now time.Time) []Order {
+	out := make([]Order, len(srcs))
+	for i, src := range srcs {
+		out[i] = Build(src, now)
+	}
+	return out
+}

@@ -1,0 +1,128 @@
+package orders
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// ShopifyOrder is what orderdesk knows of an order as Shopify reported it:
+// the subset of Shopify's REST order resource the domain reads, with the same
+// JSON field names, plus the fulfilment events and transactions that Shopify
+// serves from their own endpoints. Adapters fill it; the store persists it as
+// the order's JSON; Build derives everything the CRM sees from it.
+type ShopifyOrder struct {
+	ID                int64                `json:"id"`
+	Name              string               `json:"name"`
+	OrderNumber       int                  `json:"order_number"`
+	Email             string               `json:"email,omitempty"`
+	Phone             string               `json:"phone,omitempty"`
+	CreatedAt         time.Time            `json:"created_at"`
+	UpdatedAt         time.Time            `json:"updated_at"`
+	ProcessedAt       *time.Time           `json:"processed_at,omitempty"`
+	CancelledAt       *time.Time           `json:"cancelled_at,omitempty"`
+	CancelReason      string               `json:"cancel_reason,omitempty"`
+	ClosedAt          *time.Time           `json:"closed_at,omitempty"`
+	Currency          string               `json:"currency"`
+	TotalPrice        decimal.Decimal      `json:"total_price"`
+	FinancialStatus   string               `json:"financial_status,omitempty"`
+	FulfillmentStatus string               `json:"fulfillment_status,omitempty"`
+	Customer          *ShopifyCustomer     `json:"customer,omitempty"`
+	LineItems         []ShopifyLineItem    `json:"line_items"`
+	ShippingLines     []ShopifyShipping    `json:"shipping_lines,omitempty"`
+	Fulfillments      []ShopifyFulfillment `json:"fulfillments,omitempty"`
+	Refunds           []ShopifyRefund      `json:"refunds,omitempty"`
+	// Transactions come from /orders/{id}/transactions.json; nil when not
+	// fetched (a webhook body has none), which is not the same as empty.
+	Transactions []ShopifyTransaction `json:"transactions,omitempty"`
+}
+
+// ShopifyCustomer is the contact an order belongs to.
+type ShopifyCustomer struct {
+	ID        int64  `json:"id"`
+	Email     string `json:"email,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+}
+
+// ShopifyLineItem is one line of an order.
+type ShopifyLineItem struct {
+	ID           int64           `json:"id"`
+	Title        string          `json:"title"`
+	VariantTitle string          `json:"variant_title,omitempty"`
+	SKU          string          `json:"sku,omitempty"`
+	Quantity     int             `json:"quantity"`
+	Price        decimal.Decimal `json:"price"`
+}
+
+// ShopifyShipping is a shipping line and its price.
+type ShopifyShipping struct {
+	ID    int64           `json:"id"`
+	Title string          `json:"title"`
+	Price decimal.Decimal `json:"price"`
+}
+
+// ShopifyFulfillment is one shipment of some of an order's line items.
+type ShopifyFulfillment struct {
+	ID              int64                     `json:"id"`
+	Status          string                    `json:"status"` // pending, open, success, cancelled, error, failure
+	CreatedAt       time.Time                 `json:"created_at"`
+	UpdatedAt       time.Time                 `json:"updated_at"`
+	ShipmentStatus  string                    `json:"shipment_status,omitempty"`
+	TrackingCompany string                    `json:"tracking_company,omitempty"`
+	TrackingNumbers []string                  `json:"tracking_numbers,omitempty"`
+	TrackingURLs    []string                  `json:"tracking_urls,omitempty"`
+	LineItems       []ShopifyFulfilledItem    `json:"line_items"`
+	Events          []ShopifyFulfillmentEvent `json:"events,omitempty"`
+}
+
+// ShopifyFulfilledItem is a line item as listed inside a fulfilment.
+type ShopifyFulfilledItem struct {
+	ID       int64 `json:"id"`
+	Quantity int   `json:"quantity"`
+}
+
+// ShopifyFulfillmentEvent is a carrier update on a fulfilment.
+type ShopifyFulfillmentEvent struct {
+	ID                  int64      `json:"id"`
+	Status              string     `json:"status"`
+	HappenedAt          time.Time  `json:"happened_at"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at,omitempty"`
+	Message             string     `json:"message,omitempty"`
+}
+
+// ShopifyRefund is a refund already made on the order.
+type ShopifyRefund struct {
+	ID              int64                  `json:"id"`
+	CreatedAt       time.Time              `json:"created_at"`
+	Note            string                 `json:"note,omitempty"`
+	RefundLineItems []ShopifyRefundLine    `json:"refund_line_items,omitempty"`
+	Transactions    []ShopifyTransaction   `json:"transactions,omitempty"`
+	Adjustments     []ShopifyAdjustment `json:"order_adjustments,omitempty"`
+}
+
+// ShopifyRefundLine is a line item quantity returned by a refund.
+type ShopifyRefundLine struct {
+	LineItemID  int64  `json:"line_item_id"`
+	Quantity    int    `json:"quantity"`
+	RestockType string `json:"restock_type,omitempty"`
+}
+
+// ShopifyAdjustment is an order adjustment of a refund (e.g. shipping).
+type ShopifyAdjustment struct {
+	Kind   string          `json:"kind"`
+	Amount decimal.Decimal `json:"amount"`
+}
+
+// ShopifyTransaction is a money movement: sale, authorization, capture, void, refund.
+type ShopifyTransaction struct {
+	ID        int64           `json:"id"`
+	ParentID  *int64          `json:"parent_id,omitempty"`
+	Kind      string          `json:"kind"`
+	Status    string          `json:"status"`
+	Gateway   string          `json:"gateway,omitempty"`
+	Amount    decimal.Decimal `json:"amount"`
+	Currency  string          `json:"currency,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}

@@ -1,0 +1,113 @@
+-- +goose Up
+CREATE TABLE shops (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain      TEXT NOT NULL UNIQUE,
+    created_at  DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop_id      BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    key_hash     TEXT NOT NULL UNIQUE,
+    name         TEXT NOT NULL DEFAULT '',
+    created_at   DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX api_keys_shop_id ON api_keys (shop_id);
+
+CREATE TABLE orders (
+    shop_id             BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    id                  BIGINT NOT NULL,
+    name                TEXT NOT NULL,
+    order_number        INTEGER NOT NULL,
+    customer_id         BIGINT,
+    email               TEXT,
+    phone               TEXT,
+    status              TEXT NOT NULL,
+    financial_status    TEXT NOT NULL,
+    fulfillment_status  TEXT NOT NULL,
+    currency            TEXT NOT NULL,
+    created_at          DATETIME NOT NULL,
+    updated_at          DATETIME NOT NULL,
+    synced_at           DATETIME NOT NULL,
+    shopify             TEXT NOT NULL,
+    PRIMARY KEY (shop_id, id)
+);
+CREATE INDEX orders_newest ON orders (shop_id, created_at DESC, id DESC);
+CREATE INDEX orders_customer ON orders (shop_id, customer_id, created_at DESC, id DESC);
+CREATE INDEX orders_email ON orders (shop_id, lower(email));
+CREATE INDEX orders_phone ON orders (shop_id, phone);
+CREATE INDEX orders_name ON orders (shop_id, name);
+CREATE INDEX orders_updated ON orders (shop_id, updated_at);
+
+CREATE TABLE customer_syncs (
+    shop_id      BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    customer_id  BIGINT NOT NULL,
+    synced_at    DATETIME NOT NULL,
+    PRIMARY KEY (shop_id, customer_id)
+);
+
+CREATE TABLE actions (
+    id                 TEXT PRIMARY KEY,
+    shop_id            BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    order_id           BIGINT NOT NULL,
+    kind               TEXT NOT NULL,
+    status             TEXT NOT NULL,
+    agent_id           TEXT NOT NULL,
+    reason             TEXT,
+    amount             TEXT,
+    currency           TEXT,
+    request            TEXT NOT NULL,
+    shopify_refund_id  BIGINT,
+    shopify_job_id     TEXT,
+    error              TEXT,
+    created_at         DATETIME NOT NULL,
+    completed_at       DATETIME
+);
+CREATE INDEX actions_order ON actions (shop_id, order_id, created_at DESC);
+CREATE INDEX actions_unknown ON actions (status) WHERE status = 'unknown';
+
+CREATE TABLE idempotency_keys (
+    shop_id          BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    api_key_id       BIGINT NOT NULL,
+    key              TEXT NOT NULL,
+    request_hash     TEXT NOT NULL,
+    action_id        TEXT,
+    response_status  INTEGER,
+    response_body    BLOB,
+    created_at       DATETIME NOT NULL,
+    expires_at       DATETIME NOT NULL,
+    PRIMARY KEY (api_key_id, key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+CREATE TABLE webhook_deliveries (
+    shop_id      BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    event_id     TEXT NOT NULL,
+    topic        TEXT NOT NULL,
+    received_at  DATETIME NOT NULL,
+    PRIMARY KEY (shop_id, event_id)
+);
+
+CREATE TABLE timeline_events (
+    id           TEXT PRIMARY KEY,
+    shop_id      BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    customer_id  BIGINT,
+    order_id     BIGINT,
+    order_name   TEXT,
+    type         TEXT NOT NULL,
+    occurred_at  DATETIME NOT NULL,
+    summary      TEXT NOT NULL,
+    agent_id     TEXT,
+    data         TEXT NOT NULL
+);
+CREATE INDEX timeline_events_customer ON timeline_events (shop_id, customer_id, occurred_at DESC, id DESC);
+
+-- +goose Down
+DROP TABLE timeline_events;
+DROP TABLE webhook_deliveries;
+DROP TABLE idempotency_keys;
+DROP TABLE actions;
+DROP TABLE customer_syncs;
+DROP TABLE orders;
+DROP TABLE api_keys;
+DROP TABLE shops;

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+)
+
+// orderRow is an order as stored: indexed columns for filtering and paging,
+// and the Shopify facts as JSON, from which the domain rebuilds the rest.
+type orderRow struct {
+	ShopID            int64 `gorm:"primaryKey;autoIncrement:false"`
+	ID                int64 `gorm:"primaryKey;autoIncrement:false"`
+	Name              string
+	OrderNumber       int
+	CustomerID        *int64
+	Email             *string
+	Phone             *string
+	Status            string
+	FinancialStatus   string
+	FulfillmentStatus string
+	Currency          string
+	CreatedAt         time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
+	SyncedAt          time.Time
+	Shopify           string
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+type customerSyncRow struct {
+	ShopID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	CustomerID int64 `gorm:"primaryKey;autoIncrement:false"`
+	SyncedAt   time.Time
+}
+
+func (customerSyncRow) TableName() string { return "customer_syncs" }
+
+func toOrderRow(shopID int64, o orders.Order) (orderRow, error) {
+	raw, err := json.Marshal(o.Source)
+	if err != nil {
+		return orderRow{}, fmt.Errorf("encode order %d: %w", o.ID, err)
+	}
+	row := orderRow{
+		ShopID:            shopID,
+		ID:                o.ID,
+		Name:              o.Name,
+		OrderNumber:       o.Number,
+		Status:            string(o.Status),
+		FinancialStatus:   string(o.FinancialStatus),
+		FulfillmentStatus: string(o.FulfillmentStatus),
+		Currency:          o.Currency,
+		CreatedAt:         o.CreatedAt.UTC(),
+		UpdatedAt:         o.UpdatedAt.UTC(),
+		SyncedAt:          o.SyncedAt.UTC(),
+		Shopify:           string(raw),
+	}
+	if c := o.Customer; c != nil {
+		row.CustomerID = &c.ID
+		row.Email = nonEmpty(c.Email)
+		row.Phone = nonEmpty(c.Phone)
+	}
+	if row.Email == nil {
+		row.Email = nonEmpty(o.Source.Email)
+	}
+	if row.Phone == nil {
+		row.Phone = nonEmpty(o.Source.Phone)
+	}
+	return row, nil
+}
+
+func (r orderRow) toDomain() (orders.Order, error) {
+	var src orders.ShopifyOrder
+	if err := json.Unmarshal([]byte(r.Shopify), &src); err != nil {
+		return orders.Order{}, fmt.Errorf("decode stored order %d: %w", r.ID, err)
+	}
+	return orders.Build(src, r.SyncedAt.UTC()), nil
+}
+
+// Orders implements orders.Store.
+type Orders struct{ s *Store }
+
+// Orders returns the orders.Store view of the database.
+func (s *Store) Orders() *Orders { return &Orders{s: s} }
+
+// upsertColumns are overwritten when a newer copy of an order arrives.
+var upsertColumns = []string{
+	"name", "order_number", "customer_id", "email", "phone", "status", "financial_status",
+	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify",
+}
+
+// UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
+// than the incoming one is kept: deliveries and reads arrive out of order.
+func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.Order) error {
+	if len(list) == 0 {
+		return nil
+	}
+	rows := make([]orderRow, 0, len(list))
+	for _, ord := range list {
+		row, err := toOrderRow(shopID, ord)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "id"}},
+		DoUpdates: clause.AssignmentColumns(upsertColumns),
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: "orders.updated_at <= excluded.updated_at"},
+		}},
+	}).CreateInBatches(rows, 200).Error
+	if err != nil {
+		return fmt.Errorf("upsert %d orders: %w", len(rows), err)
+	}
+	return nil
+}
+
+// GetOrder returns one of the shop's orders.
+func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Order, error) {
+	var row orderRow
+	err := o.s.db.WithContext(ctx).Where("shop_id = ? AND id = ?", shopID, orderID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return orders.Order{}, fmt.Errorf("order %d: %w", orderID, orders.ErrNotFound)
+	}
+	if err != nil {
+		return orders.Order{}, fmt.Errorf("order %d: %w", orderID, err)
+	}
+	return row.toDomain()
+}
+
+// ListOrders returns the shop's orders matching f, newest first.
+func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilter) ([]orders.Order, error) {
+	q := o.s.db.WithContext(ctx).Where("shop_id = ?", shopID)
+	if f.CustomerID != 0 {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.Email != "" {
+		q = q.Where("lower(email) = ?", strings.ToLower(f.Email))
+	}
+	if f.Phone != "" {
+		q = q.Where("phone = ?", f.Phone)
+	}
+	if f.Name != "" {
+		q = q.Where("name = ?", f.Name)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.FinancialStatus != "" {
+		q = q.Where("financial_status = ?", string(f.FinancialStatus))
+	}
+	if f.FulfillmentStatus != "" {
+		q = q.Where("fulfillment_status = ?", string(f.FulfillmentStatus))
+	}
+	if !f.UpdatedSince.IsZero() {
+		q = q.Where("updated_at >= ?", f.UpdatedSince.UTC())
+	}
+	if c := f.After; c != nil {
+		at := c.CreatedAt.UTC()
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, c.ID)
+	}
+	var rows []orderRow
+	if err := q.Order("created_at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	out := make([]orders.Order, 0, len(rows))
+	for _, r := range rows {
+		ord, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ord)
+	}
+	return out, nil
+}
+
+// CustomerSyncedAt says when a customer's orders were last read from Shopify.
+func (o *Orders) CustomerSyncedAt(ctx context.Context, shopID, customerID int64) (time.Time, error) {
+	var row customerSyncRow
+	err := o.s.db.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", shopID, customerID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("customer sync time: %w", err)
+	}
+	return row.SyncedAt.UTC(), nil
+}
+
+// MarkCustomerSynced records when a customer's orders were read.
+func (o *Orders) MarkCustomerSynced(ctx context.Context, shopID, customerID int64, t time.Time) error {
+	row := customerSyncRow{ShopID: shopID, CustomerID: customerID, SyncedAt: t.UTC()}
+	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "customer_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"synced_at"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("mark customer synced: %w", err)
+	}
+	return nil
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,183 @@
+// Package store is orderdesk's persistence: GORM over Postgres in production
+// or embedded SQLite (pure Go) by default, with versioned goose migrations
+// embedded for both dialects. It is the only package that imports GORM; it
+// implements the Store interfaces that the domain packages declare.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+
+	"github.com/orderdesk/orderdesk/internal/config"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the database behind orderdesk.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	pool    *pgxpool.Pool // nil on SQLite
+	dialect string
+}
+
+// Open connects to the database an ORDERDESK_DATABASE_URL names. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	dbc, err := config.ParseDatabaseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	gcfg := &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }}
+	switch dbc.Driver {
+	case "postgres":
+		pcfg, err := pgxpool.ParseConfig(dbc.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open store: parse postgres url: %w", err)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("open store: postgres pool: %w", err)
+		}
+		// One pool serves GORM (through database/sql) and, later, River.
+		sqlDB := stdlib.OpenDBFromPool(pool)
+		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open store: gorm postgres: %w", err)
+		}
+		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres"}, nil
+	default:
+		sqlDB, err := sql.Open("sqlite", sqliteDSN(dbc.DSN))
+		if err != nil {
+			return nil, fmt.Errorf("open store: sqlite: %w", err)
+		}
+		if dbc.DSN == ":memory:" {
+			// Every connection to :memory: is a new empty database: keep one.
+			sqlDB.SetMaxOpenConns(1)
+		}
+		db, err := gorm.Open(sqlite.Dialector{Conn: sqlDB}, gcfg)
+		if err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("open store: gorm sqlite: %w", err)
+		}
+		return &Store{db: db, sqlDB: sqlDB, dialect: "sqlite"}, nil
+	}
+}
+
+// sqliteDSN adds the pragmas orderdesk relies on: WAL for concurrent readers,
+// a busy timeout instead of immediate SQLITE_BUSY, foreign keys, and
+// transactions that take the write lock up front (no upgrade deadlocks).
+func sqliteDSN(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + path + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// Dialect is "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Pool is the pgx pool on Postgres (nil on SQLite), for sharing with River.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// SQL is the database/sql handle, for sharing with River on SQLite.
+func (s *Store) SQL() *sql.DB { return s.sqlDB }
+
+// Ping checks the database answers; readiness uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	err := s.sqlDB.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
+}
+
+// Migrate applies pending migrations. On Postgres a session advisory lock
+// makes replicas that start together take turns; the later ones find
+// nothing left to do.
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	p, err := s.migrator(log)
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate up: %w", err)
+	}
+	for _, r := range results {
+		log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// MigrationVersion is the newest applied migration.
+func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
+	p, err := s.migrator(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return 0, err
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migration version: %w", err)
+	}
+	return v, nil
+}
+
+func (s *Store) migrator(log *slog.Logger) (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrations, "migrations/"+s.dialect)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithSlog(log)}
+	if s.dialect == "postgres" {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.sqlDB, fsys, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
+// isUniqueViolation reports a duplicate-key error on either dialect.
+func isUniqueViolation(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
+}
