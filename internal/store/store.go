@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -124,7 +125,7 @@ func (s *Store) Close() error {
 // makes replicas that start together take turns; the later ones find
 // nothing left to do.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
-	p, err := s.migrator(log)
+	p, err := s.migrator(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 
 // MigrationVersion is the newest applied migration.
 func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
-	p, err := s.migrator(slog.New(slog.DiscardHandler))
+	p, err := s.migrator(ctx, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return 0, err
 	}
@@ -151,7 +152,7 @@ func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-func (s *Store) migrator(log *slog.Logger) (*goose.Provider, error) {
+func (s *Store) migrator(ctx context.Context, log *slog.Logger) (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrations, "migrations/"+s.dialect)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -160,7 +161,18 @@ func (s *Store) migrator(log *slog.Logger) (*goose.Provider, error) {
 	opts := []goose.ProviderOption{goose.WithSlog(log)}
 	if s.dialect == "postgres" {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// The lock is per schema: orderdesk deployments sharing a database
+		// in different schemas do not wait for each other.
+		var schema string
+		if err := s.sqlDB.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		h := fnv.New64a()
+		_, _ = h.Write([]byte("orderdesk-migrate:" + schema))
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(h.Sum64()>>1)),
+			lock.WithLockTimeout(1, 300), // retry each second, up to 5 minutes
+		)
 		if err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi2"
+	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/gin-gonic/gin"
+	swaggerfiles "github.com/swaggo/files"
+	ginswagger "github.com/swaggo/gin-swagger"
+
+	"github.com/orderdesk/orderdesk/docs"
+)
+
+// OpenAPI3 converts swag's Swagger 2.0 output (docs/) to OpenAPI 3.0.
+func OpenAPI3() ([]byte, error) {
+	var v2 openapi2.T
+	if err := json.Unmarshal([]byte(docs.SwaggerInfo.ReadDoc()), &v2); err != nil {
+		return nil, fmt.Errorf("read swagger 2.0 document: %w", err)
+	}
+	v3, err := openapi2conv.ToV3(&v2)
+	if err != nil {
+		return nil, fmt.Errorf("convert to openapi 3: %w", err)
+	}
+	out, err := json.MarshalIndent(v3, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode openapi 3: %w", err)
+	}
+	return out, nil
+}
+
+// newOpenAPIHandler converts once, at router construction.
+func newOpenAPIHandler() (gin.HandlerFunc, error) {
+	doc, err := OpenAPI3()
+	if err != nil {
+		return nil, err
+	}
+	return func(c *gin.Context) {
+		c.Data(http.StatusOK, "application/json", doc)
+	}, nil
+}
+
+func swaggerUI() gin.HandlerFunc {
+	return ginswagger.WrapHandler(swaggerfiles.Handler, ginswagger.URL("/openapi.json"))
+}

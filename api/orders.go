@@ -1,0 +1,370 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+)
+
+// OrderResponse is an order as the CRM sees it.
+type OrderResponse struct {
+	ID                int64                 `json:"id" example:"450789469"`
+	Name              string                `json:"name" example:"#1001"`
+	OrderNumber       int                   `json:"order_number" example:"1001"`
+	CreatedAt         time.Time             `json:"created_at" example:"2026-11-20T10:00:00Z"`
+	UpdatedAt         time.Time             `json:"updated_at" example:"2026-11-21T08:30:00Z"`
+	ProcessedAt       *time.Time            `json:"processed_at" extensions:"x-nullable"`
+	CancelledAt       *time.Time            `json:"cancelled_at" extensions:"x-nullable"`
+	CancelReason      *string               `json:"cancel_reason" extensions:"x-nullable" example:"customer"`
+	ClosedAt          *time.Time            `json:"closed_at" extensions:"x-nullable"`
+	Customer          *CustomerResponse     `json:"customer" extensions:"x-nullable"`
+	Currency          string                `json:"currency" example:"USD"`
+	TotalPrice        string                `json:"total_price" example:"199.00"`
+	TotalRefunded     string                `json:"total_refunded" example:"0.00"`
+	RefundableAmount  string                `json:"refundable_amount" example:"199.00"`
+	Status            string                `json:"status" enums:"open,archived,cancelled" example:"open"`
+	FinancialStatus   string                `json:"financial_status" enums:"pending,authorized,partially_paid,paid,partially_refunded,refunded,voided,expired" example:"paid"`
+	FulfillmentStatus string                `json:"fulfillment_status" enums:"unfulfilled,partially_fulfilled,fulfilled,restocked" example:"partially_fulfilled"`
+	Shipment          *ShipmentResponse     `json:"shipment" extensions:"x-nullable"`
+	Labels            LabelsResponse        `json:"labels"`
+	LineItems         []LineItemResponse    `json:"line_items"`
+	Fulfillments      []FulfillmentResponse `json:"fulfillments"`
+	Refunds           []RefundResponse      `json:"refunds"`
+	Actions           OrderActionsResponse  `json:"actions"`
+	SyncedAt          time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z"`
+}
+
+// CustomerResponse is the contact an order belongs to.
+type CustomerResponse struct {
+	ID        int64  `json:"id" example:"207119551"`
+	Email     string `json:"email" example:"bob@example.com"`
+	Phone     string `json:"phone" example:"+13125551212"`
+	FirstName string `json:"first_name" example:"Bob"`
+	LastName  string `json:"last_name" example:"Norman"`
+}
+
+// ShipmentResponse is the order's shipping progress.
+type ShipmentResponse struct {
+	Status              string     `json:"status" enums:"ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable"`
+}
+
+// LabelsResponse are human words for the three statuses.
+type LabelsResponse struct {
+	Status            string `json:"status" example:"Open"`
+	FinancialStatus   string `json:"financial_status" example:"Paid"`
+	FulfillmentStatus string `json:"fulfillment_status" example:"Arriving on 3 December 2026"`
+}
+
+// LineItemResponse is one line of an order.
+type LineItemResponse struct {
+	ID                int64              `json:"id" example:"466157049"`
+	Title             string             `json:"title" example:"IPod Nano - 8gb"`
+	VariantTitle      string             `json:"variant_title" example:"green"`
+	SKU               string             `json:"sku" example:"IPOD2008GREEN"`
+	Quantity          int                `json:"quantity" example:"1"`
+	FulfilledQuantity int                `json:"fulfilled_quantity" example:"1"`
+	RefundedQuantity  int                `json:"refunded_quantity" example:"0"`
+	Price             string             `json:"price" example:"199.00"`
+	Tracking          []TrackingResponse `json:"tracking"`
+}
+
+// TrackingResponse is a parcel carrying the line item.
+type TrackingResponse struct {
+	Company string `json:"company" example:"UPS"`
+	Number  string `json:"number" example:"1Z2345"`
+	URL     string `json:"url" example:"https://www.ups.com/track?tracknum=1Z2345"`
+	Status  string `json:"status" example:"in_transit"`
+}
+
+// FulfillmentResponse is one shipment.
+type FulfillmentResponse struct {
+	ID                  int64      `json:"id" example:"255858046"`
+	Status              string     `json:"status" example:"success"`
+	CreatedAt           time.Time  `json:"created_at"`
+	ShipmentStatus      string     `json:"shipment_status" example:"in_transit"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable"`
+	TrackingCompany     string     `json:"tracking_company" example:"UPS"`
+	TrackingNumbers     []string   `json:"tracking_numbers"`
+	TrackingURLs        []string   `json:"tracking_urls"`
+}
+
+// RefundResponse is a refund already made.
+type RefundResponse struct {
+	ID        int64     `json:"id" example:"509562969"`
+	CreatedAt time.Time `json:"created_at"`
+	Amount    string    `json:"amount" example:"10.00"`
+	Note      string    `json:"note" example:"damaged"`
+}
+
+// OrderActionsResponse says what an agent may do now.
+type OrderActionsResponse struct {
+	Cancel CancelActionResponse `json:"cancel"`
+	Refund RefundActionResponse `json:"refund"`
+}
+
+// CancelActionResponse is whether the order can be cancelled now.
+type CancelActionResponse struct {
+	Allowed bool `json:"allowed" example:"false"`
+	// Why not, when not allowed.
+	BlockedReason *string `json:"blocked_reason" extensions:"x-nullable" enums:"already_cancelled,order_fulfilled" example:"order_fulfilled"`
+	// The order is paid: cancel may refund in the same action.
+	RefundAvailable bool `json:"refund_available" example:"false"`
+}
+
+// RefundActionResponse is whether money can be refunded now, and how much.
+type RefundActionResponse struct {
+	Allowed       bool    `json:"allowed" example:"true"`
+	BlockedReason *string `json:"blocked_reason" extensions:"x-nullable" enums:"not_paid,nothing_to_refund" example:"not_paid"`
+	MaxAmount     string  `json:"max_amount" example:"199.00"`
+	// Shipped items are involved: a refund touching them needs return "received" or "not_required".
+	RequiresReturn bool `json:"requires_return" example:"true"`
+}
+
+// OrderListResponse is a page of orders.
+type OrderListResponse struct {
+	Orders []OrderResponse `json:"orders"`
+	// Pass as cursor for the next page; null on the last page.
+	NextCursor *string `json:"next_cursor" extensions:"x-nullable" example:"MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5"`
+}
+
+func toOrderResponse(o orders.Order) OrderResponse {
+	money := func(d decimal.Decimal) string { return orders.FormatMoney(d, o.Currency) }
+	r := OrderResponse{
+		ID:                o.ID,
+		Name:              o.Name,
+		OrderNumber:       o.Number,
+		CreatedAt:         o.CreatedAt,
+		UpdatedAt:         o.UpdatedAt,
+		ProcessedAt:       o.ProcessedAt,
+		CancelledAt:       o.CancelledAt,
+		CancelReason:      optString(o.CancelReason),
+		ClosedAt:          o.ClosedAt,
+		Currency:          o.Currency,
+		TotalPrice:        money(o.TotalPrice),
+		TotalRefunded:     money(o.TotalRefunded),
+		RefundableAmount:  money(o.Refundable),
+		Status:            string(o.Status),
+		FinancialStatus:   string(o.FinancialStatus),
+		FulfillmentStatus: string(o.FulfillmentStatus),
+		Labels:            LabelsResponse(o.Labels),
+		LineItems:         make([]LineItemResponse, 0, len(o.LineItems)),
+		Fulfillments:      make([]FulfillmentResponse, 0, len(o.Fulfillments)),
+		Refunds:           make([]RefundResponse, 0, len(o.Refunds)),
+		Actions: OrderActionsResponse{
+			Cancel: CancelActionResponse{
+				Allowed:         o.Actions.Cancel.Allowed,
+				BlockedReason:   optString(string(o.Actions.Cancel.BlockedReason)),
+				RefundAvailable: o.Actions.Cancel.RefundAvailable,
+			},
+			Refund: RefundActionResponse{
+				Allowed:        o.Actions.Refund.Allowed,
+				BlockedReason:  optString(string(o.Actions.Refund.BlockedReason)),
+				MaxAmount:      money(o.Actions.Refund.MaxAmount),
+				RequiresReturn: o.Actions.Refund.RequiresReturn,
+			},
+		},
+		SyncedAt: o.SyncedAt,
+	}
+	if c := o.Customer; c != nil {
+		r.Customer = &CustomerResponse{ID: c.ID, Email: c.Email, Phone: c.Phone, FirstName: c.FirstName, LastName: c.LastName}
+	}
+	if sh := o.Shipment; sh != nil {
+		r.Shipment = &ShipmentResponse{Status: string(sh.Status), EstimatedDeliveryAt: sh.EstimatedDeliveryAt}
+	}
+	for _, li := range o.LineItems {
+		lr := LineItemResponse{
+			ID: li.ID, Title: li.Title, VariantTitle: li.VariantTitle, SKU: li.SKU, Quantity: li.Quantity,
+			FulfilledQuantity: li.FulfilledQuantity, RefundedQuantity: li.RefundedQuantity, Price: money(li.Price),
+			Tracking: make([]TrackingResponse, 0, len(li.Tracking)),
+		}
+		for _, t := range li.Tracking {
+			lr.Tracking = append(lr.Tracking, TrackingResponse{Company: t.Company, Number: t.Number, URL: t.URL, Status: string(t.Status)})
+		}
+		r.LineItems = append(r.LineItems, lr)
+	}
+	for _, f := range o.Fulfillments {
+		r.Fulfillments = append(r.Fulfillments, FulfillmentResponse{
+			ID: f.ID, Status: f.Status, CreatedAt: f.CreatedAt, ShipmentStatus: string(f.ShipmentStatus),
+			EstimatedDeliveryAt: f.EstimatedDeliveryAt, TrackingCompany: f.TrackingCompany,
+			TrackingNumbers: nonNil(f.TrackingNumbers), TrackingURLs: nonNil(f.TrackingURLs),
+		})
+	}
+	for _, rf := range o.Refunds {
+		r.Refunds = append(r.Refunds, RefundResponse{ID: rf.ID, CreatedAt: rf.CreatedAt, Amount: money(rf.Amount), Note: rf.Note})
+	}
+	return r
+}
+
+// listOrders godoc
+//
+//	@Summary		List orders
+//	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+//	@Tags			orders
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			customer_id			query		int		false	"Shopify customer id"
+//	@Param			email				query		string	false	"Customer email (case-insensitive)"
+//	@Param			phone				query		string	false	"Customer phone, E.164"
+//	@Param			name				query		string	false	"Order name, e.g. #1001"
+//	@Param			status				query		string	false	"Order status"											Enums(open, archived, cancelled)
+//	@Param			financial_status	query		string	false	"Payment status"										Enums(pending, authorized, partially_paid, paid, partially_refunded, refunded, voided, expired)
+//	@Param			fulfillment_status	query		string	false	"Fulfilment status"										Enums(unfulfilled, partially_fulfilled, fulfilled, restocked)
+//	@Param			updated_since		query		string	false	"RFC 3339 time; orders updated at or after it"			Format(date-time)
+//	@Param			limit				query		int		false	"Page size (default 20; above 100 is clamped to 100)"	minimum(1)	default(20)
+//	@Param			cursor				query		string	false	"next_cursor of the previous page"
+//	@Success		200					{object}	OrderListResponse
+//	@Failure		400					{object}	Problem	"Invalid query parameter"
+//	@Failure		401					{object}	Problem
+//	@Router			/orders [get]
+func (s *server) listOrders(c *gin.Context) {
+	f, fieldErrs := parseListFilter(c)
+	if len(fieldErrs) > 0 {
+		p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", fieldErrs[0].Field+": "+fieldErrs[0].Message)
+		p.Errors = fieldErrs
+		writeProblem(c, p)
+		return
+	}
+	page, err := s.Orders.List(c.Request.Context(), principal(c).Shop, f)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	resp := OrderListResponse{Orders: make([]OrderResponse, 0, len(page.Orders))}
+	for _, o := range page.Orders {
+		resp.Orders = append(resp.Orders, toOrderResponse(o))
+	}
+	if page.Next != nil {
+		next := page.Next.Encode()
+		resp.NextCursor = &next
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+var (
+	validStatuses    = []string{"open", "archived", "cancelled"}
+	validFinancial   = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided", "expired"}
+	validFulfillment = []string{"unfulfilled", "partially_fulfilled", "fulfilled", "restocked"}
+)
+
+func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
+	f := orders.ListFilter{Limit: 20}
+	var errs []FieldError
+	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	q := c.Request.URL.Query()
+	if v := q.Get("customer_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			bad("customer_id", "must be a positive integer")
+		}
+		f.CustomerID = id
+	}
+	f.Email = strings.TrimSpace(q.Get("email"))
+	f.Phone = strings.TrimSpace(q.Get("phone"))
+	f.Name = strings.TrimSpace(q.Get("name"))
+	oneOf := func(field string, allowed []string) string {
+		v := q.Get(field)
+		if v != "" && !slices.Contains(allowed, v) {
+			bad(field, "must be one of "+strings.Join(allowed, ", "))
+		}
+		return v
+	}
+	f.Status = orders.Status(oneOf("status", validStatuses))
+	f.FinancialStatus = orders.FinancialStatus(oneOf("financial_status", validFinancial))
+	f.FulfillmentStatus = orders.FulfillmentStatus(oneOf("fulfillment_status", validFulfillment))
+	if v := q.Get("updated_since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad("updated_since", "must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
+		}
+		f.UpdatedSince = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad("limit", "must be a positive integer")
+		}
+		f.Limit = min(n, 100)
+	}
+	if v := q.Get("cursor"); v != "" {
+		cur, err := orders.DecodeCursor(v)
+		if err != nil {
+			bad("cursor", "is not a cursor this API returned")
+		}
+		f.After = &cur
+	}
+	return f, errs
+}
+
+// getOrder godoc
+//
+//	@Summary		Get an order
+//	@Description	One order with its three statuses, labels, per-line-item tracking and the actions allowed now. Served from orderdesk's copy; read from Shopify first when the copy is missing, older than ORDERDESK_ORDER_TTL, or refresh=true.
+//	@Tags			orders
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			id		path		int		true	"Shopify order id"
+//	@Param			refresh	query		bool	false	"Read Shopify first"
+//	@Success		200		{object}	OrderResponse
+//	@Failure		400		{object}	Problem	"Invalid id"
+//	@Failure		401		{object}	Problem
+//	@Failure		404		{object}	Problem	"No such order in this shop"
+//	@Failure		502		{object}	Problem	"Shopify failed"
+//	@Failure		504		{object}	Problem	"Shopify did not answer in time"
+//	@Router			/orders/{id} [get]
+func (s *server) getOrder(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	refresh := false
+	if v := c.Query("refresh"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", "refresh: must be true or false")
+			p.Errors = []FieldError{{Field: "refresh", Message: "must be true or false"}}
+			writeProblem(c, p)
+			return
+		}
+		refresh = b
+	}
+	o, err := s.Orders.Get(c.Request.Context(), principal(c).Shop, id, refresh)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	c.JSON(http.StatusOK, toOrderResponse(o))
+}
+
+// orderID parses the :id path parameter, writing a 400 when it is not an id.
+func orderID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		p := newProblem(http.StatusBadRequest, "invalid_id", "Invalid order id", "the order id must be a positive integer")
+		p.Errors = []FieldError{{Field: "id", Message: "must be a positive integer"}}
+		writeProblem(c, p)
+		return 0, false
+	}
+	return id, true
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

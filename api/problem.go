@@ -1,0 +1,99 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// Problem is an RFC 9457 problem detail, orderdesk's only error body.
+type Problem struct {
+	// A URI naming the problem type.
+	Type string `json:"type" example:"https://orderdesk.dev/problems/not_found"`
+	// Short summary of the problem type.
+	Title string `json:"title" example:"Not found"`
+	// The HTTP status code.
+	Status int `json:"status" example:"404"`
+	// What went wrong with this request.
+	Detail string `json:"detail,omitempty" example:"order 450789469 not found"`
+	// Stable machine-readable code.
+	Code string `json:"code" example:"not_found"`
+	// The request id (also in the X-Request-Id header).
+	Instance string `json:"instance,omitempty" example:"urn:request:7d0e0b1e-1c3a-4a51-8a3c-5a3b7e1c9f10"`
+	// Field errors, on validation failures.
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one invalid field.
+type FieldError struct {
+	Field   string `json:"field" example:"limit"`
+	Message string `json:"message" example:"must be a positive integer"`
+}
+
+const problemTypeBase = "https://orderdesk.dev/problems/"
+
+// errorMapping is the one table from domain errors to HTTP.
+var errorMapping = []struct {
+	err    error
+	status int
+	code   string
+	title  string
+}{
+	{tenant.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key"},
+	{orders.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{orders.ErrInvalidInput, http.StatusUnprocessableEntity, "invalid_input", "Invalid input"},
+	{orders.ErrShopifyTimeout, http.StatusGatewayTimeout, "shopify_timeout", "Shopify did not answer in time"},
+	{orders.ErrShopifyRateLimited, http.StatusBadGateway, "shopify_rate_limited", "Shopify is rate limiting this shop"},
+	{orders.ErrShopifyAuth, http.StatusBadGateway, "shopify_auth", "Shopify refused the shop's access token"},
+	{orders.ErrShopifyUnavailable, http.StatusBadGateway, "shopify_unavailable", "Shopify failed"},
+}
+
+// problemFor maps an error to its problem. Details of 5xx stay in the log.
+func problemFor(err error) Problem {
+	for _, m := range errorMapping {
+		if !errors.Is(err, m.err) {
+			continue
+		}
+		p := Problem{Type: problemTypeBase + m.code, Title: m.title, Status: m.status, Code: m.code}
+		if m.status < 500 {
+			p.Detail = err.Error()
+		}
+		var verr *orders.ValidationError
+		if errors.As(err, &verr) {
+			if verr.Code != "" {
+				p.Code, p.Type = verr.Code, problemTypeBase+verr.Code
+			}
+			for _, f := range verr.Fields {
+				p.Errors = append(p.Errors, FieldError(f))
+			}
+		}
+		return p
+	}
+	return newProblem(http.StatusInternalServerError, "internal", "Internal server error", "")
+}
+
+func newProblem(status int, code, title, detail string) Problem {
+	return Problem{Type: problemTypeBase + code, Title: title, Status: status, Code: code, Detail: detail}
+}
+
+// writeProblem sends p as application/problem+json and stops the chain.
+func writeProblem(c *gin.Context, p Problem) {
+	p.Instance = "urn:request:" + requestID(c)
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// writeError maps err through the table; 5xx causes are logged here.
+func writeError(c *gin.Context, log *slog.Logger, err error) {
+	p := problemFor(err)
+	if p.Status >= 500 {
+		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", requestID(c), "status", p.Status)
+	}
+	_ = c.Error(err)
+	writeProblem(c, p)
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+const (
+	demoShop  = "orderdesk-demo.myshopify.com"
+	demoToken = "shpat_sandbox_demo"
+	demoKey   = "od_demo_key_0123456789"
+)
+
+// demo runs everything on this machine: the Shopify sandbox on a loopback
+// port, seeded with an order in every state, and orderdesk wired to it over
+// a fresh SQLite file.
+func demo(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", "Run orderdesk on embedded SQLite against an in-process Shopify sandbox seeded with orders in every state. Prints the API key and curls to try.", envHelp, stderr)
+	sandboxAddr := fs.String("sandbox-addr", "127.0.0.1:8788", "address of the Shopify sandbox")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if _, set := env["ORDERDESK_DATABASE_URL"]; !set {
+		// A fresh database each run: the sandbox's state lives in memory too.
+		dir, err := os.MkdirTemp("", "orderdesk-demo-")
+		if err != nil {
+			return fmt.Errorf("demo database: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		env["ORDERDESK_DATABASE_URL"] = "sqlite:" + filepath.Join(dir, "orderdesk.db")
+	}
+	if _, set := env["ORDERDESK_API_KEY"]; !set {
+		env["ORDERDESK_API_KEY"] = demoKey
+	}
+	env["SHOPIFY_SHOP"], env["SHOPIFY_ACCESS_TOKEN"] = demoShop, demoToken
+	env["SHOPIFY_BASE_URL"] = "http://" + *sandboxAddr
+	cfg, err := config.Load(env, config.ModeDemo)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: demoShop, Token: demoToken})
+	sb.Seed(time.Now())
+	sbLn, err := net.Listen("tcp", *sandboxAddr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen on %s: %w", *sandboxAddr, err)
+	}
+	sbSrv := newHTTPServer(sb)
+	go func() {
+		if err := sbSrv.Serve(sbLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandbox stopped", "err", err)
+		}
+	}()
+	defer sbSrv.Close()
+
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	n, err := a.orders.Backfill(ctx, a.shop, time.Time{}, nil)
+	if err != nil {
+		return fmt.Errorf("demo: load the sandbox's orders: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	printDemoBanner(stdout, ln.Addr(), cfg.APIKey.Reveal(), n, cfg.Shopify.BaseURL)
+	return serveHTTP(ctx, newHTTPServer(a.handler), ln, log)
+}
+
+func printDemoBanner(w io.Writer, addr net.Addr, key string, n int, sandboxURL string) {
+	base := "http://" + addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		base = fmt.Sprintf("http://localhost:%d", tcp.Port)
+	}
+	fmt.Fprintf(w, `
+orderdesk demo is running on %[1]s with %[3]d orders from the Shopify sandbox at %[4]s.
+
+  API key:   %[2]s
+  API docs:  %[1]s/docs/index.html  (OpenAPI 3: %[1]s/openapi.json)
+
+Try:
+  curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/orders?customer_id=%[5]d'
+  curl -s -H 'Authorization: Bearer %[2]s' %[1]s/orders/%[6]d
+
+Stop with Ctrl-C.
+`, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit)
+}
+
+// sandbox runs only the Shopify sandbox, seeded, for other processes.
+func sandbox(ctx context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("sandbox", "Run the Shopify Admin API sandbox, seeded with the demo catalogue.", "", stderr)
+	addr := fs.String("addr", "127.0.0.1:8788", "listen address")
+	shop := fs.String("shop", demoShop, "shop domain")
+	token := fs.String("token", demoToken, "access token callers must send")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: *shop, Token: *token})
+	sb.Seed(time.Now())
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	fmt.Fprintf(stdout, "Shopify sandbox for %s on http://%s (token %s)\n", *shop, ln.Addr(), *token)
+	return serveHTTP(ctx, newHTTPServer(sb), ln, slog.New(slog.NewJSONHandler(stderr, nil)))
+}

@@ -1,0 +1,119 @@
+// Command orderdesk runs the orderdesk service: serve (production), demo
+// (embedded SQLite and an in-process Shopify sandbox), migrate, sandbox and
+// version. It is the only place that wires concrete types together.
+//
+//	@title						orderdesk API
+//	@version					1.0
+//	@description				Headless service that lets a CRM's support agents see a customer's Shopify orders (order, payment and fulfilment status, tracking per line item) and cancel or refund them. Errors are RFC 9457 problem+json with a stable `code`. Money is a decimal string with exactly the currency's decimals, next to a `currency` code.
+//	@contact.name				orderdesk team
+//	@license.name				Proprietary
+//	@BasePath					/
+//	@schemes					http https
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				"Bearer <api key>"
+//	@tag.name					orders
+//	@tag.description			A contact's orders and what an agent may do with them
+//	@tag.name					operations
+//	@tag.description			Health checks for load balancers and orchestrators
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], environ(), os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "orderdesk:", err)
+		os.Exit(1)
+	}
+}
+
+func environ() map[string]string {
+	out := map[string]string{}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the service against Postgres (or SQLite) and the real Shopify", serve},
+		{"demo", "run the service on embedded SQLite with a seeded in-process Shopify sandbox", demo},
+		{"migrate", "apply database migrations and exit", migrate},
+		{"sandbox", "run only the Shopify sandbox, for other processes to call", sandbox},
+		{"version", "print the version", printVersion},
+	}
+}
+
+func run(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return errors.New("a command is required")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], env, stdout, stderr)
+		}
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: orderdesk <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'orderdesk <command> --help' for a command's flags and environment.")
+}
+
+// newFlags makes a subcommand's flag set whose --help prints the summary,
+// the flags, and the environment it reads.
+func newFlags(name, summary, envHelp string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: orderdesk %s [flags]\n\n%s\n", name, summary)
+		fmt.Fprintln(out, "\nFlags:")
+		fs.PrintDefaults()
+		if envHelp != "" {
+			fmt.Fprintf(out, "\nEnvironment:\n%s", envHelp)
+		}
+	}
+	return fs
+}
+
+func printVersion(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "Print the version.", "", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "orderdesk", version)
+	return nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/shopify"
+	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
+  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)
+  ORDERDESK_API_KEY        the key the CRM sends as Authorization: Bearer (required by serve)
+  ORDERDESK_ORDER_TTL      how long a stored order is served before re-reading Shopify (default 2m)
+  ORDERDESK_LOG_LEVEL      debug, info, warn or error (default info)
+  SHOPIFY_SHOP             shop domain, example.myshopify.com (required by serve)
+  SHOPIFY_ACCESS_TOKEN     Admin API access token (required by serve)
+  SHOPIFY_API_SECRET       app secret that signs webhooks
+  SHOPIFY_API_VERSION      Admin API version (default 2026-10)
+  SHOPIFY_BASE_URL         origin to call instead of https://{shop} (sandbox, tests)
+  SHOPIFY_TIMEOUT          timeout of each Shopify HTTP attempt (default 10s)
+  ORDERDESK_EVENTS_URL     where outbound events go; ORDERDESK_EVENTS_SECRET signs them
+`
+
+func serve(ctx context.Context, args []string, env map[string]string, _, stderr io.Writer) error {
+	fs := newFlags("serve", "Run the service: migrate the database, bind the shop and API key from the environment, serve HTTP until SIGTERM/SIGINT.", envHelp, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env, config.ModeServe)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	log.Info("starting orderdesk", "version", version, "config", cfg)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	return serveHTTP(ctx, newHTTPServer(a.handler), ln, log)
+}
+
+func migrate(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", "Apply pending database migrations to ORDERDESK_DATABASE_URL and exit. Safe to run from several replicas at once.", "  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)\n", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env, config.ModeMigrate)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx, log); err != nil {
+		return err
+	}
+	v, err := st.MigrationVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database at migration version %d\n", v)
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(level)) // validated by config
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// app is the wired service: store, domain services and the HTTP handler.
+type app struct {
+	store   *store.Store
+	orders  *orders.Service
+	shop    tenant.Shop
+	handler http.Handler
+}
+
+// newApp opens and migrates the database, binds the configured shop and
+// API key, and builds the handler.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx, log); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	tenants := tenant.NewService(st.Tenants())
+	shop, err := tenants.Bootstrap(ctx, cfg.Shopify.Shop, cfg.APIKey.Reveal())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	sc, err := shopify.New(shopify.Config{
+		APIVersion: cfg.Shopify.APIVersion,
+		BaseURL:    cfg.Shopify.BaseURL,
+		Timeout:    cfg.Shopify.Timeout,
+		Tokens:     map[string]string{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
+	}, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: svc, Ready: st.Ping, Registry: reg})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &app{store: st, orders: svc, shop: shop, handler: h}, nil
+}
+
+func (a *app) close() { _ = a.store.Close() }
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second, // covers a cancel that waits on Shopify's job
+		IdleTimeout:       120 * time.Second,
+	}
+}
+
+// shutdownGrace is how long in-flight requests get after SIGTERM; below
+// Kubernetes' default 30 s termination grace period.
+const shutdownGrace = 25 * time.Second
+
+// serveHTTP serves until ctx ends, then stops accepting and lets in-flight
+// requests finish.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

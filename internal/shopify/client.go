@@ -1,0 +1,326 @@
+// Package shopify is orderdesk's adapter to the Shopify Admin API, over
+// go-shopify v4.7.0. It implements orders.Shopify and makes up for what the
+// library lacks: a base URL (a RoundTripper rewrites scheme and host),
+// concurrency safety (one library client per call over one shared
+// *http.Client), rate limiting (per-shop REST bucket and GraphQL cost
+// budget), ctx-aware retries for reads, per-call timeouts, and mapping of
+// Shopify's failures to the domain's errors.
+package shopify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	goshopify "github.com/bold-commerce/go-shopify/v4"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// Config is how the adapter reaches Shopify.
+type Config struct {
+	// APIVersion pins the Admin API version, e.g. 2026-10.
+	APIVersion string
+	// BaseURL, when set, replaces https://{shop} (sandbox, tests).
+	BaseURL string
+	// Timeout bounds each HTTP attempt.
+	Timeout time.Duration
+	// Tokens maps a shop domain to its Admin API access token.
+	Tokens map[string]string
+	// MaxAttempts bounds read attempts (default 4).
+	MaxAttempts int
+	// BaseBackoff is the first retry's backoff ceiling (default 200ms).
+	BaseBackoff time.Duration
+}
+
+// Client is the adapter. It is safe for concurrent use.
+type Client struct {
+	cfg      Config
+	http     *http.Client
+	limiters *limiters
+	log      *slog.Logger
+}
+
+// New builds the adapter.
+func New(cfg Config, log *slog.Logger) (*Client, error) {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 4
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = 200 * time.Millisecond
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("shopify base url %q: not an absolute URL", cfg.BaseURL)
+		}
+		rt = rewriteOrigin{scheme: u.Scheme, host: u.Host, next: rt}
+	}
+	return &Client{
+		cfg:      cfg,
+		http:     &http.Client{Transport: rt}, // per-attempt timeouts come from contexts
+		limiters: newLimiters(),
+		log:      log,
+	}, nil
+}
+
+// rewriteOrigin sends requests for https://{shop}/... to another origin,
+// keeping the shop domain in X-Shopify-Shop-Domain so a sandbox can tell
+// shops apart.
+type rewriteOrigin struct {
+	scheme, host string
+	next         http.RoundTripper
+}
+
+func (r rewriteOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.Header.Set("X-Shopify-Shop-Domain", req.URL.Host)
+	out.URL.Scheme, out.URL.Host, out.Host = r.scheme, r.host, r.host
+	return r.next.RoundTrip(out)
+}
+
+// library builds a go-shopify client for one call: the library keeps
+// rate-limit state in unsynchronised fields, so clients are never shared.
+func (c *Client) library(shop tenant.Shop) (*goshopify.Client, error) {
+	token, ok := c.cfg.Tokens[shop.Domain]
+	if !ok {
+		return nil, fmt.Errorf("no access token configured for shop %s: %w", shop.Domain, orders.ErrShopifyAuth)
+	}
+	return goshopify.NewClient(goshopify.App{}, shop.Domain, token,
+		goshopify.WithHTTPClient(c.http),
+		goshopify.WithVersion(c.cfg.APIVersion),
+	)
+}
+
+// read runs one REST read with the shop's bucket, a per-attempt timeout and
+// bounded retries with full-jitter backoff on 429, 5xx and network errors.
+func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call func(ctx context.Context, lib *goshopify.Client) error) error {
+	rest, _ := c.limiters.forShop(shop.Domain)
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = rest.take(ctx, 1); err != nil {
+			return fmt.Errorf("%s: waiting for rate limit: %w", what, mapCtxErr(err))
+		}
+		var lib *goshopify.Client
+		lib, err = c.library(shop)
+		if err != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		err = call(actx, lib)
+		cancel()
+		if lim := lib.RateLimits; lim.BucketSize > 0 {
+			rest.observe(float64(lim.RequestCount), float64(lim.BucketSize))
+		}
+		if err == nil {
+			return nil
+		}
+		wait, retry := c.retryable(err, attempt)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
+		}
+		if !retry || attempt >= c.cfg.MaxAttempts {
+			return fmt.Errorf("%s: %w", what, mapError(err))
+		}
+		var rl goshopify.RateLimitError
+		if errors.As(err, &rl) {
+			rest.full()
+		}
+		c.log.DebugContext(ctx, "retrying shopify read", "what", what, "attempt", attempt, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
+		case <-t.C:
+		}
+	}
+}
+
+// retryable says whether a read error is worth another attempt, and after
+// how long: Retry-After for 429, full jitter on an exponential ceiling otherwise.
+func (c *Client) retryable(err error, attempt int) (time.Duration, bool) {
+	ceiling := c.cfg.BaseBackoff << (attempt - 1)
+	jitter := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	var rl goshopify.RateLimitError
+	if errors.As(err, &rl) {
+		if rl.RetryAfter > 0 {
+			return time.Duration(rl.RetryAfter)*time.Second + jitter/4, true
+		}
+		return ceiling + jitter, true
+	}
+	var re goshopify.ResponseError
+	if errors.As(err, &re) {
+		return jitter, re.Status >= 500
+	}
+	var de goshopify.ResponseDecodingError
+	if errors.As(err, &de) {
+		return jitter, de.Status >= 500
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return jitter, true
+	}
+	return 0, false
+}
+
+// mapError turns a go-shopify failure into a domain error, keeping the cause.
+func mapError(err error) error {
+	var rl goshopify.RateLimitError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%w: %v", orders.ErrShopifyRateLimited, err)
+	}
+	status := 0
+	var re goshopify.ResponseError
+	var de goshopify.ResponseDecodingError
+	switch {
+	case errors.As(err, &re):
+		status = re.Status
+	case errors.As(err, &de):
+		status = de.Status
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return fmt.Errorf("%w: %v", orders.ErrNotFound, err)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return fmt.Errorf("%w: %v", orders.ErrShopifyAuth, err)
+	case status == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %v", orders.ErrShopifyRateLimited, err)
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%w: %v", orders.ErrShopifyTimeout, err)
+	}
+	return fmt.Errorf("%w: %v", orders.ErrShopifyUnavailable, err)
+}
+
+func mapCtxErr(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %v", orders.ErrShopifyTimeout, err)
+	}
+	return err
+}
+
+// Order reads an order with its transactions and fulfilment events: the
+// full state, as needed before any mutation.
+func (c *Client) Order(ctx context.Context, shop tenant.Shop, id int64) (orders.ShopifyOrder, error) {
+	var o *goshopify.Order
+	err := c.read(ctx, shop, "get order "+strconv.FormatInt(id, 10), func(ctx context.Context, lib *goshopify.Client) error {
+		var err error
+		o, err = lib.Order.Get(ctx, uint64(id), nil)
+		return err
+	})
+	if err != nil {
+		return orders.ShopifyOrder{}, err
+	}
+	return c.enrich(ctx, shop, *o, true)
+}
+
+// CustomerOrders reads a customer's orders (any status, up to 250, which
+// covers any real contact), fetching extra detail only where it changes
+// what the CRM sees.
+func (c *Client) CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]orders.ShopifyOrder, error) {
+	var list []goshopify.Order
+	err := c.read(ctx, shop, "list customer orders", func(ctx context.Context, lib *goshopify.Client) error {
+		var err error
+		list, err = lib.Customer.ListOrders(ctx, uint64(customerID), goshopify.OrderListOptions{Status: "any", ListOptions: goshopify.ListOptions{Limit: 250}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]orders.ShopifyOrder, 0, len(list))
+	for _, o := range list {
+		so, err := c.enrich(ctx, shop, o, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, so)
+	}
+	return out, nil
+}
+
+// OrdersPage reads one page of the shop's orders. A page_info request
+// carries no other filter: Shopify refuses them together.
+func (c *Client) OrdersPage(ctx context.Context, shop tenant.Shop, req orders.PageRequest) (orders.OrdersPage, error) {
+	opts := goshopify.OrderListOptions{ListOptions: goshopify.ListOptions{Limit: req.Limit, PageInfo: req.PageInfo}}
+	if req.PageInfo == "" {
+		opts.Status = "any"
+		opts.UpdatedAtMin = req.UpdatedAtMin
+	}
+	var list []goshopify.Order
+	var page *goshopify.Pagination
+	err := c.read(ctx, shop, "list orders", func(ctx context.Context, lib *goshopify.Client) error {
+		var err error
+		list, page, err = lib.Order.ListWithPagination(ctx, opts)
+		return err
+	})
+	if err != nil {
+		return orders.OrdersPage{}, err
+	}
+	out := orders.OrdersPage{Orders: make([]orders.ShopifyOrder, 0, len(list))}
+	for _, o := range list {
+		so, err := c.enrich(ctx, shop, o, false)
+		if err != nil {
+			return orders.OrdersPage{}, err
+		}
+		out.Orders = append(out.Orders, so)
+	}
+	if page != nil && page.NextPageOptions != nil {
+		out.NextPageInfo = page.NextPageOptions.PageInfo
+	}
+	return out, nil
+}
+
+// enrich adds transactions and fulfilment events. full fetches all of them;
+// otherwise only where the order needs them: transactions when the captured
+// amount cannot be told from the financial status, events for parcels still
+// on their way (the estimated delivery date lives only there).
+func (c *Client) enrich(ctx context.Context, shop tenant.Shop, o goshopify.Order, full bool) (orders.ShopifyOrder, error) {
+	facts := toFacts(o)
+	if full || o.FinancialStatus == "partially_paid" {
+		var txs []goshopify.Transaction
+		err := c.read(ctx, shop, "list transactions", func(ctx context.Context, lib *goshopify.Client) error {
+			var err error
+			txs, err = lib.Transaction.List(ctx, o.Id, nil)
+			return err
+		})
+		if err != nil {
+			return orders.ShopifyOrder{}, err
+		}
+		facts.Transactions = make([]orders.ShopifyTransaction, 0, len(txs))
+		for _, t := range txs {
+			facts.Transactions = append(facts.Transactions, toTransaction(t))
+		}
+	}
+	for i, f := range facts.Fulfillments {
+		if f.Status != "success" || (!full && (f.ShipmentStatus == "delivered" || f.ShipmentStatus == "failure")) {
+			continue
+		}
+		var evs []goshopify.FulfillmentEvent
+		err := c.read(ctx, shop, "list fulfillment events", func(ctx context.Context, lib *goshopify.Client) error {
+			var err error
+			evs, err = lib.FulfillmentEvent.List(ctx, o.Id, uint64(f.ID))
+			return err
+		})
+		if err != nil {
+			return orders.ShopifyOrder{}, err
+		}
+		for _, e := range evs {
+			facts.Fulfillments[i].Events = append(facts.Fulfillments[i].Events, toEvent(e))
+		}
+	}
+	return facts, nil
+}

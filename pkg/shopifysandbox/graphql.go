@@ -1,0 +1,317 @@
+package shopifysandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/shopspring/decimal"
+)
+
+// The sandbox does not parse GraphQL: it recognises orderdesk's operations
+// by their root field and reads every input from variables, which is how
+// orderdesk sends them (never interpolated into the query).
+
+const mutationCost = 10
+
+type gqlRequest struct {
+	Query     string                     `json:"query"`
+	Variables map[string]json.RawMessage `json:"variables"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	var req gqlRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []gqlError{{Message: "invalid JSON body"}}})
+		return
+	}
+	var op string
+	switch {
+	case strings.Contains(req.Query, "orderCancel("):
+		op = OpOrderCancel
+	case strings.Contains(req.Query, "refundCreate("):
+		op = OpRefundCreate
+	case strings.Contains(req.Query, "job("):
+		op = OpJob
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Message: "sandbox: unsupported operation"}}})
+		return
+	}
+	s.mu.Lock()
+	s.calls[op]++
+	fault := s.takeFault(op)
+	s.mu.Unlock()
+
+	if fault != nil && len(fault.UserErrors) > 0 {
+		s.writeGraphQL(w, map[string]any{rootField(op): map[string]any{userErrorsField(op): fault.UserErrors}}, nil)
+		return
+	}
+	var data any
+	var errs []gqlError
+	applied := fault != nil && fault.ApplyFirst
+	if applied {
+		// The mutation takes effect at Shopify; then the answer is late or lost.
+		data, errs = s.runGraphQL(op, req)
+	}
+	if fault != nil && !s.applyFault(w, r, fault) {
+		return
+	}
+	if !applied {
+		data, errs = s.runGraphQL(op, req)
+	}
+	s.writeGraphQL(w, data, errs)
+}
+
+func (s *Sandbox) writeGraphQL(w http.ResponseWriter, data any, errs []gqlError) {
+	body := map[string]any{
+		"data": data,
+		"extensions": map[string]any{"cost": map[string]any{
+			"requestedQueryCost": mutationCost,
+			"actualQueryCost":    mutationCost,
+			"throttleStatus":     map[string]any{"maximumAvailable": 2000.0, "currentlyAvailable": 2000.0 - mutationCost, "restoreRate": 100.0},
+		}},
+	}
+	if len(errs) > 0 {
+		body["errors"] = errs
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func rootField(op string) string { return strings.TrimPrefix(op, "graphql.") }
+
+func userErrorsField(op string) string {
+	if op == OpOrderCancel {
+		return "orderCancelUserErrors"
+	}
+	return "userErrors"
+}
+
+func (s *Sandbox) runGraphQL(op string, req gqlRequest) (any, []gqlError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch op {
+	case OpOrderCancel:
+		return s.orderCancelLocked(req.Variables)
+	case OpRefundCreate:
+		return s.refundCreateLocked(req.Variables)
+	default:
+		return s.jobLocked(req.Variables)
+	}
+}
+
+func gidID(gid string) uint64 {
+	i := strings.LastIndex(gid, "/")
+	n, _ := strconv.ParseUint(gid[i+1:], 10, 64)
+	return n
+}
+
+func str(raw json.RawMessage) string {
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
+}
+
+func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+	refuse := func(code, msg string) (any, []gqlError) {
+		return map[string]any{"orderCancel": map[string]any{
+			"job":                   nil,
+			"orderCancelUserErrors": []UserError{{Field: []string{"orderId"}, Message: msg, Code: code}},
+		}}, nil
+	}
+	o, ok := s.orders[gidID(str(vars["orderId"]))]
+	switch {
+	case !ok:
+		return refuse("NOT_FOUND", "Order does not exist")
+	case o.CancelledAt != nil:
+		return refuse("INVALID", "Order has already been cancelled")
+	case o.FulfillmentStatus == "fulfilled" || o.FulfillmentStatus == "partial":
+		return refuse("INVALID", "Cannot cancel an order that has been fulfilled")
+	}
+	reason := strings.ToLower(str(vars["reason"]))
+	if reason == "" {
+		return nil, []gqlError{{Message: "Variable $reason of type OrderCancelReason! was provided invalid value", Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}
+	}
+	var refundMethod struct {
+		OriginalPaymentMethodsRefund bool `json:"originalPaymentMethodsRefund"`
+	}
+	_ = json.Unmarshal(vars["refundMethod"], &refundMethod)
+	var refund bool
+	_ = json.Unmarshal(vars["refund"], &refund)
+
+	now := s.opts.Now().UTC()
+	o.CancelledAt, o.ClosedAt, o.UpdatedAt = &now, &now, &now
+	o.CancelReason = goshopify.OrderCancelReason(reason)
+	switch o.FinancialStatus {
+	case "pending", "authorized", "expired":
+		o.FinancialStatus = "voided"
+	default:
+		if refund || refundMethod.OriginalPaymentMethodsRefund {
+			if left := s.refundableLocked(o.Id); left.IsPositive() {
+				s.addRefundLocked(o, left, "Order cancelled", nil)
+			}
+		}
+	}
+	jobID := fmt.Sprintf("gid://shopify/Job/%d", s.newID())
+	s.jobs[jobID] = 1 // done on the second poll: cancellation is asynchronous
+	return map[string]any{"orderCancel": map[string]any{
+		"job":                   map[string]any{"id": jobID, "done": false},
+		"orderCancelUserErrors": []UserError{},
+	}}, nil
+}
+
+func (s *Sandbox) jobLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+	id := str(vars["id"])
+	left, ok := s.jobs[id]
+	if !ok {
+		return map[string]any{"job": nil}, nil
+	}
+	if left > 0 {
+		s.jobs[id] = left - 1
+	}
+	return map[string]any{"job": map[string]any{"id": id, "done": left == 0}}, nil
+}
+
+type refundInput struct {
+	OrderID         string `json:"orderId"`
+	Note            string `json:"note"`
+	RefundLineItems []struct {
+		LineItemID  string `json:"lineItemId"`
+		Quantity    int    `json:"quantity"`
+		RestockType string `json:"restockType"`
+	} `json:"refundLineItems"`
+	Shipping *struct {
+		FullRefund bool             `json:"fullRefund"`
+		Amount     *decimal.Decimal `json:"amount"`
+	} `json:"shipping"`
+	Transactions []struct {
+		ParentID string          `json:"parentId"`
+		Amount   decimal.Decimal `json:"amount"`
+		Gateway  string          `json:"gateway"`
+		Kind     string          `json:"kind"`
+	} `json:"transactions"`
+}
+
+func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+	key := str(vars["idempotencyKey"])
+	if key == "" {
+		return nil, []gqlError{{Message: "The @idempotent directive with a key is required for refundCreate", Extensions: map[string]any{"code": "BAD_REQUEST"}}}
+	}
+	var in refundInput
+	if err := json.Unmarshal(vars["input"], &in); err != nil {
+		return nil, []gqlError{{Message: "Variable $input of type RefundInput! was provided invalid value", Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}
+	}
+	o, ok := s.orders[gidID(in.OrderID)]
+	if !ok {
+		return refundUserError([]string{"orderId"}, "Order does not exist")
+	}
+	if id, seen := s.refundKeys[key]; seen {
+		// Same key: the refund made the first time, never a second one.
+		return s.refundPayloadLocked(o, id), nil
+	}
+	total := decimal.Zero
+	for _, t := range in.Transactions {
+		if !t.Amount.IsPositive() {
+			return refundUserError([]string{"transactions", "amount"}, "Amount must be greater than zero")
+		}
+		if !s.isParentLocked(o.Id, gidID(t.ParentID)) {
+			return refundUserError([]string{"transactions", "parentId"}, "Parent transaction does not exist or cannot be refunded")
+		}
+		total = total.Add(t.Amount)
+	}
+	if total.GreaterThan(s.refundableLocked(o.Id)) {
+		return refundUserError([]string{"transactions"}, "Refund amount exceeds the refundable amount")
+	}
+	var lines []goshopify.RefundLineItem
+	for _, li := range in.RefundLineItems {
+		lines = append(lines, goshopify.RefundLineItem{Id: s.newID(), LineItemId: gidID(li.LineItemID), Quantity: li.Quantity})
+	}
+	r := s.addRefundLocked(o, total, in.Note, lines)
+	s.refundKeys[key] = r.Id
+	return s.refundPayloadLocked(o, r.Id), nil
+}
+
+func refundUserError(field []string, msg string) (any, []gqlError) {
+	return map[string]any{"refundCreate": map[string]any{"refund": nil, "userErrors": []UserError{{Field: field, Message: msg}}}}, nil
+}
+
+func (s *Sandbox) refundPayloadLocked(o *goshopify.Order, refundID uint64) any {
+	amount := decimal.Zero
+	for _, r := range o.Refunds {
+		if r.Id == refundID {
+			for _, t := range r.Transactions {
+				amount = amount.Add(*t.Amount)
+			}
+		}
+	}
+	return map[string]any{"refundCreate": map[string]any{
+		"refund": map[string]any{
+			"id":               fmt.Sprintf("gid://shopify/Refund/%d", refundID),
+			"totalRefundedSet": map[string]any{"shopMoney": map[string]any{"amount": amount.String(), "currencyCode": o.Currency}},
+		},
+		"userErrors": []UserError{},
+	}}
+}
+
+func (s *Sandbox) isParentLocked(orderID, txID uint64) bool {
+	for _, t := range s.transactions[orderID] {
+		if t.Id == txID && (t.Kind == "sale" || t.Kind == "capture") && t.Status == "success" {
+			return true
+		}
+	}
+	return false
+}
+
+// refundableLocked is captured minus refunded, from the transactions.
+func (s *Sandbox) refundableLocked(orderID uint64) decimal.Decimal {
+	left := decimal.Zero
+	for _, t := range s.transactions[orderID] {
+		if t.Status != "success" || t.Amount == nil {
+			continue
+		}
+		switch t.Kind {
+		case "sale", "capture":
+			left = left.Add(*t.Amount)
+		case "refund":
+			left = left.Sub(*t.Amount)
+		}
+	}
+	return left
+}
+
+// addRefundLocked records a refund of amount against the first parent with
+// money left, and moves the financial status.
+func (s *Sandbox) addRefundLocked(o *goshopify.Order, amount decimal.Decimal, note string, lines []goshopify.RefundLineItem) goshopify.Refund {
+	now := s.opts.Now().UTC()
+	refundID := s.newID()
+	var parent goshopify.Transaction
+	for _, t := range s.transactions[o.Id] {
+		if (t.Kind == "sale" || t.Kind == "capture") && t.Status == "success" {
+			parent = t
+			break
+		}
+	}
+	pid := int64(parent.Id)
+	amt := amount
+	tx := goshopify.Transaction{
+		Id: s.newID(), OrderId: o.Id, Kind: "refund", Status: "success", Gateway: parent.Gateway,
+		Amount: &amt, Currency: o.Currency, ParentId: &pid, CreatedAt: &now,
+	}
+	s.transactions[o.Id] = append(s.transactions[o.Id], tx)
+	r := goshopify.Refund{Id: refundID, OrderId: o.Id, CreatedAt: &now, Note: note, RefundLineItems: lines, Transactions: []goshopify.Transaction{tx}}
+	o.Refunds = append(o.Refunds, r)
+	if s.refundableLocked(o.Id).IsZero() {
+		o.FinancialStatus = "refunded"
+	} else {
+		o.FinancialStatus = "partially_refunded"
+	}
+	o.UpdatedAt = &now
+	return r
+}
