@@ -18,7 +18,7 @@ type Health struct {
 //	@Summary		Liveness
 //	@Description	Answers 200 while the process runs. Needs no API key.
 //	@Tags			operations
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
 //	@Router			/healthz [get]
 func (s *server) healthz(c *gin.Context) {
@@ -30,7 +30,7 @@ func (s *server) healthz(c *gin.Context) {
 //	@Summary		Readiness
 //	@Description	Answers 200 when the database answers, 503 otherwise. Needs no API key.
 //	@Tags			operations
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
 //	@Failure		503	{object}	Problem
 //	@Router			/readyz [get]

@@ -208,7 +208,7 @@ func toOrderResponse(o orders.Order) OrderResponse {
 //	@Summary		List orders
 //	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
 //	@Tags			orders
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Security		BearerAuth
 //	@Param			customer_id			query		int		false	"Shopify customer id"
 //	@Param			email				query		string	false	"Customer email (case-insensitive)"
@@ -308,7 +308,7 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@Summary		Get an order
 //	@Description	One order with its three statuses, labels, per-line-item tracking and the actions allowed now. Served from orderdesk's copy; read from Shopify first when the copy is missing, older than ORDERDESK_ORDER_TTL, or refresh=true.
 //	@Tags			orders
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Security		BearerAuth
 //	@Param			id		path		int		true	"Shopify order id"
 //	@Param			refresh	query		bool	false	"Read Shopify first"

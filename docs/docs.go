@@ -24,7 +24,8 @@ const docTemplate = `{
             "get": {
                 "description": "Answers 200 while the process runs. Needs no API key.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "operations"
@@ -34,7 +35,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/api.Health"
+                            "$ref": "#/definitions/Health"
                         }
                     }
                 }
@@ -49,7 +50,8 @@ const docTemplate = `{
                 ],
                 "description": "A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "orders"
@@ -145,19 +147,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/api.OrderListResponse"
+                            "$ref": "#/definitions/OrderListResponse"
                         }
                     },
                     "400": {
                         "description": "Invalid query parameter",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -172,7 +174,8 @@ const docTemplate = `{
                 ],
                 "description": "One order with its three statuses, labels, per-line-item tracking and the actions allowed now. Served from orderdesk's copy; read from Shopify first when the copy is missing, older than ORDERDESK_ORDER_TTL, or refresh=true.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "orders"
@@ -197,37 +200,37 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/api.OrderResponse"
+                            "$ref": "#/definitions/OrderResponse"
                         }
                     },
                     "400": {
                         "description": "Invalid id",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "502": {
                         "description": "Shopify failed",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -237,7 +240,8 @@ const docTemplate = `{
             "get": {
                 "description": "Answers 200 when the database answers, 503 otherwise. Needs no API key.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "operations"
@@ -247,13 +251,13 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/api.Health"
+                            "$ref": "#/definitions/Health"
                         }
                     },
                     "503": {
                         "description": "Service Unavailable",
                         "schema": {
-                            "$ref": "#/definitions/api.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -261,8 +265,13 @@ const docTemplate = `{
         }
     },
     "definitions": {
-        "api.CancelActionResponse": {
+        "CancelActionResponse": {
             "type": "object",
+            "required": [
+                "allowed",
+                "blocked_reason",
+                "refund_available"
+            ],
             "properties": {
                 "allowed": {
                     "type": "boolean",
@@ -285,8 +294,15 @@ const docTemplate = `{
                 }
             }
         },
-        "api.CustomerResponse": {
+        "CustomerResponse": {
             "type": "object",
+            "required": [
+                "email",
+                "first_name",
+                "id",
+                "last_name",
+                "phone"
+            ],
             "properties": {
                 "email": {
                     "type": "string",
@@ -310,8 +326,12 @@ const docTemplate = `{
                 }
             }
         },
-        "api.FieldError": {
+        "FieldError": {
             "type": "object",
+            "required": [
+                "field",
+                "message"
+            ],
             "properties": {
                 "field": {
                     "type": "string",
@@ -323,8 +343,18 @@ const docTemplate = `{
                 }
             }
         },
-        "api.FulfillmentResponse": {
+        "FulfillmentResponse": {
             "type": "object",
+            "required": [
+                "created_at",
+                "estimated_delivery_at",
+                "id",
+                "shipment_status",
+                "status",
+                "tracking_company",
+                "tracking_numbers",
+                "tracking_urls"
+            ],
             "properties": {
                 "created_at": {
                     "type": "string"
@@ -363,8 +393,11 @@ const docTemplate = `{
                 }
             }
         },
-        "api.Health": {
+        "Health": {
             "type": "object",
+            "required": [
+                "status"
+            ],
             "properties": {
                 "status": {
                     "type": "string",
@@ -376,8 +409,13 @@ const docTemplate = `{
                 }
             }
         },
-        "api.LabelsResponse": {
+        "LabelsResponse": {
             "type": "object",
+            "required": [
+                "financial_status",
+                "fulfillment_status",
+                "status"
+            ],
             "properties": {
                 "financial_status": {
                     "type": "string",
@@ -393,8 +431,19 @@ const docTemplate = `{
                 }
             }
         },
-        "api.LineItemResponse": {
+        "LineItemResponse": {
             "type": "object",
+            "required": [
+                "fulfilled_quantity",
+                "id",
+                "price",
+                "quantity",
+                "refunded_quantity",
+                "sku",
+                "title",
+                "tracking",
+                "variant_title"
+            ],
             "properties": {
                 "fulfilled_quantity": {
                     "type": "integer",
@@ -427,7 +476,7 @@ const docTemplate = `{
                 "tracking": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.TrackingResponse"
+                        "$ref": "#/definitions/TrackingResponse"
                     }
                 },
                 "variant_title": {
@@ -436,19 +485,27 @@ const docTemplate = `{
                 }
             }
         },
-        "api.OrderActionsResponse": {
+        "OrderActionsResponse": {
             "type": "object",
+            "required": [
+                "cancel",
+                "refund"
+            ],
             "properties": {
                 "cancel": {
-                    "$ref": "#/definitions/api.CancelActionResponse"
+                    "$ref": "#/definitions/CancelActionResponse"
                 },
                 "refund": {
-                    "$ref": "#/definitions/api.RefundActionResponse"
+                    "$ref": "#/definitions/RefundActionResponse"
                 }
             }
         },
-        "api.OrderListResponse": {
+        "OrderListResponse": {
             "type": "object",
+            "required": [
+                "next_cursor",
+                "orders"
+            ],
             "properties": {
                 "next_cursor": {
                     "description": "Pass as cursor for the next page; null on the last page.",
@@ -459,16 +516,42 @@ const docTemplate = `{
                 "orders": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.OrderResponse"
+                        "$ref": "#/definitions/OrderResponse"
                     }
                 }
             }
         },
-        "api.OrderResponse": {
+        "OrderResponse": {
             "type": "object",
+            "required": [
+                "actions",
+                "cancel_reason",
+                "cancelled_at",
+                "closed_at",
+                "created_at",
+                "currency",
+                "customer",
+                "financial_status",
+                "fulfillment_status",
+                "fulfillments",
+                "id",
+                "labels",
+                "line_items",
+                "name",
+                "order_number",
+                "processed_at",
+                "refundable_amount",
+                "refunds",
+                "shipment",
+                "status",
+                "synced_at",
+                "total_price",
+                "total_refunded",
+                "updated_at"
+            ],
             "properties": {
                 "actions": {
-                    "$ref": "#/definitions/api.OrderActionsResponse"
+                    "$ref": "#/definitions/OrderActionsResponse"
                 },
                 "cancel_reason": {
                     "type": "string",
@@ -494,7 +577,7 @@ const docTemplate = `{
                 "customer": {
                     "allOf": [
                         {
-                            "$ref": "#/definitions/api.CustomerResponse"
+                            "$ref": "#/definitions/CustomerResponse"
                         }
                     ],
                     "x-nullable": true
@@ -526,7 +609,7 @@ const docTemplate = `{
                 "fulfillments": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.FulfillmentResponse"
+                        "$ref": "#/definitions/FulfillmentResponse"
                     }
                 },
                 "id": {
@@ -534,12 +617,12 @@ const docTemplate = `{
                     "example": 450789469
                 },
                 "labels": {
-                    "$ref": "#/definitions/api.LabelsResponse"
+                    "$ref": "#/definitions/LabelsResponse"
                 },
                 "line_items": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.LineItemResponse"
+                        "$ref": "#/definitions/LineItemResponse"
                     }
                 },
                 "name": {
@@ -561,13 +644,13 @@ const docTemplate = `{
                 "refunds": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.RefundResponse"
+                        "$ref": "#/definitions/RefundResponse"
                     }
                 },
                 "shipment": {
                     "allOf": [
                         {
-                            "$ref": "#/definitions/api.ShipmentResponse"
+                            "$ref": "#/definitions/ShipmentResponse"
                         }
                     ],
                     "x-nullable": true
@@ -599,8 +682,14 @@ const docTemplate = `{
                 }
             }
         },
-        "api.Problem": {
+        "Problem": {
             "type": "object",
+            "required": [
+                "code",
+                "status",
+                "title",
+                "type"
+            ],
             "properties": {
                 "code": {
                     "description": "Stable machine-readable code.",
@@ -616,7 +705,7 @@ const docTemplate = `{
                     "description": "Field errors, on validation failures.",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/api.FieldError"
+                        "$ref": "#/definitions/FieldError"
                     }
                 },
                 "instance": {
@@ -641,8 +730,14 @@ const docTemplate = `{
                 }
             }
         },
-        "api.RefundActionResponse": {
+        "RefundActionResponse": {
             "type": "object",
+            "required": [
+                "allowed",
+                "blocked_reason",
+                "max_amount",
+                "requires_return"
+            ],
             "properties": {
                 "allowed": {
                     "type": "boolean",
@@ -668,8 +763,14 @@ const docTemplate = `{
                 }
             }
         },
-        "api.RefundResponse": {
+        "RefundResponse": {
             "type": "object",
+            "required": [
+                "amount",
+                "created_at",
+                "id",
+                "note"
+            ],
             "properties": {
                 "amount": {
                     "type": "string",
@@ -688,8 +789,12 @@ const docTemplate = `{
                 }
             }
         },
-        "api.ShipmentResponse": {
+        "ShipmentResponse": {
             "type": "object",
+            "required": [
+                "estimated_delivery_at",
+                "status"
+            ],
             "properties": {
                 "estimated_delivery_at": {
                     "type": "string",
@@ -709,8 +814,14 @@ const docTemplate = `{
                 }
             }
         },
-        "api.TrackingResponse": {
+        "TrackingResponse": {
             "type": "object",
+            "required": [
+                "company",
+                "number",
+                "status",
+                "url"
+            ],
             "properties": {
                 "company": {
                     "type": "string",

@@ -39,6 +39,11 @@ type Config struct {
 	MaxAttempts int
 	// BaseBackoff is the first retry's backoff ceiling (default 200ms).
 	BaseBackoff time.Duration
+	// RESTBucket and RESTLeakPerSecond shape the REST leaky bucket: 40 and 2
+	// on standard plans (the default), 400 and 20 on Shopify Plus. The size
+	// is corrected from X-Shopify-Shop-Api-Call-Limit as answers arrive.
+	RESTBucket        float64
+	RESTLeakPerSecond float64
 }
 
 // Client is the adapter. It is safe for concurrent use.
@@ -60,6 +65,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.RESTBucket <= 0 || cfg.RESTLeakPerSecond <= 0 {
+		cfg.RESTBucket, cfg.RESTLeakPerSecond = 40, 2
+	}
 	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
@@ -71,7 +79,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	return &Client{
 		cfg:      cfg,
 		http:     &http.Client{Transport: rt}, // per-attempt timeouts come from contexts
-		limiters: newLimiters(),
+		limiters: newLimiters(cfg.RESTBucket, cfg.RESTLeakPerSecond),
 		log:      log,
 	}, nil
 }

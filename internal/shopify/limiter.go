@@ -56,8 +56,10 @@ func (b *bucket) take(ctx context.Context, cost float64) error {
 	}
 }
 
-// observe sets the level Shopify reported, which also counts other clients
-// of the same shop.
+// observe takes in the level Shopify reported, which also counts other
+// clients of the same shop. It only ever raises the estimate: answers to
+// concurrent calls arrive out of order, and an early call's lower reading
+// does not count the calls sent since. The level falls only by leaking.
 func (b *bucket) observe(level, capacity float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -65,7 +67,7 @@ func (b *bucket) observe(level, capacity float64) {
 	if capacity > 0 {
 		b.capacity = capacity
 	}
-	b.level = level
+	b.level = max(b.level, level)
 }
 
 // full marks the bucket full after a 429: nothing goes out until it leaks.
@@ -78,20 +80,21 @@ func (b *bucket) full() {
 
 // limiters keeps one REST and one GraphQL bucket per shop.
 type limiters struct {
-	mu      sync.Mutex
-	rest    map[string]*bucket
-	graphql map[string]*bucket
+	mu             sync.Mutex
+	restSize, leak float64
+	rest           map[string]*bucket
+	graphql        map[string]*bucket
 }
 
-func newLimiters() *limiters {
-	return &limiters{rest: map[string]*bucket{}, graphql: map[string]*bucket{}}
+func newLimiters(restSize, leak float64) *limiters {
+	return &limiters{restSize: restSize, leak: leak, rest: map[string]*bucket{}, graphql: map[string]*bucket{}}
 }
 
 func (l *limiters) forShop(shop string) (rest, graphql *bucket) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.rest[shop] == nil {
-		l.rest[shop] = newBucket(40, 2)
+		l.rest[shop] = newBucket(l.restSize, l.leak)
 		// GraphQL points: standard plans have 2000 available, restoring 100/s.
 		// The cost bucket counts used points: capacity minus available.
 		l.graphql[shop] = newBucket(2000, 100)

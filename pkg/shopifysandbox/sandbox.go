@@ -84,6 +84,7 @@ type Sandbox struct {
 	refundKeys   map[string]uint64 // idempotency key -> refund id
 	jobs         map[string]int    // job id -> polls left before done
 	nextID       uint64
+	throttled    int
 	level        float64
 	levelAt      time.Time
 }
@@ -149,6 +150,14 @@ func (s *Sandbox) Calls(op string) int {
 	return s.calls[op]
 }
 
+// Throttled is how many requests the leaky bucket refused with 429
+// (injected 429 faults not included).
+func (s *Sandbox) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
 // TotalCalls is how many requests all operations received.
 func (s *Sandbox) TotalCalls() int {
 	s.mu.Lock()
@@ -209,6 +218,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if limited {
+		s.mu.Lock()
+		s.throttled++
+		s.mu.Unlock()
 		w.Header().Set("Retry-After", "2.0")
 		writeErrors(w, http.StatusTooManyRequests, "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.")
 		return

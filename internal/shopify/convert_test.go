@@ -1,0 +1,108 @@
+package shopify
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// fixtureServer serves Shopify's documented REST payloads from testdata/.
+func fixtureServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	files := map[string]string{
+		"/admin/api/2026-10/orders/450789469.json":                               "testdata/order_partially_fulfilled.json",
+		"/admin/api/2026-10/orders/450789469/transactions.json":                  "testdata/transactions.json",
+		"/admin/api/2026-10/orders/450789469/fulfillments/255858046/events.json": "testdata/fulfillment_events.json",
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Shopify-Access-Token") != "tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		f, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Errorf("fixture: %v", err)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", "3/40")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestMappingFromShopifyPayloads(t *testing.T) {
+	t.Parallel()
+	srv := fixtureServer(t)
+	c, err := New(Config{APIVersion: "2026-10", BaseURL: srv.URL, Timeout: 2 * time.Second, Tokens: map[string]string{"shop.myshopify.com": "tok"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts, err := c.Order(context.Background(), tenant.Shop{ID: 1, Domain: "shop.myshopify.com"}, 450789469)
+	if err != nil {
+		t.Fatalf("Order: %v", err)
+	}
+	o := orders.Build(facts, time.Now())
+
+	// Times are normalised to UTC.
+	if want := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC); !o.CreatedAt.Equal(want) || o.CreatedAt.Location() != time.UTC {
+		t.Errorf("created_at = %v", o.CreatedAt)
+	}
+	// Statuses: Shopify's "partial" and a partial refund.
+	if o.Status != orders.StatusOpen || o.FinancialStatus != orders.FinancialPartiallyRefunded || o.FulfillmentStatus != orders.FulfillmentPartial {
+		t.Errorf("statuses = %s/%s/%s", o.Status, o.FinancialStatus, o.FulfillmentStatus)
+	}
+	// Money strings: captured 598.94 (capture, not the authorisation) minus 209.00 refunded.
+	if !o.TotalPrice.Equal(decimal.RequireFromString("598.94")) || !o.TotalRefunded.Equal(decimal.RequireFromString("209")) || !o.Refundable.Equal(decimal.RequireFromString("389.94")) {
+		t.Errorf("money total=%s refunded=%s refundable=%s", o.TotalPrice, o.TotalRefunded, o.Refundable)
+	}
+	// The newest event (out of order in the payload) sets shipment and ETA.
+	if o.Shipment == nil || o.Shipment.Status != orders.ShipmentInTransit || o.Shipment.EstimatedDeliveryAt == nil ||
+		!o.Shipment.EstimatedDeliveryAt.Equal(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("shipment = %+v", o.Shipment)
+	}
+	if o.Labels.FulfillmentStatus != "Arriving on 3 December 2026" || o.Labels.FinancialStatus != "Partially refunded" {
+		t.Errorf("labels = %+v", o.Labels)
+	}
+	// Tracking sits on the shipped line item only; refunds count per line.
+	byID := map[int64]orders.LineItem{}
+	for _, li := range o.LineItems {
+		byID[li.ID] = li
+	}
+	shipped := byID[466157049]
+	if shipped.FulfilledQuantity != 1 || len(shipped.Tracking) != 1 || shipped.Tracking[0].Number != "1Z2345" ||
+		shipped.Tracking[0].Company != "UPS" || !strings.Contains(shipped.Tracking[0].URL, "1Z2345") || shipped.Tracking[0].Status != orders.ShipmentInTransit {
+		t.Errorf("shipped line = %+v", shipped)
+	}
+	if red := byID[518995019]; red.FulfilledQuantity != 0 || len(red.Tracking) != 0 {
+		t.Errorf("unshipped line = %+v", red)
+	}
+	if black := byID[703073504]; black.RefundedQuantity != 1 {
+		t.Errorf("refunded line = %+v", black)
+	}
+	// Customer and eligibility.
+	if o.Customer == nil || o.Customer.ID != 207119551 || o.Customer.Phone != "+16136120707" {
+		t.Errorf("customer = %+v", o.Customer)
+	}
+	if o.Actions.Cancel.BlockedReason != orders.BlockedOrderFulfilled || !o.Actions.Refund.Allowed || !o.Actions.Refund.RequiresReturn {
+		t.Errorf("actions = %+v", o.Actions)
+	}
+	if len(o.Refunds) != 1 || !o.Refunds[0].Amount.Equal(decimal.RequireFromString("209")) {
+		t.Errorf("refunds = %+v", o.Refunds)
+	}
+}
