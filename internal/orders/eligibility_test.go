@@ -30,7 +30,7 @@ func shipped(qty int) factsOpt {
 	}
 }
 
-func financial(s string) factsOpt { return func(o *ShopifyOrder) { o.FinancialStatus = s } }
+func financial(s string) factsOpt   { return func(o *ShopifyOrder) { o.FinancialStatus = s } }
 func fulfillment(s string) factsOpt { return func(o *ShopifyOrder) { o.FulfillmentStatus = s } }
 func cancelled() factsOpt {
 	return func(o *ShopifyOrder) {
@@ -189,8 +189,8 @@ func TestOrderShipmentPrefersWhatNeedsAttention(t *testing.T) {
 func TestMoney(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name                          string
-		order                         ShopifyOrder
+		name                           string
+		order                          ShopifyOrder
 		captured, refunded, refundable string
 	}{
 		{"sale minus refund", facts(financial("partially_refunded"), paid("100.00"), refunded("25.50")), "100", "25.5", "74.5"},

@@ -94,12 +94,12 @@ type ShopifyFulfillmentEvent struct {
 
 // ShopifyRefund is a refund already made on the order.
 type ShopifyRefund struct {
-	ID              int64                  `json:"id"`
-	CreatedAt       time.Time              `json:"created_at"`
-	Note            string                 `json:"note,omitempty"`
-	RefundLineItems []ShopifyRefundLine    `json:"refund_line_items,omitempty"`
-	Transactions    []ShopifyTransaction   `json:"transactions,omitempty"`
-	Adjustments     []ShopifyAdjustment `json:"order_adjustments,omitempty"`
+	ID              int64                `json:"id"`
+	CreatedAt       time.Time            `json:"created_at"`
+	Note            string               `json:"note,omitempty"`
+	RefundLineItems []ShopifyRefundLine  `json:"refund_line_items,omitempty"`
+	Transactions    []ShopifyTransaction `json:"transactions,omitempty"`
+	Adjustments     []ShopifyAdjustment  `json:"order_adjustments,omitempty"`
 }
 
 // ShopifyRefundLine is a line item quantity returned by a refund.
