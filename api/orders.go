@@ -223,6 +223,7 @@ func toOrderResponse(o orders.Order) OrderResponse {
 //	@Success		200					{object}	OrderListResponse
 //	@Failure		400					{object}	Problem	"Invalid query parameter"
 //	@Failure		401					{object}	Problem
+//	@Failure		500					{object}	Problem	"Internal error (no details)"
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
 	f, fieldErrs := parseListFilter(c)
@@ -317,6 +318,7 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@Failure		401		{object}	Problem
 //	@Failure		404		{object}	Problem	"No such order in this shop"
 //	@Failure		502		{object}	Problem	"Shopify failed"
+//	@Failure		500		{object}	Problem	"Internal error (no details)"
 //	@Failure		504		{object}	Problem	"Shopify did not answer in time"
 //	@Router			/orders/{id} [get]
 func (s *server) getOrder(c *gin.Context) {

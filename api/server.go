@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -45,7 +46,7 @@ type Deps struct {
 	Orders OrderService
 	// Ready reports whether the service can take traffic (pings the database).
 	Ready func(ctx context.Context) error
-	// Registry receives the HTTP metrics and is served at /metrics.
+	// Registry receives the HTTP and Go runtime metrics and is served at /metrics.
 	Registry *prometheus.Registry
 }
 
@@ -228,7 +229,8 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route", "status"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+	runtime := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	for _, c := range append(runtime, m.requests, m.duration) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register http metrics: %w", err)
 		}

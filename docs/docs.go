@@ -161,6 +161,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
                     }
                 }
             }
@@ -217,6 +223,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }

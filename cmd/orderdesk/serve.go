@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/config"
@@ -127,9 +126,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: svc, Ready: st.Ping, Registry: reg})
+	h, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: svc, Ready: st.Ping, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

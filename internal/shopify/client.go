@@ -37,6 +37,9 @@ type Config struct {
 	Tokens map[string]string
 	// MaxAttempts bounds read attempts (default 4).
 	MaxAttempts int
+	// ReadBudget bounds a read with all its retries (default 20s), so an
+	// agent waits for an answer at most this long.
+	ReadBudget time.Duration
 	// BaseBackoff is the first retry's backoff ceiling (default 200ms).
 	BaseBackoff time.Duration
 	// RESTBucket and RESTLeakPerSecond shape the REST leaky bucket: 40 and 2
@@ -64,6 +67,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.ReadBudget <= 0 {
+		cfg.ReadBudget = 20 * time.Second
 	}
 	if cfg.RESTBucket <= 0 || cfg.RESTLeakPerSecond <= 0 {
 		cfg.RESTBucket, cfg.RESTLeakPerSecond = 40, 2
@@ -116,6 +122,8 @@ func (c *Client) library(shop tenant.Shop) (*goshopify.Client, error) {
 // bounded retries with full-jitter backoff on 429, 5xx and network errors.
 func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call func(ctx context.Context, lib *goshopify.Client) error) error {
 	rest, _ := c.limiters.forShop(shop.Domain)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadBudget)
+	defer cancel()
 	var err error
 	for attempt := 1; ; attempt++ {
 		if err = rest.take(ctx, 1); err != nil {

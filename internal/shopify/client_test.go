@@ -63,6 +63,7 @@ func TestReadFaults(t *testing.T) {
 		{"slow but in time", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: 50 * time.Millisecond}, Config{}, nil, 1},
 		{"persistent 500 is unavailable", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Status: 500, Times: 10}, Config{MaxAttempts: 3}, orders.ErrShopifyUnavailable, 3},
 		{"timeout is a timeout", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: 5 * time.Second, Times: 10}, Config{Timeout: 100 * time.Millisecond, MaxAttempts: 2}, orders.ErrShopifyTimeout, 2},
+		{"read budget caps retries", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: 5 * time.Second, Times: 10}, Config{Timeout: time.Second, MaxAttempts: 10, ReadBudget: 300 * time.Millisecond}, orders.ErrShopifyTimeout, 1},
 		{"401 is an auth error, not retried", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Status: 401}, Config{}, orders.ErrShopifyAuth, 1},
 		{"persistent 429 is rate limited", shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Status: 429, Times: 10}, Config{MaxAttempts: 2}, orders.ErrShopifyRateLimited, 2},
 	}

@@ -1,0 +1,220 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/shopify"
+	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+const (
+	shopA  = "shop-a.myshopify.com"
+	shopB  = "shop-b.myshopify.com"
+	keyA   = "key-a-0123456789abcdef"
+	keyB   = "key-b-0123456789abcdef"
+	tokenA = "shpat_a"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// harness is the real service: router, domain, store on a fresh database,
+// and the Shopify adapter talking to a sandbox over HTTP.
+type harness struct {
+	t      testing.TB
+	router http.Handler
+	sb     *shopifysandbox.Sandbox
+	store  *store.Store
+	svc    *orders.Service
+	shopA  tenant.Shop
+	shopB  tenant.Shop
+	spec   routers.Router
+}
+
+type harnessOpts struct {
+	kind string
+	ttl  time.Duration
+	// orders replaces the real domain service (to make it fail or panic).
+	orders api.OrderService
+	// shopifyTimeout bounds each Shopify attempt (default 2s).
+	shopifyTimeout time.Duration
+}
+
+func newHarness(t testing.TB, o harnessOpts) *harness {
+	t.Helper()
+	if o.kind == "" {
+		o.kind = "postgres"
+	}
+	if o.shopifyTimeout == 0 {
+		o.shopifyTimeout = 2 * time.Second
+	}
+	if o.ttl == 0 {
+		o.ttl = time.Hour
+	}
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	st := storetest.New(t, o.kind)
+	tenants := tenant.NewService(st.Tenants())
+	a, err := tenants.Bootstrap(ctx, shopA, keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tenants.Bootstrap(ctx, shopB, keyB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: shopA, Token: tokenA, BucketSize: 400, LeakPerSecond: 20})
+	sb.Seed(now)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	sc, err := shopify.New(shopify.Config{
+		APIVersion: "2026-10", BaseURL: srv.URL, Timeout: o.shopifyTimeout, BaseBackoff: 5 * time.Millisecond,
+		Tokens: map[string]string{shopA: tokenA}, RESTBucket: 400, RESTLeakPerSecond: 20,
+	}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := orders.NewService(st.Orders(), sc, o.ttl, log)
+	var os api.OrderService = svc
+	if o.orders != nil {
+		os = o.orders
+	}
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, router: router, sb: sb, store: st, svc: svc, shopA: a, shopB: b}
+	h.spec = h.loadSpec()
+	return h
+}
+
+// loadSpec reads the document the service serves, checks it is valid
+// OpenAPI 3, and builds a router to find each response's operation.
+func (h *harness) loadSpec() routers.Router {
+	h.t.Helper()
+	rec := httptest.NewRecorder()
+	h.router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		h.t.Fatalf("GET /openapi.json = %d", rec.Code)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(rec.Body.Bytes())
+	if err != nil {
+		h.t.Fatalf("load openapi: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		h.t.Fatalf("served openapi document is invalid: %v", err)
+	}
+	doc.Servers = nil // match paths on any host
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		h.t.Fatalf("openapi router: %v", err)
+	}
+	return r
+}
+
+// backfill loads the sandbox's orders into the store.
+func (h *harness) backfill() {
+	h.t.Helper()
+	if _, err := h.svc.Backfill(context.Background(), h.shopA, time.Time{}, nil); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+type response struct {
+	*httptest.ResponseRecorder
+}
+
+// decode reads the body as JSON into v.
+func (r response) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body.Bytes(), v); err != nil {
+		t.Fatalf("decode %q: %v", r.Body.String(), err)
+	}
+}
+
+// do sends a request through the router and validates the response against
+// the OpenAPI document whenever the route is documented.
+func (h *harness) do(method, path, key string, body io.Reader, headers ...string) response {
+	h.t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.router.ServeHTTP(rec, req)
+	h.validate(req, rec)
+	return response{rec}
+}
+
+func (h *harness) get(path, key string) response {
+	h.t.Helper()
+	return h.do(http.MethodGet, path, key, nil)
+}
+
+func (h *harness) validate(req *http.Request, rec *httptest.ResponseRecorder) {
+	h.t.Helper()
+	route, params, err := h.spec.FindRoute(req)
+	if err != nil {
+		return // undocumented route or method: the problem shape is checked by the tests
+	}
+	if strings.HasPrefix(req.URL.Path, "/docs") || req.URL.Path == "/metrics" {
+		return
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 rec.Code,
+		Header:                 rec.Header(),
+		Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		h.t.Errorf("%s %s -> %d does not match the OpenAPI document: %v\nbody: %s", req.Method, req.URL, rec.Code, err, rec.Body.String())
+	}
+}
+
+// problem checks an error response is RFC 9457 problem+json with the
+// status and code given, and returns it.
+func problem(t testing.TB, r response, status int, code string) api.Problem {
+	t.Helper()
+	if r.Code != status {
+		t.Fatalf("status = %d, want %d; body %s", r.Code, status, r.Body.String())
+	}
+	if ct := r.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Errorf("Content-Type = %q, want application/problem+json", ct)
+	}
+	var raw map[string]any
+	r.decode(t, &raw)
+	for _, f := range []string{"type", "title", "status", "code"} {
+		if _, ok := raw[f]; !ok {
+			t.Errorf("problem lacks %q: %s", f, r.Body.String())
+		}
+	}
+	var p api.Problem
+	r.decode(t, &p)
+	if p.Status != status || (code != "" && p.Code != code) || p.Instance == "" {
+		t.Errorf("problem = %+v, want status %d code %q", p, status, code)
+	}
+	return p
+}

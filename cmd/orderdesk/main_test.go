@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond) // still working when SIGTERM arrives
+		_, _ = io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serveHTTP(ctx, newHTTPServer(h), ln, slog.New(slog.DiscardHandler)) }()
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String())
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-started
+	cancel() // the signal
+	r := <-got
+	if r.err != nil || r.body != "done" {
+		t.Fatalf("in-flight request: %q, %v", r.body, r.err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("serveHTTP: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String()); err == nil {
+		t.Error("server still accepts connections after shutdown")
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no command", nil, nil, "a command is required"},
+		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+		{"serve without key", []string{"serve"}, map[string]string{}, "ORDERDESK_API_KEY: required"},
+		{"serve with a bad database url", []string{"serve"}, map[string]string{"ORDERDESK_API_KEY": "0123456789abcdef", "ORDERDESK_DATABASE_URL": "mysql://x"}, "ORDERDESK_DATABASE_URL:"},
+		{"migrate with a bad database url", []string{"migrate"}, map[string]string{"ORDERDESK_DATABASE_URL": "nope"}, "ORDERDESK_DATABASE_URL:"},
+		{"unknown flag", []string{"serve", "--nope"}, map[string]string{}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, tt.env, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands() {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{c.name, "--help"}, map[string]string{}, &out, &errOut)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s --help: err = %v", c.name, err)
+		}
+		if !strings.Contains(errOut.String(), "Usage: orderdesk "+c.name) {
+			t.Errorf("%s --help printed %q", c.name, errOut.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "demo") {
+		t.Errorf("--help: %v %q", err, out.String())
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		dbURL := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+		if kind == "postgres" {
+			dbURL, _ = storetest.SchemaURL(t)
+		}
+		var out bytes.Buffer
+		for range 2 { // twice: the second run finds nothing to do
+			out.Reset()
+			if err := run(context.Background(), []string{"migrate"}, map[string]string{"ORDERDESK_DATABASE_URL": dbURL}, &out, io.Discard); err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+		}
+		if !strings.Contains(out.String(), "migration version 1") {
+			t.Errorf("%s: %q", kind, out.String())
+		}
+	}
+}
+
+// TestServeEndToEnd starts `orderdesk serve` as an operator would, with only
+// the API key and the Shopify settings, and checks what the brief promises.
+func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: "e2e.myshopify.com", Token: "shpat_e2e"})
+	sb.Seed(time.Now())
+	sbSrv := httptest.NewServer(sb)
+	defer sbSrv.Close()
+	port := freePort(t)
+	env := map[string]string{
+		"ORDERDESK_HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", port),
+		"ORDERDESK_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "od.db"),
+		"ORDERDESK_API_KEY":      "e2e-key-0123456789",
+		"SHOPIFY_SHOP":           "e2e.myshopify.com",
+		"SHOPIFY_ACCESS_TOKEN":   "shpat_e2e",
+		"SHOPIFY_BASE_URL":       sbSrv.URL,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, &syncWriter{w: &logs}) }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, base+"/healthz")
+	checks := []struct {
+		path, key string
+		status    int
+	}{
+		{"/healthz", "", 200},
+		{"/readyz", "", 200},
+		{"/docs/index.html", "", 200},
+		{"/openapi.json", "", 200},
+		{"/orders", "", 401},
+		{fmt.Sprintf("/orders/%d", shopifysandbox.OrderInTransit), "e2e-key-0123456789", 200},
+	}
+	for _, c := range checks {
+		req, _ := http.NewRequest(http.MethodGet, base+c.path, nil)
+		if c.key != "" {
+			req.Header.Set("Authorization", "Bearer "+c.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", c.path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("GET %s = %d, want %d", c.path, resp.StatusCode, c.status)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	w := logs.String()
+	if strings.Contains(w, "e2e-key-0123456789") || strings.Contains(w, "shpat_e2e") {
+		t.Error("a secret reached the logs")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitFor(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
+}
+
+// syncWriter lets the server's goroutines log into a buffer the test reads.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
