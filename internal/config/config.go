@@ -200,7 +200,7 @@ func ParseDatabaseURL(raw string) (Database, error) {
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(raw, "sqlite:")
 		if path == "" {
-			return Database{}, errors.New("sqlite: needs a path, e.g. sqlite:orderdesk.db or sqlite::memory:")
+			return Database{}, errors.New("sqlite: needs a path (sqlite:orderdesk.db, or sqlite::memory: for a throwaway database)")
 		}
 		return Database{Driver: "sqlite", DSN: path}, nil
 	default:

@@ -8,7 +8,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -183,13 +182,4 @@ func (s *Store) migrator(ctx context.Context, log *slog.Logger) (*goose.Provider
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	return p, nil
-}
-
-// isUniqueViolation reports a duplicate-key error on either dialect.
-func isUniqueViolation(err error) bool {
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed")
 }

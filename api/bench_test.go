@@ -1,0 +1,43 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+// BenchmarkGetOrder measures GET /orders/{id} served from the store (the
+// copy is fresh, so Shopify is not called), next to /healthz through the
+// same router and middleware as the baseline. Compare the two as a ratio:
+//
+//	go test -run '^$' -bench . -benchmem ./api/
+func BenchmarkGetOrder(b *testing.B) {
+	for _, kind := range storetest.Kinds {
+		h := newHarness(b, harnessOpts{kind: kind})
+		h.backfill()
+		path := fmt.Sprintf("/orders/%d", shopifysandbox.OrderInTransit)
+		serve := func(b *testing.B, path string, key string) {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.router.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		}
+		b.Run(kind+"/baseline_healthz", func(b *testing.B) { serve(b, "/healthz", "") })
+		b.Run(kind+"/get_order_from_store", func(b *testing.B) { serve(b, path, keyA) })
+		if n := h.sb.Calls(shopifysandbox.OpOrderGet); n != 0 {
+			b.Errorf("Shopify was called %d times: the benchmark measured read-through, not the store", n)
+		}
+	}
+}
