@@ -20,6 +20,7 @@ type Health struct {
 //	@Tags			operations
 //	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
+//	@ID				getHealthz
 //	@Router			/healthz [get]
 func (s *server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, Health{Status: "ok"})
@@ -33,6 +34,7 @@ func (s *server) healthz(c *gin.Context) {
 //	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
 //	@Failure		503	{object}	Problem
+//	@ID				getReadyz
 //	@Router			/readyz [get]
 func (s *server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)

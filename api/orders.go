@@ -224,6 +224,7 @@ func toOrderResponse(o orders.Order) OrderResponse {
 //	@Failure		400					{object}	Problem	"Invalid query parameter"
 //	@Failure		401					{object}	Problem
 //	@Failure		500					{object}	Problem	"Internal error (no details)"
+//	@ID				listOrders
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
 	f, fieldErrs := parseListFilter(c)
@@ -320,6 +321,7 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@Failure		502		{object}	Problem	"Shopify failed"
 //	@Failure		500		{object}	Problem	"Internal error (no details)"
 //	@Failure		504		{object}	Problem	"Shopify did not answer in time"
+//	@ID				getOrder
 //	@Router			/orders/{id} [get]
 func (s *server) getOrder(c *gin.Context) {
 	id, ok := orderID(c)

@@ -31,6 +31,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Liveness",
+                "operationId": "getHealthz",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -57,6 +58,7 @@ const docTemplate = `{
                     "orders"
                 ],
                 "summary": "List orders",
+                "operationId": "listOrders",
                 "parameters": [
                     {
                         "type": "integer",
@@ -187,6 +189,7 @@ const docTemplate = `{
                     "orders"
                 ],
                 "summary": "Get an order",
+                "operationId": "getOrder",
                 "parameters": [
                     {
                         "type": "integer",
@@ -259,6 +262,7 @@ const docTemplate = `{
                     "operations"
                 ],
                 "summary": "Readiness",
+                "operationId": "getReadyz",
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -856,12 +860,22 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "\"Bearer \u003capi key\u003e\"",
+            "description": "Send \"Bearer \u003capi key\u003e\".",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"
         }
-    }
+    },
+    "tags": [
+        {
+            "description": "A contact's orders and what an agent may do with them",
+            "name": "orders"
+        },
+        {
+            "description": "Health checks for load balancers and orchestrators",
+            "name": "operations"
+        }
+    ]
 }`
 
 // SwaggerInfo holds exported Swagger Info so clients can modify it

@@ -9,14 +9,14 @@
 //	@license.name				Proprietary
 //	@BasePath					/
 //	@schemes					http https
-//	@securityDefinitions.apikey	BearerAuth
-//	@in							header
-//	@name						Authorization
-//	@description				"Bearer <api key>"
 //	@tag.name					orders
 //	@tag.description			A contact's orders and what an agent may do with them
 //	@tag.name					operations
 //	@tag.description			Health checks for load balancers and orchestrators
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				Send "Bearer <api key>".
 package main
 
 import (
@@ -29,6 +29,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/orderdesk/orderdesk/api"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -64,6 +66,7 @@ func commands() []command {
 		{"demo", "run the service on embedded SQLite with a seeded in-process Shopify sandbox", demo},
 		{"migrate", "apply database migrations and exit", migrate},
 		{"sandbox", "run only the Shopify sandbox, for other processes to call", sandbox},
+		{"openapi", "print the OpenAPI 3.0 document (as served at /openapi.json)", printOpenAPI},
 		{"version", "print the version", printVersion},
 	}
 }
@@ -107,6 +110,19 @@ func newFlags(name, summary, envHelp string, out io.Writer) *flag.FlagSet {
 		}
 	}
 	return fs
+}
+
+func printOpenAPI(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("openapi", "Print the OpenAPI 3.0 document, the same as GET /openapi.json.", "", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	doc, err := api.OpenAPI3()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", doc)
+	return err
 }
 
 func printVersion(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
