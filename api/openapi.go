@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
@@ -14,8 +15,14 @@ import (
 	"github.com/orderdesk/orderdesk/docs"
 )
 
-// OpenAPI3 converts swag's Swagger 2.0 output (docs/) to OpenAPI 3.0.
-func OpenAPI3() ([]byte, error) {
+// OpenAPI3 returns swag's Swagger 2.0 output (docs/) converted to OpenAPI
+// 3.0. The conversion runs once per process: swag's ReadDoc writes to the
+// docs package's shared state, so concurrent calls would race.
+func OpenAPI3() ([]byte, error) { return openAPI3Once() }
+
+var openAPI3Once = sync.OnceValues(convertOpenAPI3)
+
+func convertOpenAPI3() ([]byte, error) {
 	var v2 openapi2.T
 	if err := json.Unmarshal([]byte(docs.SwaggerInfo.ReadDoc()), &v2); err != nil {
 		return nil, fmt.Errorf("read swagger 2.0 document: %w", err)
