@@ -16,6 +16,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/store"
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
@@ -79,6 +80,26 @@ type panicky struct{}
 
 func (panicky) Get(context.Context, tenant.Shop, int64, bool) (orders.Order, error) {
 	panic("secret internal state: db password hunter2")
+}
+
+func (panicky) PreviewCancel(context.Context, tenant.Shop, int64) (orders.CancelPreview, error) {
+	panic("not reached")
+}
+
+func (panicky) PreviewRefund(context.Context, tenant.Shop, int64) (orders.RefundPreview, error) {
+	panic("not reached")
+}
+
+func (panicky) Cancel(context.Context, tenant.Shop, int64, string, string, orders.CancelRequest, []byte) (orders.ActionResult, error) {
+	panic("secret internal state in an action")
+}
+
+func (panicky) Refund(context.Context, tenant.Shop, int64, string, string, orders.RefundRequest, []byte) (orders.ActionResult, error) {
+	return orders.ActionResult{}, fmt.Errorf("refund failed: %w", sql.ErrConnDone)
+}
+
+func (panicky) Actions(context.Context, tenant.Shop, int64) ([]orders.Action, error) {
+	panic("not reached")
 }
 
 func (panicky) List(context.Context, tenant.Shop, orders.ListFilter) (orders.Page, error) {
@@ -169,7 +190,7 @@ func TestReadinessWhenDatabaseGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	router, err := api.NewRouter(api.Deps{Log: slog.New(slog.DiscardHandler), Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	router, err := api.NewRouter(api.Deps{Log: slog.New(slog.DiscardHandler), Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()), Ready: st.Ping, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
@@ -98,7 +99,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.orders != nil {
 		os = o.orders
 	}
-	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Ready: st.Ping, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,15 +180,7 @@ func toOrderResponse(o orders.Order) OrderResponse {
 		r.Shipment = &ShipmentResponse{Status: string(sh.Status), EstimatedDeliveryAt: sh.EstimatedDeliveryAt}
 	}
 	for _, li := range o.LineItems {
-		lr := LineItemResponse{
-			ID: li.ID, Title: li.Title, VariantTitle: li.VariantTitle, SKU: li.SKU, Quantity: li.Quantity,
-			FulfilledQuantity: li.FulfilledQuantity, RefundedQuantity: li.RefundedQuantity, Price: money(li.Price),
-			Tracking: make([]TrackingResponse, 0, len(li.Tracking)),
-		}
-		for _, t := range li.Tracking {
-			lr.Tracking = append(lr.Tracking, TrackingResponse{Company: t.Company, Number: t.Number, URL: t.URL, Status: string(t.Status)})
-		}
-		r.LineItems = append(r.LineItems, lr)
+		r.LineItems = append(r.LineItems, toLineItemResponse(li, o.Currency))
 	}
 	for _, f := range o.Fulfillments {
 		r.Fulfillments = append(r.Fulfillments, FulfillmentResponse{
@@ -201,6 +193,18 @@ func toOrderResponse(o orders.Order) OrderResponse {
 		r.Refunds = append(r.Refunds, RefundResponse{ID: rf.ID, CreatedAt: rf.CreatedAt, Amount: money(rf.Amount), Note: rf.Note})
 	}
 	return r
+}
+
+func toLineItemResponse(li orders.LineItem, currency string) LineItemResponse {
+	lr := LineItemResponse{
+		ID: li.ID, Title: li.Title, VariantTitle: li.VariantTitle, SKU: li.SKU, Quantity: li.Quantity,
+		FulfilledQuantity: li.FulfilledQuantity, RefundedQuantity: li.RefundedQuantity, Price: orders.FormatMoney(li.Price, currency),
+		Tracking: make([]TrackingResponse, 0, len(li.Tracking)),
+	}
+	for _, t := range li.Tracking {
+		lr.Tracking = append(lr.Tracking, TrackingResponse{Company: t.Company, Number: t.Number, URL: t.URL, Status: string(t.Status)})
+	}
+	return lr
 }
 
 // listOrders godoc

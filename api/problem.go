@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
@@ -37,20 +38,28 @@ type FieldError struct {
 
 const problemTypeBase = "https://orderdesk.dev/problems/"
 
-// errorMapping is the one table from domain errors to HTTP.
+// errorMapping is the one table from domain errors to HTTP. detail says
+// whether the error's text goes to the client: always for 4xx; for 5xx only
+// where it is Shopify's own words, never internal details.
 var errorMapping = []struct {
 	err    error
 	status int
 	code   string
 	title  string
+	detail bool
 }{
-	{tenant.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key"},
-	{orders.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
-	{orders.ErrInvalidInput, http.StatusUnprocessableEntity, "invalid_input", "Invalid input"},
-	{orders.ErrShopifyTimeout, http.StatusGatewayTimeout, "shopify_timeout", "Shopify did not answer in time"},
-	{orders.ErrShopifyRateLimited, http.StatusBadGateway, "shopify_rate_limited", "Shopify is rate limiting this shop"},
-	{orders.ErrShopifyAuth, http.StatusBadGateway, "shopify_auth", "Shopify refused the shop's access token"},
-	{orders.ErrShopifyUnavailable, http.StatusBadGateway, "shopify_unavailable", "Shopify failed"},
+	{tenant.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", true},
+	{orders.ErrNotFound, http.StatusNotFound, "not_found", "Not found", true},
+	{orders.ErrRuleViolation, http.StatusConflict, "rule_violation", "Not allowed in the order's current state", true},
+	{orders.ErrActionInProgress, http.StatusConflict, "action_in_progress", "Another action is in progress on this order", true},
+	{idempotency.ErrInFlight, http.StatusConflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress", true},
+	{idempotency.ErrKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request", true},
+	{orders.ErrInvalidInput, http.StatusUnprocessableEntity, "invalid_input", "Invalid input", true},
+	{orders.ErrShopifyTimeout, http.StatusGatewayTimeout, "shopify_timeout", "Shopify did not answer in time", false},
+	{orders.ErrShopifyRejected, http.StatusBadGateway, "shopify_rejected", "Shopify refused the change", true},
+	{orders.ErrShopifyRateLimited, http.StatusBadGateway, "shopify_rate_limited", "Shopify is rate limiting this shop", false},
+	{orders.ErrShopifyAuth, http.StatusBadGateway, "shopify_auth", "Shopify refused the shop's access token", false},
+	{orders.ErrShopifyUnavailable, http.StatusBadGateway, "shopify_unavailable", "Shopify failed", false},
 }
 
 // problemFor maps an error to its problem. Details of 5xx stay in the log.
@@ -60,14 +69,19 @@ func problemFor(err error) Problem {
 			continue
 		}
 		p := Problem{Type: problemTypeBase + m.code, Title: m.title, Status: m.status, Code: m.code}
-		if m.status < 500 {
+		if m.detail {
 			p.Detail = err.Error()
+		}
+		var rule *orders.RuleError
+		if errors.As(err, &rule) {
+			p.Code, p.Type, p.Detail = string(rule.Reason), problemTypeBase+string(rule.Reason), rule.Detail
 		}
 		var verr *orders.ValidationError
 		if errors.As(err, &verr) {
 			if verr.Code != "" {
 				p.Code, p.Type = verr.Code, problemTypeBase+verr.Code
 			}
+			p.Detail = verr.Error()
 			for _, f := range verr.Fields {
 				p.Errors = append(p.Errors, FieldError(f))
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
@@ -37,13 +38,25 @@ type Authenticator interface {
 type OrderService interface {
 	Get(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (orders.Order, error)
 	List(ctx context.Context, shop tenant.Shop, f orders.ListFilter) (orders.Page, error)
+	PreviewCancel(ctx context.Context, shop tenant.Shop, id int64) (orders.CancelPreview, error)
+	PreviewRefund(ctx context.Context, shop tenant.Shop, id int64) (orders.RefundPreview, error)
+	Cancel(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.CancelRequest, raw []byte) (orders.ActionResult, error)
+	Refund(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.RefundRequest, raw []byte) (orders.ActionResult, error)
+	Actions(ctx context.Context, shop tenant.Shop, id int64) ([]orders.Action, error)
+}
+
+// Idempotency runs the Idempotency-Key protocol.
+type Idempotency interface {
+	Begin(ctx context.Context, k idempotency.Key, hash string) (idempotency.Begun, error)
+	Finish(ctx context.Context, k idempotency.Key, status int, body []byte) error
 }
 
 // Deps is what the router needs; cmd/orderdesk builds it.
 type Deps struct {
-	Log    *slog.Logger
-	Auth   Authenticator
-	Orders OrderService
+	Log         *slog.Logger
+	Auth        Authenticator
+	Orders      OrderService
+	Idempotency Idempotency
 	// Ready reports whether the service can take traffic (pings the database).
 	Ready func(ctx context.Context) error
 	// Registry receives the HTTP and Go runtime metrics and is served at /metrics.
@@ -57,7 +70,7 @@ type server struct {
 
 // NewRouter builds the HTTP handler with every route and middleware.
 func NewRouter(d Deps) (*gin.Engine, error) {
-	if d.Log == nil || d.Auth == nil || d.Orders == nil || d.Ready == nil || d.Registry == nil {
+	if d.Log == nil || d.Auth == nil || d.Orders == nil || d.Idempotency == nil || d.Ready == nil || d.Registry == nil {
 		return nil, errors.New("api: incomplete dependencies")
 	}
 	m, err := newHTTPMetrics(d.Registry)
@@ -92,6 +105,11 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authed := r.Group("/", s.authenticate)
 	authed.GET("/orders", s.listOrders)
 	authed.GET("/orders/:id", s.getOrder)
+	authed.GET("/orders/:id/cancel", s.cancelPreview)
+	authed.POST("/orders/:id/cancel", s.cancelOrder)
+	authed.GET("/orders/:id/refund", s.refundPreview)
+	authed.POST("/orders/:id/refund", s.refundOrder)
+	authed.GET("/orders/:id/actions", s.listActions)
 	return r, nil
 }
 

@@ -251,6 +251,462 @@ const docTemplate = `{
                 }
             }
         },
+        "/orders/{id}/actions": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Every cancel and refund attempt on the order, newest first, with the agent, the outcome and Shopify's references.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "An order's actions",
+                "operationId": "listActions",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ActionList"
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify failed",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/orders/{id}/cancel": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "Preview a cancellation",
+                "operationId": "previewCancel",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/CancelPreview"
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify failed",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "Cancel an order",
+                "operationId": "cancelOrder",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Unique per intended action; same key + same body replays the first final answer",
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The agent acting (audit trail)",
+                        "name": "X-Agent-Id",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "description": "The cancellation",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/CancelRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ActionResult"
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 1 MiB",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Not JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/orders/{id}/refund": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Whether money can be refunded now (or why not), the maximum, whether shipped items need a return state, and the line items and shipping that can still be refunded.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "Preview a refund",
+                "operationId": "previewRefund",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/RefundPreview"
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify failed",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Refunds an amount, or line items (restocked as \"cancel\" when unshipped, \"return\" when received) and/or shipping, on a paid order. Refunds touching shipped items need return \"received\" or \"not_required\". The amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "Refund an order",
+                "operationId": "refundOrder",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Unique per intended action; same key + same body replays the first final answer",
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The agent acting (audit trail)",
+                        "name": "X-Agent-Id",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "description": "The refund",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/RefundRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/ActionResult"
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 1 MiB",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Not JSON",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/readyz": {
             "get": {
                 "description": "Answers 200 when the database answers, 503 otherwise. Needs no API key.",
@@ -281,6 +737,151 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "Action": {
+            "type": "object",
+            "required": [
+                "agent_id",
+                "amount",
+                "completed_at",
+                "created_at",
+                "currency",
+                "error",
+                "id",
+                "kind",
+                "order_id",
+                "parts",
+                "reason",
+                "shopify_refund_id",
+                "status"
+            ],
+            "properties": {
+                "agent_id": {
+                    "type": "string",
+                    "example": "42"
+                },
+                "amount": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "10.00"
+                },
+                "completed_at": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "currency": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "USD"
+                },
+                "error": {
+                    "type": "string",
+                    "x-nullable": true
+                },
+                "id": {
+                    "type": "string",
+                    "example": "3f0e9c43-5d2b-4f3c-9a51-6a8e0f3b7c21"
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "cancel",
+                        "refund"
+                    ],
+                    "example": "refund"
+                },
+                "order_id": {
+                    "type": "integer",
+                    "example": 450789469
+                },
+                "parts": {
+                    "$ref": "#/definitions/ActionParts"
+                },
+                "reason": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "customer"
+                },
+                "shopify_refund_id": {
+                    "type": "integer",
+                    "x-nullable": true,
+                    "example": 509562969
+                },
+                "status": {
+                    "description": "unknown: Shopify gave no definite answer; reconciled within about 30 s.",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "succeeded",
+                        "failed",
+                        "unknown"
+                    ],
+                    "example": "succeeded"
+                }
+            }
+        },
+        "ActionList": {
+            "type": "object",
+            "required": [
+                "actions"
+            ],
+            "properties": {
+                "actions": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Action"
+                    }
+                }
+            }
+        },
+        "ActionParts": {
+            "type": "object",
+            "required": [
+                "cancel",
+                "refund"
+            ],
+            "properties": {
+                "cancel": {
+                    "type": "string",
+                    "enum": [
+                        "not_requested",
+                        "pending",
+                        "succeeded",
+                        "failed",
+                        "unknown"
+                    ],
+                    "example": "succeeded"
+                },
+                "refund": {
+                    "type": "string",
+                    "enum": [
+                        "not_requested",
+                        "pending",
+                        "succeeded",
+                        "failed",
+                        "unknown"
+                    ],
+                    "example": "succeeded"
+                }
+            }
+        },
+        "ActionResult": {
+            "type": "object",
+            "required": [
+                "action",
+                "order"
+            ],
+            "properties": {
+                "action": {
+                    "$ref": "#/definitions/Action"
+                },
+                "order": {
+                    "$ref": "#/definitions/OrderResponse"
+                }
+            }
+        },
         "CancelActionResponse": {
             "type": "object",
             "required": [
@@ -307,6 +908,165 @@ const docTemplate = `{
                     "description": "The order is paid: cancel may refund in the same action.",
                     "type": "boolean",
                     "example": false
+                }
+            }
+        },
+        "CancelPreview": {
+            "type": "object",
+            "required": [
+                "blocked_reason",
+                "cancellable",
+                "line_items",
+                "order_id",
+                "reasons",
+                "refund",
+                "restock_default"
+            ],
+            "properties": {
+                "blocked_reason": {
+                    "type": "string",
+                    "enum": [
+                        "already_cancelled",
+                        "order_fulfilled"
+                    ],
+                    "x-nullable": true
+                },
+                "cancellable": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "line_items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/LineItemResponse"
+                    }
+                },
+                "order_id": {
+                    "type": "integer",
+                    "example": 450789470
+                },
+                "reasons": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/CancelReason"
+                    }
+                },
+                "refund": {
+                    "$ref": "#/definitions/CancelRefundOptions"
+                },
+                "restock_default": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "CancelReason": {
+            "type": "object",
+            "required": [
+                "code",
+                "label"
+            ],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "example": "customer"
+                },
+                "label": {
+                    "type": "string",
+                    "example": "Customer changed or cancelled the order"
+                }
+            }
+        },
+        "CancelRefund": {
+            "type": "object",
+            "required": [
+                "mode"
+            ],
+            "properties": {
+                "amount": {
+                    "description": "Decimal string in the order's currency; with mode \"amount\" only.",
+                    "type": "string",
+                    "example": "10.00"
+                },
+                "mode": {
+                    "type": "string",
+                    "enum": [
+                        "none",
+                        "full",
+                        "amount"
+                    ],
+                    "example": "amount"
+                }
+            }
+        },
+        "CancelRefundOptions": {
+            "type": "object",
+            "required": [
+                "available",
+                "currency",
+                "max_amount",
+                "modes"
+            ],
+            "properties": {
+                "available": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                },
+                "max_amount": {
+                    "type": "string",
+                    "example": "64.90"
+                },
+                "modes": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "none",
+                        "full",
+                        "amount"
+                    ]
+                }
+            }
+        },
+        "CancelRequest": {
+            "type": "object",
+            "required": [
+                "reason"
+            ],
+            "properties": {
+                "notify_customer": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "reason": {
+                    "description": "Shopify's cancellation reason.",
+                    "type": "string",
+                    "enum": [
+                        "customer",
+                        "inventory",
+                        "fraud",
+                        "declined",
+                        "staff",
+                        "other"
+                    ],
+                    "example": "customer"
+                },
+                "refund": {
+                    "$ref": "#/definitions/CancelRefund"
+                },
+                "restock": {
+                    "description": "Put the items back in stock (default true).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "staff_note": {
+                    "type": "string",
+                    "example": "Customer called to cancel"
                 }
             }
         },
@@ -779,6 +1539,117 @@ const docTemplate = `{
                 }
             }
         },
+        "RefundLine": {
+            "type": "object",
+            "required": [
+                "line_item_id",
+                "quantity"
+            ],
+            "properties": {
+                "line_item_id": {
+                    "type": "integer",
+                    "example": 466157049
+                },
+                "quantity": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "restock": {
+                    "description": "Put the items back in stock: \"cancel\" for unshipped, \"return\" for received items.",
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "RefundPreview": {
+            "type": "object",
+            "required": [
+                "blocked_reason",
+                "currency",
+                "line_items",
+                "max_amount",
+                "order_id",
+                "refundable",
+                "requires_return",
+                "shipping"
+            ],
+            "properties": {
+                "blocked_reason": {
+                    "type": "string",
+                    "enum": [
+                        "not_paid",
+                        "nothing_to_refund"
+                    ],
+                    "x-nullable": true
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                },
+                "line_items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/RefundableLine"
+                    }
+                },
+                "max_amount": {
+                    "type": "string",
+                    "example": "99.95"
+                },
+                "order_id": {
+                    "type": "integer",
+                    "example": 450789481
+                },
+                "refundable": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "requires_return": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "shipping": {
+                    "$ref": "#/definitions/RefundShippingPreview"
+                }
+            }
+        },
+        "RefundRequest": {
+            "type": "object",
+            "properties": {
+                "amount": {
+                    "description": "Decimal string in the order's currency.",
+                    "type": "string",
+                    "example": "25.00"
+                },
+                "line_items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/RefundLine"
+                    }
+                },
+                "note": {
+                    "type": "string",
+                    "example": "Damaged in transit"
+                },
+                "notify_customer": {
+                    "description": "Send Shopify's refund notification.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "return": {
+                    "description": "Required when shipped items are involved: the item is back (\"received\") or the shop does not need it back (\"not_required\").",
+                    "type": "string",
+                    "enum": [
+                        "received",
+                        "not_required"
+                    ],
+                    "example": "received"
+                },
+                "shipping": {
+                    "$ref": "#/definitions/RefundShipping"
+                }
+            }
+        },
         "RefundResponse": {
             "type": "object",
             "required": [
@@ -802,6 +1673,64 @@ const docTemplate = `{
                 "note": {
                     "type": "string",
                     "example": "damaged"
+                }
+            }
+        },
+        "RefundShipping": {
+            "type": "object",
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "example": "5.00"
+                },
+                "full": {
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "RefundShippingPreview": {
+            "type": "object",
+            "required": [
+                "max_amount"
+            ],
+            "properties": {
+                "max_amount": {
+                    "type": "string",
+                    "example": "0.00"
+                }
+            }
+        },
+        "RefundableLine": {
+            "type": "object",
+            "required": [
+                "line_item_id",
+                "price",
+                "quantity",
+                "shipped",
+                "title"
+            ],
+            "properties": {
+                "line_item_id": {
+                    "type": "integer",
+                    "example": 4507894810
+                },
+                "price": {
+                    "type": "string",
+                    "example": "99.95"
+                },
+                "quantity": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "shipped": {
+                    "description": "Shipped: refunding it needs return \"received\" or \"not_required\".",
+                    "type": "boolean",
+                    "example": true
+                },
+                "title": {
+                    "type": "string",
+                    "example": "Coffee Grinder"
                 }
             }
         },

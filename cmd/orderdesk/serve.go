@@ -14,6 +14,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
@@ -96,6 +97,8 @@ type app struct {
 	orders  *orders.Service
 	shop    tenant.Shop
 	handler http.Handler
+	// stopBackground stops the reconciler and waits for it.
+	stopBackground func()
 }
 
 // newApp opens and migrates the database, binds the configured shop and
@@ -126,15 +129,29 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	h, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: svc, Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	h, err := api.NewRouter(api.Deps{
+		Log: log, Auth: tenants, Orders: svc, Idempotency: idempotency.NewService(st.Idempotency()),
+		Ready: st.Ping, Registry: prometheus.NewRegistry(),
+	})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	return &app{store: st, orders: svc, shop: shop, handler: h}, nil
+	// Settle actions whose outcome Shopify left unknown: every 10 s, so
+	// within 30 s of Shopify answering again.
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.RunReconciler(rctx, 10*time.Second)
+	}()
+	return &app{store: st, orders: svc, shop: shop, handler: h, stopBackground: func() { stop(); <-done }}, nil
 }
 
-func (a *app) close() { _ = a.store.Close() }
+func (a *app) close() {
+	a.stopBackground()
+	_ = a.store.Close()
+}
 
 func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{

@@ -41,3 +41,35 @@ func (e *ValidationError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidInput) true.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
+
+// ErrRuleViolation: the rules refuse the action in the order's current
+// state; see RuleError for which rule.
+var ErrRuleViolation = errors.New("refused by the rules")
+
+// ErrActionInProgress: another action is running on the same order.
+var ErrActionInProgress = errors.New("another action is in progress on this order")
+
+// ErrShopifyRejected: Shopify refused a mutation (userErrors) for a reason
+// the rules did not foresee.
+var ErrShopifyRejected = errors.New("shopify refused the change")
+
+// RuleError says which rule refused an action. It matches ErrRuleViolation.
+type RuleError struct {
+	Reason BlockedReason
+	Detail string
+}
+
+func (e *RuleError) Error() string { return string(e.Reason) + ": " + e.Detail }
+
+// Is makes errors.Is(err, ErrRuleViolation) true.
+func (e *RuleError) Is(target error) bool { return target == ErrRuleViolation }
+
+var ruleDetails = map[BlockedReason]string{
+	BlockedAlreadyCancelled: "the order is already cancelled",
+	BlockedOrderFulfilled:   "the order has shipped items; Shopify cannot cancel it (refund instead)",
+	BlockedNotPaid:          "no payment has been captured on this order",
+	BlockedNothingToRefund:  "everything paid on this order has been refunded or voided",
+	BlockedReturnRequired:   "the refund touches shipped items: set return to \"received\" or \"not_required\"",
+}
+
+func ruleError(r BlockedReason) error { return &RuleError{Reason: r, Detail: ruleDetails[r]} }

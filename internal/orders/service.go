@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -30,6 +31,43 @@ type Store interface {
 	CustomerSyncedAt(ctx context.Context, shopID, customerID int64) (time.Time, error)
 	// MarkCustomerSynced records that a customer's list was read at t.
 	MarkCustomerSynced(ctx context.Context, shopID, customerID int64, t time.Time) error
+
+	// CreateAction records a new action; UpdateAction saves its progress.
+	CreateAction(ctx context.Context, a Action) error
+	UpdateAction(ctx context.Context, a Action) error
+	// GetAction returns one of the shop's actions, or ErrNotFound.
+	GetAction(ctx context.Context, shopID int64, id string) (Action, error)
+	// ListActions returns an order's actions, newest first.
+	ListActions(ctx context.Context, shopID, orderID int64) ([]Action, error)
+	// UnknownActions returns actions whose outcome is unknown and that were
+	// last touched before `before`, with their shops, oldest first.
+	UnknownActions(ctx context.Context, before time.Time, limit int) ([]ShopAction, error)
+	// LockOrder takes the order's action lease for actionID until `until`;
+	// false when another action holds an unexpired lease.
+	LockOrder(ctx context.Context, shopID, orderID int64, actionID string, until time.Time) (bool, error)
+	// UnlockOrder releases the lease if actionID holds it.
+	UnlockOrder(ctx context.Context, shopID, orderID int64, actionID string) error
+	// AddTimelineEvent records (or, for the same id, replaces) a timeline event.
+	AddTimelineEvent(ctx context.Context, shopID int64, e TimelineEvent) error
+}
+
+// ShopAction is an action and the shop it belongs to.
+type ShopAction struct {
+	Shop   tenant.Shop
+	Action Action
+}
+
+// TimelineEvent is one entry on a contact's activity timeline.
+type TimelineEvent struct {
+	ID         string
+	CustomerID int64
+	OrderID    int64
+	OrderName  string
+	Type       string
+	OccurredAt time.Time
+	Summary    string
+	AgentID    string
+	Data       map[string]any
 }
 
 // Shopify is the shop's Admin API as the domain needs it. Errors wrap
@@ -42,6 +80,43 @@ type Shopify interface {
 	CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]ShopifyOrder, error)
 	// OrdersPage reads one page of the shop's orders for a backfill.
 	OrdersPage(ctx context.Context, shop tenant.Shop, req PageRequest) (OrdersPage, error)
+
+	// CancelOrder cancels an order (orderCancel) and waits for its job to
+	// finish; it returns the job id. Shopify's refusals wrap
+	// ErrShopifyRejected, ErrRuleViolation or ErrInvalidInput.
+	CancelOrder(ctx context.Context, shop tenant.Shop, cmd CancelCommand) (string, error)
+	// CreateRefund makes a refund (refundCreate) under an idempotency key:
+	// the same key never refunds twice. It returns the refund id.
+	CreateRefund(ctx context.Context, shop tenant.Shop, cmd RefundCommand) (int64, error)
+}
+
+// CancelCommand is an orderCancel call. It never refunds: refunds go
+// through CreateRefund, whose idempotency key makes them safe to retry.
+type CancelCommand struct {
+	OrderID        int64
+	Reason         string
+	Restock        bool
+	NotifyCustomer bool
+	StaffNote      string
+}
+
+// RefundCommand is a refundCreate call.
+type RefundCommand struct {
+	OrderID        int64
+	IdempotencyKey string
+	Note           string
+	NotifyCustomer bool
+	Lines          []RefundCommandLine
+	Shipping       *decimal.Decimal
+	Transactions   []RefundTransaction
+}
+
+// RefundCommandLine refunds a quantity of a line item with a restock type:
+// "cancel" (never shipped), "return" (came back) or "no_restock".
+type RefundCommandLine struct {
+	LineItemID  int64
+	Quantity    int
+	RestockType string
 }
 
 // PageRequest asks for one page of orders. PageInfo, once set, carries the

@@ -40,6 +40,8 @@ type Config struct {
 	// ReadBudget bounds a read with all its retries (default 20s), so an
 	// agent waits for an answer at most this long.
 	ReadBudget time.Duration
+	// JobTimeout bounds the wait for an orderCancel job (default 15s).
+	JobTimeout time.Duration
 	// BaseBackoff is the first retry's backoff ceiling (default 200ms).
 	BaseBackoff time.Duration
 	// RESTBucket and RESTLeakPerSecond shape the REST leaky bucket: 40 and 2
@@ -70,6 +72,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}
 	if cfg.ReadBudget <= 0 {
 		cfg.ReadBudget = 20 * time.Second
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = 15 * time.Second
 	}
 	if cfg.RESTBucket <= 0 || cfg.RESTLeakPerSecond <= 0 {
 		cfg.RESTBucket, cfg.RESTLeakPerSecond = 40, 2

@@ -46,6 +46,8 @@ CREATE TABLE customer_syncs (
     PRIMARY KEY (shop_id, customer_id)
 );
 
+-- An agent's cancel or refund attempt. cancel_done / refund_done record
+-- which parts Shopify has carried out, so a resumed action never repeats one.
 CREATE TABLE actions (
     id                 TEXT PRIMARY KEY,
     shop_id            BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
@@ -57,26 +59,43 @@ CREATE TABLE actions (
     amount             TEXT,
     currency           TEXT,
     request            TEXT NOT NULL,
+    refund_requested   INTEGER NOT NULL DEFAULT 0,
+    cancel_done        INTEGER NOT NULL DEFAULT 0,
+    refund_done        INTEGER NOT NULL DEFAULT 0,
     shopify_refund_id  BIGINT,
     shopify_job_id     TEXT,
     error              TEXT,
     created_at         DATETIME NOT NULL,
+    updated_at         DATETIME NOT NULL,
     completed_at       DATETIME
 );
 CREATE INDEX actions_order ON actions (shop_id, order_id, created_at DESC);
 CREATE INDEX actions_unknown ON actions (status) WHERE status = 'unknown';
 
+-- Idempotency-Key records, per API key. locked_until is the lease of the
+-- request working on it (in flight while in the future); response_* is set
+-- only for final outcomes, which are replayed.
 CREATE TABLE idempotency_keys (
     shop_id          BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
-    api_key_id       BIGINT NOT NULL,
+    api_key_id       BIGINT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
     key              TEXT NOT NULL,
     request_hash     TEXT NOT NULL,
-    action_id        TEXT,
+    action_id        TEXT NOT NULL,
+    locked_until     DATETIME,
     response_status  INTEGER,
     response_body    BLOB,
     created_at       DATETIME NOT NULL,
     expires_at       DATETIME NOT NULL,
     PRIMARY KEY (api_key_id, key)
+);
+
+-- One action at a time per order, across replicas: a lease row per order.
+CREATE TABLE order_locks (
+    shop_id       BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    order_id      BIGINT NOT NULL,
+    action_id     TEXT NOT NULL,
+    locked_until  DATETIME NOT NULL,
+    PRIMARY KEY (shop_id, order_id)
 );
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 
@@ -105,6 +124,7 @@ CREATE INDEX timeline_events_customer ON timeline_events (shop_id, customer_id, 
 -- +goose Down
 DROP TABLE timeline_events;
 DROP TABLE webhook_deliveries;
+DROP TABLE order_locks;
 DROP TABLE idempotency_keys;
 DROP TABLE actions;
 DROP TABLE customer_syncs;

@@ -1,0 +1,499 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/orderdesk/orderdesk/internal/idempotency"
+	"github.com/orderdesk/orderdesk/internal/orders"
+)
+
+// actionTimeout bounds an action's work, below the server's 60 s write
+// timeout. The work does not stop when the client hangs up: a cancel or
+// refund half-done because a browser closed would help nobody.
+const actionTimeout = 50 * time.Second
+
+// CancelBody is an agent's cancellation.
+type CancelBody struct {
+	// Shopify's cancellation reason.
+	Reason string            `json:"reason" enums:"customer,inventory,fraud,declined,staff,other" example:"customer"`
+	Refund *CancelRefundBody `json:"refund,omitempty"`
+	// Put the items back in stock (default true).
+	Restock        *bool  `json:"restock,omitempty" example:"true"`
+	NotifyCustomer bool   `json:"notify_customer,omitempty" example:"true"`
+	StaffNote      string `json:"staff_note,omitempty" example:"Customer called to cancel"`
+} //	@name	CancelRequest
+
+// CancelRefundBody says whether cancelling also refunds (paid orders).
+type CancelRefundBody struct {
+	Mode string `json:"mode" enums:"none,full,amount" example:"amount"`
+	// Decimal string in the order's currency; with mode "amount" only.
+	Amount *string `json:"amount,omitempty" example:"10.00"`
+} //	@name	CancelRefund
+
+// RefundBody is an agent's refund: an amount, or line items and/or shipping.
+type RefundBody struct {
+	// Decimal string in the order's currency.
+	Amount    *string          `json:"amount,omitempty" example:"25.00"`
+	LineItems []RefundLineBody `json:"line_items,omitempty"`
+	Shipping  *ShippingBody    `json:"shipping,omitempty"`
+	Note      string           `json:"note,omitempty" example:"Damaged in transit"`
+	// Send Shopify's refund notification.
+	NotifyCustomer bool `json:"notify_customer,omitempty" example:"true"`
+	// Required when shipped items are involved: the item is back ("received") or the shop does not need it back ("not_required").
+	Return string `json:"return,omitempty" enums:"received,not_required" example:"received"`
+} //	@name	RefundRequest
+
+// RefundLineBody refunds a quantity of a line item.
+type RefundLineBody struct {
+	LineItemID int64 `json:"line_item_id" example:"466157049"`
+	Quantity   int   `json:"quantity" example:"1"`
+	// Put the items back in stock: "cancel" for unshipped, "return" for received items.
+	Restock bool `json:"restock,omitempty" example:"true"`
+} //	@name	RefundLine
+
+// ShippingBody refunds shipping: all of it, or an amount.
+type ShippingBody struct {
+	Full   bool    `json:"full,omitempty" example:"true"`
+	Amount *string `json:"amount,omitempty" example:"5.00"`
+} //	@name	RefundShipping
+
+// ActionResponse is one cancel or refund attempt.
+type ActionResponse struct {
+	ID      string `json:"id" example:"3f0e9c43-5d2b-4f3c-9a51-6a8e0f3b7c21"`
+	OrderID int64  `json:"order_id" example:"450789469"`
+	Kind    string `json:"kind" enums:"cancel,refund" example:"refund"`
+	// unknown: Shopify gave no definite answer; reconciled within about 30 s.
+	Status          string      `json:"status" enums:"pending,succeeded,failed,unknown" example:"succeeded"`
+	AgentID         string      `json:"agent_id" example:"42"`
+	Reason          *string     `json:"reason" extensions:"x-nullable" example:"customer"`
+	Amount          *string     `json:"amount" extensions:"x-nullable" example:"10.00"`
+	Currency        *string     `json:"currency" extensions:"x-nullable" example:"USD"`
+	Parts           ActionParts `json:"parts"`
+	ShopifyRefundID *int64      `json:"shopify_refund_id" extensions:"x-nullable" example:"509562969"`
+	Error           *string     `json:"error" extensions:"x-nullable"`
+	CreatedAt       time.Time   `json:"created_at"`
+	CompletedAt     *time.Time  `json:"completed_at" extensions:"x-nullable"`
+} //	@name	Action
+
+// ActionParts says what happened to each part of an action.
+type ActionParts struct {
+	Cancel string `json:"cancel" enums:"not_requested,pending,succeeded,failed,unknown" example:"succeeded"`
+	Refund string `json:"refund" enums:"not_requested,pending,succeeded,failed,unknown" example:"succeeded"`
+} //	@name	ActionParts
+
+// ActionResultResponse is an action and the order after it.
+type ActionResultResponse struct {
+	Action ActionResponse `json:"action"`
+	Order  OrderResponse  `json:"order"`
+} //	@name	ActionResult
+
+// ActionListResponse is an order's actions, newest first.
+type ActionListResponse struct {
+	Actions []ActionResponse `json:"actions"`
+} //	@name	ActionList
+
+// ReasonResponse is a cancellation reason.
+type ReasonResponse struct {
+	Code  string `json:"code" example:"customer"`
+	Label string `json:"label" example:"Customer changed or cancelled the order"`
+} //	@name	CancelReason
+
+// CancelPreviewResponse is what cancelling would do.
+type CancelPreviewResponse struct {
+	OrderID        int64               `json:"order_id" example:"450789470"`
+	Cancellable    bool                `json:"cancellable" example:"true"`
+	BlockedReason  *string             `json:"blocked_reason" extensions:"x-nullable" enums:"already_cancelled,order_fulfilled"`
+	Reasons        []ReasonResponse    `json:"reasons"`
+	LineItems      []LineItemResponse  `json:"line_items"`
+	Refund         CancelRefundOptions `json:"refund"`
+	RestockDefault bool                `json:"restock_default" example:"true"`
+} //	@name	CancelPreview
+
+// CancelRefundOptions are the refund choices of a cancellation.
+type CancelRefundOptions struct {
+	Available bool     `json:"available" example:"true"`
+	Modes     []string `json:"modes" example:"none,full,amount"`
+	MaxAmount string   `json:"max_amount" example:"64.90"`
+	Currency  string   `json:"currency" example:"USD"`
+} //	@name	CancelRefundOptions
+
+// RefundPreviewResponse is what can be refunded.
+type RefundPreviewResponse struct {
+	OrderID        int64                 `json:"order_id" example:"450789481"`
+	Refundable     bool                  `json:"refundable" example:"true"`
+	BlockedReason  *string               `json:"blocked_reason" extensions:"x-nullable" enums:"not_paid,nothing_to_refund"`
+	MaxAmount      string                `json:"max_amount" example:"99.95"`
+	Currency       string                `json:"currency" example:"USD"`
+	RequiresReturn bool                  `json:"requires_return" example:"true"`
+	LineItems      []RefundableLineResp  `json:"line_items"`
+	Shipping       RefundShippingPreview `json:"shipping"`
+} //	@name	RefundPreview
+
+// RefundableLineResp is a line item that can still be refunded.
+type RefundableLineResp struct {
+	LineItemID int64  `json:"line_item_id" example:"4507894810"`
+	Title      string `json:"title" example:"Coffee Grinder"`
+	Quantity   int    `json:"quantity" example:"1"`
+	Price      string `json:"price" example:"99.95"`
+	// Shipped: refunding it needs return "received" or "not_required".
+	Shipped bool `json:"shipped" example:"true"`
+} //	@name	RefundableLine
+
+// RefundShippingPreview is the shipping that can still be refunded.
+type RefundShippingPreview struct {
+	MaxAmount string `json:"max_amount" example:"0.00"`
+} //	@name	RefundShippingPreview
+
+func partState(requested, done bool, status orders.ActionStatus) string {
+	switch {
+	case !requested:
+		return "not_requested"
+	case done:
+		return "succeeded"
+	case status == orders.ActionSucceeded:
+		return "failed" // cannot happen: an action succeeds only when all its parts did
+	default:
+		return string(status)
+	}
+}
+
+func toActionResponse(a orders.Action) ActionResponse {
+	r := ActionResponse{
+		ID: a.ID, OrderID: a.OrderID, Kind: string(a.Kind), Status: string(a.Status), AgentID: a.AgentID,
+		Reason: optString(a.Reason), Currency: optString(a.Currency), ShopifyRefundID: a.ShopifyRefundID,
+		Error: optString(a.Error), CreatedAt: a.CreatedAt, CompletedAt: a.CompletedAt,
+	}
+	if a.Amount != nil {
+		amount := orders.FormatMoney(*a.Amount, a.Currency)
+		r.Amount = &amount
+	}
+	r.Parts = ActionParts{
+		Cancel: partState(a.Kind == orders.ActionCancel, a.CancelDone, a.Status),
+		Refund: partState(a.RefundRequested, a.RefundDone, a.Status),
+	}
+	return r
+}
+
+// cancelPreview godoc
+//
+//	@Summary		Preview a cancellation
+//	@Description	Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.
+//	@Tags			actions
+//	@ID				previewCancel
+//	@Produce		json,application/problem+json
+//	@Security		BearerAuth
+//	@Param			id	path		int	true	"Shopify order id"
+//	@Success		200	{object}	CancelPreviewResponse
+//	@Failure		400	{object}	Problem	"Invalid id"
+//	@Failure		401	{object}	Problem
+//	@Failure		404	{object}	Problem	"No such order in this shop"
+//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		502	{object}	Problem	"Shopify failed"
+//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Router			/orders/{id}/cancel [get]
+func (s *server) cancelPreview(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	p, err := s.Orders.PreviewCancel(c.Request.Context(), principal(c).Shop, id)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	r := CancelPreviewResponse{
+		OrderID: p.OrderID, Cancellable: p.Cancellable, BlockedReason: optString(string(p.BlockedReason)),
+		Reasons: make([]ReasonResponse, 0, len(p.Reasons)), LineItems: make([]LineItemResponse, 0, len(p.LineItems)),
+		Refund: CancelRefundOptions{
+			Available: p.RefundAvailable, MaxAmount: orders.FormatMoney(p.MaxAmount, p.Currency), Currency: p.Currency,
+			Modes: make([]string, 0, len(p.RefundModes)),
+		},
+		RestockDefault: p.RestockDefault,
+	}
+	for _, reason := range p.Reasons {
+		r.Reasons = append(r.Reasons, ReasonResponse(reason))
+	}
+	for _, li := range p.LineItems {
+		r.LineItems = append(r.LineItems, toLineItemResponse(li, p.Currency))
+	}
+	for _, m := range p.RefundModes {
+		r.Refund.Modes = append(r.Refund.Modes, string(m))
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+// refundPreview godoc
+//
+//	@Summary		Preview a refund
+//	@Description	Whether money can be refunded now (or why not), the maximum, whether shipped items need a return state, and the line items and shipping that can still be refunded.
+//	@Tags			actions
+//	@ID				previewRefund
+//	@Produce		json,application/problem+json
+//	@Security		BearerAuth
+//	@Param			id	path		int	true	"Shopify order id"
+//	@Success		200	{object}	RefundPreviewResponse
+//	@Failure		400	{object}	Problem	"Invalid id"
+//	@Failure		401	{object}	Problem
+//	@Failure		404	{object}	Problem	"No such order in this shop"
+//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		502	{object}	Problem	"Shopify failed"
+//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Router			/orders/{id}/refund [get]
+func (s *server) refundPreview(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	p, err := s.Orders.PreviewRefund(c.Request.Context(), principal(c).Shop, id)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	r := RefundPreviewResponse{
+		OrderID: p.OrderID, Refundable: p.Refundable, BlockedReason: optString(string(p.BlockedReason)),
+		MaxAmount: orders.FormatMoney(p.MaxAmount, p.Currency), Currency: p.Currency, RequiresReturn: p.RequiresReturn,
+		LineItems: make([]RefundableLineResp, 0, len(p.LineItems)),
+		Shipping:  RefundShippingPreview{MaxAmount: orders.FormatMoney(p.Shipping, p.Currency)},
+	}
+	for _, l := range p.LineItems {
+		r.LineItems = append(r.LineItems, RefundableLineResp{LineItemID: l.LineItemID, Title: l.Title, Quantity: l.Quantity, Price: orders.FormatMoney(l.Price, p.Currency), Shipped: l.Shipped})
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+// cancelOrder godoc
+//
+//	@Summary		Cancel an order
+//	@Description	Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+//	@Tags			actions
+//	@ID				cancelOrder
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Security		BearerAuth
+//	@Param			id				path		int			true	"Shopify order id"
+//	@Param			Idempotency-Key	header		string		true	"Unique per intended action; same key + same body replays the first final answer"
+//	@Param			X-Agent-Id		header		string		true	"The agent acting (audit trail)"
+//	@Param			body			body		CancelBody	true	"The cancellation"
+//	@Success		200				{object}	ActionResultResponse
+//	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
+//	@Failure		401				{object}	Problem
+//	@Failure		404				{object}	Problem	"No such order in this shop"
+//	@Failure		409				{object}	Problem	"Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem	"Body over 1 MiB"
+//	@Failure		415				{object}	Problem	"Not JSON"
+//	@Failure		422				{object}	Problem	"Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused"
+//	@Failure		500				{object}	Problem	"Internal error (no details)"
+//	@Failure		502				{object}	Problem	"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem	"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Router			/orders/{id}/cancel [post]
+func (s *server) cancelOrder(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	var body CancelBody
+	if !decodeJSON(c, &body) {
+		return
+	}
+	req := orders.CancelRequest{Reason: body.Reason, RefundMode: orders.RefundNone, Restock: true, NotifyCustomer: body.NotifyCustomer, StaffNote: body.StaffNote}
+	if body.Restock != nil {
+		req.Restock = *body.Restock
+	}
+	if body.Refund != nil {
+		req.RefundMode = orders.RefundMode(body.Refund.Mode)
+		amount, err := parseAmount("refund.amount", body.Refund.Amount)
+		if err != nil {
+			writeError(c, s.Log, err)
+			return
+		}
+		req.Amount = amount
+	}
+	s.idempotent(c, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
+		return s.Orders.Cancel(ctx, principal(c).Shop, id, actionID, agentID, req, raw)
+	})
+}
+
+// refundOrder godoc
+//
+//	@Summary		Refund an order
+//	@Description	Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". The amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+//	@Tags			actions
+//	@ID				refundOrder
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Security		BearerAuth
+//	@Param			id				path		int			true	"Shopify order id"
+//	@Param			Idempotency-Key	header		string		true	"Unique per intended action; same key + same body replays the first final answer"
+//	@Param			X-Agent-Id		header		string		true	"The agent acting (audit trail)"
+//	@Param			body			body		RefundBody	true	"The refund"
+//	@Success		200				{object}	ActionResultResponse
+//	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
+//	@Failure		401				{object}	Problem
+//	@Failure		404				{object}	Problem	"No such order in this shop"
+//	@Failure		409				{object}	Problem	"Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem	"Body over 1 MiB"
+//	@Failure		415				{object}	Problem	"Not JSON"
+//	@Failure		422				{object}	Problem	"Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused"
+//	@Failure		500				{object}	Problem	"Internal error (no details)"
+//	@Failure		502				{object}	Problem	"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem	"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Router			/orders/{id}/refund [post]
+func (s *server) refundOrder(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	var body RefundBody
+	if !decodeJSON(c, &body) {
+		return
+	}
+	req := orders.RefundRequest{Note: body.Note, NotifyCustomer: body.NotifyCustomer, Return: orders.ReturnState(body.Return)}
+	var err error
+	if req.Amount, err = parseAmount("amount", body.Amount); err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	for _, l := range body.LineItems {
+		req.LineItems = append(req.LineItems, orders.RefundLine(l))
+	}
+	if sh := body.Shipping; sh != nil {
+		req.Shipping = &orders.ShippingRefund{Full: sh.Full}
+		if req.Shipping.Amount, err = parseAmount("shipping.amount", sh.Amount); err != nil {
+			writeError(c, s.Log, err)
+			return
+		}
+	}
+	s.idempotent(c, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
+		return s.Orders.Refund(ctx, principal(c).Shop, id, actionID, agentID, req, raw)
+	})
+}
+
+// listActions godoc
+//
+//	@Summary		An order's actions
+//	@Description	Every cancel and refund attempt on the order, newest first, with the agent, the outcome and Shopify's references.
+//	@Tags			actions
+//	@ID				listActions
+//	@Produce		json,application/problem+json
+//	@Security		BearerAuth
+//	@Param			id	path		int	true	"Shopify order id"
+//	@Success		200	{object}	ActionListResponse
+//	@Failure		400	{object}	Problem	"Invalid id"
+//	@Failure		401	{object}	Problem
+//	@Failure		404	{object}	Problem	"No such order in this shop"
+//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		502	{object}	Problem	"Shopify failed"
+//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Router			/orders/{id}/actions [get]
+func (s *server) listActions(c *gin.Context) {
+	id, ok := orderID(c)
+	if !ok {
+		return
+	}
+	list, err := s.Orders.Actions(c.Request.Context(), principal(c).Shop, id)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	r := ActionListResponse{Actions: make([]ActionResponse, 0, len(list))}
+	for _, a := range list {
+		r.Actions = append(r.Actions, toActionResponse(a))
+	}
+	c.JSON(http.StatusOK, r)
+}
+
+// parseAmount reads a money string; the currency check comes with the order.
+func parseAmount(field string, s *string) (*decimal.Decimal, error) {
+	if s == nil {
+		return nil, nil
+	}
+	d, err := decimal.NewFromString(strings.TrimSpace(*s))
+	if err != nil || strings.ContainsAny(*s, "eE") {
+		return nil, &orders.ValidationError{Code: "invalid_amount", Fields: []orders.FieldError{{Field: field, Message: "must be a decimal string like \"10.00\""}}}
+	}
+	return &d, nil
+}
+
+const maxKeyLength = 255
+
+// idempotent runs an action under the request's Idempotency-Key: replays a
+// final answer, refuses a reused or busy key, and resumes the same action
+// after a 502/504.
+func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error)) {
+	agent := strings.TrimSpace(c.GetHeader("X-Agent-Id"))
+	key := c.GetHeader("Idempotency-Key")
+	switch {
+	case agent == "" || len(agent) > 200:
+		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id: the agent acting, for the audit trail"))
+		return
+	case key == "" || len(key) > maxKeyLength:
+		writeProblem(c, headerProblem("idempotency_key_required", "Idempotency-Key", "send an Idempotency-Key (1 to 255 characters), unique per intended action"))
+		return
+	}
+	raw, err := json.Marshal(body) // canonical form: whitespace and key order do not matter
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	sum := sha256.Sum256([]byte(c.Request.Method + " " + c.Request.URL.Path + "\n" + string(raw)))
+	p := principal(c)
+	k := idempotency.Key{ShopID: p.Shop.ID, APIKeyID: p.KeyID, Key: key}
+	begun, err := s.Idempotency.Begin(c.Request.Context(), k, hex.EncodeToString(sum[:]))
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	if r := begun.Replay; r != nil {
+		c.Header("Idempotent-Replayed", "true")
+		ct := "application/json"
+		if r.Status >= 400 {
+			ct = "application/problem+json"
+		}
+		c.Data(r.Status, ct, r.Body)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), actionTimeout)
+	defer cancel()
+	res, err := run(ctx, begun.ActionID, agent, raw)
+	status, out := http.StatusOK, any(nil)
+	if err != nil {
+		prob := problemFor(err)
+		if prob.Status >= 500 {
+			s.Log.ErrorContext(ctx, "action failed", "err", err, "action_id", begun.ActionID, "request_id", requestID(c))
+		}
+		prob.Instance = "urn:request:" + requestID(c)
+		status, out = prob.Status, prob
+	} else {
+		out = ActionResultResponse{Action: toActionResponse(res.Action), Order: toOrderResponse(res.Order)}
+	}
+	encoded, err := json.Marshal(out)
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	if ferr := s.Idempotency.Finish(context.WithoutCancel(c.Request.Context()), k, status, encoded); ferr != nil {
+		s.Log.ErrorContext(ctx, "store idempotent response", "err", ferr, "request_id", requestID(c))
+	}
+	ct := "application/json"
+	if status >= 400 {
+		ct = "application/problem+json"
+		_ = c.Error(err)
+	}
+	c.Data(status, ct, encoded)
+}
+
+func headerProblem(code, header, detail string) Problem {
+	p := newProblem(http.StatusBadRequest, code, "Missing or invalid "+header+" header", detail)
+	p.Errors = []FieldError{{Field: header, Message: detail}}
+	return p
+}
