@@ -464,12 +464,12 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), actionTimeout)
 	defer cancel()
-	res, err := run(ctx, begun.ActionID, agent, raw)
+	res, runErr := run(ctx, begun.ActionID, agent, raw)
 	status, out := http.StatusOK, any(nil)
-	if err != nil {
-		prob := problemFor(err)
+	if runErr != nil {
+		prob := problemFor(runErr)
 		if prob.Status >= 500 {
-			s.Log.ErrorContext(ctx, "action failed", "err", err, "action_id", begun.ActionID, "request_id", requestID(c))
+			s.Log.ErrorContext(ctx, "action failed", "err", runErr, "action_id", begun.ActionID, "request_id", requestID(c))
 		}
 		prob.Instance = "urn:request:" + requestID(c)
 		status, out = prob.Status, prob
@@ -485,9 +485,9 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 		s.Log.ErrorContext(ctx, "store idempotent response", "err", ferr, "request_id", requestID(c))
 	}
 	ct := "application/json"
-	if status >= 400 {
+	if runErr != nil {
 		ct = "application/problem+json"
-		_ = c.Error(err)
+		_ = c.Error(runErr)
 	}
 	c.Data(status, ct, encoded)
 }

@@ -94,7 +94,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := orders.NewService(st.Orders(), sc, o.ttl, log)
+	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0))
 	var os api.OrderService = svc
 	if o.orders != nil {
 		os = o.orders

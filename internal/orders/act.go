@@ -426,7 +426,7 @@ func actionSummary(a Action) string {
 // mutation; an agent who wants the missing part retries with the same
 // Idempotency-Key. It returns how many actions it settled.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	list, err := s.store.UnknownActions(ctx, s.now().UTC().Add(-5*time.Second), 50)
+	list, err := s.store.UnknownActions(ctx, s.now().UTC().Add(-s.settle), 50)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: %w", err)
 	}

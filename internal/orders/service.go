@@ -196,12 +196,26 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	flight  singleflight.Group
+	// settle is how long an unknown action rests before reconciliation
+	// looks at it, so it does not race the request still finishing it.
+	settle time.Duration
 }
+
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithSettleDelay sets how long unknown actions rest before reconciliation
+// (default 5s).
+func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settle = d } }
 
 // NewService wires a Service. ttl is how long a stored copy is served
 // without asking Shopify again.
-func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger) *Service {
-	return &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log}
+func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger, opts ...Option) *Service {
+	s := &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log, settle: 5 * time.Second}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Get returns one order. refresh forces a read from Shopify first.

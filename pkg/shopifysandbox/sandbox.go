@@ -143,6 +143,13 @@ func (s *Sandbox) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
+// ClearFaults drops every queued fault.
+func (s *Sandbox) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // Calls is how many requests an operation received (faulted ones included).
 func (s *Sandbox) Calls(op string) int {
 	s.mu.Lock()
@@ -195,7 +202,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, rest, _ = strings.Cut(rest, "/") // drop the version
 	parts := strings.Split(strings.TrimSuffix(rest, ".json"), "/")
 	op, handler := s.route(r.Method, parts)
-	if handler == nil {
+	if op == "" {
 		writeErrors(w, http.StatusNotFound, "Not Found")
 		return
 	}
