@@ -11,7 +11,7 @@ import (
 // Health is the body of /healthz and /readyz.
 type Health struct {
 	Status string `json:"status" example:"ok" enums:"ok,unavailable"`
-}
+} //	@name	Health
 
 // healthz godoc
 //

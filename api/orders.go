@@ -39,7 +39,7 @@ type OrderResponse struct {
 	Refunds           []RefundResponse      `json:"refunds"`
 	Actions           OrderActionsResponse  `json:"actions"`
 	SyncedAt          time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z"`
-}
+} //	@name	Order
 
 // CustomerResponse is the contact an order belongs to.
 type CustomerResponse struct {
@@ -48,20 +48,20 @@ type CustomerResponse struct {
 	Phone     string `json:"phone" example:"+13125551212"`
 	FirstName string `json:"first_name" example:"Bob"`
 	LastName  string `json:"last_name" example:"Norman"`
-}
+} //	@name	Customer
 
 // ShipmentResponse is the order's shipping progress.
 type ShipmentResponse struct {
 	Status              string     `json:"status" enums:"ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable"`
-}
+} //	@name	Shipment
 
 // LabelsResponse are human words for the three statuses.
 type LabelsResponse struct {
 	Status            string `json:"status" example:"Open"`
 	FinancialStatus   string `json:"financial_status" example:"Paid"`
 	FulfillmentStatus string `json:"fulfillment_status" example:"Arriving on 3 December 2026"`
-}
+} //	@name	Labels
 
 // LineItemResponse is one line of an order.
 type LineItemResponse struct {
@@ -74,7 +74,7 @@ type LineItemResponse struct {
 	RefundedQuantity  int                `json:"refunded_quantity" example:"0"`
 	Price             string             `json:"price" example:"199.00"`
 	Tracking          []TrackingResponse `json:"tracking"`
-}
+} //	@name	LineItem
 
 // TrackingResponse is a parcel carrying the line item.
 type TrackingResponse struct {
@@ -82,7 +82,7 @@ type TrackingResponse struct {
 	Number  string `json:"number" example:"1Z2345"`
 	URL     string `json:"url" example:"https://www.ups.com/track?tracknum=1Z2345"`
 	Status  string `json:"status" example:"in_transit"`
-}
+} //	@name	Tracking
 
 // FulfillmentResponse is one shipment.
 type FulfillmentResponse struct {
@@ -94,7 +94,7 @@ type FulfillmentResponse struct {
 	TrackingCompany     string     `json:"tracking_company" example:"UPS"`
 	TrackingNumbers     []string   `json:"tracking_numbers"`
 	TrackingURLs        []string   `json:"tracking_urls"`
-}
+} //	@name	Fulfillment
 
 // RefundResponse is a refund already made.
 type RefundResponse struct {
@@ -102,13 +102,13 @@ type RefundResponse struct {
 	CreatedAt time.Time `json:"created_at"`
 	Amount    string    `json:"amount" example:"10.00"`
 	Note      string    `json:"note" example:"damaged"`
-}
+} //	@name	Refund
 
 // OrderActionsResponse says what an agent may do now.
 type OrderActionsResponse struct {
 	Cancel CancelActionResponse `json:"cancel"`
 	Refund RefundActionResponse `json:"refund"`
-}
+} //	@name	OrderActions
 
 // CancelActionResponse is whether the order can be cancelled now.
 type CancelActionResponse struct {
@@ -117,7 +117,7 @@ type CancelActionResponse struct {
 	BlockedReason *string `json:"blocked_reason" extensions:"x-nullable" enums:"already_cancelled,order_fulfilled" example:"order_fulfilled"`
 	// The order is paid: cancel may refund in the same action.
 	RefundAvailable bool `json:"refund_available" example:"false"`
-}
+} //	@name	CancelEligibility
 
 // RefundActionResponse is whether money can be refunded now, and how much.
 type RefundActionResponse struct {
@@ -126,14 +126,14 @@ type RefundActionResponse struct {
 	MaxAmount     string  `json:"max_amount" example:"199.00"`
 	// Shipped items are involved: a refund touching them needs return "received" or "not_required".
 	RequiresReturn bool `json:"requires_return" example:"true"`
-}
+} //	@name	RefundEligibility
 
 // OrderListResponse is a page of orders.
 type OrderListResponse struct {
 	Orders []OrderResponse `json:"orders"`
 	// Pass as cursor for the next page; null on the last page.
 	NextCursor *string `json:"next_cursor" extensions:"x-nullable" example:"MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5"`
-}
+} //	@name	OrderList
 
 func toOrderResponse(o orders.Order) OrderResponse {
 	money := func(d decimal.Decimal) string { return orders.FormatMoney(d, o.Currency) }

@@ -149,7 +149,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/OrderListResponse"
+                            "$ref": "#/definitions/OrderList"
                         }
                     },
                     "400": {
@@ -209,7 +209,7 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/OrderResponse"
+                            "$ref": "#/definitions/Order"
                         }
                     },
                     "400": {
@@ -878,11 +878,11 @@ const docTemplate = `{
                     "$ref": "#/definitions/Action"
                 },
                 "order": {
-                    "$ref": "#/definitions/OrderResponse"
+                    "$ref": "#/definitions/Order"
                 }
             }
         },
-        "CancelActionResponse": {
+        "CancelEligibility": {
             "type": "object",
             "required": [
                 "allowed",
@@ -938,7 +938,7 @@ const docTemplate = `{
                 "line_items": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/LineItemResponse"
+                        "$ref": "#/definitions/LineItem"
                     }
                 },
                 "order_id": {
@@ -1070,7 +1070,7 @@ const docTemplate = `{
                 }
             }
         },
-        "CustomerResponse": {
+        "Customer": {
             "type": "object",
             "required": [
                 "email",
@@ -1119,7 +1119,7 @@ const docTemplate = `{
                 }
             }
         },
-        "FulfillmentResponse": {
+        "Fulfillment": {
             "type": "object",
             "required": [
                 "created_at",
@@ -1185,7 +1185,7 @@ const docTemplate = `{
                 }
             }
         },
-        "LabelsResponse": {
+        "Labels": {
             "type": "object",
             "required": [
                 "financial_status",
@@ -1207,7 +1207,7 @@ const docTemplate = `{
                 }
             }
         },
-        "LineItemResponse": {
+        "LineItem": {
             "type": "object",
             "required": [
                 "fulfilled_quantity",
@@ -1252,7 +1252,7 @@ const docTemplate = `{
                 "tracking": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/TrackingResponse"
+                        "$ref": "#/definitions/Tracking"
                     }
                 },
                 "variant_title": {
@@ -1261,43 +1261,7 @@ const docTemplate = `{
                 }
             }
         },
-        "OrderActionsResponse": {
-            "type": "object",
-            "required": [
-                "cancel",
-                "refund"
-            ],
-            "properties": {
-                "cancel": {
-                    "$ref": "#/definitions/CancelActionResponse"
-                },
-                "refund": {
-                    "$ref": "#/definitions/RefundActionResponse"
-                }
-            }
-        },
-        "OrderListResponse": {
-            "type": "object",
-            "required": [
-                "next_cursor",
-                "orders"
-            ],
-            "properties": {
-                "next_cursor": {
-                    "description": "Pass as cursor for the next page; null on the last page.",
-                    "type": "string",
-                    "x-nullable": true,
-                    "example": "MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5"
-                },
-                "orders": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/OrderResponse"
-                    }
-                }
-            }
-        },
-        "OrderResponse": {
+        "Order": {
             "type": "object",
             "required": [
                 "actions",
@@ -1327,7 +1291,7 @@ const docTemplate = `{
             ],
             "properties": {
                 "actions": {
-                    "$ref": "#/definitions/OrderActionsResponse"
+                    "$ref": "#/definitions/OrderActions"
                 },
                 "cancel_reason": {
                     "type": "string",
@@ -1353,7 +1317,7 @@ const docTemplate = `{
                 "customer": {
                     "allOf": [
                         {
-                            "$ref": "#/definitions/CustomerResponse"
+                            "$ref": "#/definitions/Customer"
                         }
                     ],
                     "x-nullable": true
@@ -1385,7 +1349,7 @@ const docTemplate = `{
                 "fulfillments": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/FulfillmentResponse"
+                        "$ref": "#/definitions/Fulfillment"
                     }
                 },
                 "id": {
@@ -1393,12 +1357,12 @@ const docTemplate = `{
                     "example": 450789469
                 },
                 "labels": {
-                    "$ref": "#/definitions/LabelsResponse"
+                    "$ref": "#/definitions/Labels"
                 },
                 "line_items": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/LineItemResponse"
+                        "$ref": "#/definitions/LineItem"
                     }
                 },
                 "name": {
@@ -1420,13 +1384,13 @@ const docTemplate = `{
                 "refunds": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/RefundResponse"
+                        "$ref": "#/definitions/Refund"
                     }
                 },
                 "shipment": {
                     "allOf": [
                         {
-                            "$ref": "#/definitions/ShipmentResponse"
+                            "$ref": "#/definitions/Shipment"
                         }
                     ],
                     "x-nullable": true
@@ -1455,6 +1419,42 @@ const docTemplate = `{
                 "updated_at": {
                     "type": "string",
                     "example": "2026-11-21T08:30:00Z"
+                }
+            }
+        },
+        "OrderActions": {
+            "type": "object",
+            "required": [
+                "cancel",
+                "refund"
+            ],
+            "properties": {
+                "cancel": {
+                    "$ref": "#/definitions/CancelEligibility"
+                },
+                "refund": {
+                    "$ref": "#/definitions/RefundEligibility"
+                }
+            }
+        },
+        "OrderList": {
+            "type": "object",
+            "required": [
+                "next_cursor",
+                "orders"
+            ],
+            "properties": {
+                "next_cursor": {
+                    "description": "Pass as cursor for the next page; null on the last page.",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5"
+                },
+                "orders": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Order"
+                    }
                 }
             }
         },
@@ -1506,7 +1506,33 @@ const docTemplate = `{
                 }
             }
         },
-        "RefundActionResponse": {
+        "Refund": {
+            "type": "object",
+            "required": [
+                "amount",
+                "created_at",
+                "id",
+                "note"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "example": "10.00"
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 509562969
+                },
+                "note": {
+                    "type": "string",
+                    "example": "damaged"
+                }
+            }
+        },
+        "RefundEligibility": {
             "type": "object",
             "required": [
                 "allowed",
@@ -1650,32 +1676,6 @@ const docTemplate = `{
                 }
             }
         },
-        "RefundResponse": {
-            "type": "object",
-            "required": [
-                "amount",
-                "created_at",
-                "id",
-                "note"
-            ],
-            "properties": {
-                "amount": {
-                    "type": "string",
-                    "example": "10.00"
-                },
-                "created_at": {
-                    "type": "string"
-                },
-                "id": {
-                    "type": "integer",
-                    "example": 509562969
-                },
-                "note": {
-                    "type": "string",
-                    "example": "damaged"
-                }
-            }
-        },
         "RefundShipping": {
             "type": "object",
             "properties": {
@@ -1734,7 +1734,7 @@ const docTemplate = `{
                 }
             }
         },
-        "ShipmentResponse": {
+        "Shipment": {
             "type": "object",
             "required": [
                 "estimated_delivery_at",
@@ -1759,7 +1759,7 @@ const docTemplate = `{
                 }
             }
         },
-        "TrackingResponse": {
+        "Tracking": {
             "type": "object",
             "required": [
                 "company",
@@ -1799,6 +1799,10 @@ const docTemplate = `{
         {
             "description": "A contact's orders and what an agent may do with them",
             "name": "orders"
+        },
+        {
+            "description": "Cancel and refund, with previews and the audit trail of attempts",
+            "name": "actions"
         },
         {
             "description": "Health checks for load balancers and orchestrators",

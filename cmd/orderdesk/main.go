@@ -11,6 +11,8 @@
 //	@schemes					http https
 //	@tag.name					orders
 //	@tag.description			A contact's orders and what an agent may do with them
+//	@tag.name					actions
+//	@tag.description			Cancel and refund, with previews and the audit trail of attempts
 //	@tag.name					operations
 //	@tag.description			Health checks for load balancers and orchestrators
 //	@securityDefinitions.apikey	BearerAuth
