@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,12 +94,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // app is the wired service: store, domain services and the HTTP handler.
 type app struct {
-	store   *store.Store
-	orders  *orders.Service
-	shop    tenant.Shop
-	handler http.Handler
-	// stopBackground stops the reconciler and waits for it.
-	stopBackground func()
+	store      *store.Store
+	orders     *orders.Service
+	shop       tenant.Shop
+	handler    http.Handler
+	background *background
 }
 
 // newApp opens and migrates the database, binds the configured shop and
@@ -129,27 +129,70 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
+	idem := idempotency.NewService(st.Idempotency())
 	h, err := api.NewRouter(api.Deps{
-		Log: log, Auth: tenants, Orders: svc, Idempotency: idempotency.NewService(st.Idempotency()),
+		Log: log, Auth: tenants, Orders: svc, Idempotency: idem,
 		Ready: st.Ping, Registry: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
+	bg := newBackground(ctx)
 	// Settle actions whose outcome Shopify left unknown: every 10 s, so
 	// within 30 s of Shopify answering again.
-	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
+	bg.Go(func(ctx context.Context) { svc.RunReconciler(ctx, 10*time.Second) })
+	bg.Go(func(ctx context.Context) { sweepIdempotencyKeys(ctx, idem, log) })
+	return &app{store: st, orders: svc, shop: shop, handler: h, background: bg}, nil
+}
+
+// background runs the app's loops and stops them together.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newBackground(parent context.Context) *background {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// Go runs f until Stop.
+func (b *background) Go(f func(ctx context.Context)) {
+	b.wg.Add(1)
 	go func() {
-		defer close(done)
-		svc.RunReconciler(rctx, 10*time.Second)
+		defer b.wg.Done()
+		f(b.ctx)
 	}()
-	return &app{store: st, orders: svc, shop: shop, handler: h, stopBackground: func() { stop(); <-done }}, nil
+}
+
+// Stop cancels the loops and waits for them to return.
+func (b *background) Stop() {
+	b.cancel()
+	b.wg.Wait()
+}
+
+// sweepIdempotencyKeys forgets expired Idempotency-Keys every hour.
+func sweepIdempotencyKeys(ctx context.Context, idem *idempotency.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := idem.Sweep(ctx); err != nil {
+				log.ErrorContext(ctx, "sweep idempotency keys", "err", err)
+			} else if n > 0 {
+				log.InfoContext(ctx, "forgot expired idempotency keys", "count", n)
+			}
+		}
+	}
 }
 
 func (a *app) close() {
-	a.stopBackground()
+	a.background.Stop()
 	_ = a.store.Close()
 }
 

@@ -59,6 +59,8 @@ type Store interface {
 	Complete(ctx context.Context, k Key, status int, body []byte) error
 	// Release drops the lease without a final answer, so the key can resume.
 	Release(ctx context.Context, k Key) error
+	// DeleteExpired forgets records that expired before now.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Begun is the outcome of Begin.
@@ -111,4 +113,13 @@ func (s *Service) Finish(ctx context.Context, k Key, status int, body []byte) er
 		return s.store.Release(ctx, k)
 	}
 	return s.store.Complete(ctx, k, status, body)
+}
+
+// Sweep forgets expired keys; run it periodically so the table stays small.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	n, err := s.store.DeleteExpired(ctx, s.now().UTC())
+	if err != nil {
+		return 0, fmt.Errorf("sweep idempotency keys: %w", err)
+	}
+	return n, nil
 }

@@ -130,7 +130,7 @@ func (s *Service) Refund(ctx context.Context, shop tenant.Shop, orderID int64, a
 	if err := req.Validate(); err != nil {
 		return ActionResult{}, err
 	}
-	return s.act(ctx, shop, orderID, ActionRefund, actionID, agentID, string(req.Return), true, raw, func(ctx context.Context, a *Action, o Order) error {
+	return s.act(ctx, shop, orderID, ActionRefund, actionID, agentID, req.Note, true, raw, func(ctx context.Context, a *Action, o Order) error {
 		var lines []RefundCommandLine
 		var shipping *decimal.Decimal
 		if a.Amount == nil {

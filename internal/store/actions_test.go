@@ -195,5 +195,12 @@ func TestIdempotencyClaims(t *testing.T) {
 		if err != nil || b.Replay == nil || b.Replay.Status != 200 || string(b.Replay.Body) != `{"ok":true}` {
 			t.Fatalf("replay = %+v, %v", b, err)
 		}
+		// Kept 24 h, then swept.
+		if n, err := s.Idempotency().DeleteExpired(ctx, time.Now().Add(idempotency.Retention-time.Minute)); err != nil || n != 0 {
+			t.Errorf("swept a live key: %d, %v", n, err)
+		}
+		if n, err := s.Idempotency().DeleteExpired(ctx, time.Now().Add(idempotency.Retention+time.Minute)); err != nil || n != 1 {
+			t.Errorf("expired key not swept: %d, %v", n, err)
+		}
 	})
 }

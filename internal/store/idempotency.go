@@ -86,3 +86,12 @@ func (i *Idempotency) Release(ctx context.Context, k idempotency.Key) error {
 	}
 	return nil
 }
+
+// DeleteExpired forgets records that expired before now.
+func (i *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	res := i.s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&idempotencyRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete expired keys: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
