@@ -423,11 +423,23 @@ func TestActionsAndTimeline(t *testing.T) {
 		t.Fatalf("actions newest first = %+v", acts.Actions)
 	}
 	problem(t, h.get("/orders/1/actions", keyA), http.StatusNotFound, "not_found")
-	events, err := h.store.Orders().TimelineEvents(context.Background(), h.shopA.ID, int64(shopifysandbox.Bob.Id), 10)
+	events, err := h.store.Orders().Timeline(context.Background(), h.shopA.ID, int64(shopifysandbox.Bob.Id), nil, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 || events[0].Type != "action.refund" || events[0].Summary != "Refund of 6.00 USD by agent agent-42: succeeded" {
-		t.Errorf("timeline = %+v", events)
+	var types []string
+	for _, e := range events {
+		if e.OrderID == int64(shopifysandbox.OrderPaidUnfulfilled) {
+			types = append(types, e.Type)
+		}
+	}
+	want := "[order.refunded action.refund order.refunded action.refund order.paid order.placed]"
+	if fmt.Sprint(types) != want {
+		t.Errorf("order #1002's story = %v, want %s", types, want)
+	}
+	for _, e := range events {
+		if e.Type == "action.refund" && e.Data["amount"] == "6.00" && e.Summary != "Refund of 6.00 USD by agent agent-42: succeeded" {
+			t.Errorf("action summary = %q", e.Summary)
+		}
 	}
 }

@@ -102,6 +102,10 @@ func (panicky) Actions(context.Context, tenant.Shop, int64) ([]orders.Action, er
 	panic("not reached")
 }
 
+func (panicky) Timeline(context.Context, tenant.Shop, int64, *orders.TimelineCursor, int) (orders.TimelinePage, error) {
+	panic("not reached")
+}
+
 func (panicky) List(context.Context, tenant.Shop, orders.ListFilter) (orders.Page, error) {
 	return orders.Page{}, fmt.Errorf("query failed: %w", sql.ErrConnDone)
 }

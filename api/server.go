@@ -43,6 +43,7 @@ type OrderService interface {
 	Cancel(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.CancelRequest, raw []byte) (orders.ActionResult, error)
 	Refund(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.RefundRequest, raw []byte) (orders.ActionResult, error)
 	Actions(ctx context.Context, shop tenant.Shop, id int64) ([]orders.Action, error)
+	Timeline(ctx context.Context, shop tenant.Shop, customerID int64, after *orders.TimelineCursor, limit int) (orders.TimelinePage, error)
 }
 
 // Idempotency runs the Idempotency-Key protocol.
@@ -110,6 +111,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authed.GET("/orders/:id/refund", s.refundPreview)
 	authed.POST("/orders/:id/refund", s.refundOrder)
 	authed.GET("/orders/:id/actions", s.listActions)
+	authed.GET("/customers/:id/timeline", s.timeline)
 	return r, nil
 }
 

@@ -20,6 +20,74 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
+        "/customers/{id}/timeline": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "timeline"
+                ],
+                "summary": "A contact's activity timeline",
+                "operationId": "getTimeline",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "Shopify customer id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size (default 20; above 100 is clamped to 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Timeline"
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid id, limit or cursor",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/healthz": {
             "get": {
                 "description": "Answers 200 while the process runs. Needs no API key.",
@@ -1759,6 +1827,88 @@ const docTemplate = `{
                 }
             }
         },
+        "Timeline": {
+            "type": "object",
+            "required": [
+                "events",
+                "next_cursor"
+            ],
+            "properties": {
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/TimelineEvent"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string",
+                    "x-nullable": true
+                }
+            }
+        },
+        "TimelineEvent": {
+            "type": "object",
+            "required": [
+                "agent_id",
+                "data",
+                "id",
+                "occurred_at",
+                "order_id",
+                "order_name",
+                "summary",
+                "type"
+            ],
+            "properties": {
+                "agent_id": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "42"
+                },
+                "data": {
+                    "description": "Details by type: amounts, tracking, estimated delivery, action outcome.",
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "id": {
+                    "type": "string",
+                    "example": "order:450789469:refund:509562969"
+                },
+                "occurred_at": {
+                    "type": "string"
+                },
+                "order_id": {
+                    "type": "integer",
+                    "example": 450789469
+                },
+                "order_name": {
+                    "type": "string",
+                    "example": "#1001"
+                },
+                "summary": {
+                    "type": "string",
+                    "example": "Refund of 10.00 USD by agent 42: succeeded"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "order.placed",
+                        "order.paid",
+                        "order.partially_paid",
+                        "order.fulfilled",
+                        "order.partially_fulfilled",
+                        "shipment.in_transit",
+                        "shipment.out_for_delivery",
+                        "shipment.ready_for_pickup",
+                        "shipment.delivered",
+                        "order.cancelled",
+                        "order.refunded",
+                        "action.cancel",
+                        "action.refund"
+                    ],
+                    "example": "order.refunded"
+                }
+            }
+        },
         "Tracking": {
             "type": "object",
             "required": [
@@ -1803,6 +1953,10 @@ const docTemplate = `{
         {
             "description": "Cancel and refund, with previews and the audit trail of attempts",
             "name": "actions"
+        },
+        {
+            "description": "A contact's activity: order events and agent actions",
+            "name": "timeline"
         },
         {
             "description": "Health checks for load balancers and orchestrators",

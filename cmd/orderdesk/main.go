@@ -13,6 +13,8 @@
 //	@tag.description			A contact's orders and what an agent may do with them
 //	@tag.name					actions
 //	@tag.description			Cancel and refund, with previews and the audit trail of attempts
+//	@tag.name					timeline
+//	@tag.description			A contact's activity: order events and agent actions
 //	@tag.name					operations
 //	@tag.description			Health checks for load balancers and orchestrators
 //	@securityDefinitions.apikey	BearerAuth

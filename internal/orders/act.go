@@ -301,7 +301,7 @@ func (s *Service) act(ctx context.Context, shop tenant.Shop, orderID int64, kind
 	src, err := s.shopify.Order(ctx, shop, orderID)
 	if err == nil {
 		o := Build(src, s.now().UTC())
-		if uerr := s.store.UpsertOrders(ctx, shop.ID, []Order{o}); uerr != nil {
+		if uerr := s.save(ctx, shop.ID, o); uerr != nil {
 			s.log.WarnContext(ctx, "store fresh order", "order_id", orderID, "err", uerr)
 		}
 		if a.Status != ActionSucceeded {
@@ -346,7 +346,7 @@ func (s *Service) finish(ctx context.Context, shop tenant.Shop, a Action, err er
 	// Show the order as the change left it.
 	if src, rerr := s.shopify.Order(ctx, shop, o.ID); rerr == nil {
 		o = Build(src, s.now().UTC())
-		if uerr := s.store.UpsertOrders(ctx, shop.ID, []Order{o}); uerr != nil {
+		if uerr := s.save(ctx, shop.ID, o); uerr != nil {
 			s.log.WarnContext(ctx, "store order after action", "order_id", o.ID, "err", uerr)
 		}
 	}
@@ -399,7 +399,7 @@ func (s *Service) recordAction(ctx context.Context, shop tenant.Shop, a Action, 
 	if a.Amount != nil {
 		ev.Data["amount"], ev.Data["currency"] = FormatMoney(*a.Amount, a.Currency), a.Currency
 	}
-	if err := s.store.AddTimelineEvent(ctx, shop.ID, ev); err != nil {
+	if err := s.store.AddTimelineEvents(ctx, shop.ID, []TimelineEvent{ev}); err != nil {
 		s.log.ErrorContext(ctx, "record timeline event", "action_id", a.ID, "err", err)
 	}
 }
@@ -459,7 +459,7 @@ func (s *Service) reconcileOne(ctx context.Context, shop tenant.Shop, a Action) 
 		return false, err // Shopify still not answering: try again next round
 	}
 	o := Build(src, now)
-	if err := s.store.UpsertOrders(ctx, shop.ID, []Order{o}); err != nil {
+	if err := s.save(ctx, shop.ID, o); err != nil {
 		return false, err
 	}
 	var missing []string

@@ -47,8 +47,11 @@ type Store interface {
 	LockOrder(ctx context.Context, shopID, orderID int64, actionID string, until time.Time) (bool, error)
 	// UnlockOrder releases the lease if actionID holds it.
 	UnlockOrder(ctx context.Context, shopID, orderID int64, actionID string) error
-	// AddTimelineEvent records (or, for the same id, replaces) a timeline event.
-	AddTimelineEvent(ctx context.Context, shopID int64, e TimelineEvent) error
+	// AddTimelineEvents records timeline events, replacing those with the same id.
+	AddTimelineEvents(ctx context.Context, shopID int64, events []TimelineEvent) error
+	// Timeline returns up to limit of a customer's events, newest first
+	// (occurred_at, then id), after the cursor when set.
+	Timeline(ctx context.Context, shopID, customerID int64, after *TimelineCursor, limit int) ([]TimelineEvent, error)
 }
 
 // ShopAction is an action and the shop it belongs to.
@@ -254,7 +257,7 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 		if err != nil {
 			return Order{}, fmt.Errorf("read order %d from shopify: %w", id, err)
 		}
-		if err := s.store.UpsertOrders(ctx, shop.ID, []Order{Build(src, s.now().UTC())}); err != nil {
+		if err := s.save(ctx, shop.ID, Build(src, s.now().UTC())); err != nil {
 			return Order{}, fmt.Errorf("store order %d: %w", id, err)
 		}
 		// Read back: a newer copy stored meanwhile (a webhook) wins.
@@ -303,7 +306,7 @@ func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, custome
 			return nil, fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
 		}
 		now := s.now().UTC()
-		if err := s.store.UpsertOrders(ctx, shop.ID, buildAll(srcs, now)); err != nil {
+		if err := s.save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
 			return nil, fmt.Errorf("store customer %d orders: %w", customerID, err)
 		}
 		return nil, s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
@@ -323,7 +326,7 @@ func (s *Service) Backfill(ctx context.Context, shop tenant.Shop, since time.Tim
 		if err != nil {
 			return total, fmt.Errorf("backfill page %d: %w", pages+1, err)
 		}
-		if err := s.store.UpsertOrders(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())); err != nil {
+		if err := s.save(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())...); err != nil {
 			return total, fmt.Errorf("backfill store page %d: %w", pages+1, err)
 		}
 		pages++
@@ -336,6 +339,21 @@ func (s *Service) Backfill(ctx context.Context, shop tenant.Shop, since time.Tim
 		}
 		req = PageRequest{PageInfo: page.NextPageInfo, Limit: req.Limit}
 	}
+}
+
+// save stores orders and the timeline events their facts tell.
+func (s *Service) save(ctx context.Context, shopID int64, list ...Order) error {
+	if err := s.store.UpsertOrders(ctx, shopID, list); err != nil {
+		return err
+	}
+	var events []TimelineEvent
+	for _, o := range list {
+		events = append(events, TimelineFor(o)...)
+	}
+	if err := s.store.AddTimelineEvents(ctx, shopID, events); err != nil {
+		return fmt.Errorf("timeline: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) fresh(syncedAt time.Time) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -209,38 +210,51 @@ type timelineRow struct {
 
 func (timelineRow) TableName() string { return "timeline_events" }
 
-// AddTimelineEvent records a timeline event, replacing one with the same id.
-func (o *Orders) AddTimelineEvent(ctx context.Context, shopID int64, e orders.TimelineEvent) error {
-	data, err := json.Marshal(e.Data)
-	if err != nil {
-		return fmt.Errorf("encode timeline data: %w", err)
+// AddTimelineEvents records events, replacing those with the same id.
+func (o *Orders) AddTimelineEvents(ctx context.Context, shopID int64, events []orders.TimelineEvent) error {
+	if len(events) == 0 {
+		return nil
 	}
-	row := timelineRow{
-		ID: e.ID, ShopID: shopID, OrderName: nonEmpty(e.OrderName), Type: e.Type, OccurredAt: e.OccurredAt.UTC(),
-		Summary: e.Summary, AgentID: nonEmpty(e.AgentID), Data: string(data),
+	rows := make([]timelineRow, 0, len(events))
+	for _, e := range events {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			return fmt.Errorf("encode timeline data: %w", err)
+		}
+		row := timelineRow{
+			ID: e.ID, ShopID: shopID, OrderName: nonEmpty(e.OrderName), Type: e.Type, OccurredAt: e.OccurredAt.UTC(),
+			Summary: e.Summary, AgentID: nonEmpty(e.AgentID), Data: string(data),
+		}
+		if e.CustomerID != 0 {
+			row.CustomerID = &e.CustomerID
+		}
+		if e.OrderID != 0 {
+			row.OrderID = &e.OrderID
+		}
+		rows = append(rows, row)
 	}
-	if e.CustomerID != 0 {
-		row.CustomerID = &e.CustomerID
-	}
-	if e.OrderID != 0 {
-		row.OrderID = &e.OrderID
-	}
-	err = o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"summary", "data", "occurred_at", "customer_id", "order_name"}),
-	}).Create(&row).Error
+		DoUpdates: clause.AssignmentColumns([]string{"type", "summary", "data", "occurred_at", "customer_id", "order_name"}),
+		// Event ids are per shop in practice (they name the order); the
+		// guard keeps one shop's event from ever overwriting another's.
+		Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "timeline_events.shop_id = excluded.shop_id"}}},
+	}).CreateInBatches(rows, 200).Error
 	if err != nil {
-		return fmt.Errorf("add timeline event: %w", err)
+		return fmt.Errorf("add timeline events: %w", err)
 	}
 	return nil
 }
 
-// TimelineEvents returns a customer's events, newest first (for tests and
-// the timeline endpoint).
-func (o *Orders) TimelineEvents(ctx context.Context, shopID, customerID int64, limit int) ([]orders.TimelineEvent, error) {
+// Timeline returns a customer's events, newest first, after the cursor.
+func (o *Orders) Timeline(ctx context.Context, shopID, customerID int64, after *orders.TimelineCursor, limit int) ([]orders.TimelineEvent, error) {
+	q := o.s.db.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", shopID, customerID)
+	if after != nil {
+		at := after.At.UTC()
+		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", at, at, after.ID)
+	}
 	var rows []timelineRow
-	if err := o.s.db.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", shopID, customerID).
-		Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	out := make([]orders.TimelineEvent, 0, len(rows))
@@ -253,7 +267,9 @@ func (o *Orders) TimelineEvents(ctx context.Context, shopID, customerID int64, l
 		if r.OrderID != nil {
 			e.OrderID = *r.OrderID
 		}
-		if err := json.Unmarshal([]byte(r.Data), &e.Data); err != nil {
+		dec := json.NewDecoder(strings.NewReader(r.Data))
+		dec.UseNumber() // Shopify ids stay exact integers
+		if err := dec.Decode(&e.Data); err != nil {
 			return nil, fmt.Errorf("timeline event %s: %w", r.ID, err)
 		}
 		out = append(out, e)

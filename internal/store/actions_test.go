@@ -119,12 +119,12 @@ func TestTimelineEventUpsert(t *testing.T) {
 		st := s.Orders()
 		ev := orders.TimelineEvent{ID: "action:x", CustomerID: 5, OrderID: 9, OrderName: "#1009", Type: "action.refund", OccurredAt: base,
 			Summary: "Refund of 1.00 USD by agent 7: unknown", AgentID: "7", Data: map[string]any{"status": "unknown"}}
-		_ = st.AddTimelineEvent(ctx, a.ID, ev)
+		_ = st.AddTimelineEvents(ctx, a.ID, []orders.TimelineEvent{ev})
 		ev.Summary, ev.Data = "Refund of 1.00 USD by agent 7: succeeded", map[string]any{"status": "succeeded"}
-		if err := st.AddTimelineEvent(ctx, a.ID, ev); err != nil {
+		if err := st.AddTimelineEvents(ctx, a.ID, []orders.TimelineEvent{ev}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.TimelineEvents(ctx, a.ID, 5, 10)
+		got, err := st.Timeline(ctx, a.ID, 5, nil, 10)
 		if err != nil || len(got) != 1 || got[0].Summary != ev.Summary || got[0].Data["status"] != "succeeded" || got[0].OrderName != "#1009" {
 			t.Errorf("timeline = %+v, %v", got, err)
 		}

@@ -1,0 +1,202 @@
+package orders
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// Timeline event types, as the CRM receives them.
+const (
+	EventPlaced             = "order.placed"
+	EventPaid               = "order.paid"
+	EventPartiallyPaid      = "order.partially_paid"
+	EventFulfilled          = "order.fulfilled"
+	EventPartiallyFulfilled = "order.partially_fulfilled"
+	EventCancelled          = "order.cancelled"
+	EventRefunded           = "order.refunded"
+)
+
+// shipmentEvents are the carrier updates that go on the timeline.
+var shipmentEvents = map[ShipmentStatus]string{
+	ShipmentInTransit:      "shipment.in_transit",
+	ShipmentOutForDelivery: "shipment.out_for_delivery",
+	ShipmentReadyForPickup: "shipment.ready_for_pickup",
+	ShipmentDelivered:      "shipment.delivered",
+}
+
+// TimelineFor derives an order's story from its facts. Event ids are
+// stable, so deriving again (a webhook, a re-read, a backfill) replaces the
+// same events instead of adding copies, whatever order deliveries arrive in.
+func TimelineFor(o Order) []TimelineEvent {
+	if o.Customer == nil || o.Customer.ID == 0 {
+		return nil // the timeline is a contact's: no contact, no timeline
+	}
+	money := func(s string) string { return s + " " + o.Currency }
+	var out []TimelineEvent
+	add := func(key, typ string, at time.Time, summary string, data map[string]any) {
+		if at.IsZero() {
+			at = o.CreatedAt
+		}
+		if data == nil {
+			data = map[string]any{}
+		}
+		out = append(out, TimelineEvent{
+			ID: fmt.Sprintf("order:%d:%s", o.ID, key), CustomerID: o.Customer.ID, OrderID: o.ID, OrderName: o.Name,
+			Type: typ, OccurredAt: at, Summary: summary, Data: data,
+		})
+	}
+	add("placed", EventPlaced, o.CreatedAt, fmt.Sprintf("Order %s placed: %s", o.Name, money(FormatMoney(o.TotalPrice, o.Currency))),
+		map[string]any{"total_price": FormatMoney(o.TotalPrice, o.Currency), "currency": o.Currency})
+
+	switch o.FinancialStatus {
+	case FinancialPaid, FinancialPartiallyRefunded, FinancialRefunded:
+		add("paid", EventPaid, paidAt(o), fmt.Sprintf("Order %s paid: %s", o.Name, money(FormatMoney(o.Captured, o.Currency))),
+			map[string]any{"amount": FormatMoney(o.Captured, o.Currency), "currency": o.Currency})
+	case FinancialPartiallyPaid:
+		add("partially_paid", EventPartiallyPaid, paidAt(o), fmt.Sprintf("Order %s partially paid: %s of %s", o.Name, FormatMoney(o.Captured, o.Currency), money(FormatMoney(o.TotalPrice, o.Currency))),
+			map[string]any{"amount": FormatMoney(o.Captured, o.Currency), "currency": o.Currency})
+	}
+
+	shipped := 0
+	for i, f := range o.Fulfillments {
+		src := o.Source.Fulfillments[i]
+		if f.Status != "success" {
+			continue
+		}
+		items := 0
+		for _, li := range src.LineItems {
+			items += li.Quantity
+		}
+		shipped++
+		typ := EventPartiallyFulfilled
+		if o.FulfillmentStatus == FulfillmentFulfilled && shipped == countSuccessful(o.Fulfillments) {
+			typ = EventFulfilled
+		}
+		tracking := strings.Join(f.TrackingNumbers, ", ")
+		summary := fmt.Sprintf("Order %s: %d item(s) shipped", o.Name, items)
+		if f.TrackingCompany != "" || tracking != "" {
+			summary += fmt.Sprintf(" with %s %s", f.TrackingCompany, tracking)
+		}
+		add(fmt.Sprintf("fulfillment:%d", f.ID), typ, f.CreatedAt, strings.TrimSpace(summary), map[string]any{
+			"fulfillment_id": f.ID, "tracking_company": f.TrackingCompany, "tracking_numbers": f.TrackingNumbers, "tracking_urls": f.TrackingURLs,
+		})
+		// Carrier updates, one event per status reached.
+		seen := map[ShipmentStatus]bool{}
+		for _, e := range src.Events {
+			st := shipmentStatus(e.Status)
+			if typ, ok := shipmentEvents[st]; ok && !seen[st] {
+				seen[st] = true
+				data := map[string]any{"fulfillment_id": f.ID, "tracking_numbers": f.TrackingNumbers}
+				if e.EstimatedDeliveryAt != nil {
+					data["estimated_delivery_at"] = e.EstimatedDeliveryAt.UTC().Format(time.RFC3339)
+				}
+				add(fmt.Sprintf("fulfillment:%d:%s", f.ID, st), typ, e.HappenedAt, shipmentSummary(o.Name, st, e.EstimatedDeliveryAt), data)
+			}
+		}
+		if typ, ok := shipmentEvents[f.ShipmentStatus]; ok && !seen[f.ShipmentStatus] {
+			add(fmt.Sprintf("fulfillment:%d:%s", f.ID, f.ShipmentStatus), typ, src.UpdatedAt, shipmentSummary(o.Name, f.ShipmentStatus, f.EstimatedDeliveryAt),
+				map[string]any{"fulfillment_id": f.ID, "tracking_numbers": f.TrackingNumbers})
+		}
+	}
+
+	if o.CancelledAt != nil {
+		summary := fmt.Sprintf("Order %s cancelled", o.Name)
+		if o.CancelReason != "" {
+			summary += " (" + o.CancelReason + ")"
+		}
+		add("cancelled", EventCancelled, *o.CancelledAt, summary, map[string]any{"reason": o.CancelReason})
+	}
+	for _, r := range o.Refunds {
+		add(fmt.Sprintf("refund:%d", r.ID), EventRefunded, r.CreatedAt, fmt.Sprintf("Order %s refunded: %s", o.Name, money(FormatMoney(r.Amount, o.Currency))),
+			map[string]any{"refund_id": r.ID, "amount": FormatMoney(r.Amount, o.Currency), "currency": o.Currency, "note": r.Note})
+	}
+	return out
+}
+
+func countSuccessful(fs []Fulfillment) int {
+	n := 0
+	for _, f := range fs {
+		if f.Status == "success" {
+			n++
+		}
+	}
+	return n
+}
+
+// paidAt is when money was last captured, or when the order was processed.
+func paidAt(o Order) time.Time {
+	var at time.Time
+	for _, t := range o.Source.Transactions {
+		if t.Status == "success" && (t.Kind == "sale" || t.Kind == "capture") && t.CreatedAt.After(at) {
+			at = t.CreatedAt
+		}
+	}
+	if at.IsZero() && o.ProcessedAt != nil {
+		at = *o.ProcessedAt
+	}
+	return at
+}
+
+func shipmentSummary(name string, st ShipmentStatus, eta *time.Time) string {
+	if st == ShipmentInTransit && eta != nil {
+		d := eta.UTC()
+		return fmt.Sprintf("Order %s in transit, arriving on %d %s %d", name, d.Day(), d.Month(), d.Year())
+	}
+	return fmt.Sprintf("Order %s: %s", name, strings.ToLower(shipmentLabels[st]))
+}
+
+// TimelineCursor is a position in a newest-first timeline.
+type TimelineCursor struct {
+	At time.Time
+	ID string
+}
+
+// Encode makes the opaque string handed to clients.
+func (c TimelineCursor) Encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.At.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+}
+
+// DecodeTimelineCursor parses a client's cursor.
+func DecodeTimelineCursor(s string) (TimelineCursor, error) {
+	bad := &ValidationError{Code: "invalid_cursor", Fields: []FieldError{{"cursor", "is not a cursor this API returned"}}}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return TimelineCursor{}, bad
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	t, terr := time.Parse(time.RFC3339Nano, ts)
+	if !ok || terr != nil || id == "" {
+		return TimelineCursor{}, bad
+	}
+	return TimelineCursor{At: t, ID: id}, nil
+}
+
+// TimelinePage is a page of a contact's events.
+type TimelinePage struct {
+	Events []TimelineEvent
+	Next   *TimelineCursor
+}
+
+// Timeline returns a contact's activity, newest first. A contact whose
+// orders were never read is read through from Shopify first.
+func (s *Service) Timeline(ctx context.Context, shop tenant.Shop, customerID int64, after *TimelineCursor, limit int) (TimelinePage, error) {
+	if after == nil {
+		s.refreshCustomer(ctx, shop, customerID)
+	}
+	events, err := s.store.Timeline(ctx, shop.ID, customerID, after, limit+1)
+	if err != nil {
+		return TimelinePage{}, fmt.Errorf("timeline: %w", err)
+	}
+	page := TimelinePage{Events: events}
+	if len(events) > limit {
+		page.Events = events[:limit]
+		last := page.Events[limit-1]
+		page.Next = &TimelineCursor{At: last.OccurredAt, ID: last.ID}
+	}
+	return page, nil
+}
