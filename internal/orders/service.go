@@ -367,3 +367,13 @@ func buildAll(srcs []ShopifyOrder, now time.Time) []Order {
 	}
 	return out
 }
+
+// SyncRun is a backfill's progress, kept so an interrupted run resumes.
+type SyncRun struct {
+	Since     time.Time
+	PageInfo  string
+	Pages     int
+	Orders    int
+	Finished  bool
+	StartedAt time.Time
+}

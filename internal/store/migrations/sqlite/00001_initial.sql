@@ -121,7 +121,22 @@ CREATE TABLE timeline_events (
 );
 CREATE INDEX timeline_events_customer ON timeline_events (shop_id, customer_id, occurred_at DESC, id DESC);
 
+-- A backfill in progress or done: where it stands, so an interrupted
+-- `orderdesk sync` resumes from the page it had reached.
+CREATE TABLE sync_runs (
+    shop_id     BIGINT NOT NULL REFERENCES shops(id) ON DELETE CASCADE,
+    since       DATETIME,
+    page_info   TEXT NOT NULL DEFAULT '',
+    pages       INTEGER NOT NULL DEFAULT 0,
+    orders      INTEGER NOT NULL DEFAULT 0,
+    finished    BOOLEAN NOT NULL DEFAULT FALSE,
+    started_at  DATETIME NOT NULL,
+    updated_at  DATETIME NOT NULL,
+    PRIMARY KEY (shop_id)
+);
+
 -- +goose Down
+DROP TABLE sync_runs;
 DROP TABLE timeline_events;
 DROP TABLE webhook_deliveries;
 DROP TABLE order_locks;

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+)
+
+// migrateRiver brings River's own tables up to date. River's migrator takes
+// no lock, and its migrations cannot share one transaction, so on Postgres
+// replicas take turns on a session advisory lock held on its own
+// connection; SQLite transactions here take the write lock up front.
+func (s *Store) migrateRiver(ctx context.Context) error {
+	if s.pool != nil {
+		m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+		if err != nil {
+			return fmt.Errorf("river migrator: %w", err)
+		}
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("river migration lock: %w", err)
+		}
+		defer conn.Release()
+		const key = "hashtext('orderdesk-river-migrate:' || current_schema())"
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock("+key+")"); err != nil {
+			return fmt.Errorf("river migration lock: %w", err)
+		}
+		defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+key+")") }()
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrate: %w", err)
+		}
+		return nil
+	}
+	m, err := rivermigrate.New(riversqlite.New(s.sqlDB), nil)
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	tx, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	return tx.Commit()
+}
+
+// Delivery is a webhook delivery as recorded for dedupe.
+type Delivery struct {
+	ShopID     int64
+	EventID    string
+	Topic      string
+	ReceivedAt time.Time
+}
+
+// RecordDelivery records a delivery and, in the same transaction, lets
+// enqueue insert the job that applies it: the job exists if and only if the
+// delivery record does. It returns false, doing nothing, for a delivery
+// already recorded. enqueue receives a pgx.Tx on Postgres and a *sql.Tx on
+// SQLite, the types River's drivers take.
+func (s *Store) RecordDelivery(ctx context.Context, d Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
+	const insert = "INSERT INTO webhook_deliveries (shop_id, event_id, topic, received_at) VALUES (%s) ON CONFLICT (shop_id, event_id) DO NOTHING"
+	at := d.ReceivedAt.UTC()
+	if s.pool != nil {
+		fresh := false
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "$1, $2, $3, $4"), d.ShopID, d.EventID, d.Topic, at)
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+			fresh = true
+			return enqueue(ctx, tx)
+		})
+		if err != nil {
+			return false, fmt.Errorf("record delivery: %w", err)
+		}
+		return fresh, nil
+	}
+	tx, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("record delivery: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, fmt.Sprintf(insert, "?, ?, ?, ?"), d.ShopID, d.EventID, d.Topic, at)
+	if err != nil {
+		return false, fmt.Errorf("record delivery: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if err := enqueue(ctx, tx); err != nil {
+		return false, fmt.Errorf("record delivery: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("record delivery: %w", err)
+	}
+	return true, nil
+}
+
+// RedactCustomer erases a customer's personal data: contact details in the
+// stored orders (the columns and the Shopify JSON) and their timeline.
+func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, orderIDs []int64) error {
+	return o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []orderRow
+		q := tx.Where("shop_id = ? AND customer_id = ?", shopID, customerID)
+		if len(orderIDs) > 0 {
+			q = tx.Where("shop_id = ? AND (customer_id = ? OR id IN ?)", shopID, customerID, orderIDs)
+		}
+		if err := q.Find(&rows).Error; err != nil {
+			return fmt.Errorf("redact: %w", err)
+		}
+		for _, r := range rows {
+			var src orders.ShopifyOrder
+			if err := json.Unmarshal([]byte(r.Shopify), &src); err != nil {
+				return fmt.Errorf("redact order %d: %w", r.ID, err)
+			}
+			src.Email, src.Phone = "", ""
+			if src.Customer != nil {
+				src.Customer = &orders.ShopifyCustomer{ID: src.Customer.ID}
+			}
+			raw, err := json.Marshal(src)
+			if err != nil {
+				return fmt.Errorf("redact order %d: %w", r.ID, err)
+			}
+			if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ?", shopID, r.ID).
+				Updates(map[string]any{"email": nil, "phone": nil, "shopify": string(raw)}).Error; err != nil {
+				return fmt.Errorf("redact order %d: %w", r.ID, err)
+			}
+		}
+		if err := tx.Where("shop_id = ? AND customer_id = ?", shopID, customerID).Delete(&timelineRow{}).Error; err != nil {
+			return fmt.Errorf("redact timeline: %w", err)
+		}
+		return nil
+	})
+}
+
+// ForgetShop deletes everything stored for a shop: every table references
+// shops with ON DELETE CASCADE.
+func (o *Orders) ForgetShop(ctx context.Context, shopID int64) error {
+	if err := o.s.db.WithContext(ctx).Where("id = ?", shopID).Delete(&shopRow{}).Error; err != nil {
+		return fmt.Errorf("forget shop %d: %w", shopID, err)
+	}
+	return nil
+}
+
+type syncRunRow struct {
+	ShopID    int64 `gorm:"primaryKey;autoIncrement:false"`
+	Since     *time.Time
+	PageInfo  string
+	Pages     int
+	Orders    int
+	Finished  bool
+	StartedAt time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (syncRunRow) TableName() string { return "sync_runs" }
+
+// SyncRun returns the shop's last backfill; found is false when none ran.
+func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, bool, error) {
+	var r syncRunRow
+	err := o.s.db.WithContext(ctx).Where("shop_id = ?", shopID).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return orders.SyncRun{}, false, nil
+	}
+	if err != nil {
+		return orders.SyncRun{}, false, fmt.Errorf("sync run: %w", err)
+	}
+	run := orders.SyncRun{PageInfo: r.PageInfo, Pages: r.Pages, Orders: r.Orders, Finished: r.Finished, StartedAt: r.StartedAt.UTC()}
+	if r.Since != nil {
+		run.Since = r.Since.UTC()
+	}
+	return run, true, nil
+}
+
+// SaveSyncRun records a backfill's progress.
+func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
+	r := syncRunRow{ShopID: shopID, PageInfo: run.PageInfo, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
+		StartedAt: run.StartedAt.UTC(), UpdatedAt: time.Now().UTC()}
+	if !run.Since.IsZero() {
+		since := run.Since.UTC()
+		r.Since = &since
+	}
+	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "shop_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"since", "page_info", "pages", "orders", "finished", "started_at", "updated_at"}),
+	}).Create(&r).Error
+	if err != nil {
+		return fmt.Errorf("save sync run: %w", err)
+	}
+	return nil
+}
+
