@@ -20,11 +20,13 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
+	"github.com/orderdesk/orderdesk/internal/jobs"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
 
@@ -34,6 +36,8 @@ const (
 	keyA   = "key-a-0123456789abcdef"
 	keyB   = "key-b-0123456789abcdef"
 	tokenA = "shpat_a"
+	// webhookSecret signs the sandbox's webhooks in tests.
+	webhookSecret = "whsec_test"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -46,6 +50,7 @@ type harness struct {
 	sb     *shopifysandbox.Sandbox
 	store  *store.Store
 	svc    *orders.Service
+	syncer *orders.Syncer
 	shopA  tenant.Shop
 	shopB  tenant.Shop
 	spec   routers.Router
@@ -95,15 +100,36 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0))
+	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
+	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
+	var runner *jobs.Runner
+	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour}
+	if st.Pool() != nil {
+		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jopts)
+	} else {
+		runner, err = jobs.NewSQLite(st.SQL(), hooks, syncer, log, jopts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks.SetQueue(runner)
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = runner.Stop(sctx)
+	})
 	var os api.OrderService = svc
 	if o.orders != nil {
 		os = o.orders
 	}
-	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, router: router, sb: sb, store: st, svc: svc, shopA: a, shopB: b}
+	h := &harness{t: t, router: router, sb: sb, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
 	h.spec = h.loadSpec()
 	return h
 }
@@ -135,7 +161,7 @@ func (h *harness) loadSpec() routers.Router {
 // backfill loads the sandbox's orders into the store.
 func (h *harness) backfill() {
 	h.t.Helper()
-	if _, err := h.svc.Backfill(context.Background(), h.shopA, time.Time{}, nil); err != nil {
+	if _, err := h.syncer.SyncOrders(context.Background(), h.shopA, time.Time{}, nil, nil); err != nil {
 		h.t.Fatal(err)
 	}
 }

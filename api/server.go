@@ -58,6 +58,7 @@ type Deps struct {
 	Auth        Authenticator
 	Orders      OrderService
 	Idempotency Idempotency
+	Webhooks    WebhookReceiver
 	// Ready reports whether the service can take traffic (pings the database).
 	Ready func(ctx context.Context) error
 	// Registry receives the HTTP and Go runtime metrics and is served at /metrics.
@@ -71,7 +72,7 @@ type server struct {
 
 // NewRouter builds the HTTP handler with every route and middleware.
 func NewRouter(d Deps) (*gin.Engine, error) {
-	if d.Log == nil || d.Auth == nil || d.Orders == nil || d.Idempotency == nil || d.Ready == nil || d.Registry == nil {
+	if d.Log == nil || d.Auth == nil || d.Orders == nil || d.Idempotency == nil || d.Webhooks == nil || d.Ready == nil || d.Registry == nil {
 		return nil, errors.New("api: incomplete dependencies")
 	}
 	m, err := newHTTPMetrics(d.Registry)
@@ -102,6 +103,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/openapi.json", openapi)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", swaggerUI())
+	r.POST("/webhooks/shopify", s.shopifyWebhook) // authenticated by HMAC, not an API key
 
 	authed := r.Group("/", s.authenticate)
 	authed.GET("/orders", s.listOrders)

@@ -802,6 +802,105 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/webhooks/shopify": {
+            "post": {
+                "description": "Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once (deduplicated on X-Shopify-Event-Id, else X-Shopify-Webhook-Id) with the job that applies it, and answered at once. Payloads older than the stored order never overwrite it.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "webhooks"
+                ],
+                "summary": "Shopify webhooks",
+                "operationId": "receiveShopifyWebhook",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "base64 HMAC-SHA256 of the raw body",
+                        "name": "X-Shopify-Hmac-Sha256",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "e.g. orders/updated",
+                        "name": "X-Shopify-Topic",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "e.g. example.myshopify.com",
+                        "name": "X-Shopify-Shop-Domain",
+                        "in": "header",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "the dedupe key",
+                        "name": "X-Shopify-Event-Id",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
+                        "description": "the dedupe key when there is no event id",
+                        "name": "X-Shopify-Webhook-Id",
+                        "in": "header"
+                    },
+                    {
+                        "description": "Shopify's payload for the topic",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "type": "object"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/WebhookAck"
+                        }
+                    },
+                    "400": {
+                        "description": "A Shopify header is missing",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Signature missing or invalid: nothing was stored",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "A shop orderdesk does not serve",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 1 MiB",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details); Shopify retries",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -1935,6 +2034,24 @@ const docTemplate = `{
                     "example": "https://www.ups.com/track?tracknum=1Z2345"
                 }
             }
+        },
+        "WebhookAck": {
+            "type": "object",
+            "required": [
+                "status"
+            ],
+            "properties": {
+                "status": {
+                    "description": "accepted: recorded and queued; duplicate: seen before, not applied again; ignored: a topic orderdesk does not use.",
+                    "type": "string",
+                    "enum": [
+                        "accepted",
+                        "duplicate",
+                        "ignored"
+                    ],
+                    "example": "accepted"
+                }
+            }
         }
     },
     "securityDefinitions": {
@@ -1957,6 +2074,10 @@ const docTemplate = `{
         {
             "description": "A contact's activity: order events and agent actions",
             "name": "timeline"
+        },
+        {
+            "description": "Shopify's webhooks, signed with the app secret",
+            "name": "webhooks"
         },
         {
             "description": "Health checks for load balancers and orchestrators",

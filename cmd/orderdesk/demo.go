@@ -70,10 +70,11 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 		return err
 	}
 	defer a.close()
-	n, err := a.orders.Backfill(ctx, a.shop, time.Time{}, nil)
+	p, err := a.syncer.SyncOrders(ctx, a.shop, time.Time{}, nil, nil)
 	if err != nil {
 		return fmt.Errorf("demo: load the sandbox's orders: %w", err)
 	}
+	n := p.Orders
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)

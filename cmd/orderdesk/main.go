@@ -15,6 +15,8 @@
 //	@tag.description			Cancel and refund, with previews and the audit trail of attempts
 //	@tag.name					timeline
 //	@tag.description			A contact's activity: order events and agent actions
+//	@tag.name					webhooks
+//	@tag.description			Shopify's webhooks, signed with the app secret
 //	@tag.name					operations
 //	@tag.description			Health checks for load balancers and orchestrators
 //	@securityDefinitions.apikey	BearerAuth

@@ -16,16 +16,19 @@ import (
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/config"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
+	"github.com/orderdesk/orderdesk/internal/jobs"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
 	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
 )
 
 const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
   ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)
   ORDERDESK_API_KEY        the key the CRM sends as Authorization: Bearer (required by serve)
   ORDERDESK_ORDER_TTL      how long a stored order is served before re-reading Shopify (default 2m)
+  ORDERDESK_STALE_AFTER    age at which reconciliation re-reads an open order (default 6h; 0 disables)
   ORDERDESK_LOG_LEVEL      debug, info, warn or error (default info)
   SHOPIFY_SHOP             shop domain, example.myshopify.com (required by serve)
   SHOPIFY_ACCESS_TOKEN     Admin API access token (required by serve)
@@ -96,9 +99,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type app struct {
 	store      *store.Store
 	orders     *orders.Service
+	syncer     *orders.Syncer
+	shopify    *shopify.Client
 	shop       tenant.Shop
 	handler    http.Handler
 	background *background
+	jobs       *jobs.Runner
+	log        *slog.Logger
 }
 
 // newApp opens and migrates the database, binds the configured shop and
@@ -129,21 +136,40 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
+	syncer := orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter)
+	if cfg.Shopify.APISecret == "" {
+		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
+	}
+	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
+	// Webhook deliveries are applied, and unknown outcomes reconciled
+	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
+	var runner *jobs.Runner
+	if st.Pool() != nil {
+		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jobs.Options{})
+	} else {
+		runner, err = jobs.NewSQLite(st.SQL(), hooks, syncer, log, jobs.Options{})
+	}
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	hooks.SetQueue(runner)
 	idem := idempotency.NewService(st.Idempotency())
 	h, err := api.NewRouter(api.Deps{
-		Log: log, Auth: tenants, Orders: svc, Idempotency: idem,
+		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
 		Ready: st.Ping, Registry: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("start jobs: %w", err)
+	}
 	bg := newBackground(ctx)
-	// Settle actions whose outcome Shopify left unknown: every 10 s, so
-	// within 30 s of Shopify answering again.
-	bg.Go(func(ctx context.Context) { svc.RunReconciler(ctx, 10*time.Second) })
 	bg.Go(func(ctx context.Context) { sweepIdempotencyKeys(ctx, idem, log) })
-	return &app{store: st, orders: svc, shop: shop, handler: h, background: bg}, nil
+	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, log: log}, nil
 }
 
 // background runs the app's loops and stops them together.
@@ -191,7 +217,14 @@ func sweepIdempotencyKeys(ctx context.Context, idem *idempotency.Service, log *s
 	}
 }
 
+// close lets running jobs finish (up to 10 s), stops the loops, and
+// closes the database.
 func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.jobs.Stop(ctx); err != nil {
+		a.log.Error("stop jobs", "err", err)
+	}
 	a.background.Stop()
 	_ = a.store.Close()
 }

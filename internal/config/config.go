@@ -41,6 +41,9 @@ type Config struct {
 	// OrderTTL is how long a stored order (or a customer's order list) is
 	// served without asking Shopify again.
 	OrderTTL time.Duration `env:"ORDERDESK_ORDER_TTL" envDefault:"2m"`
+	// StaleAfter is how old an open order's copy may get before the
+	// periodic reconciliation re-reads it from Shopify (0 turns that off).
+	StaleAfter time.Duration `env:"ORDERDESK_STALE_AFTER" envDefault:"6h"`
 
 	Shopify Shopify
 
@@ -132,6 +135,9 @@ func (c Config) validate(mode Mode) error {
 	}
 	if c.OrderTTL < 0 {
 		return &Error{"ORDERDESK_ORDER_TTL", "must not be negative"}
+	}
+	if c.StaleAfter < 0 {
+		return &Error{"ORDERDESK_STALE_AFTER", "must not be negative"}
 	}
 	if c.Shopify.Timeout <= 0 {
 		return &Error{"SHOPIFY_TIMEOUT", "must be positive"}

@@ -491,24 +491,6 @@ func (s *Service) reconcileOne(ctx context.Context, shop tenant.Shop, a Action) 
 	return true, nil
 }
 
-// RunReconciler settles unknown actions every interval until ctx ends.
-func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.Reconcile(ctx); err != nil {
-				s.log.ErrorContext(ctx, "reconciliation round failed", "err", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "reconciled actions", "count", n)
-			}
-		}
-	}
-}
-
 func joinAnd(parts []string) string {
 	if len(parts) == 2 {
 		return parts[0] + " and " + parts[1]

@@ -316,31 +316,6 @@ func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, custome
 	}
 }
 
-// Backfill pages through the shop's orders updated since `since` (all when
-// zero) and stores them. progress, when set, is called after each page.
-func (s *Service) Backfill(ctx context.Context, shop tenant.Shop, since time.Time, progress func(pages, orders int)) (int, error) {
-	req := PageRequest{UpdatedAtMin: since, Limit: 250}
-	pages, total := 0, 0
-	for {
-		page, err := s.shopify.OrdersPage(ctx, shop, req)
-		if err != nil {
-			return total, fmt.Errorf("backfill page %d: %w", pages+1, err)
-		}
-		if err := s.save(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())...); err != nil {
-			return total, fmt.Errorf("backfill store page %d: %w", pages+1, err)
-		}
-		pages++
-		total += len(page.Orders)
-		if progress != nil {
-			progress(pages, total)
-		}
-		if page.NextPageInfo == "" {
-			return total, nil
-		}
-		req = PageRequest{PageInfo: page.NextPageInfo, Limit: req.Limit}
-	}
-}
-
 // save stores orders and the timeline events their facts tell.
 func (s *Service) save(ctx context.Context, shopID int64, list ...Order) error {
 	if err := s.store.UpsertOrders(ctx, shopID, list); err != nil {

@@ -1,6 +1,9 @@
 package shopify
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
@@ -147,4 +150,16 @@ func dec(d *decimal.Decimal) decimal.Decimal {
 		return decimal.Zero
 	}
 	return *d
+}
+
+// DecodeOrder reads an orders/* webhook body, which is Shopify's REST order.
+func DecodeOrder(body []byte) (orders.ShopifyOrder, error) {
+	var o goshopify.Order
+	if err := json.Unmarshal(body, &o); err != nil {
+		return orders.ShopifyOrder{}, fmt.Errorf("decode order: %w", err)
+	}
+	if o.Id == 0 {
+		return orders.ShopifyOrder{}, errors.New("decode order: no id")
+	}
+	return toFacts(o), nil
 }

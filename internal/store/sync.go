@@ -15,6 +15,8 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
 )
 
 // migrateRiver brings River's own tables up to date. River's migrator takes
@@ -57,20 +59,12 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Delivery is a webhook delivery as recorded for dedupe.
-type Delivery struct {
-	ShopID     int64
-	EventID    string
-	Topic      string
-	ReceivedAt time.Time
-}
-
 // RecordDelivery records a delivery and, in the same transaction, lets
 // enqueue insert the job that applies it: the job exists if and only if the
 // delivery record does. It returns false, doing nothing, for a delivery
 // already recorded. enqueue receives a pgx.Tx on Postgres and a *sql.Tx on
 // SQLite, the types River's drivers take.
-func (s *Store) RecordDelivery(ctx context.Context, d Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
+func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
 	const insert = "INSERT INTO webhook_deliveries (shop_id, event_id, topic, received_at) VALUES (%s) ON CONFLICT (shop_id, event_id) DO NOTHING"
 	at := d.ReceivedAt.UTC()
 	if s.pool != nil {
@@ -203,3 +197,23 @@ func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 	return nil
 }
 
+// StaleOrders lists open orders last read before `before`, oldest first.
+func (o *Orders) StaleOrders(ctx context.Context, before time.Time, limit int) ([]orders.ShopOrder, error) {
+	var rows []struct {
+		ShopID int64
+		Domain string
+		ID     int64
+	}
+	err := o.s.db.WithContext(ctx).Table("orders").Select("orders.shop_id, shops.domain, orders.id").
+		Joins("JOIN shops ON shops.id = orders.shop_id").
+		Where("orders.status = ? AND orders.synced_at < ?", string(orders.StatusOpen), before.UTC()).
+		Order("orders.synced_at").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("stale orders: %w", err)
+	}
+	out := make([]orders.ShopOrder, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, orders.ShopOrder{Shop: tenant.Shop{ID: r.ShopID, Domain: r.Domain}, OrderID: r.ID})
+	}
+	return out, nil
+}

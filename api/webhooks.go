@@ -1,0 +1,77 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/orderdesk/orderdesk/internal/webhooks"
+)
+
+// WebhookReceiver takes Shopify's webhook deliveries.
+type WebhookReceiver interface {
+	Receive(ctx context.Context, h webhooks.Headers, body []byte) (webhooks.Outcome, error)
+}
+
+// WebhookAck is the answer to a delivery Shopify made.
+type WebhookAck struct {
+	// accepted: recorded and queued; duplicate: seen before, not applied again; ignored: a topic orderdesk does not use.
+	Status string `json:"status" enums:"accepted,duplicate,ignored" example:"accepted"`
+} //	@name	WebhookAck
+
+// shopifyWebhook godoc
+//
+//	@Summary		Shopify webhooks
+//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once (deduplicated on X-Shopify-Event-Id, else X-Shopify-Webhook-Id) with the job that applies it, and answered at once. Payloads older than the stored order never overwrite it.
+//	@Tags			webhooks
+//	@ID				receiveShopifyWebhook
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Param			X-Shopify-Hmac-Sha256	header		string	true	"base64 HMAC-SHA256 of the raw body"
+//	@Param			X-Shopify-Topic			header		string	true	"e.g. orders/updated"
+//	@Param			X-Shopify-Shop-Domain	header		string	true	"e.g. example.myshopify.com"
+//	@Param			X-Shopify-Event-Id		header		string	false	"the dedupe key"
+//	@Param			X-Shopify-Webhook-Id	header		string	false	"the dedupe key when there is no event id"
+//	@Param			body					body		object	true	"Shopify's payload for the topic"
+//	@Success		200						{object}	WebhookAck
+//	@Failure		400						{object}	Problem	"A Shopify header is missing"
+//	@Failure		401						{object}	Problem	"Signature missing or invalid: nothing was stored"
+//	@Failure		404						{object}	Problem	"A shop orderdesk does not serve"
+//	@Failure		413						{object}	Problem	"Body over 1 MiB"
+//	@Failure		500						{object}	Problem	"Internal error (no details); Shopify retries"
+//	@Router			/webhooks/shopify [post]
+func (s *server) shopifyWebhook(c *gin.Context) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large", "the body must be at most 1 MiB"))
+			return
+		}
+		writeProblem(c, newProblem(http.StatusBadRequest, "invalid_body", "Invalid request body", "the body could not be read"))
+		return
+	}
+	h := webhooks.Headers{
+		Topic:      c.GetHeader("X-Shopify-Topic"),
+		ShopDomain: c.GetHeader("X-Shopify-Shop-Domain"),
+		EventID:    c.GetHeader("X-Shopify-Event-Id"),
+		WebhookID:  c.GetHeader("X-Shopify-Webhook-Id"),
+		HMAC:       c.GetHeader("X-Shopify-Hmac-Sha256"),
+	}
+	outcome, err := s.Webhooks.Receive(c.Request.Context(), h, body)
+	switch {
+	case errors.Is(err, webhooks.ErrInvalidSignature):
+		writeProblem(c, newProblem(http.StatusUnauthorized, "invalid_signature", "Invalid webhook signature", "X-Shopify-Hmac-Sha256 is missing or does not match the body"))
+	case errors.Is(err, webhooks.ErrMissingHeader):
+		writeProblem(c, newProblem(http.StatusBadRequest, "missing_header", "Missing Shopify header", err.Error()))
+	case errors.Is(err, webhooks.ErrUnknownShop):
+		writeProblem(c, newProblem(http.StatusNotFound, "unknown_shop", "Unknown shop", err.Error()))
+	case err != nil:
+		writeError(c, s.Log, err)
+	default:
+		c.JSON(http.StatusOK, WebhookAck{Status: string(outcome)})
+	}
+}

@@ -1,0 +1,188 @@
+// Package jobs runs orderdesk's background work on River, in the same
+// database as everything else: Postgres through riverpgxv5 (sharing the
+// store's pgx pool) or the embedded SQLite through riversqlite. It applies
+// Shopify webhooks and runs the periodic reconciliation.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
+)
+
+// ApplyWebhookArgs is a verified, deduplicated webhook waiting to be applied.
+type ApplyWebhookArgs struct {
+	ShopID     int64           `json:"shop_id"`
+	ShopDomain string          `json:"shop_domain"`
+	Topic      string          `json:"topic"`
+	EventID    string          `json:"event_id"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// Kind names the job in River's tables.
+func (ApplyWebhookArgs) Kind() string { return "apply_webhook" }
+
+// InsertOpts: a webhook is worth a few tries, then a human should look.
+func (ApplyWebhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
+
+// ReconcileArgs is the periodic reconciliation.
+type ReconcileArgs struct{}
+
+// Kind names the job in River's tables.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// Applier applies a webhook's payload.
+type Applier interface {
+	ApplyWebhook(ctx context.Context, shop tenant.Shop, topic string, payload []byte) error
+}
+
+// Reconciler settles what drifted: unknown action outcomes and stale copies.
+type Reconciler interface {
+	ReconcileAll(ctx context.Context) error
+}
+
+type applyWorker struct {
+	river.WorkerDefaults[ApplyWebhookArgs]
+	applier Applier
+}
+
+func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyWebhookArgs]) error {
+	a := job.Args
+	return w.applier.ApplyWebhook(ctx, tenant.Shop{ID: a.ShopID, Domain: a.ShopDomain}, a.Topic, a.Payload)
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	reconciler Reconciler
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	return w.reconciler.ReconcileAll(ctx)
+}
+
+// Timeout: a reconciliation round reads Shopify within the rate limit.
+func (w *reconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return 2 * time.Minute }
+
+// Options tune the runner.
+type Options struct {
+	// ReconcileEvery is the reconciliation period (default 10s, so unknown
+	// outcomes settle within 30 s of Shopify answering again).
+	ReconcileEvery time.Duration
+	// PollInterval is how often workers look for new jobs when the database
+	// cannot notify them (SQLite); default 200ms.
+	PollInterval time.Duration
+	Workers      int
+}
+
+// Runner is the River client for whichever database orderdesk runs on.
+type Runner struct {
+	start    func(context.Context) error
+	stop     func(context.Context) error
+	insertTx func(ctx context.Context, tx any, args river.JobArgs) error
+}
+
+func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, error) {
+	if o.ReconcileEvery <= 0 {
+		o.ReconcileEvery = 10 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.Workers <= 0 {
+		o.Workers = 10
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &applyWorker{applier: applier}); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &reconcileWorker{reconciler: reconciler}); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &river.Config{
+		Logger:            log,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Workers:           workers,
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(o.ReconcileEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "reconcile", RunOnStart: true}),
+		},
+	}, nil
+}
+
+// NewPostgres runs jobs on Postgres through the store's pgx pool; only the
+// elected leader among replicas schedules the periodic reconciliation.
+func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*Runner, error) {
+	cfg, err := config(applier, reconciler, log, o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs) error {
+		ptx, ok := tx.(pgx.Tx)
+		if !ok {
+			return fmt.Errorf("jobs: want a pgx.Tx, got %T", tx)
+		}
+		_, err := c.InsertTx(ctx, ptx, args, nil)
+		return err
+	}}, nil
+}
+
+// NewSQLite runs jobs on the embedded SQLite database.
+func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*Runner, error) {
+	cfg, err := config(applier, reconciler, log, o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := river.NewClient(riversqlite.New(db), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs) error {
+		stx, ok := tx.(*sql.Tx)
+		if !ok {
+			return fmt.Errorf("jobs: want a *sql.Tx, got %T", tx)
+		}
+		_, err := c.InsertTx(ctx, stx, args, nil)
+		return err
+	}}, nil
+}
+
+// Start starts the workers.
+func (r *Runner) Start(ctx context.Context) error { return r.start(ctx) }
+
+// Stop lets running jobs finish (bounded by ctx) and stops the workers.
+func (r *Runner) Stop(ctx context.Context) error {
+	if err := r.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stop jobs: %w", err)
+	}
+	return nil
+}
+
+// EnqueueWebhook inserts an apply job inside tx, the transaction that
+// records the delivery.
+func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) error {
+	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, EventID: j.EventID, Payload: j.Payload}
+	if err := r.insertTx(ctx, tx, args); err != nil {
+		return fmt.Errorf("enqueue webhook: %w", err)
+	}
+	return nil
+}
