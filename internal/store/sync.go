@@ -22,7 +22,7 @@ import (
 // migrateRiver brings River's own tables up to date. River's migrator takes
 // no lock, and its migrations cannot share one transaction, so on Postgres
 // replicas take turns on a session advisory lock held on its own
-// connection; SQLite transactions here take the write lock up front.
+// connection. An embedded SQLite belongs to one process and needs none.
 func (s *Store) migrateRiver(ctx context.Context) error {
 	if s.pool != nil {
 		m, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
@@ -44,19 +44,15 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 		}
 		return nil
 	}
+	// The embedded database belongs to one process: no lock needed.
 	m, err := rivermigrate.New(riversqlite.New(s.sqlDB), nil)
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
 	}
-	tx, err := s.sqlDB.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrate: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("river migrate: %w", err)
-	}
-	return tx.Commit()
+	return nil
 }
 
 // RecordDelivery records a delivery and, in the same transaction, lets
