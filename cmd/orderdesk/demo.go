@@ -17,9 +17,10 @@ import (
 )
 
 const (
-	demoShop  = "orderdesk-demo.myshopify.com"
-	demoToken = "shpat_sandbox_demo"
-	demoKey   = "od_demo_key_0123456789"
+	demoShop   = "orderdesk-demo.myshopify.com"
+	demoToken  = "shpat_sandbox_demo"
+	demoKey    = "od_demo_key_0123456789"
+	demoSecret = "demo_app_secret"
 )
 
 // demo runs everything on this machine: the Shopify sandbox on a loopback
@@ -45,6 +46,7 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 	}
 	env["SHOPIFY_SHOP"], env["SHOPIFY_ACCESS_TOKEN"] = demoShop, demoToken
 	env["SHOPIFY_BASE_URL"] = "http://" + *sandboxAddr
+	env["SHOPIFY_API_SECRET"] = demoSecret
 	cfg, err := config.Load(env, config.ModeDemo)
 	if err != nil {
 		return err
@@ -79,15 +81,22 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	// The sandbox tells orderdesk about its changes, as Shopify would.
+	sb.SetWebhookTarget(localURL(ln.Addr())+"/webhooks/shopify", demoSecret)
 	printDemoBanner(stdout, ln.Addr(), cfg.APIKey.Reveal(), n, cfg.Shopify.BaseURL)
 	return serveHTTP(ctx, newHTTPServer(a.handler), ln, log)
 }
 
-func printDemoBanner(w io.Writer, addr net.Addr, key string, n int, sandboxURL string) {
-	base := "http://" + addr.String()
+// localURL is how a process on this machine reaches a listener.
+func localURL(addr net.Addr) string {
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
-		base = fmt.Sprintf("http://localhost:%d", tcp.Port)
+		return fmt.Sprintf("http://localhost:%d", tcp.Port)
 	}
+	return "http://" + addr.String()
+}
+
+func printDemoBanner(w io.Writer, addr net.Addr, key string, n int, sandboxURL string) {
+	base := localURL(addr)
 	fmt.Fprintf(w, `
 orderdesk demo is running on %[1]s with %[3]d orders from the Shopify sandbox at %[4]s.
 
@@ -97,6 +106,10 @@ orderdesk demo is running on %[1]s with %[3]d orders from the Shopify sandbox at
 Try:
   curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/orders?customer_id=%[5]d'
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/orders/%[6]d
+  curl -s -H 'Authorization: Bearer %[2]s' %[1]s/customers/%[5]d/timeline
+
+Change something "in Shopify": the sandbox sends orderdesk a signed webhook.
+  curl -s -X POST %[4]s/sandbox/orders/%[6]d/fulfillment_events -d '{"status":"delivered"}'
 
 Stop with Ctrl-C.
 `, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit)
@@ -108,11 +121,13 @@ func sandbox(ctx context.Context, args []string, _ map[string]string, stdout, st
 	addr := fs.String("addr", "127.0.0.1:8788", "listen address")
 	shop := fs.String("shop", demoShop, "shop domain")
 	token := fs.String("token", demoToken, "access token callers must send")
+	extra := fs.Int("orders", 0, "add this many generated orders to the catalogue (for backfills)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	sb := shopifysandbox.New(shopifysandbox.Options{Shop: *shop, Token: *token})
 	sb.Seed(time.Now())
+	sb.AddGenerated(*extra, time.Now())
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)

@@ -71,6 +71,8 @@ func commands() []command {
 		{"serve", "run the service against Postgres (or SQLite) and the real Shopify", serve},
 		{"demo", "run the service on embedded SQLite with a seeded in-process Shopify sandbox", demo},
 		{"migrate", "apply database migrations and exit", migrate},
+		{"sync", "backfill the shop's orders from Shopify (resumable, with progress)", syncCmd},
+		{"webhooks", "register the Shopify webhook subscriptions orderdesk needs", webhooksCmd},
 		{"sandbox", "run only the Shopify sandbox, for other processes to call", sandbox},
 		{"openapi", "print the OpenAPI 3.0 document (as served at /openapi.json)", printOpenAPI},
 		{"version", "print the version", printVersion},

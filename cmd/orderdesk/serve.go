@@ -108,9 +108,19 @@ type app struct {
 	log        *slog.Logger
 }
 
-// newApp opens and migrates the database, binds the configured shop and
-// API key, and builds the handler.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+// core is what every command that talks to Shopify needs.
+type core struct {
+	store   *store.Store
+	tenants *tenant.Service
+	shop    tenant.Shop
+	shopify *shopify.Client
+	orders  *orders.Service
+	syncer  *orders.Syncer
+}
+
+// newCore opens and migrates the database, binds the configured shop (and
+// API key, when set), and builds the Shopify adapter and domain services.
+func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
 	if err != nil {
 		return nil, err
@@ -136,7 +146,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	syncer := orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter)
+	return &core{store: st, tenants: tenants, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter)}, nil
+}
+
+// newApp is the core plus webhooks, background jobs and the HTTP handler.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	c, err := newCore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st, tenants, shop, sc, svc, syncer := c.store, c.tenants, c.shop, c.shopify, c.orders, c.syncer
 	if cfg.Shopify.APISecret == "" {
 		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
 	}

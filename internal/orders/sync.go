@@ -129,7 +129,8 @@ func (s *Syncer) ReconcileAll(ctx context.Context) error {
 
 // SyncProgress is reported after each page of a backfill.
 type SyncProgress struct {
-	Pages, Orders int
+	Pages, Orders int // so far, including an interrupted run's
+	Fetched       int // orders this run read (Fetched/Elapsed is its rate)
 	Total         int // orders Shopify counts for the run; 0 if unknown
 	Elapsed       time.Duration
 	Resumed       bool
@@ -172,6 +173,7 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		}
 		p.Pages++
 		p.Orders += len(page.Orders)
+		p.Fetched += len(page.Orders)
 		p.Elapsed = s.now().Sub(start)
 		run.Pages, run.Orders, run.PageInfo, run.Finished = p.Pages, p.Orders, page.NextPageInfo, page.NextPageInfo == ""
 		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {

@@ -159,6 +159,7 @@ func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage) (any, []gql
 			}
 		}
 	}
+	s.emitLocked("orders/cancelled", o)
 	jobID := fmt.Sprintf("gid://shopify/Job/%d", s.newID())
 	s.jobs[jobID] = 1 // done on the second poll: cancellation is asynchronous
 	return map[string]any{"orderCancel": map[string]any{
@@ -235,6 +236,7 @@ func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gq
 	}
 	r := s.addRefundLocked(o, total, in.Note, lines)
 	s.refundKeys[key] = r.Id
+	s.emitLocked("refunds/create", r)
 	return s.refundPayloadLocked(o, r.Id), nil
 }
 

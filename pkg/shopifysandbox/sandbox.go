@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
@@ -69,6 +70,9 @@ const (
 	OpOrderCancel       = "graphql.orderCancel"
 	OpRefundCreate      = "graphql.refundCreate"
 	OpJob               = "graphql.job"
+	OpOrdersCount       = "orders.count"
+	OpWebhooksList      = "webhooks.list"
+	OpWebhooksCreate    = "webhooks.create"
 )
 
 // Sandbox is one shop's fake Admin API. Safe for concurrent use.
@@ -85,6 +89,10 @@ type Sandbox struct {
 	jobs         map[string]int    // job id -> polls left before done
 	nextID       uint64
 	throttled    int
+	webhooks     []goshopify.Webhook
+	hookURL      string
+	hookSecret   string
+	sent         atomic.Int64
 	level        float64
 	levelAt      time.Time
 }
@@ -192,8 +200,13 @@ func (s *Sandbox) takeFault(op string) *Fault {
 	return nil
 }
 
-// ServeHTTP routes /admin/api/{version}/... like Shopify.
+// ServeHTTP routes /admin/api/{version}/... like Shopify, and the
+// sandbox's own /sandbox/... endpoints (see serveAdmin).
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if admin, ok := strings.CutPrefix(r.URL.Path, "/sandbox/"); ok {
+		s.serveAdmin(w, r, admin)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/admin/api/")
 	if !ok {
 		writeErrors(w, http.StatusNotFound, "Not Found")
@@ -274,8 +287,14 @@ func (s *Sandbox) route(method string, p []string) (string, http.HandlerFunc) {
 	switch {
 	case method == http.MethodPost && len(p) == 1 && p[0] == "graphql":
 		return "graphql", nil
+	case method == http.MethodPost && len(p) == 1 && p[0] == "webhooks":
+		return OpWebhooksCreate, s.createWebhook
 	case method != http.MethodGet:
 		return "", nil
+	case len(p) == 1 && p[0] == "webhooks":
+		return OpWebhooksList, func(w http.ResponseWriter, r *http.Request) { s.listWebhooks(w) }
+	case len(p) == 2 && p[0] == "orders" && p[1] == "count":
+		return OpOrdersCount, s.countOrders
 	case len(p) == 1 && p[0] == "orders":
 		return OpOrdersList, s.listOrders
 	case len(p) == 2 && p[0] == "orders":

@@ -1,0 +1,272 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/google/uuid"
+
+	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
+)
+
+// hook sends a webhook through the router, signed with secret.
+func (h *harness) hook(topic, eventID string, body []byte, secret string) response {
+	h.t.Helper()
+	headers := []string{"Content-Type", "application/json", "X-Shopify-Topic", topic, "X-Shopify-Shop-Domain", shopA}
+	if eventID != "" {
+		headers = append(headers, "X-Shopify-Event-Id", eventID)
+	}
+	if secret != "" {
+		headers = append(headers, "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(secret), body))
+	}
+	return h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader(string(body)), headers...)
+}
+
+func ack(t testing.TB, r response, want string) {
+	t.Helper()
+	var a api.WebhookAck
+	if r.Code != 200 {
+		t.Fatalf("webhook answered %d: %s", r.Code, r.Body)
+	}
+	r.decode(t, &a)
+	if a.Status != want {
+		t.Errorf("ack = %s, want %s", a.Status, want)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s", what, within)
+}
+
+func orderJSON(t testing.TB, o goshopify.Order) []byte {
+	t.Helper()
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (h *harness) stored(id uint64) (orders.Order, bool) {
+	o, err := h.store.Orders().GetOrder(context.Background(), h.shopA.ID, int64(id))
+	return o, err == nil
+}
+
+func TestWebhookSignatures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: "sqlite"})
+	o, _ := h.sb.Order(shopifysandbox.OrderPending)
+	body := orderJSON(t, o)
+	problem(t, h.hook("orders/updated", "e1", body, ""), http.StatusUnauthorized, "invalid_signature")
+	problem(t, h.hook("orders/updated", "e1", body, "wrong-secret"), http.StatusUnauthorized, "invalid_signature")
+	if _, ok := h.stored(shopifysandbox.OrderPending); ok {
+		t.Fatal("a badly signed webhook was applied")
+	}
+	// Nothing was recorded either: the same event, signed right, is new.
+	ack(t, h.hook("orders/updated", "e1", body, webhookSecret), "accepted")
+	eventually(t, 2*time.Second, "order applied", func() bool { _, ok := h.stored(shopifysandbox.OrderPending); return ok })
+
+	problem(t, h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader("{}"),
+		"X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), []byte("{}")), "X-Shopify-Shop-Domain", shopA, "X-Shopify-Event-Id", "x"),
+		http.StatusBadRequest, "missing_header")
+	r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader("{}"),
+		"X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), []byte("{}")), "X-Shopify-Topic", "orders/updated",
+		"X-Shopify-Shop-Domain", "stranger.myshopify.com", "X-Shopify-Event-Id", "x")
+	problem(t, r, http.StatusNotFound, "unknown_shop")
+	ack(t, h.hook("carts/update", "e9", []byte(`{"id":1}`), webhookSecret), "ignored")
+}
+
+func TestWebhookDedupeAndOrdering(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.backfill()
+	before := h.sb.Calls(shopifysandbox.OpOrderGet)
+	ev := []byte(fmt.Sprintf(`{"id":1,"order_id":%d,"fulfillment_id":1,"status":"delivered"}`, shopifysandbox.OrderOutForDelivery))
+	ack(t, h.hook("fulfillment_events/create", "dup-1", ev, webhookSecret), "accepted")
+	ack(t, h.hook("fulfillment_events/create", "dup-1", ev, webhookSecret), "duplicate")
+	eventually(t, 2*time.Second, "the event applied", func() bool { return h.sb.Calls(shopifysandbox.OpOrderGet) > before })
+	time.Sleep(200 * time.Millisecond)
+	if n := h.sb.Calls(shopifysandbox.OpOrderGet) - before; n != 1 {
+		t.Errorf("a duplicate delivery was applied: %d order reads", n)
+	}
+
+	// A newer state, then Shopify's retry of an older one: the newer stays.
+	o, _ := h.sb.Order(shopifysandbox.OrderPaidUnfulfilled)
+	newer, older := o, o
+	t1, t2 := now.Add(time.Hour), now.Add(2*time.Hour)
+	newer.UpdatedAt, newer.CancelledAt, newer.ClosedAt, newer.CancelReason = &t2, &t2, &t2, "customer"
+	older.UpdatedAt = &t1
+	ack(t, h.hook("orders/cancelled", uuid.NewString(), orderJSON(t, newer), webhookSecret), "accepted")
+	eventually(t, 2*time.Second, "cancellation applied", func() bool {
+		s, _ := h.stored(shopifysandbox.OrderPaidUnfulfilled)
+		return s.Status == orders.StatusCancelled
+	})
+	ack(t, h.hook("orders/updated", uuid.NewString(), orderJSON(t, older), webhookSecret), "accepted")
+	time.Sleep(300 * time.Millisecond)
+	if s, _ := h.stored(shopifysandbox.OrderPaidUnfulfilled); s.Status != orders.StatusCancelled {
+		t.Errorf("an older payload overwrote a newer order: status %s", s.Status)
+	}
+}
+
+func TestWebhookTopics(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.backfill()
+	send := func(topic string, body []byte) {
+		t.Helper()
+		ack(t, h.hook(topic, uuid.NewString(), body, webhookSecret), "accepted")
+	}
+	timeline := func(customer uint64) map[string]int {
+		events, err := h.store.Orders().Timeline(context.Background(), h.shopA.ID, int64(customer), nil, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, e := range events {
+			out[fmt.Sprintf("%d %s", e.OrderID, e.Type)]++
+		}
+		return out
+	}
+
+	// orders/create: a new order appears, with its first events.
+	created := now.Add(time.Hour)
+	total := "42.00"
+	fresh := goshopify.Order{Id: 777000001, Name: "#2001", OrderNumber: 2001, Currency: "USD", CreatedAt: &created, UpdatedAt: &created,
+		FinancialStatus: "paid", Customer: &goshopify.Customer{Id: shopifysandbox.Alice.Id, Email: shopifysandbox.Alice.Email},
+		LineItems: []goshopify.LineItem{{Id: 1, Title: "Mug", Quantity: 1}}}
+	raw := orderJSON(t, fresh)
+	raw = []byte(strings.Replace(string(raw), `"id":777000001`, `"id":777000001,"total_price":"`+total+`"`, 1))
+	send("orders/create", raw)
+	eventually(t, 2*time.Second, "orders/create", func() bool {
+		tl := timeline(shopifysandbox.Alice.Id)
+		return tl["777000001 order.placed"] == 1 && tl["777000001 order.paid"] == 1
+	})
+
+	// refunds/create, fulfillments/create, fulfillment_events/create name the
+	// order; orderdesk re-reads it. Make the changes at "Shopify" first.
+	sbURL := httptest.NewServer(h.sb)
+	defer sbURL.Close()
+	post := func(path, body string) {
+		t.Helper()
+		resp, err := http.Post(sbURL.URL+path, "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("sandbox %s: %v %v", path, err, resp)
+		}
+		resp.Body.Close()
+	}
+	post(fmt.Sprintf("/sandbox/orders/%d/fulfill", shopifysandbox.OrderPaidUnfulfilled), "")
+	send("fulfillments/create", []byte(fmt.Sprintf(`{"id":5,"order_id":%d,"status":"success"}`, shopifysandbox.OrderPaidUnfulfilled)))
+	eventually(t, 2*time.Second, "fulfillments/create", func() bool {
+		s, _ := h.stored(shopifysandbox.OrderPaidUnfulfilled)
+		return s.FulfillmentStatus == orders.FulfillmentFulfilled && timeline(shopifysandbox.Bob.Id)[fmt.Sprintf("%d order.fulfilled", shopifysandbox.OrderPaidUnfulfilled)] == 1
+	})
+	eta := "2026-12-05T00:00:00Z"
+	post(fmt.Sprintf("/sandbox/orders/%d/fulfillment_events", shopifysandbox.OrderPaidUnfulfilled), `{"status":"in_transit","estimated_delivery_at":"`+eta+`"}`)
+	send("fulfillment_events/create", []byte(fmt.Sprintf(`{"id":6,"order_id":%d,"status":"in_transit"}`, shopifysandbox.OrderPaidUnfulfilled)))
+	eventually(t, 2*time.Second, "fulfillment_events/create", func() bool {
+		s, _ := h.stored(shopifysandbox.OrderPaidUnfulfilled)
+		return s.Labels.FulfillmentStatus == "Arriving on 5 December 2026"
+	})
+	// A refund made in Shopify's admin.
+	result(t, h.post(path(shopifysandbox.OrderEUR, "refund"), "r", `{"amount":"9.00"}`)) // via orderdesk, to make one at Shopify
+	send("refunds/create", []byte(fmt.Sprintf(`{"id":9,"order_id":%d}`, shopifysandbox.OrderEUR)))
+	eventually(t, 2*time.Second, "refunds/create", func() bool {
+		return timeline(shopifysandbox.Claire.Id)[fmt.Sprintf("%d order.refunded", shopifysandbox.OrderEUR)] == 1
+	})
+	// orders/edited carries an order_edit, not the order: re-read.
+	reads := h.sb.Calls(shopifysandbox.OpOrderGet)
+	send("orders/edited", []byte(fmt.Sprintf(`{"order_edit":{"id":1,"order_id":%d}}`, shopifysandbox.OrderJPY)))
+	eventually(t, 2*time.Second, "orders/edited", func() bool { return h.sb.Calls(shopifysandbox.OpOrderGet) > reads })
+
+	// customers/data_request is recorded and acknowledged.
+	send("customers/data_request", []byte(`{"shop_domain":"shop-a.myshopify.com","customer":{"id":1}}`))
+}
+
+func TestRedactTopics(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.backfill()
+	ack(t, h.hook("customers/redact", uuid.NewString(), []byte(fmt.Sprintf(
+		`{"shop_domain":%q,"customer":{"id":%d,"email":"alice@example.com"},"orders_to_redact":[%d]}`,
+		shopA, shopifysandbox.Alice.Id, shopifysandbox.OrderAuthorized)), webhookSecret), "accepted")
+	eventually(t, 2*time.Second, "customers/redact", func() bool {
+		ev, _ := h.store.Orders().Timeline(context.Background(), h.shopA.ID, int64(shopifysandbox.Alice.Id), nil, 10)
+		return len(ev) == 0
+	})
+	var list api.OrderListResponse
+	h.get(fmt.Sprintf("/orders?email=%s", "alice@example.com"), keyA).decode(t, &list)
+	if len(list.Orders) != 0 {
+		t.Errorf("Alice's email still finds %d orders", len(list.Orders))
+	}
+	o, _ := h.stored(shopifysandbox.OrderAuthorized)
+	if o.Customer == nil || o.Customer.Email != "" || o.Customer.FirstName != "" || o.Source.Email != "" || o.Source.Phone != "" {
+		t.Errorf("personal data left in the stored order: %+v / %q %q", o.Customer, o.Source.Email, o.Source.Phone)
+	}
+	if bob, _ := h.stored(shopifysandbox.OrderPending); bob.Customer.Email == "" {
+		t.Error("another customer's data was erased")
+	}
+
+	ack(t, h.hook("shop/redact", uuid.NewString(), []byte(`{"shop_domain":"shop-a.myshopify.com"}`), webhookSecret), "accepted")
+	eventually(t, 3*time.Second, "shop/redact", func() bool {
+		_, err := h.store.Tenants().ShopByDomain(context.Background(), shopA)
+		return err != nil
+	})
+	if _, ok := h.stored(shopifysandbox.OrderPending); ok {
+		t.Error("orders survived shop/redact")
+	}
+	problem(t, h.get("/orders", keyA), http.StatusUnauthorized, "unauthenticated")
+}
+
+// TestSandboxChangeVisibleWithinASecond: a change made at "Shopify" reaches
+// GET /orders/{id} through a real signed webhook and a River job.
+func TestSandboxChangeVisibleWithinASecond(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"postgres", "sqlite"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{kind: kind})
+			h.backfill()
+			srv := httptest.NewServer(h.router)
+			defer srv.Close()
+			h.sb.SetWebhookTarget(srv.URL+"/webhooks/shopify", webhookSecret)
+			sb := httptest.NewServer(h.sb)
+			defer sb.Close()
+			start := time.Now()
+			resp, err := http.Post(fmt.Sprintf("%s/sandbox/orders/%d/fulfillment_events", sb.URL, shopifysandbox.OrderOutForDelivery), "application/json", strings.NewReader(`{"status":"delivered"}`))
+			if err != nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("sandbox change: %v %v", err, resp)
+			}
+			resp.Body.Close()
+			eventually(t, time.Second, "delivered visible in GET /orders/{id}", func() bool {
+				var o api.OrderResponse
+				h.get(fmt.Sprintf("/orders/%d", shopifysandbox.OrderOutForDelivery), keyA).decode(t, &o)
+				return o.Shipment != nil && o.Shipment.Status == "delivered" && o.Labels.FulfillmentStatus == "Delivered"
+			})
+			t.Logf("visible after %s", time.Since(start).Round(time.Millisecond))
+			var page api.TimelineResponse
+			h.get(fmt.Sprintf("/customers/%d/timeline?limit=1", shopifysandbox.Bob.Id), keyA).decode(t, &page)
+			if len(page.Events) != 1 || page.Events[0].Type != "shipment.delivered" || page.Events[0].OrderID != int64(shopifysandbox.OrderOutForDelivery) {
+				t.Errorf("newest timeline event = %+v", page.Events)
+			}
+		})
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
+)
+
+const shopifyEnvHelp = `  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)
+  SHOPIFY_SHOP             shop domain, example.myshopify.com (required)
+  SHOPIFY_ACCESS_TOKEN     Admin API access token (required)
+  SHOPIFY_API_VERSION      Admin API version (default 2026-10)
+  SHOPIFY_BASE_URL         origin to call instead of https://{shop} (sandbox, tests)
+`
+
+// syncCmd backfills the shop's orders, with progress, resumably.
+func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	fs := newFlags("sync", "Backfill the shop's orders from Shopify, 250 a page within the rate limit, printing progress. "+
+		"Interrupted (Ctrl-C, a crash), it resumes from the page it reached when run again with the same --since.", shopifyEnvHelp, stderr)
+	since := fs.Duration("since", 0, "only orders updated in this window, e.g. 720h (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *since < 0 {
+		return errors.New("--since must not be negative")
+	}
+	cfg, err := config.Load(env, config.ModeShopify)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	c, err := newCore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.store.Close()
+	var from time.Time
+	if *since > 0 {
+		// Whole minutes, so a rerun soon after means the same window and resumes.
+		from = time.Now().UTC().Add(-*since).Truncate(time.Minute)
+	}
+	p, err := c.syncer.SyncOrders(ctx, c.shop, from, c.shopify, func(p orders.SyncProgress) { fmt.Fprintln(stdout, progressLine(p)) })
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stdout, "interrupted after page %d (%d orders): run again to resume\n", p.Pages, p.Orders)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "done: %d orders in %d pages, %s\n", p.Orders, p.Pages, rate(p))
+	return nil
+}
+
+func progressLine(p orders.SyncProgress) string {
+	var b strings.Builder
+	if p.Resumed {
+		b.WriteString("(resumed) ")
+	}
+	fmt.Fprintf(&b, "page %d: %d", p.Pages, p.Orders)
+	if p.Total > 0 {
+		fmt.Fprintf(&b, "/%d orders (%d%%)", p.Total, min(100, p.Orders*100/p.Total))
+	} else {
+		b.WriteString(" orders")
+	}
+	fmt.Fprintf(&b, ", %s", rate(p))
+	if p.Total > p.Orders && p.Elapsed > 0 {
+		if perSec := float64(p.Fetched) / p.Elapsed.Seconds(); perSec > 0 {
+			fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(p.Total-p.Orders)/perSec*float64(time.Second)).Round(time.Second))
+		}
+	}
+	return b.String()
+}
+
+func rate(p orders.SyncProgress) string {
+	if p.Elapsed <= 0 {
+		return "- orders/s"
+	}
+	return fmt.Sprintf("%.0f orders/s", float64(p.Fetched)/p.Elapsed.Seconds())
+}
+
+// webhooksCmd manages the shop's webhook subscriptions.
+func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "register" {
+		fmt.Fprintln(stderr, "Usage: orderdesk webhooks register --address URL")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return flag.ErrHelp
+		}
+		return errors.New("webhooks: the only subcommand is register")
+	}
+	fs := newFlags("webhooks register", "Subscribe ADDRESS (orderdesk's /webhooks/shopify) to every topic orderdesk applies. "+
+		"Idempotent: existing subscriptions are kept, missing ones created.", shopifyEnvHelp, stderr)
+	address := fs.String("address", "", "the public URL of orderdesk's POST /webhooks/shopify (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(*address, "https://") && !strings.HasPrefix(*address, "http://") {
+		return errors.New("--address must be an http(s) URL, e.g. https://orderdesk.example.com/webhooks/shopify")
+	}
+	cfg, err := config.Load(env, config.ModeShopify)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	c, err := newCore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.store.Close()
+	created, kept, err := c.shopify.RegisterWebhooks(ctx, c.shop, *address, webhooks.Topics)
+	for _, t := range created {
+		fmt.Fprintf(stdout, "created  %s\n", t)
+	}
+	for _, t := range kept {
+		fmt.Fprintf(stdout, "kept     %s\n", t)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d created, %d already there\n", len(created), len(kept))
+	return nil
+}
