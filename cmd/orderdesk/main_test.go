@@ -291,3 +291,29 @@ func TestSyncBackfillResumes(t *testing.T) {
 		})
 	}
 }
+
+func TestWebhooksRegisterIsIdempotent(t *testing.T) {
+	t.Parallel()
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: "wh.myshopify.com", Token: "shpat_wh"})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	env := map[string]string{"ORDERDESK_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "wh.db"), "SHOPIFY_SHOP": "wh.myshopify.com",
+		"SHOPIFY_ACCESS_TOKEN": "shpat_wh", "SHOPIFY_BASE_URL": srv.URL}
+	args := []string{"webhooks", "register", "--address", "https://orderdesk.example.com/webhooks/shopify"}
+	var first, second bytes.Buffer
+	if err := run(context.Background(), args, env, &first, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), args, env, &second, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(first.String(), "14 created, 0 already there") || !strings.Contains(second.String(), "0 created, 14 already there") {
+		t.Errorf("first:\n%s\nsecond:\n%s", first.String(), second.String())
+	}
+	if n := sb.Calls(shopifysandbox.OpWebhooksCreate); n != 14 {
+		t.Errorf("subscriptions created = %d, want 14", n)
+	}
+	if err := run(context.Background(), []string{"webhooks", "register", "--address", "ftp://x"}, env, io.Discard, io.Discard); err == nil {
+		t.Error("a non-http address was accepted")
+	}
+}
