@@ -270,3 +270,32 @@ func TestSandboxChangeVisibleWithinASecond(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileReReadsStaleOpenOrders: the periodic job repairs drift by
+// re-reading open orders whose copy is older than the configured age.
+func TestReconcileReReadsStaleOpenOrders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.backfill()
+	// A change at Shopify that no webhook reported.
+	o, _ := h.sb.Order(shopifysandbox.OrderAuthorized)
+	later := now.Add(time.Hour)
+	o.UpdatedAt, o.FinancialStatus = &later, "paid"
+	h.sb.AddOrder(o, nil, nil)
+	before := h.sb.Calls(shopifysandbox.OpOrderGet)
+	if err := orders.NewSyncer(h.svc, h.store.Orders(), time.Hour).ReconcileAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sb.Calls(shopifysandbox.OpOrderGet) - before; n != 0 {
+		t.Errorf("fresh copies re-read: %d", n)
+	}
+	if err := orders.NewSyncer(h.svc, h.store.Orders(), time.Nanosecond).ReconcileAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.sb.Calls(shopifysandbox.OpOrderGet) - before; n == 0 || n > 20 {
+		t.Errorf("stale open orders re-read: %d, want 1..20 (a batch)", n)
+	}
+	if s, _ := h.stored(shopifysandbox.OrderAuthorized); s.FinancialStatus != orders.FinancialPaid {
+		t.Errorf("drift not repaired: %s", s.FinancialStatus)
+	}
+}
