@@ -21,6 +21,16 @@ const shopifyEnvHelp = `  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH
   SHOPIFY_BASE_URL         origin to call instead of https://{shop} (sandbox, tests)
 `
 
+// openCore loads the configuration a Shopify command needs and opens the
+// core; the caller closes c.store.
+func openCore(ctx context.Context, env map[string]string, stderr io.Writer) (*core, error) {
+	cfg, err := config.Load(env, config.ModeShopify)
+	if err != nil {
+		return nil, err
+	}
+	return newCore(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+}
+
 // syncCmd backfills the shop's orders, with progress, resumably.
 func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("sync", "Backfill the shop's orders from Shopify, 250 a page within the rate limit, printing progress. "+
@@ -32,12 +42,7 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 	if *since < 0 {
 		return errors.New("--since must not be negative")
 	}
-	cfg, err := config.Load(env, config.ModeShopify)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	c, err := newCore(ctx, cfg, log)
+	c, err := openCore(ctx, env, stderr)
 	if err != nil {
 		return err
 	}
@@ -103,12 +108,7 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 	if !strings.HasPrefix(*address, "https://") && !strings.HasPrefix(*address, "http://") {
 		return errors.New("--address must be an http(s) URL, e.g. https://orderdesk.example.com/webhooks/shopify")
 	}
-	cfg, err := config.Load(env, config.ModeShopify)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	c, err := newCore(ctx, cfg, log)
+	c, err := openCore(ctx, env, stderr)
 	if err != nil {
 		return err
 	}

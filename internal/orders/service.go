@@ -157,31 +157,40 @@ type Cursor struct {
 }
 
 // Encode makes the opaque string handed to clients.
-func (c Cursor) Encode() string {
-	raw := c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + strconv.FormatInt(c.ID, 10)
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
+func (c Cursor) Encode() string { return encodeCursor(c.CreatedAt, strconv.FormatInt(c.ID, 10)) }
 
 // DecodeCursor parses a client's cursor; a malformed one is a ValidationError.
 func DecodeCursor(s string) (Cursor, error) {
-	bad := &ValidationError{Code: "invalid_cursor", Fields: []FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}}
+	at, key, err := decodeCursor(s)
+	if err != nil {
+		return Cursor{}, err
+	}
+	id, err := strconv.ParseInt(key, 10, 64)
+	if err != nil {
+		return Cursor{}, errBadCursor
+	}
+	return Cursor{CreatedAt: at, ID: id}, nil
+}
+
+var errBadCursor = &ValidationError{Code: "invalid_cursor", Fields: []FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}}
+
+// encodeCursor and decodeCursor carry a keyset position (a time and a key)
+// as an opaque string: base64 of "RFC3339Nano|key".
+func encodeCursor(at time.Time, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + key))
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return Cursor{}, bad
+		return time.Time{}, "", errBadCursor
 	}
-	ts, id, ok := strings.Cut(string(raw), "|")
-	if !ok {
-		return Cursor{}, bad
+	ts, key, ok := strings.Cut(string(raw), "|")
+	at, terr := time.Parse(time.RFC3339Nano, ts)
+	if !ok || terr != nil || key == "" {
+		return time.Time{}, "", errBadCursor
 	}
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	return Cursor{CreatedAt: t, ID: n}, nil
+	return at, key, nil
 }
 
 // Page is a page of orders and the cursor of the next one.

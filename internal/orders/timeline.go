@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -157,23 +156,15 @@ type TimelineCursor struct {
 }
 
 // Encode makes the opaque string handed to clients.
-func (c TimelineCursor) Encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.At.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
-}
+func (c TimelineCursor) Encode() string { return encodeCursor(c.At, c.ID) }
 
 // DecodeTimelineCursor parses a client's cursor.
 func DecodeTimelineCursor(s string) (TimelineCursor, error) {
-	bad := &ValidationError{Code: "invalid_cursor", Fields: []FieldError{{"cursor", "is not a cursor this API returned"}}}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	at, id, err := decodeCursor(s)
 	if err != nil {
-		return TimelineCursor{}, bad
+		return TimelineCursor{}, err
 	}
-	ts, id, ok := strings.Cut(string(raw), "|")
-	t, terr := time.Parse(time.RFC3339Nano, ts)
-	if !ok || terr != nil || id == "" {
-		return TimelineCursor{}, bad
-	}
-	return TimelineCursor{At: t, ID: id}, nil
+	return TimelineCursor{At: at, ID: id}, nil
 }
 
 // TimelinePage is a page of a contact's events.
