@@ -153,14 +153,14 @@ type RefundShippingPreview struct {
 	MaxAmount string `json:"max_amount" example:"0.00"`
 } //	@name	RefundShippingPreview
 
+// partState is what happened to one part of an action: a part not done
+// shares the action's pending, failed or unknown.
 func partState(requested, done bool, status orders.ActionStatus) string {
 	switch {
 	case !requested:
 		return "not_requested"
 	case done:
 		return "succeeded"
-	case status == orders.ActionSucceeded:
-		return "failed" // cannot happen: an action succeeds only when all its parts did
 	default:
 		return string(status)
 	}

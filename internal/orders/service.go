@@ -252,9 +252,13 @@ func (s *Service) Get(ctx context.Context, shop tenant.Shop, id int64, refresh b
 }
 
 // fetchOrder reads an order from Shopify and stores it. Concurrent callers
-// for the same order share one Shopify call.
+// for the same order share one Shopify call. The shared call does not end
+// when the first caller goes away (the adapter bounds it), so one agent
+// closing a tab does not fail the others' views.
 func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (Order, error) {
 	key := fmt.Sprintf("order:%d:%d:%t", shop.ID, id, refresh)
+	caller := ctx
+	ctx = context.WithoutCancel(ctx)
 	v, err, _ := s.flight.Do(key, func() (any, error) {
 		// A caller that lost the race to a finished flight finds the copy here.
 		if !refresh {
@@ -273,6 +277,9 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 		return s.store.GetOrder(ctx, shop.ID, id)
 	})
 	if err != nil {
+		return Order{}, err
+	}
+	if err := caller.Err(); err != nil {
 		return Order{}, err
 	}
 	return v.(Order), nil

@@ -173,17 +173,6 @@ func (s *Sandbox) Throttled() int {
 	return s.throttled
 }
 
-// TotalCalls is how many requests all operations received.
-func (s *Sandbox) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		n += c
-	}
-	return n
-}
-
 // takeFault consumes the first fault matching op.
 func (s *Sandbox) takeFault(op string) *Fault {
 	for i, f := range s.faults {
