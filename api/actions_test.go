@@ -139,6 +139,13 @@ func TestRefundScenarios(t *testing.T) {
 		if n, _ := refunds(t, h.sb, shopifysandbox.OrderDelivered); n != 1 {
 			t.Errorf("sandbox refunds = %d", n)
 		}
+		// A received item goes back to stock as a return, refunded from the sale.
+		in := string(h.sb.RefundInputs()[0])
+		for _, want := range []string{`"restockType":"RETURN"`, fmt.Sprintf(`"parentId":"gid://shopify/OrderTransaction/%d"`, shopifysandbox.OrderDelivered*100+1), `"amount":"99.95"`} {
+			if !strings.Contains(in, want) {
+				t.Errorf("Shopify got %s, missing %s", in, want)
+			}
+		}
 	})
 	t.Run("no-return policy before any return", func(t *testing.T) {
 		t.Parallel()
@@ -163,6 +170,19 @@ func TestRefundScenarios(t *testing.T) {
 		res := result(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "refund"), "k", body))
 		if *res.Action.Amount != "24.90" { // 19.90 mug + 5.00 shipping
 			t.Errorf("amount = %s", *res.Action.Amount)
+		}
+		// An unshipped item goes back to stock as a cancellation.
+		if in := string(h.sb.RefundInputs()[0]); !strings.Contains(in, `"restockType":"CANCEL"`) || !strings.Contains(in, `"shipping":{"amount":"5"}`) {
+			t.Errorf("Shopify got %s", in)
+		}
+	})
+	t.Run("no-return policy: nothing goes back to stock", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, harnessOpts{})
+		body := fmt.Sprintf(`{"line_items":[{"line_item_id":%d,"quantity":1,"restock":true}],"return":"not_required"}`, shopifysandbox.OrderOutForDelivery*10)
+		result(t, h.post(path(shopifysandbox.OrderOutForDelivery, "refund"), "k", body))
+		if in := string(h.sb.RefundInputs()[0]); !strings.Contains(in, `"restockType":"NO_RESTOCK"`) {
+			t.Errorf("Shopify got %s", in)
 		}
 	})
 	tests := []struct {

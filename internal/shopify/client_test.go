@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -180,5 +183,60 @@ func TestSandboxRefusesFiltersWithPageInfo(t *testing.T) {
 	sb.ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest {
 		t.Errorf("status = %d, want 400 like Shopify", rec.Code)
+	}
+}
+
+func TestGraphQLThrottlingIsRetried(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, Status: 429})
+	sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Status: 429, Times: 2})
+	ctx := context.Background()
+	if _, err := c.CancelOrder(ctx, shop, orders.CancelCommand{OrderID: int64(shopifysandbox.OrderPending), Reason: "customer"}); err != nil {
+		t.Fatalf("cancel after a throttle: %v", err)
+	}
+	if n := sb.Calls(shopifysandbox.OpOrderCancel); n != 2 {
+		t.Errorf("orderCancel calls = %d, want 2 (throttled, then run)", n)
+	}
+	o, err := c.Order(ctx, shop, int64(shopifysandbox.OrderPaidUnfulfilled))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.CreateRefund(ctx, shop, orders.RefundCommand{
+		OrderID: o.ID, IdempotencyKey: "k", Transactions: []orders.RefundTransaction{{ParentID: o.Transactions[0].ID, Amount: o.TotalPrice, Gateway: o.Transactions[0].Gateway}},
+	})
+	if err != nil || id == 0 {
+		t.Fatalf("refund after throttles: %d, %v", id, err)
+	}
+	if n := len(sb.RefundInputs()); n != 1 {
+		t.Errorf("refund inputs = %d: a throttled call is not a refund", n)
+	}
+	_, budget := c.limiters.forShop(testShop)
+	budget.mu.Lock()
+	level := budget.level
+	budget.mu.Unlock()
+	if level < 1 {
+		t.Errorf("the GraphQL budget did not take in extensions.cost (level %.1f)", level)
+	}
+}
+
+func TestRefundInputSentToShopify(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	ctx := context.Background()
+	_, err := c.CreateRefund(ctx, shop, orders.RefundCommand{
+		OrderID: 5, IdempotencyKey: "k1", Note: "n", NotifyCustomer: true,
+		Lines:        []orders.RefundCommandLine{{LineItemID: 7, Quantity: 2, RestockType: "return"}},
+		Transactions: []orders.RefundTransaction{{ParentID: 9, Amount: decimal.RequireFromString("12.50"), Gateway: "shopify_payments"}},
+	})
+	if err == nil {
+		t.Fatal("a refund of an order the sandbox lacks succeeded")
+	}
+	in := string(sb.RefundInputs()[0])
+	for _, want := range []string{`"orderId":"gid://shopify/Order/5"`, `"lineItemId":"gid://shopify/LineItem/7"`, `"restockType":"RETURN"`,
+		`"parentId":"gid://shopify/OrderTransaction/9"`, `"amount":"12.5"`, `"gateway":"shopify_payments"`, `"kind":"REFUND"`, `"notify":true`} {
+		if !strings.Contains(in, want) {
+			t.Errorf("refund input lacks %s: %s", want, in)
+		}
 	}
 }

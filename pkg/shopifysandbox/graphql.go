@@ -50,6 +50,18 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	fault := s.takeFault(op)
 	s.mu.Unlock()
 
+	if fault != nil && fault.Status == http.StatusTooManyRequests {
+		// GraphQL throttling is an HTTP 200 with a THROTTLED error and an
+		// empty budget; nothing ran.
+		writeJSON(w, http.StatusOK, map[string]any{
+			"errors": []gqlError{{Message: "Throttled", Extensions: map[string]any{"code": "THROTTLED"}}},
+			"extensions": map[string]any{"cost": map[string]any{
+				"requestedQueryCost": mutationCost,
+				"throttleStatus":     map[string]any{"maximumAvailable": 2000.0, "currentlyAvailable": 0.0, "restoreRate": 100.0},
+			}},
+		})
+		return
+	}
 	if fault != nil && len(fault.UserErrors) > 0 {
 		s.writeGraphQL(w, map[string]any{rootField(op): map[string]any{userErrorsField(op): fault.UserErrors}}, nil)
 		return
@@ -205,6 +217,7 @@ func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gq
 	if key == "" {
 		return nil, []gqlError{{Message: "The @idempotent directive with a key is required for refundCreate", Extensions: map[string]any{"code": "BAD_REQUEST"}}}
 	}
+	s.refundInputs = append(s.refundInputs, vars["input"])
 	var in refundInput
 	if err := json.Unmarshal(vars["input"], &in); err != nil {
 		return nil, []gqlError{{Message: "Variable $input of type RefundInput! was provided invalid value", Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}

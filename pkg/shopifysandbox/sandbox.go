@@ -89,6 +89,7 @@ type Sandbox struct {
 	jobs         map[string]int    // job id -> polls left before done
 	nextID       uint64
 	throttled    int
+	refundInputs []json.RawMessage
 	webhooks     []goshopify.Webhook
 	hookURL      string
 	hookSecret   string
@@ -163,6 +164,14 @@ func (s *Sandbox) Calls(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[op]
+}
+
+// RefundInputs are the RefundInput variables of every refundCreate call,
+// in order: what orderdesk asked Shopify for.
+func (s *Sandbox) RefundInputs() []json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.refundInputs)
 }
 
 // Throttled is how many requests the leaky bucket refused with 429
