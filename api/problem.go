@@ -39,7 +39,7 @@ type FieldError struct {
 const problemTypeBase = "https://orderdesk.dev/problems/"
 
 // errorMapping is the one table from domain errors to HTTP. detail says
-// whether the error's text goes to the client: always for 4xx; for 5xx only
+// whether the error's text goes to the client: for 4xx, and for 5xx only
 // where it is Shopify's own words, never internal details.
 var errorMapping = []struct {
 	err    error
@@ -49,7 +49,8 @@ var errorMapping = []struct {
 	detail bool
 }{
 	{tenant.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", true},
-	{orders.ErrNotFound, http.StatusNotFound, "not_found", "Not found", true},
+	// The cause chain of a 404 says nothing the client can use.
+	{orders.ErrNotFound, http.StatusNotFound, "not_found", "No such order in this shop", false},
 	{orders.ErrRuleViolation, http.StatusConflict, "rule_violation", "Not allowed in the order's current state", true},
 	{orders.ErrActionInProgress, http.StatusConflict, "action_in_progress", "Another action is in progress on this order", true},
 	{idempotency.ErrInFlight, http.StatusConflict, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress", true},
