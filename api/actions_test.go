@@ -180,9 +180,16 @@ func TestRefundScenarios(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, harnessOpts{})
 		body := fmt.Sprintf(`{"line_items":[{"line_item_id":%d,"quantity":1,"restock":true}],"return":"not_required"}`, shopifysandbox.OrderOutForDelivery*10)
-		result(t, h.post(path(shopifysandbox.OrderOutForDelivery, "refund"), "k", body))
+		res := result(t, h.post(path(shopifysandbox.OrderOutForDelivery, "refund"), "k", body))
 		if in := string(h.sb.RefundInputs()[0]); !strings.Contains(in, `"restockType":"NO_RESTOCK"`) {
 			t.Errorf("Shopify got %s", in)
+		}
+		// The line's tax comes back too: Shopify's suggestion, not price × quantity.
+		if *res.Action.Amount != "46.20" || res.Order.FinancialStatus != "refunded" {
+			t.Errorf("refunded %s, order %s; want 46.20 (42.00 + 4.20 tax), refunded", *res.Action.Amount, res.Order.FinancialStatus)
+		}
+		if n := h.sb.Calls(shopifysandbox.OpSuggestRefund); n != 1 {
+			t.Errorf("suggestedRefund calls = %d", n)
 		}
 	})
 	tests := []struct {

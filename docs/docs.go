@@ -660,7 +660,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Refunds an amount, or line items (restocked as \"cancel\" when unshipped, \"return\" when received) and/or shipping, on a paid order. Refunds touching shipped items need return \"received\" or \"not_required\". The amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.",
+                "description": "Refunds an amount, or line items (restocked as \"cancel\" when unshipped, \"return\" when received) and/or shipping, on a paid order. Refunds touching shipped items need return \"received\" or \"not_required\". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.",
                 "consumes": [
                     "application/json"
                 ],

@@ -101,7 +101,7 @@ func (s *Service) Cancel(ctx context.Context, shop tenant.Shop, orderID int64, a
 		}
 		// Plan the refund before changing anything, so a refund that
 		// cannot be made stops the action before the cancellation.
-		plan, err := s.planRefund(a, o)
+		plan, err := s.planRefund(a, o, nil)
 		if err != nil {
 			return err
 		}
@@ -133,6 +133,8 @@ func (s *Service) Refund(ctx context.Context, shop tenant.Shop, orderID int64, a
 	return s.act(ctx, shop, orderID, ActionRefund, actionID, agentID, req.Note, true, raw, func(ctx context.Context, a *Action, o Order) error {
 		var lines []RefundCommandLine
 		var shipping *decimal.Decimal
+		var suggested []RefundTransaction
+		items := len(req.LineItems) > 0 || req.Shipping != nil
 		if a.Amount == nil {
 			if !o.Actions.Refund.Allowed {
 				return ruleError(o.Actions.Refund.BlockedReason)
@@ -144,15 +146,31 @@ func (s *Service) Refund(ctx context.Context, shop tenant.Shop, orderID int64, a
 			if touchesShipped && req.Return == ReturnNone {
 				return ruleError(BlockedReturnRequired)
 			}
+			lines, shipping = l, sh
+			if items {
+				// Shopify reckons line refunds with their taxes and discounts.
+				sug, err := s.shopify.SuggestRefund(ctx, shop, o.ID, lines, shipping)
+				if err != nil {
+					return fmt.Errorf("refund suggestion for order %d: %w", o.ID, err)
+				}
+				amount, suggested = sug.Amount, sug.Transactions
+			}
 			if err := checkAmount("amount", amount, o.Refundable, o.Currency); err != nil {
 				return err
 			}
-			a.Amount, a.Currency, lines, shipping = &amount, o.Currency, l, sh
-		} else if len(req.LineItems) > 0 || req.Shipping != nil {
+			a.Amount, a.Currency = &amount, o.Currency
+		} else if items && !a.RefundDone {
 			// Resuming: the same lines as planned the first time.
 			_, lines, shipping, _, _ = refundAmount(o, req)
+			if _, ok := findOwnRefund(o, *a); !ok {
+				sug, err := s.shopify.SuggestRefund(ctx, shop, o.ID, lines, shipping)
+				if err != nil {
+					return fmt.Errorf("refund suggestion for order %d: %w", o.ID, err)
+				}
+				suggested = sug.Transactions
+			}
 		}
-		plan, err := s.planRefund(a, o)
+		plan, err := s.planRefund(a, o, suggested)
 		if err != nil {
 			return err
 		}
@@ -160,8 +178,10 @@ func (s *Service) Refund(ctx context.Context, shop tenant.Shop, orderID int64, a
 	})
 }
 
-// refundAmount works out a refund request's money, Shopify lines and
-// shipping, and whether it touches shipped items.
+// refundAmount checks a refund request against the order and works out its
+// Shopify lines (with restock types), its shipping, whether it touches
+// shipped items, and its money: exact for an amount, price × quantity for
+// lines (Shopify's suggestion, with taxes and discounts, replaces that).
 func refundAmount(o Order, req RefundRequest) (decimal.Decimal, []RefundCommandLine, *decimal.Decimal, bool, error) {
 	if req.Amount != nil {
 		return *req.Amount, nil, nil, o.Actions.Refund.RequiresReturn, nil
@@ -215,9 +235,11 @@ func refundAmount(o Order, req RefundRequest) (decimal.Decimal, []RefundCommandL
 	return amount, lines, shipping, touchesShipped, nil
 }
 
-// planRefund allocates the action's refund over the order's payments,
-// unless there is none or it is done (or already visible at Shopify).
-func (s *Service) planRefund(a *Action, o Order) ([]RefundTransaction, error) {
+// planRefund splits the action's refund over the order's payments: as
+// Shopify suggested for line items, by allocate for an amount. Nothing is
+// planned when there is no refund, or it is done (or already visible at
+// Shopify).
+func (s *Service) planRefund(a *Action, o Order, suggested []RefundTransaction) ([]RefundTransaction, error) {
 	if !a.wantsRefund() || a.RefundDone {
 		return nil, nil
 	}
@@ -225,6 +247,9 @@ func (s *Service) planRefund(a *Action, o Order) ([]RefundTransaction, error) {
 		// An earlier attempt's refund reached Shopify after all.
 		a.RefundDone, a.ShopifyRefundID = true, &id
 		return nil, nil
+	}
+	if suggested != nil {
+		return suggested, nil
 	}
 	return allocate(o, *a.Amount)
 }

@@ -88,6 +88,10 @@ type Shopify interface {
 	// finish; it returns the job id. Shopify's refusals wrap
 	// ErrShopifyRejected, ErrRuleViolation or ErrInvalidInput.
 	CancelOrder(ctx context.Context, shop tenant.Shop, cmd CancelCommand) (string, error)
+	// SuggestRefund asks Shopify what refunding these lines and this
+	// shipping comes to, taxes and discounts included, and how it splits
+	// across the order's payments.
+	SuggestRefund(ctx context.Context, shop tenant.Shop, orderID int64, lines []RefundCommandLine, shipping *decimal.Decimal) (RefundSuggestion, error)
 	// CreateRefund makes a refund (refundCreate) under an idempotency key:
 	// the same key never refunds twice. It returns the refund id.
 	CreateRefund(ctx context.Context, shop tenant.Shop, cmd RefundCommand) (int64, error)
@@ -112,6 +116,12 @@ type RefundCommand struct {
 	Lines          []RefundCommandLine
 	Shipping       *decimal.Decimal
 	Transactions   []RefundTransaction
+}
+
+// RefundSuggestion is Shopify's reckoning of a line-item refund.
+type RefundSuggestion struct {
+	Amount       decimal.Decimal
+	Transactions []RefundTransaction
 }
 
 // RefundCommandLine refunds a quantity of a line item with a restock type:

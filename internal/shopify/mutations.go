@@ -9,6 +9,7 @@ import (
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -257,4 +258,62 @@ func rejection(what string, errs []userError) error {
 		return &orders.ValidationError{Code: "amount_too_large", Fields: []orders.FieldError{{Field: "amount", Message: detail}}}
 	}
 	return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyRejected, msg)
+}
+
+const suggestedRefundQuery = `query suggestedRefund($id: ID!, $refundLineItems: [RefundLineItemInput!], $shippingAmount: Money) {
+  order(id: $id) {
+    suggestedRefund(refundLineItems: $refundLineItems, shippingAmount: $shippingAmount) {
+      amountSet { shopMoney { amount currencyCode } }
+      suggestedTransactions { parentTransaction { id } amountSet { shopMoney { amount } } gateway }
+    }
+  }
+}`
+
+type moneyBag struct {
+	ShopMoney struct {
+		Amount decimal.Decimal `json:"amount"`
+	} `json:"shopMoney"`
+}
+
+// SuggestRefund asks Shopify (suggestedRefund, a read) what refunding these
+// lines and shipping comes to and how it splits over the order's payments.
+func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID int64, lines []orders.RefundCommandLine, shipping *decimal.Decimal) (orders.RefundSuggestion, error) {
+	items := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		items = append(items, map[string]any{"lineItemId": gid("LineItem", l.LineItemID), "quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType)})
+	}
+	vars := map[string]any{"id": gid("Order", orderID), "refundLineItems": items}
+	if shipping != nil {
+		vars["shippingAmount"] = shipping.String()
+	}
+	var resp struct {
+		Order *struct {
+			SuggestedRefund *struct {
+				AmountSet             moneyBag `json:"amountSet"`
+				SuggestedTransactions []struct {
+					ParentTransaction struct {
+						ID string `json:"id"`
+					} `json:"parentTransaction"`
+					AmountSet moneyBag `json:"amountSet"`
+					Gateway   string   `json:"gateway"`
+				} `json:"suggestedTransactions"`
+			} `json:"suggestedRefund"`
+		} `json:"order"`
+	}
+	if err := c.graphql(ctx, shop, "suggestedRefund", suggestedRefundQuery, vars, &resp, true); err != nil {
+		return orders.RefundSuggestion{}, err
+	}
+	if resp.Order == nil || resp.Order.SuggestedRefund == nil {
+		return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund for order %d: %w", orderID, orders.ErrNotFound)
+	}
+	sr := resp.Order.SuggestedRefund
+	out := orders.RefundSuggestion{Amount: sr.AmountSet.ShopMoney.Amount, Transactions: make([]orders.RefundTransaction, 0, len(sr.SuggestedTransactions))}
+	for _, t := range sr.SuggestedTransactions {
+		id, err := gidNumber(t.ParentTransaction.ID)
+		if err != nil {
+			return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund: parent %q: %w", t.ParentTransaction.ID, orders.ErrShopifyUnavailable)
+		}
+		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.ShopMoney.Amount, Gateway: t.Gateway})
+	}
+	return out, nil
 }

@@ -39,6 +39,8 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		op = OpOrderCancel
 	case strings.Contains(req.Query, "refundCreate("):
 		op = OpRefundCreate
+	case strings.Contains(req.Query, "suggestedRefund("):
+		op = OpSuggestRefund
 	case strings.Contains(req.Query, "job("):
 		op = OpJob
 	default:
@@ -114,6 +116,8 @@ func (s *Sandbox) runGraphQL(op string, req gqlRequest) (any, []gqlError) {
 		return s.orderCancelLocked(req.Variables)
 	case OpRefundCreate:
 		return s.refundCreateLocked(req.Variables)
+	case OpSuggestRefund:
+		return s.suggestRefundLocked(req.Variables)
 	default:
 		return s.jobLocked(req.Variables)
 	}
@@ -329,4 +333,62 @@ func (s *Sandbox) addRefundLocked(o *goshopify.Order, amount decimal.Decimal, no
 	}
 	o.UpdatedAt = &now
 	return r
+}
+
+// suggestRefundLocked answers suggestedRefund: each line at its price plus
+// its share of tax, plus shipping, split over the payments with money left.
+func (s *Sandbox) suggestRefundLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+	o, ok := s.orders[gidID(str(vars["id"]))]
+	if !ok {
+		return map[string]any{"order": nil}, nil
+	}
+	var lines []struct {
+		LineItemID string `json:"lineItemId"`
+		Quantity   int    `json:"quantity"`
+	}
+	_ = json.Unmarshal(vars["refundLineItems"], &lines)
+	amount := decimal.Zero
+	for _, l := range lines {
+		for _, li := range o.LineItems {
+			if li.Id != gidID(l.LineItemID) || li.Quantity == 0 {
+				continue
+			}
+			unit := *li.Price
+			for _, t := range li.TaxLines {
+				unit = unit.Add(t.Price.Div(decimal.NewFromInt(int64(li.Quantity))))
+			}
+			amount = amount.Add(unit.Mul(decimal.NewFromInt(int64(l.Quantity))))
+		}
+	}
+	if sh := str(vars["shippingAmount"]); sh != "" {
+		amount = amount.Add(decimal.RequireFromString(sh))
+	}
+	amount = amount.Round(2)
+	var txs []map[string]any
+	left := amount
+	for _, t := range s.transactions[o.Id] {
+		if left.IsZero() || t.Status != "success" || (t.Kind != "sale" && t.Kind != "capture") {
+			continue
+		}
+		avail := *t.Amount
+		for _, r := range s.transactions[o.Id] {
+			if r.Kind == "refund" && r.Status == "success" && r.ParentId != nil && uint64(*r.ParentId) == t.Id {
+				avail = avail.Sub(*r.Amount)
+			}
+		}
+		take := decimal.Min(avail, left)
+		if !take.IsPositive() {
+			continue
+		}
+		txs = append(txs, map[string]any{
+			"parentTransaction": map[string]any{"id": fmt.Sprintf("gid://shopify/OrderTransaction/%d", t.Id)},
+			"amountSet":         map[string]any{"shopMoney": map[string]any{"amount": take.String()}},
+			"gateway":           t.Gateway,
+		})
+		left = left.Sub(take)
+	}
+	return map[string]any{"order": map[string]any{"suggestedRefund": map[string]any{
+		"amountSet":             map[string]any{"shopMoney": map[string]any{"amount": amount.String(), "currencyCode": o.Currency}},
+		"suggestedTransactions": txs,
+	}}}, nil
 }

@@ -70,6 +70,7 @@ const (
 	OpOrderCancel       = "graphql.orderCancel"
 	OpRefundCreate      = "graphql.refundCreate"
 	OpJob               = "graphql.job"
+	OpSuggestRefund     = "graphql.suggestedRefund"
 	OpOrdersCount       = "orders.count"
 	OpWebhooksList      = "webhooks.list"
 	OpWebhooksCreate    = "webhooks.create"

@@ -55,6 +55,7 @@ type seedOrder struct {
 	refunded  string // partially_refunded / refunded: the amount refunded
 	shipped   int    // how many lines (from the first) are fulfilled
 	shipment  string // shipment_status of the fulfilment
+	tax       string // sales tax on the first line, charged on top
 	eta       *time.Time
 	cancelled bool
 	closed    bool
@@ -75,7 +76,7 @@ func (s *Sandbox) Seed(now time.Time) {
 		{id: OrderRefunded, customer: Alice, currency: "USD", lines: []seedLine{{"Water Bottle", "blue", "BTL-BLU", 1, "45.00"}}, financial: "refunded", refunded: "45.00"},
 		{id: OrderCancelledVoided, customer: Bob, currency: "USD", lines: []seedLine{{"Sticker Pack", "", "STK-10", 3, "10.00"}}, financial: "voided", cancelled: true, closed: true},
 		{id: OrderArchived, customer: Alice, currency: "USD", lines: []seedLine{{"Wall Clock", "oak", "CLK-OAK", 1, "75.00"}}, financial: "paid", shipped: 1, shipment: "delivered", closed: true},
-		{id: OrderOutForDelivery, customer: Bob, currency: "USD", lines: []seedLine{{"Headphones", "black", "HP-BLK", 1, "42.00"}}, financial: "paid", shipped: 1, shipment: "out_for_delivery"},
+		{id: OrderOutForDelivery, customer: Bob, currency: "USD", lines: []seedLine{{"Headphones", "black", "HP-BLK", 1, "42.00"}}, tax: "4.20", financial: "paid", shipped: 1, shipment: "out_for_delivery"},
 		{id: OrderReadyForPickup, customer: Alice, currency: "USD", lines: []seedLine{{"Tote Bag", "natural", "TOTE-NAT", 1, "18.50"}}, financial: "paid", shipped: 1, shipment: "ready_for_pickup"},
 		{id: OrderAttemptedDelivery, customer: Bob, currency: "USD", lines: []seedLine{{"Bluetooth Speaker", "red", "SPK-RED", 1, "64.00"}}, financial: "paid", shipped: 1, shipment: "attempted_delivery"},
 		{id: OrderDelivered, customer: Bob, currency: "USD", lines: []seedLine{{"Coffee Grinder", "steel", "GRND-ST", 1, "99.95"}}, financial: "paid", shipped: 1, shipment: "delivered"},
@@ -120,6 +121,10 @@ func (s *Sandbox) build(i int, sp seedOrder, created time.Time) (goshopify.Order
 			Price: money(l.price), RequiresShipping: true, FulfillableQuantity: l.qty,
 		})
 		total = total.Add(decimal.RequireFromString(l.price).Mul(decimal.NewFromInt(int64(l.qty))))
+	}
+	if sp.tax != "" {
+		o.LineItems[0].TaxLines = []goshopify.TaxLine{{Title: "Sales tax", Price: money(sp.tax), Rate: money("0.10")}}
+		total = total.Add(decimal.RequireFromString(sp.tax))
 	}
 	if sp.shipping != "" {
 		o.ShippingLines = []goshopify.ShippingLines{{Id: sp.id*10 + 9, Title: "Standard", Price: money(sp.shipping)}}
