@@ -141,7 +141,7 @@ func TestRefundScenarios(t *testing.T) {
 		}
 		// A received item goes back to stock as a return, refunded from the sale.
 		in := string(h.sb.RefundInputs()[0])
-		for _, want := range []string{`"restockType":"RETURN"`, fmt.Sprintf(`"parentId":"gid://shopify/OrderTransaction/%d"`, shopifysandbox.OrderDelivered*100+1), `"amount":"99.95"`} {
+		for _, want := range []string{`"restockType":"RETURN"`, `"locationId":"gid://shopify/Location/655441491"`, fmt.Sprintf(`"parentId":"gid://shopify/OrderTransaction/%d"`, shopifysandbox.OrderDelivered*100+1), `"amount":"99.95"`} {
 			if !strings.Contains(in, want) {
 				t.Errorf("Shopify got %s, missing %s", in, want)
 			}

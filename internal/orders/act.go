@@ -214,7 +214,11 @@ func refundAmount(o Order, req RefundRequest) (decimal.Decimal, []RefundCommandL
 		case rl.Restock && req.Return == ReturnReceived:
 			restock = "return"
 		}
-		lines = append(lines, RefundCommandLine{LineItemID: li.ID, Quantity: rl.Quantity, RestockType: restock})
+		line := RefundCommandLine{LineItemID: li.ID, Quantity: rl.Quantity, RestockType: restock}
+		if restock == "return" {
+			line.LocationID = shippedFrom(o, li.ID)
+		}
+		lines = append(lines, line)
 		amount = amount.Add(li.Price.Mul(decimal.NewFromInt(int64(rl.Quantity))))
 	}
 	var shipping *decimal.Decimal
@@ -233,6 +237,22 @@ func refundAmount(o Order, req RefundRequest) (decimal.Decimal, []RefundCommandL
 		amount = amount.Add(sh)
 	}
 	return amount, lines, shipping, touchesShipped, nil
+}
+
+// shippedFrom is the location of the newest shipment carrying a line item.
+func shippedFrom(o Order, lineItemID int64) int64 {
+	var loc int64
+	for _, f := range o.Source.Fulfillments {
+		if f.Status != "success" {
+			continue
+		}
+		for _, li := range f.LineItems {
+			if li.ID == lineItemID {
+				loc = f.LocationID
+			}
+		}
+	}
+	return loc
 }
 
 // planRefund splits the action's refund over the order's payments: as

@@ -130,6 +130,9 @@ type RefundCommandLine struct {
 	LineItemID  int64
 	Quantity    int
 	RestockType string
+	// LocationID is where a returned item goes back to stock: the location
+	// that shipped it. Zero lets Shopify choose (unshipped items).
+	LocationID int64
 }
 
 // PageRequest asks for one page of orders. PageInfo, once set, carries the

@@ -67,6 +67,7 @@ type ShopifyShipping struct {
 type ShopifyFulfillment struct {
 	ID              int64                     `json:"id"`
 	Status          string                    `json:"status"` // pending, open, success, cancelled, error, failure
+	LocationID      int64                     `json:"location_id,omitempty"`
 	CreatedAt       time.Time                 `json:"created_at"`
 	UpdatedAt       time.Time                 `json:"updated_at"`
 	ShipmentStatus  string                    `json:"shipment_status,omitempty"`

@@ -65,6 +65,7 @@ func toFulfillment(fl goshopify.Fulfillment) orders.ShopifyFulfillment {
 	out := orders.ShopifyFulfillment{
 		ID:              int64(fl.Id),
 		Status:          fl.Status,
+		LocationID:      int64(fl.LocationId),
 		CreatedAt:       timeOf(fl.CreatedAt),
 		UpdatedAt:       timeOf(fl.UpdatedAt),
 		ShipmentStatus:  fl.ShipmentStatus,

@@ -138,11 +138,7 @@ func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.
 	if cmd.Note != "" {
 		input["note"] = cmd.Note
 	}
-	lines := make([]map[string]any, 0, len(cmd.Lines))
-	for _, l := range cmd.Lines {
-		lines = append(lines, map[string]any{"lineItemId": gid("LineItem", l.LineItemID), "quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType)})
-	}
-	input["refundLineItems"] = lines
+	input["refundLineItems"] = refundLineItems(cmd.Lines)
 	if cmd.Shipping != nil {
 		input["shipping"] = map[string]any{"amount": cmd.Shipping.String()}
 	}
@@ -278,11 +274,7 @@ type moneyBag struct {
 // SuggestRefund asks Shopify (suggestedRefund, a read) what refunding these
 // lines and shipping comes to and how it splits over the order's payments.
 func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID int64, lines []orders.RefundCommandLine, shipping *decimal.Decimal) (orders.RefundSuggestion, error) {
-	items := make([]map[string]any, 0, len(lines))
-	for _, l := range lines {
-		items = append(items, map[string]any{"lineItemId": gid("LineItem", l.LineItemID), "quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType)})
-	}
-	vars := map[string]any{"id": gid("Order", orderID), "refundLineItems": items}
+	vars := map[string]any{"id": gid("Order", orderID), "refundLineItems": refundLineItems(lines)}
 	if shipping != nil {
 		vars["shippingAmount"] = shipping.String()
 	}
@@ -316,4 +308,17 @@ func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID in
 		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.ShopMoney.Amount, Gateway: t.Gateway})
 	}
 	return out, nil
+}
+
+// refundLineItems builds RefundLineItemInput values.
+func refundLineItems(lines []orders.RefundCommandLine) []map[string]any {
+	out := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		item := map[string]any{"lineItemId": gid("LineItem", l.LineItemID), "quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType)}
+		if l.LocationID != 0 {
+			item["locationId"] = gid("Location", l.LocationID)
+		}
+		out = append(out, item)
+	}
+	return out
 }

@@ -174,7 +174,7 @@ func (s *Sandbox) build(i int, sp seedOrder, created time.Time) (goshopify.Order
 		fid := sp.id + 5000
 		shippedAt := created.Add(24 * time.Hour)
 		f := goshopify.Fulfillment{
-			Id: fid, OrderId: sp.id, Status: "success", CreatedAt: &shippedAt, UpdatedAt: &shippedAt,
+			Id: fid, OrderId: sp.id, LocationId: 655441491, Status: "success", CreatedAt: &shippedAt, UpdatedAt: &shippedAt,
 			ShipmentStatus: sp.shipment, TrackingCompany: "UPS",
 			TrackingNumbers: []string{fmt.Sprintf("1Z%07d", sp.id%10000000)},
 			TrackingUrls:    []string{fmt.Sprintf("https://www.ups.com/track?tracknum=1Z%07d", sp.id%10000000)},
