@@ -92,9 +92,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	sb.Seed(now)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
+	reg := prometheus.NewRegistry()
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: "2026-10", BaseURL: srv.URL, Timeout: o.shopifyTimeout, BaseBackoff: 5 * time.Millisecond,
-		Tokens: map[string]string{shopA: tokenA}, RESTBucket: 400, RESTLeakPerSecond: 20,
+		Tokens: map[string]string{shopA: tokenA}, RESTBucket: 400, RESTLeakPerSecond: 20, Metrics: reg,
 	}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.orders != nil {
 		os = o.orders
 	}
-	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

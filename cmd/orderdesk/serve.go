@@ -116,6 +116,8 @@ type core struct {
 	shopify *shopify.Client
 	orders  *orders.Service
 	syncer  *orders.Syncer
+	// metrics is the registry /metrics serves.
+	metrics *prometheus.Registry
 }
 
 // newCore opens and migrates the database, binds the configured shop (and
@@ -135,18 +137,20 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		_ = st.Close()
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: cfg.Shopify.APIVersion,
 		BaseURL:    cfg.Shopify.BaseURL,
 		Timeout:    cfg.Shopify.Timeout,
 		Tokens:     map[string]string{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
+		Metrics:    reg,
 	}, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	return &core{store: st, tenants: tenants, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter)}, nil
+	return &core{store: st, tenants: tenants, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), metrics: reg}, nil
 }
 
 // newApp is the core plus webhooks, background jobs and the HTTP handler.
@@ -158,6 +162,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	st, tenants, shop, sc, svc, syncer := c.store, c.tenants, c.shop, c.shopify, c.orders, c.syncer
 	if cfg.Shopify.APISecret == "" {
 		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
+	}
+	if cfg.EventsURL != "" {
+		// Outbound CRM events (DESIGN.md, item 6) are not built yet.
+		log.Warn("ORDERDESK_EVENTS_URL is set, but this version does not deliver outbound events yet; use GET /customers/{id}/timeline")
 	}
 	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
@@ -176,7 +184,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	idem := idempotency.NewService(st.Idempotency())
 	h, err := api.NewRouter(api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
-		Ready: st.Ping, Registry: prometheus.NewRegistry(),
+		Ready: st.Ping, Registry: c.metrics,
 	})
 	if err != nil {
 		_ = st.Close()

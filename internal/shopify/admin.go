@@ -53,12 +53,13 @@ func (c *Client) RegisterWebhooks(ctx context.Context, shop tenant.Shop, address
 			return created, kept, err
 		}
 		rest, _ := c.limiters.forShop(shop.Domain)
-		if err := rest.take(ctx, 1); err != nil {
+		if err := c.metrics.take(ctx, "rest", rest, 1); err != nil {
 			return created, kept, mapCtxErr(err)
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		_, err = lib.Webhook.Create(actx, goshopify.Webhook{Topic: topic, Address: address, Format: "json"})
 		cancel()
+		c.metrics.observe("rest", "create webhook", err)
 		if err != nil {
 			return created, kept, fmt.Errorf("subscribe %s: %w", topic, mapError(err))
 		}

@@ -16,10 +16,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -44,6 +44,8 @@ type Config struct {
 	JobTimeout time.Duration
 	// BaseBackoff is the first retry's backoff ceiling (default 200ms).
 	BaseBackoff time.Duration
+	// Metrics, when set, receives the adapter's Prometheus collectors.
+	Metrics prometheus.Registerer
 	// RESTBucket and RESTLeakPerSecond shape the REST leaky bucket: 40 and 2
 	// on standard plans (the default), 400 and 20 on Shopify Plus. The size
 	// is corrected from X-Shopify-Shop-Api-Call-Limit as answers arrive.
@@ -57,6 +59,69 @@ type Client struct {
 	http     *http.Client
 	limiters *limiters
 	log      *slog.Logger
+	metrics  *metrics
+}
+
+// metrics show how orderdesk spends the shop's Shopify budget.
+type metrics struct {
+	calls   *prometheus.CounterVec   // by api, op, outcome
+	retries *prometheus.CounterVec   // by api, op
+	waits   *prometheus.HistogramVec // time spent waiting for the rate limit, by api
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderdesk_shopify_calls_total",
+			Help: "Shopify API calls by api (rest, graphql), operation and outcome (ok, throttled, error, timeout).",
+		}, []string{"api", "op", "outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderdesk_shopify_retries_total",
+			Help: "Shopify calls retried, by api and operation.",
+		}, []string{"api", "op"}),
+		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "orderdesk_shopify_rate_limit_wait_seconds",
+			Help:    "Time calls waited for the shop's rate limit before going out, by api.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"api"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.calls, m.retries, m.waits} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register shopify metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// observe counts one call's outcome.
+func (m *metrics) observe(api, op string, err error) {
+	outcome := "ok"
+	var rl goshopify.RateLimitError
+	switch {
+	case err == nil:
+	case errors.As(err, &rl):
+		outcome = "throttled"
+	case errors.Is(err, context.DeadlineExceeded):
+		outcome = "timeout"
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			outcome = "timeout"
+		} else {
+			outcome = "error"
+		}
+	}
+	m.calls.WithLabelValues(api, op, outcome).Inc()
+}
+
+// take waits for room in a bucket, recording how long.
+func (m *metrics) take(ctx context.Context, api string, b *bucket, cost float64) error {
+	start := time.Now()
+	err := b.take(ctx, cost)
+	m.waits.WithLabelValues(api).Observe(time.Since(start).Seconds())
+	return err
 }
 
 // New builds the adapter.
@@ -87,11 +152,16 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		}
 		rt = rewriteOrigin{scheme: u.Scheme, host: u.Host, next: rt}
 	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	return &Client{
 		cfg:      cfg,
 		http:     &http.Client{Transport: rt}, // per-attempt timeouts come from contexts
 		limiters: newLimiters(cfg.RESTBucket, cfg.RESTLeakPerSecond),
 		log:      log,
+		metrics:  m,
 	}, nil
 }
 
@@ -131,7 +201,10 @@ func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call f
 	defer cancel()
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = rest.take(ctx, 1); err != nil {
+		if attempt > 1 {
+			c.metrics.retries.WithLabelValues("rest", what).Inc()
+		}
+		if err = c.metrics.take(ctx, "rest", rest, 1); err != nil {
 			return fmt.Errorf("%s: waiting for rate limit: %w", what, mapCtxErr(err))
 		}
 		var lib *goshopify.Client
@@ -142,6 +215,7 @@ func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call f
 		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		err = call(actx, lib)
 		cancel()
+		c.metrics.observe("rest", what, err)
 		if lim := lib.RateLimits; lim.BucketSize > 0 {
 			rest.observe(float64(lim.RequestCount), float64(lim.BucketSize))
 		}
@@ -238,7 +312,7 @@ func mapCtxErr(err error) error {
 // full state, as needed before any mutation.
 func (c *Client) Order(ctx context.Context, shop tenant.Shop, id int64) (orders.ShopifyOrder, error) {
 	var o *goshopify.Order
-	err := c.read(ctx, shop, "get order "+strconv.FormatInt(id, 10), func(ctx context.Context, lib *goshopify.Client) error {
+	err := c.read(ctx, shop, "get order", func(ctx context.Context, lib *goshopify.Client) error {
 		var err error
 		o, err = lib.Order.Get(ctx, uint64(id), nil)
 		return err

@@ -185,7 +185,10 @@ func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query stri
 	_, budget := c.limiters.forShop(shop.Domain)
 	var err error
 	for attempt := 1; ; attempt++ {
-		if err = budget.take(ctx, estimatedCost); err != nil {
+		if attempt > 1 {
+			c.metrics.retries.WithLabelValues("graphql", what).Inc()
+		}
+		if err = c.metrics.take(ctx, "graphql", budget, estimatedCost); err != nil {
 			return fmt.Errorf("%s: waiting for the cost budget: %w", what, mapCtxErr(err))
 		}
 		var lib *goshopify.Client
@@ -195,6 +198,7 @@ func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query stri
 		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		err = lib.GraphQL.Query(actx, query, vars, out)
 		cancel()
+		c.metrics.observe("graphql", what, err)
 		if cost := lib.RateLimits.GraphQLCost; cost != nil && cost.ThrottleStatus.MaximumAvailable > 0 {
 			ts := cost.ThrottleStatus
 			budget.observe(ts.MaximumAvailable-ts.CurrentlyAvailable, ts.MaximumAvailable)
