@@ -12,10 +12,6 @@ import (
 	"github.com/orderdesk/orderdesk/internal/orders"
 )
 
-// ToFacts converts a REST order (an API read or a webhook body) into the
-// domain's record of Shopify's facts.
-func ToFacts(o goshopify.Order) orders.ShopifyOrder { return toFacts(o) }
-
 func toFacts(o goshopify.Order) orders.ShopifyOrder {
 	f := orders.ShopifyOrder{
 		ID:                int64(o.Id),

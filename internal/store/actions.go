@@ -129,19 +129,22 @@ func (o *Orders) UnknownActions(ctx context.Context, before time.Time, limit int
 	if err != nil {
 		return nil, err
 	}
-	out := make([]orders.ShopAction, 0, len(acts))
-	shops := map[int64]tenant.Shop{}
+	// The shops of the batch, in one query.
+	ids := make([]int64, 0, len(acts))
 	for _, a := range acts {
-		sh, ok := shops[a.ShopID]
-		if !ok {
-			var r shopRow
-			if err := o.s.db.WithContext(ctx).Where("id = ?", a.ShopID).Take(&r).Error; err != nil {
-				return nil, fmt.Errorf("shop of action %s: %w", a.ID, err)
-			}
-			sh = r.toDomain()
-			shops[a.ShopID] = sh
-		}
-		out = append(out, orders.ShopAction{Shop: sh, Action: a})
+		ids = append(ids, a.ShopID)
+	}
+	var shopRows []shopRow
+	if err := o.s.db.WithContext(ctx).Where("id IN ?", ids).Find(&shopRows).Error; err != nil {
+		return nil, fmt.Errorf("shops of unknown actions: %w", err)
+	}
+	shops := make(map[int64]tenant.Shop, len(shopRows))
+	for _, r := range shopRows {
+		shops[r.ID] = r.toDomain()
+	}
+	out := make([]orders.ShopAction, 0, len(acts))
+	for _, a := range acts {
+		out = append(out, orders.ShopAction{Shop: shops[a.ShopID], Action: a})
 	}
 	return out, nil
 }

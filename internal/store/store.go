@@ -94,9 +94,6 @@ func sqliteDSN(path string) string {
 	return "file:" + path + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
-// Dialect is "postgres" or "sqlite".
-func (s *Store) Dialect() string { return s.dialect }
-
 // Pool is the pgx pool on Postgres (nil on SQLite), for sharing with River.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 

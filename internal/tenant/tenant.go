@@ -5,9 +5,7 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,15 +49,6 @@ type Store interface {
 func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
-}
-
-// NewKey makes a fresh random API key.
-func NewKey() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("new api key: %w", err)
-	}
-	return "od_" + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // Service resolves callers to shops and bootstraps shops and keys.

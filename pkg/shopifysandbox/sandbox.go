@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
@@ -94,7 +93,6 @@ type Sandbox struct {
 	webhooks     []goshopify.Webhook
 	hookURL      string
 	hookSecret   string
-	sent         atomic.Int64
 	level        float64
 	levelAt      time.Time
 }

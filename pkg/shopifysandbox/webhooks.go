@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
@@ -24,9 +23,6 @@ func (s *Sandbox) SetWebhookTarget(url, secret string) {
 	s.hookURL, s.hookSecret = url, secret
 }
 
-// Sent is how many webhook deliveries the sandbox made (answered 2xx).
-func (s *Sandbox) Sent() int64 { return s.sent.Load() }
-
 // emitLocked queues webhooks for send after the lock is released; callers
 // hold mu. Each goes out once, retried on failure like Shopify does.
 func (s *Sandbox) emitLocked(topic string, payload any) {
@@ -38,7 +34,7 @@ func (s *Sandbox) emitLocked(topic string, payload any) {
 		return
 	}
 	url, secret, shop := s.hookURL, s.hookSecret, s.opts.Shop
-	go deliver(url, secret, shop, topic, body, &s.sent)
+	go deliver(url, secret, shop, topic, body)
 }
 
 // Deliver sends one signed webhook now and returns the status it got: for
@@ -63,13 +59,12 @@ func Deliver(url, secret, shop, topic, eventID string, body []byte) (int, error)
 	return resp.StatusCode, nil
 }
 
-func deliver(url, secret, shop, topic string, body []byte, sent *atomic.Int64) {
+func deliver(url, secret, shop, topic string, body []byte) {
 	eventID := uuid.NewString()
 	wait := 100 * time.Millisecond
 	for range 5 {
 		status, err := Deliver(url, secret, shop, topic, eventID, body)
 		if err == nil && status < 300 {
-			sent.Add(1)
 			return
 		}
 		time.Sleep(wait)
