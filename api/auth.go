@@ -1,0 +1,44 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+type ctxKey int
+
+const principalKey ctxKey = iota
+
+// principal is the authenticated caller of a request.
+func principal(c *gin.Context) tenant.Principal {
+	p, _ := c.Request.Context().Value(principalKey).(tenant.Principal)
+	return p
+}
+
+func (s *server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="orderdesk"`)
+		writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", "send Authorization: Bearer <api key>"))
+		return
+	}
+	p, err := s.Auth.Authenticate(c.Request.Context(), key)
+	if err != nil {
+		if errors.Is(err, tenant.ErrUnauthenticated) {
+			c.Header("WWW-Authenticate", `Bearer realm="orderdesk", error="invalid_token"`)
+			writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", "the API key is not valid"))
+			return
+		}
+		writeError(c, s.Log, err)
+		return
+	}
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey, p))
+	c.Next()
+}

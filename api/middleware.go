@@ -1,0 +1,134 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+const requestIDHeader = "X-Request-Id"
+
+func (s *server) requestID(c *gin.Context) {
+	id := c.GetHeader(requestIDHeader)
+	if !validRequestID(id) {
+		id = uuid.NewString()
+	}
+	c.Set(requestIDHeader, id)
+	c.Header(requestIDHeader, id)
+	c.Next()
+}
+
+// validRequestID accepts a caller's id if it is short and printable ASCII,
+// so it cannot break log lines or headers.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *gin.Context) string { return c.GetString(requestIDHeader) }
+
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("route", routeOf(c)),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", c.Writer.Status()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.String("request_id", requestID(c)),
+	}
+	if p := principal(c); p.Shop.ID != 0 {
+		attrs = append(attrs, slog.Int64("shop_id", p.Shop.ID))
+	}
+	s.Log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request", attrs...)
+}
+
+// recover turns a panic into a bare 500 problem; the cause goes to the log.
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		rec := recover()
+		if rec == nil {
+			return
+		}
+		if rec == http.ErrAbortHandler {
+			panic(rec)
+		}
+		s.Log.ErrorContext(c.Request.Context(), "panic serving request", "panic", fmt.Sprint(rec), "request_id", requestID(c), "stack", string(debug.Stack()))
+		if !c.Writer.Written() {
+			writeProblem(c, newProblem(http.StatusInternalServerError, "internal", "Internal server error", ""))
+		}
+		c.Abort()
+	}()
+	c.Next()
+}
+
+// limitBody refuses bodies over MaxBodyBytes: at once when Content-Length
+// says so, and while reading otherwise (decodeJSON reports it as 413).
+func (s *server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBodyBytes {
+		writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large", "the body must be at most 1 MiB"))
+		return
+	}
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	}
+	c.Next()
+}
+
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderdesk_http_requests_total",
+			Help: "HTTP requests by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "orderdesk_http_request_duration_seconds",
+			Help:    "HTTP request latency by method, route template and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+	}
+	runtime := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	for _, c := range append(runtime, m.requests, m.duration) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register http metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (s *server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	labels := prometheus.Labels{"method": c.Request.Method, "route": routeOf(c), "status": strconv.Itoa(c.Writer.Status())}
+	s.metrics.requests.With(labels).Inc()
+	s.metrics.duration.With(labels).Observe(time.Since(start).Seconds())
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/idempotency"
+	"github.com/orderdesk/orderdesk/internal/jobs"
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/shopify"
+	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
+)
+
+// app is the wired service: store, domain services and the HTTP handler.
+type app struct {
+	store      *store.Store
+	orders     *orders.Service
+	syncer     *orders.Syncer
+	shopify    *shopify.Client
+	shop       tenant.Shop
+	handler    http.Handler
+	background *background
+	jobs       *jobs.Runner
+	log        *slog.Logger
+}
+
+// core is what every command that talks to Shopify needs.
+type core struct {
+	store   *store.Store
+	tenants *tenant.Service
+	shop    tenant.Shop
+	shopify *shopify.Client
+	orders  *orders.Service
+	syncer  *orders.Syncer
+	// metrics is the registry /metrics serves.
+	metrics *prometheus.Registry
+}
+
+// newCore opens and migrates the database, binds the configured shop (and
+// API key, when set), and builds the Shopify adapter and domain services.
+func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx, log); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	tenants := tenant.NewService(st.Tenants())
+	shop, err := tenants.Bootstrap(ctx, cfg.Shopify.Shop, cfg.APIKey.Reveal())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	sc, err := shopify.New(shopify.Config{
+		APIVersion: cfg.Shopify.APIVersion,
+		BaseURL:    cfg.Shopify.BaseURL,
+		Timeout:    cfg.Shopify.Timeout,
+		Tokens:     map[string]string{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
+		Metrics:    reg,
+	}, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
+	return &core{store: st, tenants: tenants, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), metrics: reg}, nil
+}
+
+// newApp is the core plus webhooks, background jobs and the HTTP handler.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	c, err := newCore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st, tenants, shop, sc, svc, syncer := c.store, c.tenants, c.shop, c.shopify, c.orders, c.syncer
+	if cfg.Shopify.APISecret == "" {
+		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
+	}
+	if cfg.EventsURL != "" {
+		// Outbound CRM events (DESIGN.md, item 6) are not built yet.
+		log.Warn("ORDERDESK_EVENTS_URL is set, but this version does not deliver outbound events yet; use GET /customers/{id}/timeline")
+	}
+	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
+	// Webhook deliveries are applied, and unknown outcomes reconciled
+	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
+	var runner *jobs.Runner
+	if st.Pool() != nil {
+		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jobs.Options{})
+	} else {
+		runner, err = jobs.NewSQLite(st.SQL(), hooks, syncer, log, jobs.Options{})
+	}
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	hooks.SetQueue(runner)
+	idem := idempotency.NewService(st.Idempotency())
+	h, err := api.NewRouter(api.Deps{
+		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
+		Ready: st.Ping, Registry: c.metrics,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("start jobs: %w", err)
+	}
+	bg := newBackground(ctx)
+	bg.Go(func(ctx context.Context) { sweepIdempotencyKeys(ctx, idem, log) })
+	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, log: log}, nil
+}
+
+// background runs the app's loops and stops them together.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newBackground(parent context.Context) *background {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// Go runs f until Stop.
+func (b *background) Go(f func(ctx context.Context)) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		f(b.ctx)
+	}()
+}
+
+// Stop cancels the loops and waits for them to return.
+func (b *background) Stop() {
+	b.cancel()
+	b.wg.Wait()
+}
+
+// sweepIdempotencyKeys forgets expired Idempotency-Keys every hour.
+func sweepIdempotencyKeys(ctx context.Context, idem *idempotency.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := idem.Sweep(ctx); err != nil {
+				log.ErrorContext(ctx, "sweep idempotency keys", "err", err)
+			} else if n > 0 {
+				log.InfoContext(ctx, "forgot expired idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+// close lets running jobs finish (up to 10 s), stops the loops, and
+// closes the database.
+func (a *app) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.jobs.Stop(ctx); err != nil {
+		a.log.Error("stop jobs", "err", err)
+	}
+	a.background.Stop()
+	_ = a.store.Close()
+}

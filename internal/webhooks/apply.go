@@ -1,0 +1,60 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// ApplyWebhook applies one delivery's payload (run by the job worker).
+func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic string, payload []byte) error {
+	var ref struct {
+		ID        int64 `json:"id"`
+		OrderID   int64 `json:"order_id"`
+		OrderEdit *struct {
+			OrderID int64 `json:"order_id"`
+		} `json:"order_edit"`
+		Customer *struct {
+			ID int64 `json:"id"`
+		} `json:"customer"`
+		OrdersToRedact []int64 `json:"orders_to_redact"`
+	}
+	if err := json.Unmarshal(payload, &ref); err != nil {
+		return fmt.Errorf("webhook %s: payload is not JSON: %w", topic, err)
+	}
+	switch topic {
+	case "orders/edited":
+		if ref.OrderEdit == nil {
+			return fmt.Errorf("webhook %s: no order_edit", topic)
+		}
+		return s.sync.RefreshOrder(ctx, shop, ref.OrderEdit.OrderID)
+	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled", "orders/partially_fulfilled":
+		src, err := s.decode(payload)
+		if err != nil {
+			return fmt.Errorf("webhook %s: %w", topic, err)
+		}
+		return s.sync.ApplyShopifyOrder(ctx, shop, src)
+	case "refunds/create", "fulfillments/create", "fulfillments/update", "fulfillment_events/create":
+		// These name the order; its new state comes from Shopify.
+		if ref.OrderID == 0 {
+			return fmt.Errorf("webhook %s: no order_id", topic)
+		}
+		return s.sync.RefreshOrder(ctx, shop, ref.OrderID)
+	case "customers/redact":
+		if ref.Customer == nil {
+			return fmt.Errorf("webhook %s: no customer", topic)
+		}
+		s.log.InfoContext(ctx, "erasing a customer's personal data", "shop_id", shop.ID, "customer_id", ref.Customer.ID)
+		return s.sync.RedactCustomer(ctx, shop, ref.Customer.ID, ref.OrdersToRedact)
+	case "shop/redact":
+		s.log.InfoContext(ctx, "deleting a shop's data", "shop_id", shop.ID)
+		return s.sync.ForgetShop(ctx, shop)
+	case "customers/data_request":
+		// Recorded with the delivery; the merchant answers it from Shopify.
+		s.log.InfoContext(ctx, "customer data request recorded", "shop_id", shop.ID)
+		return nil
+	}
+	return nil
+}
