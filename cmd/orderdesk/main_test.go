@@ -128,7 +128,7 @@ func TestMigrateCommand(t *testing.T) {
 				t.Fatalf("%s: %v", kind, err)
 			}
 		}
-		if !strings.Contains(out.String(), "migration version 1") {
+		if !strings.Contains(out.String(), "migration version 3") {
 			t.Errorf("%s: %q", kind, out.String())
 		}
 	}

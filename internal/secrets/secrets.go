@@ -95,6 +95,9 @@ func decodeKey(s string) ([]byte, error) {
 // Current is the id of the key new values are sealed under.
 func (k *Keyring) Current() string { return k.current }
 
+// CurrentPrefix is how every value sealed under the current key starts.
+func (k *Keyring) CurrentPrefix() string { return version + ":" + k.current + ":" }
+
 // String names the keys, never their material.
 func (k *Keyring) String() string {
 	return fmt.Sprintf("keyring(current %s; keys %s)", k.current, strings.Join(k.ids, ","))

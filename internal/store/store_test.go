@@ -55,8 +55,8 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		v, err := s.MigrationVersion(ctx)
-		if err != nil || v != 1 {
-			t.Fatalf("version = %d, %v; want 1", v, err)
+		if err != nil || v != 3 {
+			t.Fatalf("version = %d, %v; want 3", v, err)
 		}
 		// Running again (a second replica starting) is a no-op.
 		if err := s.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
