@@ -33,10 +33,12 @@ const actionTimeout = 50 * time.Second
 //	@Success		200	{object}	CancelPreviewResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such order in this shop"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
-//	@Failure		502	{object}	Problem	"Shopify failed"
-//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem		"No such order in this shop"
+//	@Failure		500	{object}	Problem		"Internal error (no details)"
+//	@Failure		502	{object}	Problem		"Shopify failed"
+//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/cancel [get]
 func (s *server) cancelPreview(c *gin.Context) {
 	id, ok := orderID(c)
@@ -81,10 +83,12 @@ func (s *server) cancelPreview(c *gin.Context) {
 //	@Success		200	{object}	RefundPreviewResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such order in this shop"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
-//	@Failure		502	{object}	Problem	"Shopify failed"
-//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem		"No such order in this shop"
+//	@Failure		500	{object}	Problem		"Internal error (no details)"
+//	@Failure		502	{object}	Problem		"Shopify failed"
+//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/refund [get]
 func (s *server) refundPreview(c *gin.Context) {
 	id, ok := orderID(c)
@@ -124,14 +128,16 @@ func (s *server) refundPreview(c *gin.Context) {
 //	@Success		200				{object}	ActionResultResponse
 //	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
 //	@Failure		401				{object}	Problem
-//	@Failure		404				{object}	Problem	"No such order in this shop"
-//	@Failure		409				{object}	Problem	"Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use"
-//	@Failure		413				{object}	Problem	"Body over 1 MiB"
-//	@Failure		415				{object}	Problem	"Not JSON"
-//	@Failure		422				{object}	Problem	"Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused"
-//	@Failure		500				{object}	Problem	"Internal error (no details)"
-//	@Failure		502				{object}	Problem	"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
-//	@Failure		504				{object}	Problem	"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Failure		429				{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429				{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404				{object}	Problem		"No such order in this shop"
+//	@Failure		409				{object}	Problem		"Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem		"Body over 1 MiB"
+//	@Failure		415				{object}	Problem		"Not JSON"
+//	@Failure		422				{object}	Problem		"Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused"
+//	@Failure		500				{object}	Problem		"Internal error (no details)"
+//	@Failure		502				{object}	Problem		"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
 //	@Router			/orders/{id}/cancel [post]
 func (s *server) cancelOrder(c *gin.Context) {
 	id, ok := orderID(c)
@@ -176,14 +182,16 @@ func (s *server) cancelOrder(c *gin.Context) {
 //	@Success		200				{object}	ActionResultResponse
 //	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
 //	@Failure		401				{object}	Problem
-//	@Failure		404				{object}	Problem	"No such order in this shop"
-//	@Failure		409				{object}	Problem	"Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use"
-//	@Failure		413				{object}	Problem	"Body over 1 MiB"
-//	@Failure		415				{object}	Problem	"Not JSON"
-//	@Failure		422				{object}	Problem	"Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused"
-//	@Failure		500				{object}	Problem	"Internal error (no details)"
-//	@Failure		502				{object}	Problem	"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
-//	@Failure		504				{object}	Problem	"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Failure		429				{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429				{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404				{object}	Problem		"No such order in this shop"
+//	@Failure		409				{object}	Problem		"Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem		"Body over 1 MiB"
+//	@Failure		415				{object}	Problem		"Not JSON"
+//	@Failure		422				{object}	Problem		"Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused"
+//	@Failure		500				{object}	Problem		"Internal error (no details)"
+//	@Failure		502				{object}	Problem		"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
 //	@Router			/orders/{id}/refund [post]
 func (s *server) refundOrder(c *gin.Context) {
 	id, ok := orderID(c)
@@ -227,10 +235,12 @@ func (s *server) refundOrder(c *gin.Context) {
 //	@Success		200	{object}	ActionListResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such order in this shop"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
-//	@Failure		502	{object}	Problem	"Shopify failed"
-//	@Failure		504	{object}	Problem	"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem		"No such order in this shop"
+//	@Failure		500	{object}	Problem		"Internal error (no details)"
+//	@Failure		502	{object}	Problem		"Shopify failed"
+//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/actions [get]
 func (s *server) listActions(c *gin.Context) {
 	id, ok := orderID(c)

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -40,5 +42,30 @@ func (s *server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey, p))
+	c.Next()
+}
+
+// RateLimiter spends a request of an API key's budget; its refusal is a
+// *tenant.RateLimitError.
+type RateLimiter interface {
+	Allow(keyID int64) error
+}
+
+// rateLimit answers 429 with Retry-After once the caller's key has spent
+// its budget. It runs before the handler, so a refused request starts
+// nothing and no Idempotency-Key records it.
+func (s *server) rateLimit(c *gin.Context) {
+	if s.Limits == nil {
+		c.Next()
+		return
+	}
+	if err := s.Limits.Allow(principal(c).KeyID); err != nil {
+		var rl *tenant.RateLimitError
+		if errors.As(err, &rl) {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
+		}
+		writeError(c, s.Log, err)
+		return
+	}
 	c.Next()
 }

@@ -32,7 +32,9 @@ import (
 //	@Success		200					{object}	OrderListResponse
 //	@Failure		400					{object}	Problem	"Invalid query parameter"
 //	@Failure		401					{object}	Problem
-//	@Failure		500					{object}	Problem	"Internal error (no details)"
+//	@Failure		429					{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429					{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		500					{object}	Problem		"Internal error (no details)"
 //	@ID				listOrders
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
@@ -126,10 +128,12 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@Success		200		{object}	OrderResponse
 //	@Failure		400		{object}	Problem	"Invalid id"
 //	@Failure		401		{object}	Problem
-//	@Failure		404		{object}	Problem	"No such order in this shop"
-//	@Failure		502		{object}	Problem	"Shopify failed"
-//	@Failure		500		{object}	Problem	"Internal error (no details)"
-//	@Failure		504		{object}	Problem	"Shopify did not answer in time"
+//	@Failure		429		{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429		{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		404		{object}	Problem		"No such order in this shop"
+//	@Failure		502		{object}	Problem		"Shopify failed"
+//	@Failure		500		{object}	Problem		"Internal error (no details)"
+//	@Failure		504		{object}	Problem		"Shopify did not answer in time"
 //	@ID				getOrder
 //	@Router			/orders/{id} [get]
 func (s *server) getOrder(c *gin.Context) {

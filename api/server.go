@@ -56,6 +56,12 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Registry receives the HTTP and Go runtime metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// Limits, when set, rate-limits each API key.
+	Limits RateLimiter
+	// Install, when set, serves Shopify's OAuth install; SecureCookies
+	// marks its state cookie Secure (orderdesk is reached over https).
+	Install       Installer
+	SecureCookies bool
 }
 
 type server struct {
@@ -97,8 +103,10 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", swaggerUI())
 	r.POST("/webhooks/shopify", s.shopifyWebhook) // authenticated by HMAC, not an API key
+	r.GET("/shopify/install", s.shopifyInstall)   // state nonce and Shopify's HMAC, not an API key
+	r.GET("/shopify/callback", s.shopifyCallback)
 
-	authed := r.Group("/", s.authenticate)
+	authed := r.Group("/", s.authenticate, s.rateLimit)
 	authed.GET("/orders", s.listOrders)
 	authed.GET("/orders/:id", s.getOrder)
 	authed.GET("/orders/:id/cancel", s.cancelPreview)

@@ -43,7 +43,9 @@ type TimelineResponse struct {
 //	@Success		200		{object}	TimelineResponse
 //	@Failure		400		{object}	Problem	"Invalid id, limit or cursor"
 //	@Failure		401		{object}	Problem
-//	@Failure		500		{object}	Problem	"Internal error (no details)"
+//	@Failure		429		{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429		{integer}	Retry-After	"Seconds until the key may call again"
+//	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@Router			/customers/{id}/timeline [get]
 func (s *server) timeline(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)

@@ -79,6 +79,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Internal error (no details)",
                         "schema": {
@@ -232,6 +244,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Internal error (no details)",
                         "schema": {
@@ -296,6 +320,18 @@ const docTemplate = `{
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
                         }
                     },
                     "500": {
@@ -370,6 +406,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Internal error (no details)",
                         "schema": {
@@ -440,6 +488,18 @@ const docTemplate = `{
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
                         }
                     },
                     "500": {
@@ -562,6 +622,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Internal error (no details)",
                         "schema": {
@@ -632,6 +704,18 @@ const docTemplate = `{
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
                         }
                     },
                     "500": {
@@ -754,6 +838,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            }
+                        }
+                    },
                     "500": {
                         "description": "Internal error (no details)",
                         "schema": {
@@ -796,6 +892,177 @@ const docTemplate = `{
                     },
                     "503": {
                         "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/shopify/callback": {
+            "get": {
+                "description": "Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "installs"
+                ],
+                "summary": "Finish installing a shop (Shopify's OAuth callback)",
+                "operationId": "finishShopifyInstall",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The shop's myshopify.com domain",
+                        "name": "shop",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Authorization code",
+                        "name": "code",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The state nonce of GET /shopify/install",
+                        "name": "state",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Shopify's HMAC-SHA256 of the other parameters",
+                        "name": "hmac",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "When Shopify signed the redirect",
+                        "name": "timestamp",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Base64 of the shop's admin host",
+                        "name": "host",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/InstallDone"
+                        }
+                    },
+                    "400": {
+                        "description": "Not a myshopify.com domain, or Shopify refused the code (used already or expired)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Shopify's hmac is missing or wrong",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The state is not this browser's, was used already, has expired or belongs to another shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "OAuth install is not configured",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "502": {
+                        "description": "Shopify failed",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "504": {
+                        "description": "Shopify did not answer in time",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/shopify/install": {
+            "get": {
+                "description": "Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With ` + "`" + `Accept: application/json` + "`" + ` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its ` + "`" + `hmac` + "`" + ` must be valid.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "installs"
+                ],
+                "summary": "Start installing a shop (Shopify OAuth)",
+                "operationId": "startShopifyInstall",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "example": "example.myshopify.com",
+                        "description": "The shop's myshopify.com domain",
+                        "name": "shop",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/InstallStart"
+                        }
+                    },
+                    "302": {
+                        "description": "Redirect to Shopify's authorize page",
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "Shopify's authorize URL"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Not a myshopify.com domain",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Shopify's hmac is wrong",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "OAuth install is not configured",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1349,6 +1616,84 @@ const docTemplate = `{
                         "unavailable"
                     ],
                     "example": "ok"
+                }
+            }
+        },
+        "InstallDone": {
+            "type": "object",
+            "required": [
+                "next",
+                "shop"
+            ],
+            "properties": {
+                "next": {
+                    "description": "What the operator does next.",
+                    "type": "string",
+                    "example": "create the CRM's API key: orderdesk keys create --shop example.myshopify.com --name crm"
+                },
+                "shop": {
+                    "$ref": "#/definitions/InstalledShop"
+                }
+            }
+        },
+        "InstallStart": {
+            "type": "object",
+            "required": [
+                "authorize_url",
+                "expires_in"
+            ],
+            "properties": {
+                "authorize_url": {
+                    "description": "Shopify's page where the merchant approves the install.",
+                    "type": "string",
+                    "example": "https://example.myshopify.com/admin/oauth/authorize?client_id=...\u0026scope=read_orders,write_orders,read_all_orders,read_customers,read_locations\u0026redirect_uri=...\u0026state=..."
+                },
+                "expires_in": {
+                    "description": "Seconds the merchant has to approve before the install must start again.",
+                    "type": "integer",
+                    "example": 600
+                }
+            }
+        },
+        "InstalledShop": {
+            "type": "object",
+            "required": [
+                "domain",
+                "installed_at",
+                "scopes",
+                "state"
+            ],
+            "properties": {
+                "domain": {
+                    "type": "string",
+                    "example": "example.myshopify.com"
+                },
+                "installed_at": {
+                    "type": "string",
+                    "example": "2026-11-26T12:00:00Z"
+                },
+                "scopes": {
+                    "description": "The access scopes Shopify granted.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "read_orders",
+                        "write_orders",
+                        "read_all_orders",
+                        "read_customers",
+                        "read_locations"
+                    ]
+                },
+                "state": {
+                    "description": "installed or uninstalled",
+                    "type": "string",
+                    "enum": [
+                        "installed",
+                        "uninstalled"
+                    ],
+                    "example": "installed"
                 }
             }
         },
@@ -2078,6 +2423,10 @@ const docTemplate = `{
         {
             "description": "Shopify's webhooks, signed with the app secret",
             "name": "webhooks"
+        },
+        {
+            "description": "Installing a shop through Shopify's OAuth (no API key: Shopify's HMAC and a state nonce)",
+            "name": "installs"
         },
         {
             "description": "Health checks for load balancers and orchestrators",

@@ -68,7 +68,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		APIVersion: cfg.Shopify.APIVersion,
 		BaseURL:    cfg.Shopify.BaseURL,
 		Timeout:    cfg.Shopify.Timeout,
-		Tokens:     map[string]string{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
+		Tokens:     shopify.StaticTokens{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
 		Metrics:    reg,
 	}, log)
 	if err != nil {

@@ -48,7 +48,7 @@ func (c *Client) RegisterWebhooks(ctx context.Context, shop tenant.Shop, address
 		}
 		// Creating is not retried blindly: a lost answer is settled by the
 		// next run, which finds the subscription and keeps it.
-		lib, err := c.library(shop)
+		lib, err := c.library(ctx, shop)
 		if err != nil {
 			return created, kept, err
 		}

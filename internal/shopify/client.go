@@ -33,8 +33,8 @@ type Config struct {
 	BaseURL string
 	// Timeout bounds each HTTP attempt.
 	Timeout time.Duration
-	// Tokens maps a shop domain to its Admin API access token.
-	Tokens map[string]string
+	// Tokens gives each shop's Admin API access token.
+	Tokens TokenSource
 	// MaxAttempts bounds read attempts (default 4).
 	MaxAttempts int
 	// ReadBudget bounds a read with all its retries (default 20s), so an
@@ -180,12 +180,34 @@ func (r rewriteOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
 	return r.next.RoundTrip(out)
 }
 
+// TokenSource gives a shop's access token. Its errors never contain a
+// token; every one means orderdesk cannot authenticate to the shop.
+type TokenSource interface {
+	Token(ctx context.Context, shop tenant.Shop) (string, error)
+}
+
+// StaticTokens maps a shop domain to its token (the environment's single
+// shop, tests).
+type StaticTokens map[string]string
+
+// Token returns the shop's token.
+func (m StaticTokens) Token(_ context.Context, shop tenant.Shop) (string, error) {
+	token, ok := m[shop.Domain]
+	if !ok {
+		return "", fmt.Errorf("shop %s: %w", shop.Domain, tenant.ErrNoAccessToken)
+	}
+	return token, nil
+}
+
 // library builds a go-shopify client for one call: the library keeps
 // rate-limit state in unsynchronised fields, so clients are never shared.
-func (c *Client) library(shop tenant.Shop) (*goshopify.Client, error) {
-	token, ok := c.cfg.Tokens[shop.Domain]
-	if !ok {
-		return nil, fmt.Errorf("no access token configured for shop %s: %w", shop.Domain, orders.ErrShopifyAuth)
+func (c *Client) library(ctx context.Context, shop tenant.Shop) (*goshopify.Client, error) {
+	if c.cfg.Tokens == nil {
+		return nil, fmt.Errorf("no access token source for shop %s: %w", shop.Domain, orders.ErrShopifyAuth)
+	}
+	token, err := c.cfg.Tokens.Token(ctx, shop)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%w)", err, orders.ErrShopifyAuth)
 	}
 	return goshopify.NewClient(goshopify.App{}, shop.Domain, token,
 		goshopify.WithHTTPClient(c.http),
@@ -208,7 +230,7 @@ func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call f
 			return fmt.Errorf("%s: waiting for rate limit: %w", what, mapCtxErr(err))
 		}
 		var lib *goshopify.Client
-		lib, err = c.library(shop)
+		lib, err = c.library(ctx, shop)
 		if err != nil {
 			return err
 		}

@@ -35,7 +35,7 @@ func newSandbox(t *testing.T, sbOpts shopifysandbox.Options, cfg Config) (*shopi
 	t.Cleanup(srv.Close)
 	cfg.APIVersion, cfg.BaseURL = "2026-10", srv.URL
 	if cfg.Tokens == nil {
-		cfg.Tokens = map[string]string{testShop: testToken}
+		cfg.Tokens = StaticTokens{testShop: testToken}
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Second
@@ -91,7 +91,7 @@ func TestReadFaults(t *testing.T) {
 
 func TestWrongTokenAndUnknownOrder(t *testing.T) {
 	t.Parallel()
-	_, c := newSandbox(t, shopifysandbox.Options{}, Config{Tokens: map[string]string{testShop: "revoked"}})
+	_, c := newSandbox(t, shopifysandbox.Options{}, Config{Tokens: StaticTokens{testShop: "revoked"}})
 	if _, err := c.Order(context.Background(), shop, int64(shopifysandbox.OrderPending)); !errors.Is(err, orders.ErrShopifyAuth) {
 		t.Errorf("revoked token: err = %v", err)
 	}

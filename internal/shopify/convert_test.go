@@ -49,7 +49,7 @@ func fixtureServer(t *testing.T) *httptest.Server {
 func TestMappingFromShopifyPayloads(t *testing.T) {
 	t.Parallel()
 	srv := fixtureServer(t)
-	c, err := New(Config{APIVersion: "2026-10", BaseURL: srv.URL, Timeout: 2 * time.Second, Tokens: map[string]string{"shop.myshopify.com": "tok"}}, slog.New(slog.DiscardHandler))
+	c, err := New(Config{APIVersion: "2026-10", BaseURL: srv.URL, Timeout: 2 * time.Second, Tokens: StaticTokens{"shop.myshopify.com": "tok"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

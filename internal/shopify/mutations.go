@@ -192,7 +192,7 @@ func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query stri
 			return fmt.Errorf("%s: waiting for the cost budget: %w", what, mapCtxErr(err))
 		}
 		var lib *goshopify.Client
-		if lib, err = c.library(shop); err != nil {
+		if lib, err = c.library(ctx, shop); err != nil {
 			return err
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
