@@ -37,8 +37,9 @@ type Limiter struct {
 	now       func() time.Time
 }
 
-// NewLimiter returns a limiter, or nil (no limit) when perSecond is 0.
-func NewLimiter(perSecond float64, burst, keys int) *Limiter {
+// NewLimiter returns a limiter for up to `keys` keys at once, or nil (no
+// limit) when perSecond is 0. now may be nil (time.Now).
+func NewLimiter(perSecond float64, burst, keys int, now func() time.Time) *Limiter {
 	if perSecond <= 0 {
 		return nil
 	}
@@ -48,8 +49,11 @@ func NewLimiter(perSecond float64, burst, keys int) *Limiter {
 	if keys < 1 {
 		keys = 10000
 	}
+	if now == nil {
+		now = time.Now
+	}
 	buckets, _ := lru.New[int64, *rate.Limiter](keys) // keys > 0: no error
-	return &Limiter{perSecond: rate.Limit(perSecond), burst: burst, buckets: buckets, now: time.Now}
+	return &Limiter{perSecond: rate.Limit(perSecond), burst: burst, buckets: buckets, now: now}
 }
 
 // Allow spends one request of the key's budget, or says how long to wait.

@@ -137,10 +137,10 @@ func TestAuthenticateWithoutCache(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	t.Parallel()
-	if tenant.NewLimiter(0, 10, 0).Allow(1) != nil {
+	if tenant.NewLimiter(0, 10, 0, nil).Allow(1) != nil {
 		t.Error("a zero rate limits")
 	}
-	l := tenant.NewLimiter(1, 3, 10)
+	l := tenant.NewLimiter(1, 3, 10, nil)
 	for i := range 3 {
 		if err := l.Allow(7); err != nil {
 			t.Fatalf("request %d within the burst refused: %v", i+1, err)
