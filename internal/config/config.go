@@ -46,6 +46,7 @@ type Config struct {
 	StaleAfter time.Duration `env:"ORDERDESK_STALE_AFTER" envDefault:"6h"`
 
 	Shopify Shopify
+	Tenancy
 
 	EventsURL    string `env:"ORDERDESK_EVENTS_URL"`
 	EventsSecret Secret `env:"ORDERDESK_EVENTS_SECRET"`
@@ -72,6 +73,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shopify_base_url", c.Shopify.BaseURL),
 		slog.Duration("order_ttl", c.OrderTTL),
 		slog.Bool("events", c.EventsURL != ""),
+		slog.Bool("multi_shop", c.MultiShop()),
+		slog.Bool("oauth_install", c.OAuth()),
+		slog.String("public_url", c.PublicURL),
+		slog.Duration("api_key_cache_ttl", c.KeyCacheTTL),
+		slog.Float64("rate_limit", c.RateLimit),
+		slog.Int("rate_burst", c.RateBurst),
 	)
 }
 
@@ -161,11 +168,23 @@ func (c Config) validate(mode Mode) error {
 			return &Error{"ORDERDESK_EVENTS_SECRET", "required when ORDERDESK_EVENTS_URL is set"}
 		}
 	}
+	if err := c.validateTenancy(mode); err != nil {
+		return err
+	}
 	if mode != ModeServe && mode != ModeShopify {
 		return nil
 	}
+	if mode == ModeServe && c.MultiShop() {
+		if c.APIKey != "" {
+			return &Error{"ORDERDESK_API_KEY", "binds a key to SHOPIFY_SHOP, which is not set; with many shops create keys with `orderdesk keys create`"}
+		}
+		if c.Shopify.AccessToken != "" {
+			return &Error{"SHOPIFY_ACCESS_TOKEN", "is the token of SHOPIFY_SHOP, which is not set; add a shop's token with `orderdesk shops add`"}
+		}
+		return nil
+	}
 	if mode == ModeServe && c.APIKey == "" {
-		return &Error{"ORDERDESK_API_KEY", "required: the key the CRM sends as Authorization: Bearer"}
+		return &Error{"ORDERDESK_API_KEY", "required: the key the CRM sends as Authorization: Bearer (or, for many shops, set ORDERDESK_ENCRYPTION_KEY and leave SHOPIFY_SHOP unset)"}
 	}
 	if mode == ModeServe && len(c.APIKey) < 16 {
 		return &Error{"ORDERDESK_API_KEY", "too short: use at least 16 characters"}
