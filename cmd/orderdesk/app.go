@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/jobs"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/secrets"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -38,7 +40,8 @@ type app struct {
 type core struct {
 	store   *store.Store
 	tenants *tenant.Service
-	shop    tenant.Shop
+	keyring *secrets.Keyring // nil without ORDERDESK_ENCRYPTION_KEY
+	shop    tenant.Shop      // SHOPIFY_SHOP's; zero when serving many shops
 	shopify *shopify.Client
 	orders  *orders.Service
 	syncer  *orders.Syncer
@@ -57,18 +60,27 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		_ = st.Close()
 		return nil, err
 	}
-	tenants := tenant.NewService(st.Tenants())
-	shop, err := tenants.Bootstrap(ctx, cfg.Shopify.Shop, cfg.APIKey.Reveal())
+	keyring, opener, err := openKeyring(cfg)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
+	}
+	tenants := tenant.NewService(st.Tenants(), tenant.WithKeyCache(cfg.KeyCacheTTL, 10000), tenant.WithLogger(log))
+	var shop tenant.Shop
+	pinned := map[string]string{}
+	if cfg.Shopify.Shop != "" {
+		if shop, err = tenants.Bootstrap(ctx, cfg.Shopify.Shop, cfg.APIKey.Reveal()); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		pinned[cfg.Shopify.Shop] = cfg.Shopify.AccessToken.Reveal()
 	}
 	reg := prometheus.NewRegistry()
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: cfg.Shopify.APIVersion,
 		BaseURL:    cfg.Shopify.BaseURL,
 		Timeout:    cfg.Shopify.Timeout,
-		Tokens:     shopify.StaticTokens{cfg.Shopify.Shop: cfg.Shopify.AccessToken.Reveal()},
+		Tokens:     tenant.NewTokens(st.Tenants(), opener, pinned, 30*time.Second),
 		Metrics:    reg,
 	}, log)
 	if err != nil {
@@ -76,7 +88,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	return &core{store: st, tenants: tenants, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), metrics: reg}, nil
+	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), metrics: reg}, nil
 }
 
 // newApp is the core plus webhooks, background jobs and the HTTP handler.
@@ -96,22 +108,27 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
-	var runner *jobs.Runner
-	if st.Pool() != nil {
-		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jobs.Options{})
-	} else {
-		runner, err = jobs.NewSQLite(st.SQL(), hooks, syncer, log, jobs.Options{})
-	}
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc)})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	hooks.SetQueue(runner)
 	idem := idempotency.NewService(st.Idempotency())
-	h, err := api.NewRouter(api.Deps{
+	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
-		Ready: st.Ping, Registry: c.metrics,
-	})
+		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+	}
+	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {
+		deps.Limits = lim
+	}
+	if cfg.OAuth() {
+		if deps.Install, err = newInstaller(cfg, st, c.keyring, runner, log); err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+	}
+	h, err := api.NewRouter(deps)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -122,6 +139,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	bg := newBackground(ctx)
 	bg.Go(func(ctx context.Context) { sweepIdempotencyKeys(ctx, idem, log) })
+	bg.Go(func(ctx context.Context) {
+		tenants.RunLastUsedFlusher(ctx, 30*time.Second, func(err error) { log.ErrorContext(ctx, "record api key use", "err", err) })
+	})
 	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, log: log}, nil
 }
 

@@ -75,6 +75,8 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", migrate},
 		{"sync", "backfill the shop's orders from Shopify (resumable, with progress)", syncCmd},
 		{"webhooks", "register the Shopify webhook subscriptions orderdesk needs", webhooksCmd},
+		shopsCmd(),
+		keysCmd(),
 		{"sandbox", "run only the Shopify sandbox, for other processes to call", sandbox},
 		{"openapi", "print the OpenAPI 3.0 document (as served at /openapi.json)", printOpenAPI},
 		{"version", "print the version", printVersion},

@@ -38,6 +38,44 @@ func (ApplyWebhookArgs) Kind() string { return "apply_webhook" }
 // InsertOpts: a webhook is worth a few tries, then a human should look.
 func (ApplyWebhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
+// RegisterWebhooksArgs subscribes a shop just installed to orderdesk's
+// webhook topics.
+type RegisterWebhooksArgs struct {
+	ShopID     int64  `json:"shop_id"`
+	ShopDomain string `json:"shop_domain"`
+}
+
+// Kind names the job in River's tables.
+func (RegisterWebhooksArgs) Kind() string { return "register_webhooks" }
+
+// InsertOpts: Shopify may be down for a while; registering is idempotent,
+// so a shop installed twice is registered twice harmlessly.
+func (RegisterWebhooksArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
+
+// WebhookRegistrar subscribes a shop to orderdesk's topics (idempotent).
+type WebhookRegistrar interface {
+	RegisterShopWebhooks(ctx context.Context, shop tenant.Shop) error
+}
+
+type registerWorker struct {
+	river.WorkerDefaults[RegisterWebhooksArgs]
+	registrar WebhookRegistrar
+	log       *slog.Logger
+}
+
+func (w *registerWorker) Work(ctx context.Context, job *river.Job[RegisterWebhooksArgs]) error {
+	shop := tenant.Shop{ID: job.Args.ShopID, Domain: job.Args.ShopDomain}
+	if w.registrar == nil {
+		w.log.WarnContext(ctx, "not registering the shop's webhooks: ORDERDESK_PUBLIC_URL is not set; run `orderdesk webhooks register`", "shop", shop.Domain)
+		return river.JobCancel(errors.New("no ORDERDESK_PUBLIC_URL to subscribe"))
+	}
+	err := w.registrar.RegisterShopWebhooks(ctx, shop)
+	if errors.Is(err, tenant.ErrShopUninstalled) {
+		return river.JobCancel(fmt.Errorf("skipped: %w", err))
+	}
+	return err
+}
+
 // ReconcileArgs is the periodic reconciliation.
 type ReconcileArgs struct{}
 
@@ -61,7 +99,13 @@ type applyWorker struct {
 
 func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyWebhookArgs]) error {
 	a := job.Args
-	return w.applier.ApplyWebhook(ctx, tenant.Shop{ID: a.ShopID, Domain: a.ShopDomain}, a.Topic, a.Payload)
+	err := w.applier.ApplyWebhook(ctx, tenant.Shop{ID: a.ShopID, Domain: a.ShopDomain}, a.Topic, a.Payload)
+	if errors.Is(err, tenant.ErrShopUninstalled) {
+		// Retrying cannot help until the shop installs the app again; the
+		// reason stays on the cancelled job.
+		return river.JobCancel(fmt.Errorf("skipped: %w", err))
+	}
+	return err
 }
 
 type reconcileWorker struct {
@@ -85,6 +129,9 @@ type Options struct {
 	// cannot notify them (SQLite); default 200ms.
 	PollInterval time.Duration
 	Workers      int
+	// Registrar subscribes newly installed shops to webhooks; nil when
+	// orderdesk has no public URL (the jobs are then cancelled, saying so).
+	Registrar WebhookRegistrar
 }
 
 // Runner is the River client for whichever database orderdesk runs on.
@@ -109,6 +156,9 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &reconcileWorker{reconciler: reconciler}); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &registerWorker{registrar: o.Registrar, log: log}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return &river.Config{
@@ -183,6 +233,15 @@ func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) err
 	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, EventID: j.EventID, Payload: j.Payload}
 	if err := r.insertTx(ctx, tx, args); err != nil {
 		return fmt.Errorf("enqueue webhook: %w", err)
+	}
+	return nil
+}
+
+// EnqueueRegisterWebhooks inserts the shop's webhook registration inside
+// tx, the transaction that records its install.
+func (r *Runner) EnqueueRegisterWebhooks(ctx context.Context, tx any, shop tenant.Shop) error {
+	if err := r.insertTx(ctx, tx, RegisterWebhooksArgs{ShopID: shop.ID, ShopDomain: shop.Domain}); err != nil {
+		return fmt.Errorf("enqueue webhook registration: %w", err)
 	}
 	return nil
 }

@@ -193,7 +193,8 @@ func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 	return nil
 }
 
-// StaleOrders lists open orders last read before `before`, oldest first.
+// StaleOrders lists open orders last read before `before`, oldest first,
+// of installed shops (an uninstalled shop's copy is kept as it is).
 func (o *Orders) StaleOrders(ctx context.Context, before time.Time, limit int) ([]orders.ShopOrder, error) {
 	var rows []struct {
 		ShopID int64
@@ -202,7 +203,7 @@ func (o *Orders) StaleOrders(ctx context.Context, before time.Time, limit int) (
 	}
 	err := o.s.db.WithContext(ctx).Table("orders").Select("orders.shop_id, shops.domain, orders.id").
 		Joins("JOIN shops ON shops.id = orders.shop_id").
-		Where("orders.status = ? AND orders.synced_at < ?", string(orders.StatusOpen), before.UTC()).
+		Where("orders.status = ? AND orders.synced_at < ? AND shops.state = ?", string(orders.StatusOpen), before.UTC(), string(tenant.Installed)).
 		Order("orders.synced_at").Limit(limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("stale orders: %w", err)

@@ -81,7 +81,6 @@ type InstallStore interface {
 	// it again) with its sealed token and scopes, and runs after in the
 	// same transaction.
 	SaveInstall(ctx context.Context, in Install, after AfterInstall) (Shop, error)
-	ListShops(ctx context.Context) ([]ShopInfo, error)
 }
 
 // Scopes are what orderdesk asks a shop for: orders to read (all of them,
@@ -229,6 +228,3 @@ func missingScopes(granted []string) []string {
 	}
 	return out
 }
-
-// Shops lists every shop with its installation.
-func (in *Installer) Shops(ctx context.Context) ([]ShopInfo, error) { return in.store.ListShops(ctx) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
@@ -51,10 +53,32 @@ func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic stri
 	case "shop/redact":
 		s.log.InfoContext(ctx, "deleting a shop's data", "shop_id", shop.ID)
 		return s.sync.ForgetShop(ctx, shop)
+	case "app/uninstalled":
+		return s.uninstalled(ctx, shop, payload)
 	case "customers/data_request":
 		// Recorded with the delivery; the merchant answers it from Shopify.
 		s.log.InfoContext(ctx, "customer data request recorded", "shop_id", shop.ID)
 		return nil
 	}
 	return nil
+}
+
+// uninstalled applies app/uninstalled: the shop's token is dropped and
+// nothing calls Shopify for it any more (its jobs are skipped, saying so);
+// its data stays until shop/redact. The routing header is not signed, so
+// the signed body must name the routed shop: shop A's delivery resent as
+// shop B's uninstalls nothing.
+func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, payload []byte) error {
+	var body struct {
+		MyshopifyDomain string `json:"myshopify_domain"`
+	}
+	if err := json.Unmarshal(payload, &body); err != nil {
+		return fmt.Errorf("webhook app/uninstalled: payload is not JSON: %w", err)
+	}
+	if !strings.EqualFold(body.MyshopifyDomain, shop.Domain) {
+		s.log.WarnContext(ctx, "app/uninstalled names another shop than the one it was routed to: ignored", "shop_id", shop.ID, "body_shop", body.MyshopifyDomain)
+		return nil
+	}
+	s.log.InfoContext(ctx, "the shop uninstalled the app: token dropped, data kept until shop/redact", "shop_id", shop.ID)
+	return s.shops.MarkUninstalled(ctx, shop.ID, time.Now().UTC())
 }

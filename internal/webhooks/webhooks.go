@@ -29,7 +29,7 @@ var Topics = []string{
 	"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
 	"orders/partially_fulfilled", "orders/edited", "refunds/create", "fulfillments/create",
 	"fulfillments/update", "fulfillment_events/create",
-	"customers/data_request", "customers/redact", "shop/redact",
+	"customers/data_request", "customers/redact", "shop/redact", "app/uninstalled",
 }
 
 // Headers are the delivery's Shopify headers.
@@ -78,9 +78,12 @@ type Queue interface {
 	EnqueueWebhook(ctx context.Context, tx any, j Job) error
 }
 
-// Shops finds the shop a delivery is for.
+// Shops finds the shop a delivery is for, and records app/uninstalled.
 type Shops interface {
 	ShopByDomain(ctx context.Context, domain string) (tenant.Shop, error)
+	// MarkUninstalled drops the shop's token and marks it uninstalled; its
+	// data stays until shop/redact.
+	MarkUninstalled(ctx context.Context, shopID int64, at time.Time) error
 }
 
 // OrderSync applies changes to orderdesk's copy.
