@@ -351,4 +351,3 @@ func TestInstallNotConfigured(t *testing.T) {
 	problem(t, h.get("/shopify/install?shop=a.myshopify.com", ""), http.StatusNotFound, "install_not_configured")
 	problem(t, h.get("/shopify/callback?shop=a.myshopify.com", ""), http.StatusNotFound, "install_not_configured")
 }
-
