@@ -79,6 +79,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
                     "429": {
                         "description": "The API key's rate limit; Retry-After says when to come back",
                         "schema": {
@@ -244,6 +250,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
                     "429": {
                         "description": "The API key's rate limit; Retry-After says when to come back",
                         "schema": {
@@ -318,6 +330,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -406,6 +424,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
                     "429": {
                         "description": "The API key's rate limit; Retry-After says when to come back",
                         "schema": {
@@ -486,6 +510,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -702,6 +732,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "No such order in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
