@@ -79,7 +79,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	st := storetest.New(t, o.kind)
-	tenants := tenant.NewService(st.Tenants())
+	// A short key cache: as in production, but a test of a deleted shop or
+	// key waits little.
+	tenants := tenant.NewService(st.Tenants(), tenant.WithKeyCache(200*time.Millisecond, 0))
 	a, err := tenants.Bootstrap(ctx, shopA, keyA)
 	if err != nil {
 		t.Fatal(err)

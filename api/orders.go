@@ -34,7 +34,7 @@ import (
 //	@Failure		401					{object}	Problem
 //	@Failure		429					{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
 //	@Header			429					{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		409					{object}	Problem		"The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)"
+//	@Failure		409					{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
 //	@Failure		500					{object}	Problem		"Internal error (no details)"
 //	@ID				listOrders
 //	@Router			/orders [get]
@@ -132,7 +132,7 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@Failure		429		{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
 //	@Header			429		{integer}	Retry-After	"Seconds until the key may call again"
 //	@Failure		404		{object}	Problem		"No such order in this shop"
-//	@Failure		409		{object}	Problem		"The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)"
+//	@Failure		409		{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
 //	@Failure		502		{object}	Problem		"Shopify failed"
 //	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@Failure		504		{object}	Problem		"Shopify did not answer in time"

@@ -54,9 +54,8 @@ var errorMapping = []struct {
 	{tenant.ErrOAuthSignature, http.StatusUnauthorized, "oauth_signature_invalid", "The request is not signed by Shopify", true},
 	{tenant.ErrOAuthState, http.StatusForbidden, "oauth_state_invalid", "The install's state does not match; start the install again", true},
 	{tenant.ErrOAuthCode, http.StatusBadRequest, "oauth_code_invalid", "Shopify refused the authorization code; start the install again", true},
-	// Before ErrShopifyAuth, which these also match: the cause is known.
+	// Before ErrShopifyAuth, which it also matches: the cause is known.
 	{tenant.ErrShopUninstalled, http.StatusConflict, "shop_uninstalled", "The shop has uninstalled the app", true},
-	{tenant.ErrNoAccessToken, http.StatusConflict, "shop_not_installed", "orderdesk holds no access token for this shop", true},
 	// The cause chain of a 404 says nothing the client can use.
 	{orders.ErrNotFound, http.StatusNotFound, "not_found", "No such order in this shop", false},
 	{orders.ErrRuleViolation, http.StatusConflict, "rule_violation", "Not allowed in the order's current state", true},

@@ -45,7 +45,7 @@ type TimelineResponse struct {
 //	@Failure		401		{object}	Problem
 //	@Failure		429		{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
 //	@Header			429		{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		409		{object}	Problem		"The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)"
+//	@Failure		409		{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
 //	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@Router			/customers/{id}/timeline [get]
 func (s *server) timeline(c *gin.Context) {

@@ -80,7 +80,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -251,7 +251,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -335,7 +335,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -425,7 +425,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -515,7 +515,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -737,7 +737,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "The shop has uninstalled the app (shop_uninstalled) or orderdesk has no token for it (shop_not_installed)",
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
