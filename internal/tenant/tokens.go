@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,9 +30,10 @@ type Opener interface {
 // sealed token from the database, opened with the keyring, or for the
 // environment's bootstrap shop the token of SHOPIFY_ACCESS_TOKEN (never
 // stored). A shop that uninstalled the app has no token, whatever the
-// environment says. Answers are kept for a short TTL, so a busy shop costs
-// one query per TTL; an install or uninstall seen by another replica
-// reaches this one within it.
+// environment says. A token is kept for a short TTL, so a busy shop costs
+// one query per TTL; an uninstall seen by another replica reaches this one
+// within it. "Uninstalled" and "no token" are never kept: jobs give up for
+// good on them, so a shop installed again must be seen at once.
 type Tokens struct {
 	store  TokenStore
 	opener Opener // nil without ORDERDESK_ENCRYPTION_KEY
@@ -47,7 +47,6 @@ type Tokens struct {
 
 type tokenEntry struct {
 	token   string
-	err     error
 	expires time.Time
 }
 
@@ -66,16 +65,18 @@ func (t *Tokens) Token(ctx context.Context, shop Shop) (string, error) {
 	e, ok := t.cache[shop.ID]
 	t.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.token, e.err
+		return e.token, nil
 	}
 	token, err := t.load(ctx, shop)
-	if err != nil && !errors.Is(err, ErrShopUninstalled) && !errors.Is(err, ErrNoAccessToken) {
-		return "", err // a database hiccup is not remembered
+	if err != nil {
+		// Not remembered: a database hiccup, and a shop without a token,
+		// which an install on any replica may change the next moment.
+		return "", err
 	}
 	t.mu.Lock()
-	t.cache[shop.ID] = tokenEntry{token: token, err: err, expires: now.Add(t.ttl)}
+	t.cache[shop.ID] = tokenEntry{token: token, expires: now.Add(t.ttl)}
 	t.mu.Unlock()
-	return token, err
+	return token, nil
 }
 
 // Forget drops what is cached for a shop (after this process installed or
