@@ -379,3 +379,35 @@ func TestNoTokenInClear(t *testing.T) {
 		}
 	})
 }
+
+// TestRotateEncryptionUnderConcurrentWrites: a token rewritten while the
+// rotation re-encrypts it (a reinstall on a replica still sealing under
+// the old key) is kept, and the rotation does not report success while a
+// value is still sealed under an old key: the operator drops that key next.
+func TestRotateEncryptionUnderConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		k1, k2 := randomKey(t), randomKey(t)
+		old := testKeyring(t, "k1:"+k1)
+		sh := install(t, s, old, "busy.myshopify.com", "shpat_first")
+		rotating := testKeyring(t, "k2:"+k2+",k1:"+k1)
+		calls := 0
+		reseal := func(sealed, context string) (string, bool, error) {
+			calls++
+			if calls == 1 {
+				install(t, s, old, "busy.myshopify.com", "shpat_reinstalled") // meanwhile, under k1
+			}
+			return rotating.Reseal(sealed, context)
+		}
+		_, err := s.ResealAll(ctx, rotating.CurrentPrefix(), reseal)
+		onlyNew := tenant.NewTokens(s.Tenants(), testKeyring(t, "k2:"+k2), nil, 0)
+		got, openErr := onlyNew.Token(ctx, sh)
+		if err == nil && (openErr != nil || got != "shpat_reinstalled") {
+			t.Errorf("ResealAll reported success, but with k1 dropped the token reads %q, %v", got, openErr)
+		}
+		if both, err := tenant.NewTokens(s.Tenants(), rotating, nil, 0).Token(ctx, sh); err != nil || both != "shpat_reinstalled" {
+			t.Errorf("the reinstalled token was overwritten: %q, %v", both, err)
+		}
+	})
+}
