@@ -48,7 +48,7 @@ func (s *Store) resealColumn(ctx context.Context, c sealedColumn, current string
 	selectSQL := fmt.Sprintf("SELECT CAST(%[2]s AS TEXT) AS row_key, %[3]s AS row_bind, %[4]s AS row_value FROM %[1]s WHERE %[4]s IS NOT NULL AND substr(%[4]s, 1, %[5]d) <> ? ORDER BY %[2]s LIMIT 100",
 		c.table, c.key, c.bind, c.column, len(current))
 	updateSQL := fmt.Sprintf("UPDATE %[1]s SET %[3]s = ? WHERE CAST(%[2]s AS TEXT) = ? AND %[3]s = ?", c.table, c.key, c.column)
-	done := 0
+	done, stalled := 0, 0
 	for {
 		var rows []struct {
 			RowKey, RowBind, RowValue string
@@ -77,10 +77,15 @@ func (s *Store) resealColumn(ctx context.Context, c sealedColumn, current string
 				changed++
 			}
 		}
-		if changed == 0 {
-			// Every value left changed under us or needs no change: the
-			// next pass would read the same rows.
-			return done, nil
+		if changed > 0 {
+			stalled = 0
+			continue
+		}
+		// Every value of the batch changed under us, perhaps under an old
+		// key again (a replica not given the new key yet): read them again,
+		// but never report done while one is still under an old key.
+		if stalled++; stalled == 3 {
+			return done, fmt.Errorf("reseal %s.%s: %d values keep changing while being re-encrypted (is every replica given the new key?); run the rotation again", c.table, c.column, len(rows))
 		}
 	}
 }

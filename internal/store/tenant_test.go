@@ -409,5 +409,16 @@ func TestRotateEncryptionUnderConcurrentWrites(t *testing.T) {
 		if both, err := tenant.NewTokens(s.Tenants(), rotating, nil, 0).Token(ctx, sh); err != nil || both != "shpat_reinstalled" {
 			t.Errorf("the reinstalled token was overwritten: %q, %v", both, err)
 		}
+
+		// A value that changes under every pass: the rotation gives up
+		// and says so, rather than loop or claim success.
+		install(t, s, old, "busy.myshopify.com", "shpat_again")
+		restless := func(sealed, context string) (string, bool, error) {
+			install(t, s, old, "busy.myshopify.com", "shpat_again")
+			return rotating.Reseal(sealed, context)
+		}
+		if _, err := s.ResealAll(ctx, rotating.CurrentPrefix(), restless); err == nil || !strings.Contains(err.Error(), "run the rotation again") {
+			t.Errorf("a value that never settles: err = %v", err)
+		}
 	})
 }
