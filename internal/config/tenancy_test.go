@@ -53,6 +53,13 @@ func TestTenancy(t *testing.T) {
 			return env
 		}(), "ORDERDESK_ENCRYPTION_KEY"},
 		{"bad public url", multi(map[string]string{"ORDERDESK_PUBLIC_URL": "od.example.com"}), "ORDERDESK_PUBLIC_URL"},
+		// orderdesk appends /shopify/callback and /webhooks/shopify, and
+		// its state cookie's path is /shopify/callback: a trailing slash
+		// makes //shopify/callback (no redirect URL Shopify allows), a path
+		// makes the browser withhold the cookie from the callback.
+		{"public url with a trailing slash", multi(map[string]string{"ORDERDESK_PUBLIC_URL": "https://od.example.com/"}), "ORDERDESK_PUBLIC_URL"},
+		{"public url with a path", multi(map[string]string{"ORDERDESK_PUBLIC_URL": "https://example.com/orderdesk"}), "ORDERDESK_PUBLIC_URL"},
+		{"public url with a query", multi(map[string]string{"ORDERDESK_PUBLIC_URL": "https://od.example.com?a=1"}), "ORDERDESK_PUBLIC_URL"},
 		{"cache ttl too long", multi(map[string]string{"ORDERDESK_API_KEY_CACHE_TTL": "10m"}), "ORDERDESK_API_KEY_CACHE_TTL"},
 		{"cache ttl not a duration", multi(map[string]string{"ORDERDESK_API_KEY_CACHE_TTL": "soon"}), "ORDERDESK_API_KEY_CACHE_TTL"},
 		{"negative rate", multi(map[string]string{"ORDERDESK_RATE_LIMIT": "-1"}), "ORDERDESK_RATE_LIMIT"},
