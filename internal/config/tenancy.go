@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/secrets"
@@ -47,6 +50,11 @@ func (c Config) validateTenancy(mode Mode) error {
 	if c.PublicURL != "" {
 		if err := checkOrigin(c.PublicURL); err != nil {
 			return &Error{"ORDERDESK_PUBLIC_URL", err.Error()}
+		}
+		// orderdesk appends /shopify/callback and /webhooks/shopify to it,
+		// and its OAuth state cookie is for the path /shopify/callback.
+		if u, _ := url.Parse(c.PublicURL); u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "?") {
+			return &Error{"ORDERDESK_PUBLIC_URL", fmt.Sprintf("%q must be an origin like https://orderdesk.example.com: no path, no trailing slash, no query", c.PublicURL)}
 		}
 	}
 	if c.KeyCacheTTL < 0 || c.KeyCacheTTL > time.Minute {
