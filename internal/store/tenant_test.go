@@ -422,3 +422,57 @@ func TestRotateEncryptionUnderConcurrentWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestBootstrapKeyReplaced: ORDERDESK_API_KEY is the shop's bootstrap key.
+// Setting a new one (say the old one leaked) stops the old one; a revoked
+// one is not brought back by a restart, and start-up says so; managed keys
+// are untouched.
+func TestBootstrapKeyReplaced(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		tn := s.Tenants()
+		svc := tenant.NewService(tn, tenant.WithKeyCache(0, 0))
+		const leaked, fresh = "bootstrap-key-leaked-0123", "bootstrap-key-fresh-45678"
+		if _, err := svc.Bootstrap(ctx, "boot.myshopify.com", leaked); err != nil {
+			t.Fatal(err)
+		}
+		_, managed, err := tenant.NewKeys(tn).Create(ctx, "boot.myshopify.com", "crm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Bootstrap(ctx, "boot.myshopify.com", fresh); err != nil { // the restart with the new key
+			t.Fatal(err)
+		}
+		if _, err := svc.Authenticate(ctx, leaked); !errors.Is(err, tenant.ErrUnauthenticated) {
+			t.Errorf("the replaced ORDERDESK_API_KEY still works: %v", err)
+		}
+		for _, k := range []string{fresh, managed} {
+			if _, err := svc.Authenticate(ctx, k); err != nil {
+				t.Errorf("key %.14s…: %v", k, err)
+			}
+		}
+		if _, err := svc.Bootstrap(ctx, "boot.myshopify.com", fresh); err != nil { // another restart, same key
+			t.Fatalf("restart with the same key: %v", err)
+		}
+		list, err := tn.ListAPIKeys(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var freshID int64
+		for _, k := range list {
+			if k.Prefix == "" && k.RevokedAt == nil {
+				freshID = k.ID
+			}
+		}
+		if _, err := tenant.NewKeys(tn).Revoke(ctx, fmt.Sprint(freshID)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Bootstrap(ctx, "boot.myshopify.com", fresh); !errors.Is(err, tenant.ErrKeyRevoked) {
+			t.Errorf("start-up with a revoked ORDERDESK_API_KEY: %v", err)
+		}
+		if _, err := svc.Authenticate(ctx, fresh); !errors.Is(err, tenant.ErrUnauthenticated) {
+			t.Errorf("a restart brought a revoked key back: %v", err)
+		}
+	})
+}

@@ -54,6 +54,10 @@ type Principal struct {
 // revoked one.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
+// ErrKeyRevoked: the environment's key (ORDERDESK_API_KEY) was revoked
+// with `orderdesk keys revoke`; a restart does not bring it back.
+var ErrKeyRevoked = errors.New("this api key was revoked")
+
 // ErrNotFound: no such shop.
 var ErrNotFound = errors.New("shop not found")
 
