@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -71,6 +72,9 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 	if cfg.Shopify.Shop != "" {
 		if shop, err = tenants.Bootstrap(ctx, cfg.Shopify.Shop, cfg.APIKey.Reveal()); err != nil {
 			_ = st.Close()
+			if errors.Is(err, tenant.ErrKeyRevoked) {
+				return nil, &config.Error{Var: "ORDERDESK_API_KEY", Msg: "this key was revoked with `orderdesk keys revoke`; set a new one"}
+			}
 			return nil, err
 		}
 		pinned[cfg.Shopify.Shop] = cfg.Shopify.AccessToken.Reveal()

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderdesk/orderdesk/internal/config"
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
@@ -235,5 +236,32 @@ func TestServeManyShops(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), apiKey) || strings.Contains(logs.String(), token) || strings.Contains(logs.String(), strings.TrimPrefix(key1, "k1:")) {
 		t.Error("a secret reached the logs")
+	}
+}
+
+// TestRevokedBootstrapKeyStopsStartup: an ORDERDESK_API_KEY revoked with
+// `keys revoke` is not brought back by a restart; serve says which variable
+// to change, in one line.
+func TestRevokedBootstrapKeyStopsStartup(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"ORDERDESK_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "od.db"), "ORDERDESK_API_KEY": "bootstrap-0123456789abcdef",
+		"SHOPIFY_SHOP": "boot.myshopify.com", "SHOPIFY_ACCESS_TOKEN": "shpat_boot",
+	}
+	cfg, err := config.Load(env, config.ModeServe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newLogger(io.Discard, "error")
+	c, err := newCore(context.Background(), cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.store.Close()
+	c2 := cli{t: t, env: env}
+	c2.ok("keys", "revoke", "1")
+	_, err = newCore(context.Background(), cfg, log)
+	if err == nil || !strings.HasPrefix(err.Error(), "ORDERDESK_API_KEY: ") || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "bootstrap-0123") {
+		t.Errorf("start-up with the revoked key: %v", err)
 	}
 }

@@ -237,21 +237,34 @@ func (t *Tenants) TakeOAuthState(ctx context.Context, nonceHash string, now time
 }
 
 // EnsureAPIKey binds a key hash to a shop; binding it again is a no-op, and
-// a hash bound to another shop is an error.
+// a hash bound to another shop is an error, as is one that was revoked
+// (tenant.ErrKeyRevoked). A key without a prefix is the environment's
+// (ORDERDESK_API_KEY): binding one revokes the shop's earlier ones, in the
+// same transaction, so replacing ORDERDESK_API_KEY stops the old key.
 func (t *Tenants) EnsureAPIKey(ctx context.Context, shopID int64, hash, name string) error {
-	row := apiKeyRow{ShopID: shopID, KeyHash: hash, Name: name, CreatedAt: time.Now().UTC()}
-	db := t.s.db.WithContext(ctx)
-	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key_hash"}}, DoNothing: true}).Create(&row).Error; err != nil {
-		return fmt.Errorf("ensure api key: %w", err)
-	}
-	var got apiKeyRow
-	if err := db.Where("key_hash = ?", hash).Take(&got).Error; err != nil {
-		return fmt.Errorf("ensure api key: %w", err)
-	}
-	if got.ShopID != shopID {
-		return errors.New("ensure api key: this key is already bound to another shop")
-	}
-	return nil
+	now := time.Now().UTC()
+	row := apiKeyRow{ShopID: shopID, KeyHash: hash, Name: name, CreatedAt: now}
+	return t.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key_hash"}}, DoNothing: true}).Create(&row).Error; err != nil {
+			return fmt.Errorf("ensure api key: %w", err)
+		}
+		var got apiKeyRow
+		if err := tx.Where("key_hash = ?", hash).Take(&got).Error; err != nil {
+			return fmt.Errorf("ensure api key: %w", err)
+		}
+		if got.ShopID != shopID {
+			return errors.New("ensure api key: this key is already bound to another shop")
+		}
+		if got.RevokedAt != nil {
+			return fmt.Errorf("ensure api key: %w at %s (orderdesk keys revoke)", tenant.ErrKeyRevoked, got.RevokedAt.UTC().Format(time.RFC3339))
+		}
+		err := tx.Model(&apiKeyRow{}).Where("shop_id = ? AND prefix IS NULL AND revoked_at IS NULL AND key_hash <> ?", shopID, hash).
+			Update("revoked_at", now).Error
+		if err != nil {
+			return fmt.Errorf("ensure api key: revoke the replaced one: %w", err)
+		}
+		return nil
+	})
 }
 
 // PrincipalByKeyHash finds the unrevoked API key with this hash and its shop.

@@ -104,7 +104,9 @@ type Store interface {
 	// MarkInstalled records that the shop is installed again (the
 	// environment's bootstrap says so); false when it already was.
 	MarkInstalled(ctx context.Context, shopID int64, at time.Time) (bool, error)
-	// EnsureAPIKey binds a key hash to a shop (idempotent); name labels it.
+	// EnsureAPIKey binds the environment's key hash to a shop
+	// (idempotent), revoking the shop's earlier environment keys; name
+	// labels it. A revoked key is ErrKeyRevoked.
 	EnsureAPIKey(ctx context.Context, shopID int64, hash, name string) error
 	// PrincipalByKeyHash finds an unrevoked key and its shop;
 	// ErrUnauthenticated when there is none.
