@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
 
 // jobs counts River jobs of a kind in a state.
@@ -76,4 +77,24 @@ func TestAppUninstalled(t *testing.T) {
 		_, err := h.store.Tenants().ShopByDomain(context.Background(), shopA)
 		return err != nil
 	})
+}
+
+// TestStaleAppUninstalledKeepsAReinstall: Shopify retries a delivery it
+// could not hand over (orderdesk down, a 5xx) for hours, with its
+// X-Shopify-Triggered-At; a River job is retried too. An app/uninstalled
+// triggered before the shop's current installation must not drop the
+// token of that installation.
+func TestStaleAppUninstalledKeepsAReinstall(t *testing.T) {
+	t.Parallel()
+	t.Skip("finding 4: app/uninstalled does not know when it happened; the delivery's time must reach the apply job (receive.go, webhooks.Job, jobs args: the webhook-to-shop binding of task 2)")
+	h := newHarness(t, harnessOpts{})
+	body := []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`)
+	r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader(string(body)), "Content-Type", "application/json",
+		"X-Shopify-Topic", "app/uninstalled", "X-Shopify-Shop-Domain", shopA, "X-Shopify-Webhook-Id", uuid.NewString(), "X-Shopify-Event-Id", uuid.NewString(),
+		"X-Shopify-Triggered-At", time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano), "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), body))
+	ack(t, r, "accepted")
+	eventually(t, 3*time.Second, "the delivery's job", func() bool { return h.jobs("apply_webhook", "completed") == 1 })
+	if st := h.shopState(); st.State != tenant.Installed {
+		t.Errorf("an uninstall from before the current installation uninstalled the shop: %+v", st)
+	}
 }
