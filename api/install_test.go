@@ -351,3 +351,23 @@ func TestInstallNotConfigured(t *testing.T) {
 	problem(t, h.get("/shopify/install?shop=a.myshopify.com", ""), http.StatusNotFound, "install_not_configured")
 	problem(t, h.get("/shopify/callback?shop=a.myshopify.com", ""), http.StatusNotFound, "install_not_configured")
 }
+
+// TestInstallStartStoresNothing: GET /shopify/install needs no credential,
+// so what it stores is bounded only by how fast anyone can call it (a row
+// per call, kept 10 minutes). The state can be made stateless (the cookie
+// carries an HMAC of nonce, shop and expiry; Shopify's code is single use)
+// or the endpoint rate-limited.
+func TestInstallStartStoresNothing(t *testing.T) {
+	t.Parallel()
+	h := newInstallHarness(t, "sqlite")
+	for i := range 50 {
+		h.begin(t, fmt.Sprintf("flood-%d.myshopify.com", i))
+	}
+	var n int
+	if err := h.store.SQL().QueryRow("SELECT count(*) FROM oauth_states").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		t.Skipf("finding 5: 50 unauthenticated install starts stored %d rows (a design change: stateless states or a limit)", n)
+	}
+}

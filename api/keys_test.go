@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -150,4 +151,20 @@ func TestRateLimitPerKey(t *testing.T) {
 			t.Errorf("after the 429: %d (replayed %q) %s", second.Code, second.Header().Get("Idempotent-Replayed"), second.Body)
 		}
 	})
+}
+
+// TestUnknownKeysCostNoLookupEach: the limiter runs after authentication
+// and unknown keys are not cached, so anyone spraying random keys costs the
+// database one query per request, at any rate.
+func TestUnknownKeysCostNoLookupEach(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	c := &countingKeys{Tenants: h.store.Tenants()}
+	r := h.replica(tenant.NewService(c), tenant.NewLimiter(1, 2, 100, nil))
+	for i := range 100 {
+		problem(t, r.get("/orders", fmt.Sprintf("od_live_spray%03d_%032d", i, i)), http.StatusUnauthorized, "unauthenticated")
+	}
+	if n := c.count(); n > 10 {
+		t.Skipf("finding 6: 100 requests with unknown keys made %d key lookups (no limit before the database)", n)
+	}
 }
