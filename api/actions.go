@@ -69,7 +69,7 @@ func (s *server) cancelPreview(c *gin.Context) {
 	for _, m := range p.RefundModes {
 		r.Refund.Modes = append(r.Refund.Modes, string(m))
 	}
-	c.JSON(http.StatusOK, r)
+	writeJSON(c, http.StatusOK, r)
 }
 
 // refundPreview godoc
@@ -111,7 +111,7 @@ func (s *server) refundPreview(c *gin.Context) {
 	for _, l := range p.LineItems {
 		r.LineItems = append(r.LineItems, RefundableLineResp{LineItemID: l.LineItemID, Title: l.Title, Quantity: l.Quantity, Price: orders.FormatMoney(l.Price, p.Currency), Shipped: l.Shipped})
 	}
-	c.JSON(http.StatusOK, r)
+	writeJSON(c, http.StatusOK, r)
 }
 
 // cancelOrder godoc
@@ -259,7 +259,7 @@ func (s *server) listActions(c *gin.Context) {
 	for _, a := range list {
 		r.Actions = append(r.Actions, toActionResponse(a))
 	}
-	c.JSON(http.StatusOK, r)
+	writeJSON(c, http.StatusOK, r)
 }
 
 // parseAmount reads a money string; the currency check comes with the order.
@@ -305,9 +305,9 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 	}
 	if r := begun.Replay; r != nil {
 		c.Header("Idempotent-Replayed", "true")
-		ct := "application/json"
+		ct := mediaJSON
 		if r.Status >= 400 {
-			ct = "application/problem+json"
+			ct = mediaProblem
 		}
 		c.Data(r.Status, ct, r.Body)
 		return
@@ -335,9 +335,9 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 	if ferr := s.Idempotency.Finish(context.WithoutCancel(c.Request.Context()), k, status, encoded); ferr != nil {
 		s.Log.ErrorContext(ctx, "store idempotent response", "err", ferr, "request_id", requestID(c))
 	}
-	ct := "application/json"
+	ct := mediaJSON
 	if runErr != nil {
-		ct = "application/problem+json"
+		ct = mediaProblem
 		_ = c.Error(runErr)
 	}
 	c.Data(status, ct, encoded)

@@ -203,7 +203,7 @@ func TestRefundScenarios(t *testing.T) {
 		{"JPY amount with decimals", shopifysandbox.OrderJPY, `{"amount":"100.5"}`, 422, "invalid_amount"},
 		{"zero amount", shopifysandbox.OrderJPY, `{"amount":"0"}`, 422, "invalid_amount"},
 		{"not a number", shopifysandbox.OrderJPY, `{"amount":"ten"}`, 422, "invalid_amount"},
-		{"amount as a JSON number", shopifysandbox.OrderJPY, `{"amount":10}`, 400, "invalid_json"},
+		{"amount as a JSON number", shopifysandbox.OrderJPY, `{"amount":10}`, 400, "invalid_type"},
 		{"unpaid", shopifysandbox.OrderAuthorized, `{"amount":"1.00"}`, 409, "not_paid"},
 		{"fully refunded", shopifysandbox.OrderRefunded, `{"amount":"1.00"}`, 409, "nothing_to_refund"},
 		{"voided", shopifysandbox.OrderCancelledVoided, `{"amount":"1.00"}`, 409, "nothing_to_refund"},

@@ -23,7 +23,7 @@ type Health struct {
 //	@ID				getHealthz
 //	@Router			/healthz [get]
 func (s *server) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, Health{Status: "ok"})
+	writeJSON(c, http.StatusOK, Health{Status: "ok"})
 }
 
 // readyz godoc
@@ -44,5 +44,5 @@ func (s *server) readyz(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusServiceUnavailable, "not_ready", "Service unavailable", "the database is not reachable"))
 		return
 	}
-	c.JSON(http.StatusOK, Health{Status: "ok"})
+	writeJSON(c, http.StatusOK, Health{Status: "ok"})
 }

@@ -45,7 +45,7 @@ func newOpenAPIHandler() (gin.HandlerFunc, error) {
 		return nil, err
 	}
 	return func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/json", doc)
+		c.Data(http.StatusOK, mediaJSON, doc)
 	}, nil
 }
 

@@ -59,7 +59,7 @@ func (s *server) listOrders(c *gin.Context) {
 		next := page.Next.Encode()
 		resp.NextCursor = &next
 	}
-	c.JSON(http.StatusOK, resp)
+	writeJSON(c, http.StatusOK, resp)
 }
 
 var (
@@ -159,7 +159,7 @@ func (s *server) getOrder(c *gin.Context) {
 		writeError(c, s.Log, err)
 		return
 	}
-	c.JSON(http.StatusOK, toOrderResponse(o))
+	writeJSON(c, http.StatusOK, toOrderResponse(o))
 }
 
 // orderID parses the :id path parameter, writing a 400 when it is not an id.

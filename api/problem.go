@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -106,8 +107,9 @@ func newProblem(status int, code, title, detail string) Problem {
 // writeProblem sends p as application/problem+json and stops the chain.
 func writeProblem(c *gin.Context, p Problem) {
 	p.Instance = "urn:request:" + requestID(c)
-	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(p.Status, p)
+	b, _ := json.Marshal(p) // strings and ints: encoding cannot fail
+	c.Data(p.Status, mediaProblem, b)
+	c.Abort()
 }
 
 // writeError maps err through the table; 5xx causes are logged here.

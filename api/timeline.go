@@ -96,5 +96,5 @@ func (s *server) timeline(c *gin.Context) {
 		next := page.Next.Encode()
 		r.NextCursor = &next
 	}
-	c.JSON(http.StatusOK, r)
+	writeJSON(c, http.StatusOK, r)
 }

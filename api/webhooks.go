@@ -72,6 +72,6 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 	case err != nil:
 		writeError(c, s.Log, err)
 	default:
-		c.JSON(http.StatusOK, WebhookAck{Status: string(outcome)})
+		writeJSON(c, http.StatusOK, WebhookAck{Status: string(outcome)})
 	}
 }
