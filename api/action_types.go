@@ -36,7 +36,7 @@ type RefundBody struct {
 	// Send Shopify's refund notification.
 	NotifyCustomer bool `json:"notify_customer,omitempty" example:"true"`
 	// Required when shipped items are involved: the item is back ("received") or the shop does not need it back ("not_required").
-	Return string `json:"return,omitempty" enums:"received,not_required" example:"received"`
+	Return *string `json:"return,omitempty" enums:"received,not_required" example:"received"`
 } //	@name	RefundRequest
 
 // RefundLineBody refunds a quantity of a line item.

@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -42,7 +40,7 @@ const actionTimeout = 50 * time.Second
 //	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/cancel [get]
 func (s *server) cancelPreview(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
@@ -93,7 +91,7 @@ func (s *server) cancelPreview(c *gin.Context) {
 //	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/refund [get]
 func (s *server) refundPreview(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
@@ -142,7 +140,7 @@ func (s *server) refundPreview(c *gin.Context) {
 //	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
 //	@Router			/orders/{id}/cancel [post]
 func (s *server) cancelOrder(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
@@ -196,7 +194,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 //	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
 //	@Router			/orders/{id}/refund [post]
 func (s *server) refundOrder(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
@@ -204,8 +202,12 @@ func (s *server) refundOrder(c *gin.Context) {
 	if !decodeJSON(c, &body) {
 		return
 	}
-	req := orders.RefundRequest{Note: body.Note, NotifyCustomer: body.NotifyCustomer, Return: orders.ReturnState(body.Return)}
+	req := orders.RefundRequest{Note: body.Note, NotifyCustomer: body.NotifyCustomer}
 	var err error
+	if req.Return, err = returnState(body.Return); err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
 	if req.Amount, err = parseAmount("amount", body.Amount); err != nil {
 		writeError(c, s.Log, err)
 		return
@@ -246,7 +248,7 @@ func (s *server) refundOrder(c *gin.Context) {
 //	@Failure		504	{object}	Problem		"Shopify did not answer in time"
 //	@Router			/orders/{id}/actions [get]
 func (s *server) listActions(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
@@ -262,32 +264,12 @@ func (s *server) listActions(c *gin.Context) {
 	writeJSON(c, http.StatusOK, r)
 }
 
-// parseAmount reads a money string; the currency check comes with the order.
-func parseAmount(field string, s *string) (*decimal.Decimal, error) {
-	if s == nil {
-		return nil, nil
-	}
-	d, err := decimal.NewFromString(strings.TrimSpace(*s))
-	if err != nil || strings.ContainsAny(*s, "eE") {
-		return nil, &orders.ValidationError{Code: "invalid_amount", Fields: []orders.FieldError{{Field: field, Message: "must be a decimal string like \"10.00\""}}}
-	}
-	return &d, nil
-}
-
-const maxKeyLength = 255
-
 // idempotent runs an action under the request's Idempotency-Key: replays a
 // final answer, refuses a reused or busy key, and resumes the same action
 // after a 502/504.
 func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error)) {
-	agent := strings.TrimSpace(c.GetHeader("X-Agent-Id"))
-	key := c.GetHeader("Idempotency-Key")
-	switch {
-	case agent == "" || len(agent) > 200:
-		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id: the agent acting, for the audit trail"))
-		return
-	case key == "" || len(key) > maxKeyLength:
-		writeProblem(c, headerProblem("idempotency_key_required", "Idempotency-Key", "send an Idempotency-Key (1 to 255 characters), unique per intended action"))
+	agent, key, ok := actionHeaders(c)
+	if !ok {
 		return
 	}
 	raw, err := json.Marshal(body) // canonical form: whitespace and key order do not matter
@@ -341,10 +323,4 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 		_ = c.Error(runErr)
 	}
 	c.Data(status, ct, encoded)
-}
-
-func headerProblem(code, header, detail string) Problem {
-	p := newProblem(http.StatusBadRequest, code, "Missing or invalid "+header+" header", detail)
-	p.Errors = []FieldError{{Field: header, Message: detail}}
-	return p
 }

@@ -80,6 +80,9 @@ func (s *Service) Cancel(ctx context.Context, shop tenant.Shop, orderID int64, a
 		return ActionResult{}, err
 	}
 	return s.act(ctx, shop, orderID, ActionCancel, actionID, agentID, req.Reason, req.RefundMode != RefundNone, raw, func(ctx context.Context, a *Action, o Order) error {
+		if err := req.checkDecimals(o.Currency); err != nil {
+			return err
+		}
 		if !a.CancelDone && o.Status == StatusCancelled && (a.ShopifyJobID != "" || a.Status == ActionUnknown) {
 			a.CancelDone = true // an earlier attempt of this action went through
 		}
@@ -131,6 +134,9 @@ func (s *Service) Refund(ctx context.Context, shop tenant.Shop, orderID int64, a
 		return ActionResult{}, err
 	}
 	return s.act(ctx, shop, orderID, ActionRefund, actionID, agentID, req.Note, true, raw, func(ctx context.Context, a *Action, o Order) error {
+		if err := req.checkDecimals(o.Currency); err != nil {
+			return err
+		}
 		var lines []RefundCommandLine
 		var shipping *decimal.Decimal
 		var suggested []RefundTransaction

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+)
+
+// parseID reads a Shopify id as the API writes it: a positive int64 in
+// decimal, without sign or leading zeros, so one id has one spelling.
+func parseID(s string) (int64, bool) {
+	if s == "" || len(s) > 19 || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// pathID parses the :id path parameter, writing a 400 naming it when it is
+// not an id.
+func pathID(c *gin.Context, what string) (int64, bool) {
+	id, ok := parseID(c.Param("id"))
+	if !ok {
+		p := newProblem(http.StatusBadRequest, "invalid_id", "Invalid "+what+" id", "the "+what+" id must be a positive integer")
+		p.Errors = []FieldError{{Field: "id", Message: "must be a positive integer"}}
+		writeProblem(c, p)
+		return 0, false
+	}
+	return id, true
+}
+
+// textProblem says what is wrong with a text input, or "" when it is
+// fine: valid UTF-8, no control characters (NUL included: Postgres refuses
+// it in text), at most max bytes.
+func textProblem(s string, max int) string {
+	switch {
+	case len(s) > max:
+		return "must be at most " + strconv.Itoa(max) + " bytes"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+const (
+	maxAgentLength = 200
+	maxKeyLength   = 255
+)
+
+// actionHeaders reads the X-Agent-Id and Idempotency-Key an action needs,
+// writing a 400 naming the header when one is missing or malformed.
+func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
+	agent = strings.TrimSpace(c.GetHeader("X-Agent-Id"))
+	if agent == "" {
+		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id: the agent acting, for the audit trail"))
+		return "", "", false
+	}
+	if msg := textProblem(agent, maxAgentLength); msg != "" {
+		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "X-Agent-Id "+msg))
+		return "", "", false
+	}
+	key = c.GetHeader("Idempotency-Key")
+	if !validKey(key) {
+		writeProblem(c, headerProblem("idempotency_key_required", "Idempotency-Key", "send an Idempotency-Key of 1 to 255 printable ASCII characters, unique per intended action"))
+		return "", "", false
+	}
+	return agent, key, true
+}
+
+// validKey accepts 1 to 255 printable ASCII characters, not all spaces.
+func validKey(k string) bool {
+	if strings.TrimSpace(k) == "" || len(k) > maxKeyLength {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func headerProblem(code, header, detail string) Problem {
+	p := newProblem(http.StatusBadRequest, code, "Missing or invalid "+header+" header", detail)
+	p.Errors = []FieldError{{Field: header, Message: detail}}
+	return p
+}
+
+// parseAmount reads an optional amount in the one money syntax; its
+// decimals are checked against the order's currency in the domain.
+func parseAmount(field string, s *string) (*decimal.Decimal, error) {
+	if s == nil {
+		return nil, nil
+	}
+	d, err := orders.ParseAmount(field, *s)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// returnState reads the refund's optional return: absent is no return
+// state; "" is not one of the two values and is refused.
+func returnState(s *string) (orders.ReturnState, error) {
+	switch {
+	case s == nil:
+		return orders.ReturnNone, nil
+	case *s == string(orders.ReturnReceived), *s == string(orders.ReturnNotRequired):
+		return orders.ReturnState(*s), nil
+	}
+	return "", &orders.ValidationError{Code: "invalid_return", Fields: []orders.FieldError{{Field: "return", Message: "must be received or not_required"}}}
+}
