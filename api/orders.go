@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,11 +38,9 @@ import (
 //	@ID				listOrders
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
-	f, fieldErrs := parseListFilter(c)
+	f, fieldErrs := parseListFilter(queryValues(c))
 	if len(fieldErrs) > 0 {
-		p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", fieldErrs[0].Field+": "+fieldErrs[0].Message)
-		p.Errors = fieldErrs
-		writeProblem(c, p)
+		writeProblem(c, queryProblem(fieldErrs))
 		return
 	}
 	page, err := s.Orders.List(c.Request.Context(), principal(c).Shop, f)
@@ -62,30 +59,34 @@ func (s *server) listOrders(c *gin.Context) {
 	writeJSON(c, http.StatusOK, resp)
 }
 
+// listParams are the parameters of GET /orders.
+var listParams = []string{"customer_id", "email", "phone", "name", "status", "financial_status", "fulfillment_status", "updated_since", "limit", "cursor"}
+
 var (
 	validStatuses    = []string{"open", "archived", "cancelled"}
 	validFinancial   = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided", "expired"}
 	validFulfillment = []string{"unfulfilled", "partially_fulfilled", "fulfilled", "restocked"}
 )
 
-func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
+// parseListFilter reads GET /orders' parameters (already parsed by query):
+// every value given is used or refused, never dropped.
+func parseListFilter(q map[string]string) (orders.ListFilter, []FieldError) {
 	f := orders.ListFilter{Limit: 20}
 	var errs []FieldError
 	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
-	q := c.Request.URL.Query()
-	if v := q.Get("customer_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
+	if v, ok := q["customer_id"]; ok {
+		id, valid := parseID(v)
+		if !valid {
 			bad("customer_id", "must be a positive integer")
 		}
 		f.CustomerID = id
 	}
-	f.Email = strings.TrimSpace(q.Get("email"))
-	f.Phone = strings.TrimSpace(q.Get("phone"))
-	f.Name = strings.TrimSpace(q.Get("name"))
+	f.Email = strings.TrimSpace(q["email"])
+	f.Phone = strings.TrimSpace(q["phone"])
+	f.Name = strings.TrimSpace(q["name"])
 	oneOf := func(field string, allowed []string) string {
-		v := q.Get(field)
-		if v != "" && !slices.Contains(allowed, v) {
+		v, ok := q[field]
+		if ok && !slices.Contains(allowed, v) {
 			bad(field, "must be one of "+strings.Join(allowed, ", "))
 		}
 		return v
@@ -93,21 +94,21 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 	f.Status = orders.Status(oneOf("status", validStatuses))
 	f.FinancialStatus = orders.FinancialStatus(oneOf("financial_status", validFinancial))
 	f.FulfillmentStatus = orders.FulfillmentStatus(oneOf("fulfillment_status", validFulfillment))
-	if v := q.Get("updated_since"); v != "" {
+	if v, ok := q["updated_since"]; ok {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
 			bad("updated_since", "must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
 		}
 		f.UpdatedSince = t
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			bad("limit", "must be a positive integer")
+	if v, ok := q["limit"]; ok {
+		n, err := parseLimit(v)
+		if err != "" {
+			bad("limit", err)
 		}
-		f.Limit = min(n, 100)
+		f.Limit = n
 	}
-	if v := q.Get("cursor"); v != "" {
+	if v, ok := q["cursor"]; ok {
 		cur, err := orders.DecodeCursor(v)
 		if err != nil {
 			bad("cursor", "is not a cursor this API returned")
@@ -115,6 +116,14 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 		f.After = &cur
 	}
 	return f, errs
+}
+
+// parseLimit reads a page size: a positive integer, above 100 clamped to 100.
+func parseLimit(v string) (int, string) {
+	if n, ok := parseID(v); ok {
+		return int(min(n, 100)), ""
+	}
+	return 20, "must be a positive integer (above 100 is clamped to 100)"
 }
 
 // getOrder godoc
@@ -139,20 +148,17 @@ func parseListFilter(c *gin.Context) (orders.ListFilter, []FieldError) {
 //	@ID				getOrder
 //	@Router			/orders/{id} [get]
 func (s *server) getOrder(c *gin.Context) {
-	id, ok := orderID(c)
+	id, ok := pathID(c, "order")
 	if !ok {
 		return
 	}
 	refresh := false
-	if v := c.Query("refresh"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", "refresh: must be true or false")
-			p.Errors = []FieldError{{Field: "refresh", Message: "must be true or false"}}
-			writeProblem(c, p)
+	if v, given := queryValues(c)["refresh"]; given {
+		if v != "true" && v != "false" {
+			writeProblem(c, queryProblem([]FieldError{{Field: "refresh", Message: "must be true or false"}}))
 			return
 		}
-		refresh = b
+		refresh = v == "true"
 	}
 	o, err := s.Orders.Get(c.Request.Context(), principal(c).Shop, id, refresh)
 	if err != nil {
@@ -160,18 +166,6 @@ func (s *server) getOrder(c *gin.Context) {
 		return
 	}
 	writeJSON(c, http.StatusOK, toOrderResponse(o))
-}
-
-// orderID parses the :id path parameter, writing a 400 when it is not an id.
-func orderID(c *gin.Context) (int64, bool) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		p := newProblem(http.StatusBadRequest, "invalid_id", "Invalid order id", "the order id must be a positive integer")
-		p.Errors = []FieldError{{Field: "id", Message: "must be a positive integer"}}
-		writeProblem(c, p)
-		return 0, false
-	}
-	return id, true
 }
 
 func optString(s string) *string {

@@ -96,24 +96,26 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		writeProblem(c, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path))
 	})
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	// Every route names its query parameters (none: query()); anything
+	// else in the query string is a 400, never ignored.
+	r.GET("/healthz", query(), s.healthz)
+	r.GET("/readyz", query(), s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
-	r.GET("/openapi.json", openapi)
+	r.GET("/openapi.json", query(), openapi)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", swaggerUI())
-	r.POST("/webhooks/shopify", s.shopifyWebhook) // authenticated by HMAC, not an API key
-	r.GET("/shopify/install", s.shopifyInstall)   // state nonce and Shopify's HMAC, not an API key
+	r.POST("/webhooks/shopify", query(), s.shopifyWebhook) // authenticated by HMAC, not an API key
+	r.GET("/shopify/install", s.shopifyInstall)            // state nonce and Shopify's HMAC, not an API key
 	r.GET("/shopify/callback", s.shopifyCallback)
 
 	authed := r.Group("/", s.authenticate, s.rateLimit)
-	authed.GET("/orders", s.listOrders)
-	authed.GET("/orders/:id", s.getOrder)
-	authed.GET("/orders/:id/cancel", s.cancelPreview)
-	authed.POST("/orders/:id/cancel", s.cancelOrder)
-	authed.GET("/orders/:id/refund", s.refundPreview)
-	authed.POST("/orders/:id/refund", s.refundOrder)
-	authed.GET("/orders/:id/actions", s.listActions)
-	authed.GET("/customers/:id/timeline", s.timeline)
+	authed.GET("/orders", query(listParams...), s.listOrders)
+	authed.GET("/orders/:id", query("refresh"), s.getOrder)
+	authed.GET("/orders/:id/cancel", query(), s.cancelPreview)
+	authed.POST("/orders/:id/cancel", query(), s.cancelOrder)
+	authed.GET("/orders/:id/refund", query(), s.refundPreview)
+	authed.POST("/orders/:id/refund", query(), s.refundOrder)
+	authed.GET("/orders/:id/actions", query(), s.listActions)
+	authed.GET("/customers/:id/timeline", query("limit", "cursor"), s.timeline)
 	return r, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,21 +48,21 @@ type TimelineResponse struct {
 //	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@Router			/customers/{id}/timeline [get]
 func (s *server) timeline(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	q := queryValues(c)
 	var errs []FieldError
-	if err != nil || id <= 0 {
+	id, ok := parseID(c.Param("id"))
+	if !ok {
 		errs = append(errs, FieldError{"id", "must be a positive integer"})
 	}
 	limit := 20
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, FieldError{"limit", "must be a positive integer"})
+	if v, given := q["limit"]; given {
+		var msg string
+		if limit, msg = parseLimit(v); msg != "" {
+			errs = append(errs, FieldError{"limit", msg})
 		}
-		limit = min(n, 100)
 	}
 	var after *orders.TimelineCursor
-	if v := c.Query("cursor"); v != "" {
+	if v, given := q["cursor"]; given {
 		cur, err := orders.DecodeTimelineCursor(v)
 		if err != nil {
 			errs = append(errs, FieldError{"cursor", "is not a cursor this API returned"})
@@ -71,9 +70,7 @@ func (s *server) timeline(c *gin.Context) {
 		after = &cur
 	}
 	if len(errs) > 0 {
-		p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", errs[0].Field+": "+errs[0].Message)
-		p.Errors = errs
-		writeProblem(c, p)
+		writeProblem(c, queryProblem(errs))
 		return
 	}
 	page, err := s.Orders.Timeline(c.Request.Context(), principal(c).Shop, id, after, limit)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"golang.org/x/sync/singleflight"
@@ -179,7 +181,7 @@ func DecodeCursor(s string) (Cursor, error) {
 		return Cursor{}, err
 	}
 	id, err := strconv.ParseInt(key, 10, 64)
-	if err != nil {
+	if err != nil || strconv.FormatInt(id, 10) != key {
 		return Cursor{}, errBadCursor
 	}
 	return Cursor{CreatedAt: at, ID: id}, nil
@@ -193,14 +195,17 @@ func encodeCursor(at time.Time, key string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + key))
 }
 
+// A cursor is taken only in the form encodeCursor writes, with a key of
+// printable UTF-8: what reaches a query is what the API handed out.
 func decodeCursor(s string) (time.Time, string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return time.Time{}, "", errBadCursor
 	}
 	ts, key, ok := strings.Cut(string(raw), "|")
 	at, terr := time.Parse(time.RFC3339Nano, ts)
-	if !ok || terr != nil || key == "" {
+	if !ok || terr != nil || key == "" || !utf8.ValidString(key) || strings.ContainsFunc(key, unicode.IsControl) ||
+		encodeCursor(at, key) != s {
 		return time.Time{}, "", errBadCursor
 	}
 	return at, key, nil

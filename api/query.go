@@ -1,0 +1,117 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+)
+
+// maxQueryValue bounds one query value (an email is at most 254 bytes; a
+// cursor well under 100).
+const maxQueryValue = 256
+
+const queryValuesKey = "orderdesk.query"
+
+// query parses the request's query string strictly against the parameters
+// the route takes (see parseQuery); a refused query is a 400 naming each
+// parameter at fault. Every route declares its parameters with it, none
+// for a route that takes none.
+func query(params ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		values, errs := parseQuery(c.Request.URL.RawQuery, params)
+		if len(errs) > 0 {
+			writeProblem(c, queryProblem(errs))
+			return
+		}
+		c.Set(queryValuesKey, values)
+		c.Next()
+	}
+}
+
+// queryValues are the parameters query parsed: each at most once, known,
+// and valid text.
+func queryValues(c *gin.Context) map[string]string {
+	v, _ := c.Get(queryValuesKey)
+	m, _ := v.(map[string]string)
+	return m
+}
+
+func queryProblem(errs []FieldError) Problem {
+	p := newProblem(http.StatusBadRequest, "invalid_query", "Invalid query parameter", errs[0].Field+": "+errs[0].Message)
+	p.Errors = errs
+	return p
+}
+
+// parseQuery reads a raw query string. It refuses, naming the parameter, a
+// malformed percent-escape, a parameter the route does not take, one given
+// twice, an empty value, and a value that is not valid text (UTF-8, no
+// control characters, at most maxQueryValue bytes): a refused parameter is
+// never silently dropped. Empty pairs ("a=1&&b=2") carry nothing and are
+// skipped.
+func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) {
+	values := map[string]string{}
+	var errs []FieldError
+	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || textProblem(key, 64) != "" {
+			bad(printable(rawKey), "is not a valid parameter name (malformed percent-escape or not text)")
+			continue
+		}
+		if key == "" {
+			bad(printable(pair), "has no parameter name")
+			continue
+		}
+		if strings.Contains(pair, ";") {
+			bad(key, "contains ';', which is not a separator: use '&' and escape ';' as %3B")
+			continue
+		}
+		value, err := url.QueryUnescape(rawValue)
+		switch {
+		case !slices.Contains(allowed, key):
+			if len(allowed) == 0 {
+				bad(key, "is not a parameter: this endpoint takes none")
+			} else {
+				bad(key, "is not a parameter of this endpoint (it takes "+strings.Join(allowed, ", ")+")")
+			}
+		case err != nil:
+			bad(key, "has a malformed percent-escape")
+		case value == "":
+			bad(key, "must not be empty")
+		case textProblem(value, maxQueryValue) != "":
+			bad(key, textProblem(value, maxQueryValue))
+		default:
+			if _, seen := values[key]; seen {
+				bad(key, "is given more than once")
+				continue
+			}
+			values[key] = value
+		}
+	}
+	return values, errs
+}
+
+// printable keeps a refused parameter name fit for a problem's field:
+// valid UTF-8, no control characters, at most 64 bytes.
+func printable(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	for len(s) > 64 {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
+}
