@@ -4,13 +4,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/textinput"
 )
 
 // parseID reads a Shopify id as the API writes it: a positive int64 in
@@ -41,21 +40,6 @@ func pathID(c *gin.Context, what string) (int64, bool) {
 	return id, true
 }
 
-// textProblem says what is wrong with a text input, or "" when it is
-// fine: valid UTF-8, no control characters (NUL included: Postgres refuses
-// it in text), at most max bytes.
-func textProblem(s string, max int) string {
-	switch {
-	case len(s) > max:
-		return "must be at most " + strconv.Itoa(max) + " bytes"
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return "must not contain control characters"
-	}
-	return ""
-}
-
 const (
 	maxAgentLength = 200
 	maxKeyLength   = 255
@@ -69,7 +53,7 @@ func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
 		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id: the agent acting, for the audit trail"))
 		return "", "", false
 	}
-	if msg := textProblem(agent, maxAgentLength); msg != "" {
+	if msg := textinput.Problem(agent, maxAgentLength); msg != "" {
 		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "X-Agent-Id "+msg))
 		return "", "", false
 	}
@@ -83,15 +67,7 @@ func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
 
 // validKey accepts 1 to 255 printable ASCII characters, not all spaces.
 func validKey(k string) bool {
-	if strings.TrimSpace(k) == "" || len(k) > maxKeyLength {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x20 || k[i] > 0x7e {
-			return false
-		}
-	}
-	return true
+	return strings.TrimSpace(k) != "" && textinput.ASCII(k, maxKeyLength)
 }
 
 func headerProblem(code, header, detail string) Problem {

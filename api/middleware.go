@@ -102,6 +102,7 @@ func routeOf(c *gin.Context) string {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	webhooks *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -115,9 +116,13 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Help:    "HTTP request latency by method, route template and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route", "status"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderdesk_webhook_deliveries_total",
+			Help: "Shopify webhook deliveries by outcome: accepted, duplicate, ignored, refused (signed but not a JSON object for its topic), invalid_signature, invalid_header, unknown_shop, too_large, error.",
+		}, []string{"outcome"}),
 	}
 	runtime := []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
-	for _, c := range append(runtime, m.requests, m.duration) {
+	for _, c := range append(runtime, m.requests, m.duration, m.webhooks) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register http metrics: %w", err)
 		}

@@ -5,10 +5,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/orderdesk/orderdesk/internal/textinput"
 )
 
 // maxQueryValue bounds one query value (an email is at most 254 bytes; a
@@ -63,12 +63,12 @@ func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) 
 		}
 		rawKey, rawValue, _ := strings.Cut(pair, "=")
 		key, err := url.QueryUnescape(rawKey)
-		if err != nil || textProblem(key, 64) != "" {
-			bad(printable(rawKey), "is not a valid parameter name (malformed percent-escape or not text)")
+		if err != nil || textinput.Problem(key, 64) != "" {
+			bad(textinput.Printable(rawKey, 64), "is not a valid parameter name (malformed percent-escape or not text)")
 			continue
 		}
 		if key == "" {
-			bad(printable(pair), "has no parameter name")
+			bad(textinput.Printable(pair, 64), "has no parameter name")
 			continue
 		}
 		if strings.Contains(pair, ";") {
@@ -87,8 +87,8 @@ func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) 
 			bad(key, "has a malformed percent-escape")
 		case value == "":
 			bad(key, "must not be empty")
-		case textProblem(value, maxQueryValue) != "":
-			bad(key, textProblem(value, maxQueryValue))
+		case textinput.Problem(value, maxQueryValue) != "":
+			bad(key, textinput.Problem(value, maxQueryValue))
 		default:
 			if _, seen := values[key]; seen {
 				bad(key, "is given more than once")
@@ -98,20 +98,4 @@ func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) 
 		}
 	}
 	return values, errs
-}
-
-// printable keeps a refused parameter name fit for a problem's field:
-// valid UTF-8, no control characters, at most 64 bytes.
-func printable(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	for len(s) > 64 {
-		_, size := utf8.DecodeLastRuneInString(s)
-		s = s[:len(s)-size]
-	}
-	return s
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/orderdesk/orderdesk/internal/textinput"
 )
 
 func TestParseQuery(t *testing.T) {
@@ -63,7 +65,7 @@ func FuzzParseQuery(f *testing.F) {
 		got, errs := parseQuery(raw, allowed)
 		if len(errs) > 0 {
 			for _, e := range errs {
-				if e.Field == "" || e.Message == "" || textProblem(e.Field, 64) != "" {
+				if e.Field == "" || e.Message == "" || textinput.Problem(e.Field, 64) != "" {
 					t.Fatalf("%q: error %+v does not name a printable field", raw, e)
 				}
 			}
@@ -71,7 +73,7 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		vals := url.Values{}
 		for k, v := range got {
-			if !slices.Contains(allowed, k) || v == "" || textProblem(v, maxQueryValue) != "" {
+			if !slices.Contains(allowed, k) || v == "" || textinput.Problem(v, maxQueryValue) != "" {
 				t.Fatalf("%q: accepted %q=%q", raw, k, v)
 			}
 			vals.Set(k, v)

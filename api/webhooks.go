@@ -18,14 +18,14 @@ type WebhookReceiver interface {
 
 // WebhookAck is the answer to a delivery Shopify made.
 type WebhookAck struct {
-	// accepted: recorded and queued; duplicate: seen before, not applied again; ignored: a topic orderdesk does not use.
-	Status string `json:"status" enums:"accepted,duplicate,ignored" example:"accepted"`
+	// accepted: recorded and queued; duplicate: seen before (same X-Shopify-Webhook-Id), not applied again; ignored: a topic orderdesk does not use; refused: signed, but not a JSON object for its topic — recorded, never applied, and acknowledged so Shopify stops retrying.
+	Status string `json:"status" enums:"accepted,duplicate,ignored,refused" example:"accepted"`
 } //	@name	WebhookAck
 
 // shopifyWebhook godoc
 //
 //	@Summary		Shopify webhooks
-//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once (deduplicated on X-Shopify-Event-Id, else X-Shopify-Webhook-Id) with the job that applies it, and answered at once. Payloads older than the stored order never overwrite it.
+//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
 //	@Tags			webhooks
 //	@ID				receiveShopifyWebhook
 //	@Accept			json
@@ -33,11 +33,11 @@ type WebhookAck struct {
 //	@Param			X-Shopify-Hmac-Sha256	header		string	true	"base64 HMAC-SHA256 of the raw body"
 //	@Param			X-Shopify-Topic			header		string	true	"e.g. orders/updated"
 //	@Param			X-Shopify-Shop-Domain	header		string	true	"e.g. example.myshopify.com"
-//	@Param			X-Shopify-Event-Id		header		string	false	"the dedupe key"
-//	@Param			X-Shopify-Webhook-Id	header		string	false	"the dedupe key when there is no event id"
+//	@Param			X-Shopify-Webhook-Id	header		string	true	"Unique per delivery, repeated by retries: the dedupe key"
+//	@Param			X-Shopify-Event-Id		header		string	false	"Shared by the deliveries of one merchant action: recorded for correlation"
 //	@Param			body					body		object	true	"Shopify's payload for the topic"
 //	@Success		200						{object}	WebhookAck
-//	@Failure		400						{object}	Problem	"A Shopify header is missing"
+//	@Failure		400						{object}	Problem	"A Shopify header is missing or not printable ASCII"
 //	@Failure		401						{object}	Problem	"Signature missing or invalid: nothing was stored"
 //	@Failure		404						{object}	Problem	"A shop orderdesk does not serve"
 //	@Failure		413						{object}	Problem	"Body over 1 MiB"
@@ -48,6 +48,7 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			s.metrics.webhooks.WithLabelValues("too_large").Inc()
 			writeProblem(c, newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large", "the body must be at most 1 MiB"))
 			return
 		}
@@ -57,21 +58,30 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 	h := webhooks.Headers{
 		Topic:      c.GetHeader("X-Shopify-Topic"),
 		ShopDomain: c.GetHeader("X-Shopify-Shop-Domain"),
-		EventID:    c.GetHeader("X-Shopify-Event-Id"),
 		WebhookID:  c.GetHeader("X-Shopify-Webhook-Id"),
+		EventID:    c.GetHeader("X-Shopify-Event-Id"),
 		HMAC:       c.GetHeader("X-Shopify-Hmac-Sha256"),
 	}
 	outcome, err := s.Webhooks.Receive(c.Request.Context(), h, body)
+	label := string(outcome)
 	switch {
 	case errors.Is(err, webhooks.ErrInvalidSignature):
+		label = "invalid_signature"
 		writeProblem(c, newProblem(http.StatusUnauthorized, "invalid_signature", "Invalid webhook signature", "X-Shopify-Hmac-Sha256 is missing or does not match the body"))
 	case errors.Is(err, webhooks.ErrMissingHeader):
+		label = "invalid_header"
 		writeProblem(c, newProblem(http.StatusBadRequest, "missing_header", "Missing Shopify header", err.Error()))
+	case errors.Is(err, webhooks.ErrInvalidHeader):
+		label = "invalid_header"
+		writeProblem(c, newProblem(http.StatusBadRequest, "invalid_header", "Invalid Shopify header", err.Error()))
 	case errors.Is(err, webhooks.ErrUnknownShop):
-		writeProblem(c, newProblem(http.StatusNotFound, "unknown_shop", "Unknown shop", err.Error()))
+		label = "unknown_shop"
+		writeProblem(c, newProblem(http.StatusNotFound, "unknown_shop", "Unknown shop", "the shop of X-Shopify-Shop-Domain is not one orderdesk serves"))
 	case err != nil:
+		label = "error"
 		writeError(c, s.Log, err)
 	default:
 		writeJSON(c, http.StatusOK, WebhookAck{Status: string(outcome)})
 	}
+	s.metrics.webhooks.WithLabelValues(label).Inc()
 }

@@ -19,12 +19,14 @@ import (
 	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
 
-// hook sends a webhook through the router, signed with secret.
-func (h *harness) hook(topic, eventID string, body []byte, secret string) response {
+// hook sends a webhook through the router, signed with secret. webhookID
+// is the delivery's X-Shopify-Webhook-Id, the dedupe key.
+func (h *harness) hook(topic, webhookID string, body []byte, secret string) response {
 	h.t.Helper()
-	headers := []string{"Content-Type", "application/json", "X-Shopify-Topic", topic, "X-Shopify-Shop-Domain", shopA}
-	if eventID != "" {
-		headers = append(headers, "X-Shopify-Event-Id", eventID)
+	headers := []string{"Content-Type", "application/json", "X-Shopify-Topic", topic, "X-Shopify-Shop-Domain", shopA,
+		"X-Shopify-Event-Id", uuid.NewString()}
+	if webhookID != "" {
+		headers = append(headers, "X-Shopify-Webhook-Id", webhookID)
 	}
 	if secret != "" {
 		headers = append(headers, "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(secret), body))
@@ -90,7 +92,7 @@ func TestWebhookSignatures(t *testing.T) {
 		http.StatusBadRequest, "missing_header")
 	r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader("{}"),
 		"X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), []byte("{}")), "X-Shopify-Topic", "orders/updated",
-		"X-Shopify-Shop-Domain", "stranger.myshopify.com", "X-Shopify-Event-Id", "x")
+		"X-Shopify-Shop-Domain", "stranger.myshopify.com", "X-Shopify-Webhook-Id", "x")
 	problem(t, r, http.StatusNotFound, "unknown_shop")
 	ack(t, h.hook("carts/update", "e9", []byte(`{"id":1}`), webhookSecret), "ignored")
 }

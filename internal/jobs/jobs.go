@@ -28,7 +28,8 @@ type ApplyWebhookArgs struct {
 	ShopID     int64           `json:"shop_id"`
 	ShopDomain string          `json:"shop_domain"`
 	Topic      string          `json:"topic"`
-	EventID    string          `json:"event_id"`
+	WebhookID  string          `json:"webhook_id"`
+	EventID    string          `json:"event_id,omitempty"`
 	Payload    json.RawMessage `json:"payload"`
 }
 
@@ -230,7 +231,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 // EnqueueWebhook inserts an apply job inside tx, the transaction that
 // records the delivery.
 func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) error {
-	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, EventID: j.EventID, Payload: j.Payload}
+	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, WebhookID: j.WebhookID, EventID: j.EventID, Payload: j.Payload}
 	if err := r.insertTx(ctx, tx, args); err != nil {
 		return fmt.Errorf("enqueue webhook: %w", err)
 	}

@@ -55,18 +55,22 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 	return nil
 }
 
-// RecordDelivery records a delivery and, in the same transaction, lets
-// enqueue insert the job that applies it: the job exists if and only if the
-// delivery record does. It returns false, doing nothing, for a delivery
-// already recorded. enqueue receives a pgx.Tx on Postgres and a *sql.Tx on
-// SQLite, the types River's drivers take.
+// RecordDelivery records a delivery under its webhook id and, in the same
+// transaction, lets enqueue insert the job that applies it: the job exists
+// if and only if the delivery record does. A refused delivery has no
+// enqueue (nil) and is recorded with its refusal. It returns false, doing
+// nothing, for a delivery already recorded. enqueue receives a pgx.Tx on
+// Postgres and a *sql.Tx on SQLite, the types River's drivers take.
 func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
-	const insert = "INSERT INTO webhook_deliveries (shop_id, event_id, topic, received_at) VALUES (%s) ON CONFLICT (shop_id, event_id) DO NOTHING"
-	at := d.ReceivedAt.UTC()
+	const insert = "INSERT INTO webhook_deliveries (shop_id, webhook_id, event_id, topic, received_at, refusal) VALUES (%s) ON CONFLICT (shop_id, webhook_id) DO NOTHING"
+	args := []any{d.ShopID, d.WebhookID, nullable(d.EventID), d.Topic, d.ReceivedAt.UTC(), nullable(d.Refusal)}
+	if enqueue == nil {
+		enqueue = func(context.Context, any) error { return nil }
+	}
 	if s.pool != nil {
 		fresh := false
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "$1, $2, $3, $4"), d.ShopID, d.EventID, d.Topic, at)
+			tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "$1, $2, $3, $4, $5, $6"), args...)
 			if err != nil || tag.RowsAffected() == 0 {
 				return err
 			}
@@ -83,7 +87,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue
 		return false, fmt.Errorf("record delivery: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, fmt.Sprintf(insert, "?, ?, ?, ?"), d.ShopID, d.EventID, d.Topic, at)
+	res, err := tx.ExecContext(ctx, fmt.Sprintf(insert, "?, ?, ?, ?, ?, ?"), args...)
 	if err != nil {
 		return false, fmt.Errorf("record delivery: %w", err)
 	}
@@ -97,6 +101,14 @@ func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue
 		return false, fmt.Errorf("record delivery: %w", err)
 	}
 	return true, nil
+}
+
+// nullable stores "" as NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // RedactCustomer erases a customer's personal data: contact details in the

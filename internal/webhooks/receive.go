@@ -4,29 +4,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/internal/textinput"
 	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
 
+// maxHeaderID bounds X-Shopify-Webhook-Id and X-Shopify-Event-Id (Shopify
+// sends UUIDs).
+const maxHeaderID = 255
+
+var (
+	topicRe      = regexp.MustCompile(`^[a-z_]+/[a-z_]+$`)
+	shopDomainRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
+)
+
 // Receive takes a delivery: verified, routed, recorded once with its job.
-// It does no other work, so Shopify gets its answer in milliseconds.
+// It does no other work, so Shopify gets its answer in milliseconds. A
+// signed body that cannot be applied is recorded as refused (Shopify's
+// retries are then duplicates) and answered with success, never an error
+// Shopify would retry for ever.
 func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome, error) {
 	if err := webhooksig.Verify(s.secret, body, h.HMAC); err != nil {
 		return "", ErrInvalidSignature
 	}
-	eventID := h.EventID
-	if eventID == "" {
-		eventID = h.WebhookID
+	if err := checkHeaders(h); err != nil {
+		return "", err
 	}
-	switch {
-	case h.Topic == "":
-		return "", fmt.Errorf("%w: X-Shopify-Topic", ErrMissingHeader)
-	case h.ShopDomain == "":
-		return "", fmt.Errorf("%w: X-Shopify-Shop-Domain", ErrMissingHeader)
-	case eventID == "":
-		return "", fmt.Errorf("%w: X-Shopify-Event-Id or X-Shopify-Webhook-Id", ErrMissingHeader)
+	if !shopDomainRe.MatchString(h.ShopDomain) {
+		return "", fmt.Errorf("%w: %s", ErrUnknownShop, h.ShopDomain)
 	}
 	shop, err := s.shops.ShopByDomain(ctx, h.ShopDomain)
 	if errors.Is(err, tenant.ErrNotFound) {
@@ -41,15 +49,47 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 	if s.queue == nil {
 		return "", errors.New("webhooks: no job queue")
 	}
-	fresh, err := s.recorder.RecordDelivery(ctx, Delivery{ShopID: shop.ID, EventID: eventID, Topic: h.Topic, ReceivedAt: time.Now()},
-		func(ctx context.Context, tx any) error {
-			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, EventID: eventID, Payload: body})
-		})
-	if err != nil {
-		return "", err
+	d := Delivery{ShopID: shop.ID, WebhookID: h.WebhookID, EventID: h.EventID, Topic: h.Topic, ReceivedAt: time.Now()}
+	var enqueue func(ctx context.Context, tx any) error
+	if d.Refusal = checkPayload(h.Topic, h.ShopDomain, body); d.Refusal == "" {
+		enqueue = func(ctx context.Context, tx any) error {
+			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, Payload: body})
+		}
 	}
-	if !fresh {
+	fresh, err := s.recorder.RecordDelivery(ctx, d, enqueue)
+	switch {
+	case err != nil:
+		return "", err
+	case !fresh:
 		return Duplicate, nil
+	case d.Refusal != "":
+		s.log.WarnContext(ctx, "webhook refused", "shop_id", shop.ID, "topic", h.Topic, "webhook_id", h.WebhookID, "reason", d.Refusal)
+		return Refused, nil
 	}
 	return Accepted, nil
+}
+
+// checkHeaders checks the Shopify headers a delivery is recorded under:
+// present, and the printable ASCII Shopify sends.
+func checkHeaders(h Headers) error {
+	for _, hd := range []struct {
+		name, value string
+		required    bool
+	}{
+		{"X-Shopify-Topic", h.Topic, true},
+		{"X-Shopify-Shop-Domain", h.ShopDomain, true},
+		{"X-Shopify-Webhook-Id", h.WebhookID, true},
+		{"X-Shopify-Event-Id", h.EventID, false},
+	} {
+		switch {
+		case hd.value == "" && hd.required:
+			return fmt.Errorf("%w: %s", ErrMissingHeader, hd.name)
+		case hd.value != "" && !textinput.ASCII(hd.value, maxHeaderID):
+			return fmt.Errorf("%w: %s must be at most %d printable ASCII characters", ErrInvalidHeader, hd.name, maxHeaderID)
+		}
+	}
+	if !topicRe.MatchString(h.Topic) {
+		return fmt.Errorf("%w: X-Shopify-Topic is not a topic like orders/updated", ErrInvalidHeader)
+	}
+	return nil
 }

@@ -20,6 +20,8 @@ var (
 	ErrInvalidSignature = errors.New("webhook signature missing or invalid")
 	// ErrMissingHeader: a Shopify header the delivery needs is absent (400).
 	ErrMissingHeader = errors.New("webhook header missing")
+	// ErrInvalidHeader: a Shopify header is not the text it should be (400).
+	ErrInvalidHeader = errors.New("webhook header invalid")
 	// ErrUnknownShop: the shop domain is not one orderdesk serves (404).
 	ErrUnknownShop = errors.New("webhook for a shop orderdesk does not serve")
 )
@@ -36,8 +38,8 @@ var Topics = []string{
 type Headers struct {
 	Topic      string // X-Shopify-Topic
 	ShopDomain string // X-Shopify-Shop-Domain
-	EventID    string // X-Shopify-Event-Id
-	WebhookID  string // X-Shopify-Webhook-Id, the dedupe key when there is no event id
+	WebhookID  string // X-Shopify-Webhook-Id: one per delivery, repeated by retries; the dedupe key
+	EventID    string // X-Shopify-Event-Id: shared by one merchant action's deliveries; for correlation
 	HMAC       string // X-Shopify-Hmac-Sha256
 }
 
@@ -49,26 +51,33 @@ const (
 	Accepted  Outcome = "accepted"
 	Duplicate Outcome = "duplicate"
 	Ignored   Outcome = "ignored"
+	// Refused: signed, but the body is not a JSON object for its topic. It
+	// is recorded (so Shopify's retries are duplicates) and never applied.
+	Refused Outcome = "refused"
 )
 
 // Delivery is a delivery as recorded for dedupe.
 type Delivery struct {
 	ShopID     int64
-	EventID    string
+	WebhookID  string
+	EventID    string // "" when Shopify sent none
 	Topic      string
 	ReceivedAt time.Time
+	// Refusal says why a refused delivery was not applied; "" otherwise.
+	Refusal string
 }
 
 // Job is the work a delivery leaves behind.
 type Job struct {
-	Shop    tenant.Shop
-	Topic   string
-	EventID string
-	Payload []byte
+	Shop      tenant.Shop
+	Topic     string
+	WebhookID string
+	EventID   string
+	Payload   []byte
 }
 
-// Recorder records a delivery and, in the same transaction, runs enqueue;
-// false when the delivery was recorded before.
+// Recorder records a delivery and, in the same transaction, runs enqueue
+// (nil for a refused delivery); false when the delivery was recorded before.
 type Recorder interface {
 	RecordDelivery(ctx context.Context, d Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error)
 }

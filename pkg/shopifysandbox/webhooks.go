@@ -38,8 +38,10 @@ func (s *Sandbox) emitLocked(topic string, payload any) {
 }
 
 // Deliver sends one signed webhook now and returns the status it got: for
-// tests that need a specific body, a duplicate, or an old payload.
-func Deliver(url, secret, shop, topic, eventID string, body []byte) (int, error) {
+// tests that need a specific body, a duplicate, or an old payload. Like
+// Shopify, retries of a delivery repeat its webhookID; eventID is shared by
+// the deliveries one change produces.
+func Deliver(url, secret, shop, topic, webhookID, eventID string, body []byte) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -48,7 +50,7 @@ func Deliver(url, secret, shop, topic, eventID string, body []byte) (int, error)
 	req.Header.Set("X-Shopify-Topic", topic)
 	req.Header.Set("X-Shopify-Shop-Domain", shop)
 	req.Header.Set("X-Shopify-Event-Id", eventID)
-	req.Header.Set("X-Shopify-Webhook-Id", uuid.NewString())
+	req.Header.Set("X-Shopify-Webhook-Id", webhookID)
 	req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
 	req.Header.Set("X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(secret), body))
 	resp, err := http.DefaultClient.Do(req)
@@ -60,10 +62,10 @@ func Deliver(url, secret, shop, topic, eventID string, body []byte) (int, error)
 }
 
 func deliver(url, secret, shop, topic string, body []byte) {
-	eventID := uuid.NewString()
+	webhookID, eventID := uuid.NewString(), uuid.NewString()
 	wait := 100 * time.Millisecond
 	for range 5 {
-		status, err := Deliver(url, secret, shop, topic, eventID, body)
+		status, err := Deliver(url, secret, shop, topic, webhookID, eventID, body)
 		if err == nil && status < 300 {
 			return
 		}

@@ -1,0 +1,56 @@
+package webhooks
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckPayload(t *testing.T) {
+	t.Parallel()
+	const shop = "shop-a.myshopify.com"
+	deep := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
+	tests := []struct {
+		topic, body string
+		refused     string // a part of the reason; "" when accepted
+	}{
+		{"orders/updated", `{"id":450789469,"email":"bob@example.com"}`, ""},
+		{"orders/updated", ``, "empty"},
+		{"orders/updated", `garbage`, "not valid JSON"},
+		{"orders/updated", `{"id":450789469`, "truncated"},
+		{"orders/updated", `[{"id":1}]`, "not a JSON object"},
+		{"orders/updated", `"id"`, "not a JSON object"},
+		{"orders/updated", `null`, "not a JSON object"},
+		{"orders/updated", `{"id":1}{"id":2}`, "more than one"},
+		{"orders/updated", `{"id":1,"id":2}`, "appears twice"},
+		{"orders/updated", deep, "nested deeper"},
+		{"orders/updated", `{"id":1,"note":"a\u0000b"}`, "NUL"},
+		{"orders/updated", "{\"id\":1,\"note\":\"\xff\"}", "UTF-8"},
+		{"orders/updated", `{"id":1,"note":"\udc00"}`, "UTF-8"},
+		{"orders/updated", `{"email":"bob@example.com"}`, "id is not a positive integer"},
+		{"orders/updated", `{"id":"450789469"}`, "id is not a positive integer"},
+		{"orders/updated", `{"id":-1}`, "id is not a positive integer"},
+		{"orders/updated", `{"id":1.5}`, "id is not a positive integer"},
+		{"orders/updated", `{"id":1e3}`, "id is not a positive integer"},
+		{"orders/updated", `{"id":99999999999999999999}`, "id is not a positive integer"},
+		{"orders/edited", `{"order_edit":{"id":1,"order_id":450789469}}`, ""},
+		{"orders/edited", `{"order_edit":null}`, "order_edit.order_id"},
+		{"refunds/create", `{"id":1,"order_id":450789469}`, ""},
+		{"refunds/create", `{"id":1}`, "order_id"},
+		{"fulfillment_events/create", `{"order_id":450789469,"status":"delivered"}`, ""},
+		{"customers/redact", `{"customer":{"id":207119551},"orders_to_redact":[1]}`, ""},
+		{"customers/redact", `{"customer":"bob"}`, "customer.id"},
+		{"customers/data_request", `{"customer":{"id":1}}`, ""},
+		{"shop/redact", `{"shop_id":1,"shop_domain":"shop-a.myshopify.com"}`, ""},
+		{"shop/redact", `{"shop_id":1,"shop_domain":"shop-b.myshopify.com"}`, "shop_domain"},
+		{"shop/redact", `{"shop_id":1}`, "shop_domain"},
+	}
+	for _, tt := range tests {
+		got := checkPayload(tt.topic, shop, []byte(tt.body))
+		if (tt.refused == "") != (got == "") || !strings.Contains(got, tt.refused) {
+			t.Errorf("%s %.40q: %q, want %q", tt.topic, tt.body, got, tt.refused)
+		}
+		if strings.ContainsRune(got, 0) || len(got) > 200 {
+			t.Errorf("reason %q cannot be recorded", got)
+		}
+	}
+}
