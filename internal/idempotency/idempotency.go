@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,9 +108,10 @@ func (s *Service) Begin(ctx context.Context, k Key, hash string) (Begun, error) 
 }
 
 // Finish records the request's answer: final answers (2xx, 4xx) are kept for
-// replay; others (5xx) release the key so a retry resumes the action.
+// replay; others (5xx) release the key so a retry resumes the action, and
+// so does a 404: no such order, so no action started.
 func (s *Service) Finish(ctx context.Context, k Key, status int, body []byte) error {
-	if status >= 500 {
+	if status >= 500 || status == http.StatusNotFound {
 		return s.store.Release(ctx, k)
 	}
 	return s.store.Complete(ctx, k, status, body)

@@ -59,15 +59,18 @@ func (s *Service) PreviewRefund(ctx context.Context, shop tenant.Shop, id int64)
 
 // Actions lists an order's actions, newest first.
 func (s *Service) Actions(ctx context.Context, shop tenant.Shop, orderID int64) ([]Action, error) {
-	list, err := s.store.ListActions(ctx, shop.ID, orderID)
-	if err != nil {
-		return nil, fmt.Errorf("list actions: %w", err)
-	}
-	if len(list) == 0 {
-		// An order orderdesk never saw is 404, not an empty list.
+	// The list follows the order's visibility: an order the shop does not
+	// have is 404, whatever attempts on its id were recorded.
+	if _, err := s.store.GetOrder(ctx, shop.ID, orderID); errors.Is(err, ErrNotFound) {
 		if _, err := s.Get(ctx, shop, orderID, false); err != nil {
 			return nil, err
 		}
+	} else if err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	list, err := s.store.ListActions(ctx, shop.ID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
 	}
 	return list, nil
 }
@@ -335,13 +338,9 @@ func (s *Service) act(ctx context.Context, shop tenant.Shop, orderID int64, kind
 	}()
 
 	a, err := s.store.GetAction(ctx, shop.ID, actionID)
+	isNew := errors.Is(err, ErrNotFound)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		a = Action{ID: actionID, ShopID: shop.ID, OrderID: orderID, Kind: kind, Status: ActionPending, AgentID: agentID,
-			Reason: reason, RefundRequested: refund, Request: raw, CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateAction(ctx, a); err != nil {
-			return ActionResult{}, fmt.Errorf("record action: %w", err)
-		}
+	case isNew:
 	case err != nil:
 		return ActionResult{}, fmt.Errorf("load action: %w", err)
 	case a.OrderID != orderID || a.Kind != kind:
@@ -350,6 +349,17 @@ func (s *Service) act(ctx context.Context, shop tenant.Shop, orderID int64, kind
 
 	// The freshest state: eligibility is never decided on a stale copy.
 	src, err := s.shopify.Order(ctx, shop, orderID)
+	if isNew {
+		if errors.Is(err, ErrNotFound) {
+			// No such order: nothing was attempted, so nothing is recorded.
+			return ActionResult{}, fmt.Errorf("read order %d before acting: %w", orderID, err)
+		}
+		a = Action{ID: actionID, ShopID: shop.ID, OrderID: orderID, Kind: kind, Status: ActionPending, AgentID: agentID,
+			Reason: reason, RefundRequested: refund, Request: raw, CreatedAt: now, UpdatedAt: now}
+		if err := s.store.CreateAction(ctx, a); err != nil {
+			return ActionResult{}, fmt.Errorf("record action: %w", err)
+		}
+	}
 	if err == nil {
 		o := Build(src, s.now().UTC())
 		if uerr := s.save(ctx, shop.ID, o); uerr != nil {
