@@ -9,8 +9,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/gin-gonic/gin"
-	swaggerfiles "github.com/swaggo/files"
-	ginswagger "github.com/swaggo/gin-swagger"
 
 	"github.com/orderdesk/orderdesk/docs"
 )
@@ -47,8 +45,4 @@ func newOpenAPIHandler() (gin.HandlerFunc, error) {
 	return func(c *gin.Context) {
 		c.Data(http.StatusOK, mediaJSON, doc)
 	}, nil
-}
-
-func swaggerUI() gin.HandlerFunc {
-	return ginswagger.WrapHandler(swaggerfiles.Handler, ginswagger.URL("/openapi.json"))
 }

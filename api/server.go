@@ -88,7 +88,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestID, s.accessLog, s.recover, s.observe, s.limitBody)
+	r.Use(s.securityHeaders, s.requestID, s.accessLog, s.recover, s.observe, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "route_not_found", "Not found", "no route for "+c.Request.Method+" "+c.Request.URL.Path))
 	})
@@ -103,7 +103,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 	r.GET("/openapi.json", query(), openapi)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
-	r.GET("/docs/*any", swaggerUI())
+	r.GET("/docs/*any", query(), swaggerUI())
 	r.POST("/webhooks/shopify", query(), s.shopifyWebhook) // authenticated by HMAC, not an API key
 	r.GET("/shopify/install", s.shopifyInstall)            // state nonce and Shopify's HMAC, not an API key
 	r.GET("/shopify/callback", s.shopifyCallback)

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	swaggerfiles "github.com/swaggo/files"
+	ginswagger "github.com/swaggo/gin-swagger"
+)
+
+// docsFiles are the files of the Swagger UI page; anything else under
+// /docs/ is a problem+json 404. (gin-swagger's own doc.json, the Swagger
+// 2.0 document, is not served: /openapi.json is the one contract.)
+var docsFiles = []string{
+	"index.html", "index.css", "swagger-initializer.js", "swagger-ui.css", "swagger-ui-bundle.js",
+	"swagger-ui-standalone-preset.js", "favicon-16x16.png", "favicon-32x32.png",
+}
+
+// docsCSP lets the Swagger UI page load only its own files and call only
+// this origin. Swagger UI sets inline styles (style attributes), nothing
+// else inline.
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// swaggerUI serves the Swagger UI page on /openapi.json. gin-swagger
+// takes the path prefix of the first request it sees and matches file
+// names anywhere in the request URI, so each request reaches it rewritten
+// to exactly /docs/<file>.
+func swaggerUI() gin.HandlerFunc {
+	ui := ginswagger.WrapHandler(swaggerfiles.Handler, ginswagger.URL("/openapi.json"))
+	return func(c *gin.Context) {
+		name := strings.TrimPrefix(c.Param("any"), "/")
+		if name == "" {
+			c.Redirect(http.StatusMovedPermanently, "/docs/index.html")
+			return
+		}
+		if !slices.Contains(docsFiles, name) {
+			writeProblem(c, newProblem(http.StatusNotFound, "route_not_found", "Not found", "no such file of the API docs; open /docs/index.html"))
+			return
+		}
+		c.Header("Content-Security-Policy", docsCSP)
+		if ext := path.Ext(name); ext == ".js" || ext == ".css" || ext == ".png" {
+			c.Header("Cache-Control", "public, max-age=3600") // versioned with the binary
+		}
+		r := c.Request.Clone(c.Request.Context())
+		r.URL.Path, r.URL.RawPath, r.URL.RawQuery, r.RequestURI = "/docs/"+name, "", "", "/docs/"+name
+		c.Request = r
+		ui(c)
+	}
+}
