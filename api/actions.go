@@ -27,17 +27,19 @@ const actionTimeout = 50 * time.Second
 //	@ID				previewCancel
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id	path		int	true	"Shopify order id"
+//	@Param			id	path		integer	true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Success		200	{object}	CancelPreviewResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		404	{object}	Problem		"No such order in this shop"
-//	@Failure		409	{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
-//	@Failure		500	{object}	Problem		"Internal error (no details)"
-//	@Failure		502	{object}	Problem		"Shopify failed"
-//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem				"No such order in this shop"
+//	@Failure		409	{object}	Problem				"The shop has uninstalled the app (shop_uninstalled)"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Failure		502	{object}	Problem				"Shopify failed"
+//	@Failure		504	{object}	Problem				"Shopify did not answer in time"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders/{id}/cancel [get]
 func (s *server) cancelPreview(c *gin.Context) {
 	id, ok := pathID(c, "order")
@@ -78,17 +80,19 @@ func (s *server) cancelPreview(c *gin.Context) {
 //	@ID				previewRefund
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id	path		int	true	"Shopify order id"
+//	@Param			id	path		integer	true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Success		200	{object}	RefundPreviewResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		404	{object}	Problem		"No such order in this shop"
-//	@Failure		409	{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
-//	@Failure		500	{object}	Problem		"Internal error (no details)"
-//	@Failure		502	{object}	Problem		"Shopify failed"
-//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem				"No such order in this shop"
+//	@Failure		409	{object}	Problem				"The shop has uninstalled the app (shop_uninstalled)"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Failure		502	{object}	Problem				"Shopify failed"
+//	@Failure		504	{object}	Problem				"Shopify did not answer in time"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders/{id}/refund [get]
 func (s *server) refundPreview(c *gin.Context) {
 	id, ok := pathID(c, "order")
@@ -121,23 +125,27 @@ func (s *server) refundPreview(c *gin.Context) {
 //	@Accept			json
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id				path		int			true	"Shopify order id"
+//	@Param			id				path		integer		true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Param			Idempotency-Key	header		string		true	"Unique per intended action; same key + same body replays the first final answer"
 //	@Param			X-Agent-Id		header		string		true	"The agent acting (audit trail)"
 //	@Param			body			body		CancelBody	true	"The cancellation"
 //	@Success		200				{object}	ActionResultResponse
 //	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
 //	@Failure		401				{object}	Problem
-//	@Failure		429				{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429				{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		404				{object}	Problem		"No such order in this shop"
-//	@Failure		409				{object}	Problem		"Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use"
-//	@Failure		413				{object}	Problem		"Body over 1 MiB"
-//	@Failure		415				{object}	Problem		"Not JSON"
-//	@Failure		422				{object}	Problem		"Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused"
-//	@Failure		500				{object}	Problem		"Internal error (no details)"
-//	@Failure		502				{object}	Problem		"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
-//	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Failure		429				{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429				{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		404				{object}	Problem				"No such order in this shop"
+//	@Failure		409				{object}	Problem				"Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem				"Body over 1 MiB"
+//	@Failure		415				{object}	Problem				"Not JSON"
+//	@Failure		422				{object}	Problem				"Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused"
+//	@Failure		500				{object}	Problem				"Internal error (no details)"
+//	@Failure		502				{object}	Problem				"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem				"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Header			all				{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401				{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
+//	@Header			200,409,422,502	{boolean}	Idempotent-Replayed	"true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+//	@Header			409				{integer}	Retry-After			"Seconds to wait before retrying, on action_in_progress and idempotency_key_in_use"
 //	@Router			/orders/{id}/cancel [post]
 func (s *server) cancelOrder(c *gin.Context) {
 	id, ok := pathID(c, "order")
@@ -175,23 +183,27 @@ func (s *server) cancelOrder(c *gin.Context) {
 //	@Accept			json
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id				path		int			true	"Shopify order id"
+//	@Param			id				path		integer		true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Param			Idempotency-Key	header		string		true	"Unique per intended action; same key + same body replays the first final answer"
 //	@Param			X-Agent-Id		header		string		true	"The agent acting (audit trail)"
 //	@Param			body			body		RefundBody	true	"The refund"
 //	@Success		200				{object}	ActionResultResponse
 //	@Failure		400				{object}	Problem	"Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id"
 //	@Failure		401				{object}	Problem
-//	@Failure		429				{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429				{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		404				{object}	Problem		"No such order in this shop"
-//	@Failure		409				{object}	Problem		"Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use"
-//	@Failure		413				{object}	Problem		"Body over 1 MiB"
-//	@Failure		415				{object}	Problem		"Not JSON"
-//	@Failure		422				{object}	Problem		"Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused"
-//	@Failure		500				{object}	Problem		"Internal error (no details)"
-//	@Failure		502				{object}	Problem		"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
-//	@Failure		504				{object}	Problem		"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Failure		429				{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429				{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		404				{object}	Problem				"No such order in this shop"
+//	@Failure		409				{object}	Problem				"Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use"
+//	@Failure		413				{object}	Problem				"Body over 1 MiB"
+//	@Failure		415				{object}	Problem				"Not JSON"
+//	@Failure		422				{object}	Problem				"Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused"
+//	@Failure		500				{object}	Problem				"Internal error (no details)"
+//	@Failure		502				{object}	Problem				"Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions"
+//	@Failure		504				{object}	Problem				"Shopify did not answer in time; the outcome is unknown until reconciled"
+//	@Header			all				{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401				{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
+//	@Header			200,409,422,502	{boolean}	Idempotent-Replayed	"true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+//	@Header			409				{integer}	Retry-After			"Seconds to wait before retrying, on action_in_progress and idempotency_key_in_use"
 //	@Router			/orders/{id}/refund [post]
 func (s *server) refundOrder(c *gin.Context) {
 	id, ok := pathID(c, "order")
@@ -235,17 +247,19 @@ func (s *server) refundOrder(c *gin.Context) {
 //	@ID				listActions
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id	path		int	true	"Shopify order id"
+//	@Param			id	path		integer	true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Success		200	{object}	ActionListResponse
 //	@Failure		400	{object}	Problem	"Invalid id"
 //	@Failure		401	{object}	Problem
-//	@Failure		429	{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429	{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		404	{object}	Problem		"No such order in this shop"
-//	@Failure		409	{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
-//	@Failure		500	{object}	Problem		"Internal error (no details)"
-//	@Failure		502	{object}	Problem		"Shopify failed"
-//	@Failure		504	{object}	Problem		"Shopify did not answer in time"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		404	{object}	Problem				"No such order in this shop"
+//	@Failure		409	{object}	Problem				"The shop has uninstalled the app (shop_uninstalled)"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Failure		502	{object}	Problem				"Shopify failed"
+//	@Failure		504	{object}	Problem				"Shopify did not answer in time"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders/{id}/actions [get]
 func (s *server) listActions(c *gin.Context) {
 	id, ok := pathID(c, "order")
@@ -305,6 +319,7 @@ func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Conte
 			s.Log.ErrorContext(ctx, "action failed", "err", runErr, "action_id", begun.ActionID, "request_id", requestID(c))
 		}
 		prob.Instance = "urn:request:" + requestID(c)
+		problemHeaders(c, prob)
 		status, out = prob.Status, prob
 	} else {
 		out = ActionResultResponse{Action: toActionResponse(res.Action), Order: toOrderResponse(res.Order)}

@@ -22,7 +22,7 @@ var docsFiles = []string{
 // docsCSP lets the Swagger UI page load only its own files and call only
 // this origin. Swagger UI sets inline styles (style attributes), nothing
 // else inline.
-const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // swaggerUI serves the Swagger UI page on /openapi.json. gin-swagger

@@ -20,7 +20,9 @@ type Health struct {
 //	@Tags			operations
 //	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
+//	@Failure		400	{object}	Problem	"A query parameter (it takes none)"
 //	@ID				getHealthz
+//	@Header			all	{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
 //	@Router			/healthz [get]
 func (s *server) healthz(c *gin.Context) {
 	writeJSON(c, http.StatusOK, Health{Status: "ok"})
@@ -33,8 +35,11 @@ func (s *server) healthz(c *gin.Context) {
 //	@Tags			operations
 //	@Produce		json,application/problem+json
 //	@Success		200	{object}	Health
-//	@Failure		503	{object}	Problem
+//	@Failure		400	{object}	Problem	"A query parameter (it takes none)"
+//	@Failure		503	{object}	Problem	"The database does not answer"
 //	@ID				getReadyz
+//	@Header			all	{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			503	{integer}	Retry-After		"Seconds to wait before asking again"
 //	@Router			/readyz [get]
 func (s *server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)

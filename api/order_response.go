@@ -12,20 +12,20 @@ import (
 
 // OrderResponse is an order as the CRM sees it.
 type OrderResponse struct {
-	ID                int64                 `json:"id" example:"450789469"`
+	ID                int64                 `json:"id" example:"450789469" format:"int64"`
 	Name              string                `json:"name" example:"#1001"`
 	OrderNumber       int                   `json:"order_number" example:"1001"`
-	CreatedAt         time.Time             `json:"created_at" example:"2026-11-20T10:00:00Z"`
-	UpdatedAt         time.Time             `json:"updated_at" example:"2026-11-21T08:30:00Z"`
-	ProcessedAt       *time.Time            `json:"processed_at" extensions:"x-nullable"`
-	CancelledAt       *time.Time            `json:"cancelled_at" extensions:"x-nullable"`
+	CreatedAt         time.Time             `json:"created_at" example:"2026-11-20T10:00:00Z" format:"date-time"`
+	UpdatedAt         time.Time             `json:"updated_at" example:"2026-11-21T08:30:00Z" format:"date-time"`
+	ProcessedAt       *time.Time            `json:"processed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-20T10:00:05Z"`
+	CancelledAt       *time.Time            `json:"cancelled_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	CancelReason      *string               `json:"cancel_reason" extensions:"x-nullable" example:"customer"`
-	ClosedAt          *time.Time            `json:"closed_at" extensions:"x-nullable"`
+	ClosedAt          *time.Time            `json:"closed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	Customer          *CustomerResponse     `json:"customer" extensions:"x-nullable"`
 	Currency          string                `json:"currency" example:"USD"`
-	TotalPrice        string                `json:"total_price" example:"199.00"`
-	TotalRefunded     string                `json:"total_refunded" example:"0.00"`
-	RefundableAmount  string                `json:"refundable_amount" example:"199.00"`
+	TotalPrice        string                `json:"total_price" example:"199.00" format:"decimal"`
+	TotalRefunded     string                `json:"total_refunded" example:"0.00" format:"decimal"`
+	RefundableAmount  string                `json:"refundable_amount" example:"199.00" format:"decimal"`
 	Status            string                `json:"status" enums:"open,archived,cancelled" example:"open"`
 	FinancialStatus   string                `json:"financial_status" enums:"pending,authorized,partially_paid,paid,partially_refunded,refunded,voided,expired" example:"paid"`
 	FulfillmentStatus string                `json:"fulfillment_status" enums:"unfulfilled,partially_fulfilled,fulfilled,restocked" example:"partially_fulfilled"`
@@ -35,12 +35,12 @@ type OrderResponse struct {
 	Fulfillments      []FulfillmentResponse `json:"fulfillments"`
 	Refunds           []RefundResponse      `json:"refunds"`
 	Actions           OrderActionsResponse  `json:"actions"`
-	SyncedAt          time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z"`
+	SyncedAt          time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z" format:"date-time"`
 } //	@name	Order
 
 // CustomerResponse is the contact an order belongs to.
 type CustomerResponse struct {
-	ID        int64  `json:"id" example:"207119551"`
+	ID        int64  `json:"id" example:"207119551" format:"int64"`
 	Email     string `json:"email" example:"bob@example.com"`
 	Phone     string `json:"phone" example:"+13125551212"`
 	FirstName string `json:"first_name" example:"Bob"`
@@ -50,7 +50,7 @@ type CustomerResponse struct {
 // ShipmentResponse is the order's shipping progress.
 type ShipmentResponse struct {
 	Status              string     `json:"status" enums:"ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
-	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T00:00:00Z"`
 } //	@name	Shipment
 
 // LabelsResponse are human words for the three statuses.
@@ -62,14 +62,14 @@ type LabelsResponse struct {
 
 // LineItemResponse is one line of an order.
 type LineItemResponse struct {
-	ID                int64              `json:"id" example:"466157049"`
+	ID                int64              `json:"id" example:"466157049" format:"int64"`
 	Title             string             `json:"title" example:"IPod Nano - 8gb"`
 	VariantTitle      string             `json:"variant_title" example:"green"`
 	SKU               string             `json:"sku" example:"IPOD2008GREEN"`
 	Quantity          int                `json:"quantity" example:"1"`
 	FulfilledQuantity int                `json:"fulfilled_quantity" example:"1"`
 	RefundedQuantity  int                `json:"refunded_quantity" example:"0"`
-	Price             string             `json:"price" example:"199.00"`
+	Price             string             `json:"price" example:"199.00" format:"decimal"`
 	Tracking          []TrackingResponse `json:"tracking"`
 } //	@name	LineItem
 
@@ -83,21 +83,21 @@ type TrackingResponse struct {
 
 // FulfillmentResponse is one shipment.
 type FulfillmentResponse struct {
-	ID                  int64      `json:"id" example:"255858046"`
+	ID                  int64      `json:"id" example:"255858046" format:"int64"`
 	Status              string     `json:"status" example:"success"`
-	CreatedAt           time.Time  `json:"created_at"`
+	CreatedAt           time.Time  `json:"created_at" format:"date-time" example:"2026-11-20T10:00:00Z"`
 	ShipmentStatus      string     `json:"shipment_status" example:"in_transit"`
-	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T00:00:00Z"`
 	TrackingCompany     string     `json:"tracking_company" example:"UPS"`
-	TrackingNumbers     []string   `json:"tracking_numbers"`
-	TrackingURLs        []string   `json:"tracking_urls"`
+	TrackingNumbers     []string   `json:"tracking_numbers" example:"1Z2345"`
+	TrackingURLs        []string   `json:"tracking_urls" example:"https://www.ups.com/track?tracknum=1Z2345"`
 } //	@name	Fulfillment
 
 // RefundResponse is a refund already made.
 type RefundResponse struct {
-	ID        int64     `json:"id" example:"509562969"`
-	CreatedAt time.Time `json:"created_at"`
-	Amount    string    `json:"amount" example:"10.00"`
+	ID        int64     `json:"id" example:"509562969" format:"int64"`
+	CreatedAt time.Time `json:"created_at" format:"date-time" example:"2026-11-20T10:00:00Z"`
+	Amount    string    `json:"amount" example:"10.00" format:"decimal"`
 	Note      string    `json:"note" example:"damaged"`
 } //	@name	Refund
 
@@ -120,7 +120,7 @@ type CancelActionResponse struct {
 type RefundActionResponse struct {
 	Allowed       bool    `json:"allowed" example:"true"`
 	BlockedReason *string `json:"blocked_reason" extensions:"x-nullable" enums:"not_paid,nothing_to_refund" example:"not_paid"`
-	MaxAmount     string  `json:"max_amount" example:"199.00"`
+	MaxAmount     string  `json:"max_amount" example:"199.00" format:"decimal"`
 	// Shipped items are involved: a refund touching them needs return "received" or "not_required".
 	RequiresReturn bool `json:"requires_return" example:"true"`
 } //	@name	RefundEligibility

@@ -18,7 +18,7 @@ import (
 //	@Tags			orders
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			customer_id			query		int		false	"Shopify customer id"
+//	@Param			customer_id			query		integer	false	"Shopify customer id"	Format(int64)	minimum(1)
 //	@Param			email				query		string	false	"Customer email (case-insensitive)"
 //	@Param			phone				query		string	false	"Customer phone, E.164"
 //	@Param			name				query		string	false	"Order name, e.g. #1001"
@@ -36,6 +36,8 @@ import (
 //	@Failure		409					{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
 //	@Failure		500					{object}	Problem		"Internal error (no details)"
 //	@ID				listOrders
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
 	f, fieldErrs := parseListFilter(queryValues(c))
@@ -133,7 +135,7 @@ func parseLimit(v string) (int, string) {
 //	@Tags			orders
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id		path		int		true	"Shopify order id"
+//	@Param			id		path		integer	true	"Shopify order id"	Format(int64)	minimum(1)
 //	@Param			refresh	query		bool	false	"Read Shopify first"
 //	@Success		200		{object}	OrderResponse
 //	@Failure		400		{object}	Problem	"Invalid id"
@@ -146,6 +148,8 @@ func parseLimit(v string) (int, string) {
 //	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@Failure		504		{object}	Problem		"Shopify did not answer in time"
 //	@ID				getOrder
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders/{id} [get]
 func (s *server) getOrder(c *gin.Context) {
 	id, ok := pathID(c, "order")

@@ -104,9 +104,24 @@ func newProblem(status int, code, title, detail string) Problem {
 	return Problem{Type: problemTypeBase + code, Title: title, Status: status, Code: code, Detail: detail}
 }
 
+// retryAfter is when to try again, in seconds, for problems that pass.
+var retryAfter = map[string]string{
+	"action_in_progress":     "2",
+	"idempotency_key_in_use": "2",
+	"not_ready":              "5",
+}
+
+// problemHeaders sets the headers a problem carries besides its body.
+func problemHeaders(c *gin.Context, p Problem) {
+	if s, ok := retryAfter[p.Code]; ok {
+		c.Header("Retry-After", s)
+	}
+}
+
 // writeProblem sends p as application/problem+json and stops the chain.
 func writeProblem(c *gin.Context, p Problem) {
 	p.Instance = "urn:request:" + requestID(c)
+	problemHeaders(c, p)
 	b, _ := json.Marshal(p) // strings and ints: encoding cannot fail
 	c.Data(p.Status, mediaProblem, b)
 	c.Abort()

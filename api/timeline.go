@@ -13,8 +13,8 @@ import (
 type TimelineEventResponse struct {
 	ID         string    `json:"id" example:"order:450789469:refund:509562969"`
 	Type       string    `json:"type" enums:"order.placed,order.paid,order.partially_paid,order.fulfilled,order.partially_fulfilled,shipment.in_transit,shipment.out_for_delivery,shipment.ready_for_pickup,shipment.delivered,order.cancelled,order.refunded,action.cancel,action.refund" example:"order.refunded"`
-	OccurredAt time.Time `json:"occurred_at"`
-	OrderID    int64     `json:"order_id" example:"450789469"`
+	OccurredAt time.Time `json:"occurred_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
+	OrderID    int64     `json:"order_id" example:"450789469" format:"int64"`
 	OrderName  string    `json:"order_name" example:"#1001"`
 	Summary    string    `json:"summary" example:"Refund of 10.00 USD by agent 42: succeeded"`
 	AgentID    *string   `json:"agent_id" extensions:"x-nullable" example:"42"`
@@ -25,7 +25,7 @@ type TimelineEventResponse struct {
 // TimelineResponse is a page of a contact's activity, newest first.
 type TimelineResponse struct {
 	Events     []TimelineEventResponse `json:"events"`
-	NextCursor *string                 `json:"next_cursor" extensions:"x-nullable"`
+	NextCursor *string                 `json:"next_cursor" extensions:"x-nullable" example:"MjAyNi0xMS0yMlQwOToxNTowMFp8b3JkZXI6NDUwNzg5NDY5OnBsYWNlZA"`
 } //	@name	Timeline
 
 // timeline godoc
@@ -36,16 +36,18 @@ type TimelineResponse struct {
 //	@ID				getTimeline
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			id		path		int		true	"Shopify customer id"
-//	@Param			limit	query		int		false	"Page size (default 20; above 100 is clamped to 100)"	minimum(1)	default(20)
+//	@Param			id		path		integer	true	"Shopify customer id"									Format(int64)	minimum(1)
+//	@Param			limit	query		int		false	"Page size (default 20; above 100 is clamped to 100)"	minimum(1)		default(20)
 //	@Param			cursor	query		string	false	"next_cursor of the previous page"
 //	@Success		200		{object}	TimelineResponse
 //	@Failure		400		{object}	Problem	"Invalid id, limit or cursor"
 //	@Failure		401		{object}	Problem
-//	@Failure		429		{object}	Problem		"The API key's rate limit; Retry-After says when to come back"
-//	@Header			429		{integer}	Retry-After	"Seconds until the key may call again"
-//	@Failure		409		{object}	Problem		"The shop has uninstalled the app (shop_uninstalled)"
-//	@Failure		500		{object}	Problem		"Internal error (no details)"
+//	@Failure		429		{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Header			429		{integer}	Retry-After			"Seconds until the key may call again"
+//	@Failure		409		{object}	Problem				"The shop has uninstalled the app (shop_uninstalled)"
+//	@Failure		500		{object}	Problem				"Internal error (no details)"
+//	@Header			all		{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401		{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/customers/{id}/timeline [get]
 func (s *server) timeline(c *gin.Context) {
 	q := queryValues(c)

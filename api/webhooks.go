@@ -22,6 +22,10 @@ type WebhookAck struct {
 	Status string `json:"status" enums:"accepted,duplicate,ignored,refused" example:"accepted"`
 } //	@name	WebhookAck
 
+// WebhookPayload is Shopify's REST-shaped JSON object for the topic (an
+// order for orders/*, a refund for refunds/create, ...).
+type WebhookPayload map[string]any //	@name	WebhookPayload
+
 // shopifyWebhook godoc
 //
 //	@Summary		Shopify webhooks
@@ -30,18 +34,19 @@ type WebhookAck struct {
 //	@ID				receiveShopifyWebhook
 //	@Accept			json
 //	@Produce		json,application/problem+json
-//	@Param			X-Shopify-Hmac-Sha256	header		string	true	"base64 HMAC-SHA256 of the raw body"
-//	@Param			X-Shopify-Topic			header		string	true	"e.g. orders/updated"
-//	@Param			X-Shopify-Shop-Domain	header		string	true	"e.g. example.myshopify.com"
-//	@Param			X-Shopify-Webhook-Id	header		string	true	"Unique per delivery, repeated by retries: the dedupe key"
-//	@Param			X-Shopify-Event-Id		header		string	false	"Shared by the deliveries of one merchant action: recorded for correlation"
-//	@Param			body					body		object	true	"Shopify's payload for the topic"
+//	@Param			X-Shopify-Hmac-Sha256	header		string			true	"base64 HMAC-SHA256 of the raw body"
+//	@Param			X-Shopify-Topic			header		string			true	"e.g. orders/updated"
+//	@Param			X-Shopify-Shop-Domain	header		string			true	"e.g. example.myshopify.com"
+//	@Param			X-Shopify-Webhook-Id	header		string			true	"Unique per delivery, repeated by retries: the dedupe key"
+//	@Param			X-Shopify-Event-Id		header		string			false	"Shared by the deliveries of one merchant action: recorded for correlation"
+//	@Param			body					body		WebhookPayload	true	"Shopify's payload for the topic"
 //	@Success		200						{object}	WebhookAck
-//	@Failure		400						{object}	Problem	"A Shopify header is missing or not printable ASCII"
-//	@Failure		401						{object}	Problem	"Signature missing or invalid: nothing was stored"
-//	@Failure		404						{object}	Problem	"A shop orderdesk does not serve"
-//	@Failure		413						{object}	Problem	"Body over 1 MiB"
-//	@Failure		500						{object}	Problem	"Internal error (no details); Shopify retries"
+//	@Failure		400						{object}	Problem			"A Shopify header is missing or not printable ASCII"
+//	@Failure		401						{object}	Problem			"Signature missing or invalid: nothing was stored"
+//	@Failure		404						{object}	Problem			"A shop orderdesk does not serve"
+//	@Failure		413						{object}	Problem			"Body over 1 MiB"
+//	@Failure		500						{object}	Problem			"Internal error (no details); Shopify retries"
+//	@Header			all						{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
 //	@Router			/webhooks/shopify [post]
 func (s *server) shopifyWebhook(c *gin.Context) {
 	body, err := io.ReadAll(c.Request.Body)

@@ -39,7 +39,9 @@ const docTemplate = `{
                 "operationId": "getTimeline",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify customer id",
                         "name": "id",
                         "in": "path",
@@ -65,24 +67,52 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/Timeline"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid id, limit or cursor",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -94,6 +124,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -101,6 +135,12 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -123,6 +163,24 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/Health"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "A query parameter (it takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -147,7 +205,9 @@ const docTemplate = `{
                 "operationId": "listOrders",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify customer id",
                         "name": "customer_id",
                         "in": "query"
@@ -236,24 +296,52 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/OrderList"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid query parameter",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -265,6 +353,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -272,6 +364,12 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -296,7 +394,9 @@ const docTemplate = `{
                 "operationId": "getOrder",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -314,30 +414,64 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/Order"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -349,6 +483,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -356,18 +494,36 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -392,7 +548,9 @@ const docTemplate = `{
                 "operationId": "listActions",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -404,30 +562,64 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/ActionList"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -439,6 +631,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -446,18 +642,36 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -482,7 +696,9 @@ const docTemplate = `{
                 "operationId": "previewCancel",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -494,30 +710,64 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/CancelPreview"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -529,6 +779,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -536,18 +790,36 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -573,7 +845,9 @@ const docTemplate = `{
                 "operationId": "cancelOrder",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -608,48 +882,116 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/ActionResult"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds to wait before retrying, on action_in_progress and idempotency_key_in_use"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "413": {
                         "description": "Body over 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "415": {
                         "description": "Not JSON",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "422": {
                         "description": "Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -661,6 +1003,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -668,18 +1014,40 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -704,7 +1072,9 @@ const docTemplate = `{
                 "operationId": "previewRefund",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -716,30 +1086,64 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/RefundPreview"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Invalid id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "The shop has uninstalled the app (shop_uninstalled)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -751,6 +1155,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -758,18 +1166,36 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -795,7 +1221,9 @@ const docTemplate = `{
                 "operationId": "refundOrder",
                 "parameters": [
                     {
+                        "minimum": 1,
                         "type": "integer",
+                        "format": "int64",
                         "description": "Shopify order id",
                         "name": "id",
                         "in": "path",
@@ -830,48 +1258,116 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/ActionResult"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
                         "description": "Malformed body, unknown field, or missing Idempotency-Key / X-Agent-Id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "No such order in this shop",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "409": {
                         "description": "Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds to wait before retrying, on action_in_progress and idempotency_key_in_use"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "413": {
                         "description": "Body over 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "415": {
                         "description": "Not JSON",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "422": {
                         "description": "Invalid amount (amount_too_large, invalid_amount), line item or quantity, or idempotency_key_reused",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "429": {
@@ -883,6 +1379,10 @@ const docTemplate = `{
                             "Retry-After": {
                                 "type": "integer",
                                 "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
                             }
                         }
                     },
@@ -890,18 +1390,40 @@ const docTemplate = `{
                         "description": "Internal error (no details)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "502": {
                         "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "504": {
                         "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -924,12 +1446,40 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/Health"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "A query parameter (it takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "The database does not answer",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds to wait before asking again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -1108,7 +1658,7 @@ const docTemplate = `{
         },
         "/webhooks/shopify": {
             "post": {
-                "description": "Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once (deduplicated on X-Shopify-Event-Id, else X-Shopify-Webhook-Id) with the job that applies it, and answered at once. Payloads older than the stored order never overwrite it.",
+                "description": "Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1145,14 +1695,15 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "the dedupe key",
-                        "name": "X-Shopify-Event-Id",
-                        "in": "header"
+                        "description": "Unique per delivery, repeated by retries: the dedupe key",
+                        "name": "X-Shopify-Webhook-Id",
+                        "in": "header",
+                        "required": true
                     },
                     {
                         "type": "string",
-                        "description": "the dedupe key when there is no event id",
-                        "name": "X-Shopify-Webhook-Id",
+                        "description": "Shared by the deliveries of one merchant action: recorded for correlation",
+                        "name": "X-Shopify-Event-Id",
                         "in": "header"
                     },
                     {
@@ -1161,7 +1712,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "type": "object"
+                            "$ref": "#/definitions/WebhookPayload"
                         }
                     }
                 ],
@@ -1170,36 +1721,72 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/WebhookAck"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "400": {
-                        "description": "A Shopify header is missing",
+                        "description": "A Shopify header is missing or not printable ASCII",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "401": {
                         "description": "Signature missing or invalid: nothing was stored",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "404": {
                         "description": "A shop orderdesk does not serve",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "413": {
                         "description": "Body over 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     },
                     "500": {
                         "description": "Internal error (no details); Shopify retries",
                         "schema": {
                             "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
                         }
                     }
                 }
@@ -1231,15 +1818,20 @@ const docTemplate = `{
                 },
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "x-nullable": true,
                     "example": "10.00"
                 },
                 "completed_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-22T09:15:02Z"
                 },
                 "created_at": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-20T10:00:00Z"
                 },
                 "currency": {
                     "type": "string",
@@ -1248,7 +1840,8 @@ const docTemplate = `{
                 },
                 "error": {
                     "type": "string",
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "not_paid: no payment has been captured on this order"
                 },
                 "id": {
                     "type": "string",
@@ -1264,6 +1857,7 @@ const docTemplate = `{
                 },
                 "order_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 450789469
                 },
                 "parts": {
@@ -1276,6 +1870,7 @@ const docTemplate = `{
                 },
                 "shopify_refund_id": {
                     "type": "integer",
+                    "format": "int64",
                     "x-nullable": true,
                     "example": 509562969
                 },
@@ -1399,7 +1994,8 @@ const docTemplate = `{
                         "already_cancelled",
                         "order_fulfilled"
                     ],
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "order_fulfilled"
                 },
                 "cancellable": {
                     "type": "boolean",
@@ -1413,6 +2009,7 @@ const docTemplate = `{
                 },
                 "order_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 450789470
                 },
                 "reasons": {
@@ -1456,6 +2053,7 @@ const docTemplate = `{
                 "amount": {
                     "description": "Decimal string in the order's currency; with mode \"amount\" only.",
                     "type": "string",
+                    "format": "decimal",
                     "example": "10.00"
                 },
                 "mode": {
@@ -1488,6 +2086,7 @@ const docTemplate = `{
                 },
                 "max_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "64.90"
                 },
                 "modes": {
@@ -1560,6 +2159,7 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 207119551
                 },
                 "last_name": {
@@ -1603,14 +2203,19 @@ const docTemplate = `{
             ],
             "properties": {
                 "created_at": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-20T10:00:00Z"
                 },
                 "estimated_delivery_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-12-03T00:00:00Z"
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 255858046
                 },
                 "shipment_status": {
@@ -1629,13 +2234,19 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "1Z2345"
+                    ]
                 },
                 "tracking_urls": {
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "https://www.ups.com/track?tracknum=1Z2345"
+                    ]
                 }
             }
         },
@@ -1775,10 +2386,12 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 466157049
                 },
                 "price": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "quantity": {
@@ -1848,14 +2461,19 @@ const docTemplate = `{
                 },
                 "cancelled_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "closed_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "created_at": {
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-20T10:00:00Z"
                 },
                 "currency": {
@@ -1902,6 +2520,7 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 450789469
                 },
                 "labels": {
@@ -1923,10 +2542,13 @@ const docTemplate = `{
                 },
                 "processed_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-20T10:00:05Z"
                 },
                 "refundable_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "refunds": {
@@ -1954,18 +2576,22 @@ const docTemplate = `{
                 },
                 "synced_at": {
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-21T08:31:00Z"
                 },
                 "total_price": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "total_refunded": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "0.00"
                 },
                 "updated_at": {
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-21T08:30:00Z"
                 }
             }
@@ -2065,13 +2691,17 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "10.00"
                 },
                 "created_at": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-20T10:00:00Z"
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 509562969
                 },
                 "note": {
@@ -2104,6 +2734,7 @@ const docTemplate = `{
                 },
                 "max_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "requires_return": {
@@ -2122,6 +2753,7 @@ const docTemplate = `{
             "properties": {
                 "line_item_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 466157049
                 },
                 "quantity": {
@@ -2154,7 +2786,8 @@ const docTemplate = `{
                         "not_paid",
                         "nothing_to_refund"
                     ],
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "not_paid"
                 },
                 "currency": {
                     "type": "string",
@@ -2168,10 +2801,12 @@ const docTemplate = `{
                 },
                 "max_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "99.95"
                 },
                 "order_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 450789481
                 },
                 "refundable": {
@@ -2193,6 +2828,7 @@ const docTemplate = `{
                 "amount": {
                     "description": "Decimal string in the order's currency.",
                     "type": "string",
+                    "format": "decimal",
                     "example": "25.00"
                 },
                 "line_items": {
@@ -2229,6 +2865,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "5.00"
                 },
                 "full": {
@@ -2245,6 +2882,7 @@ const docTemplate = `{
             "properties": {
                 "max_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "0.00"
                 }
             }
@@ -2261,10 +2899,12 @@ const docTemplate = `{
             "properties": {
                 "line_item_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 4507894810
                 },
                 "price": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "99.95"
                 },
                 "quantity": {
@@ -2291,7 +2931,9 @@ const docTemplate = `{
             "properties": {
                 "estimated_delivery_at": {
                     "type": "string",
-                    "x-nullable": true
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-12-03T00:00:00Z"
                 },
                 "status": {
                     "type": "string",
@@ -2322,7 +2964,8 @@ const docTemplate = `{
                 },
                 "next_cursor": {
                     "type": "string",
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "MjAyNi0xMS0yMlQwOToxNTowMFp8b3JkZXI6NDUwNzg5NDY5OnBsYWNlZA"
                 }
             }
         },
@@ -2354,10 +2997,13 @@ const docTemplate = `{
                     "example": "order:450789469:refund:509562969"
                 },
                 "occurred_at": {
-                    "type": "string"
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "order_id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 450789469
                 },
                 "order_name": {
@@ -2423,16 +3069,21 @@ const docTemplate = `{
             ],
             "properties": {
                 "status": {
-                    "description": "accepted: recorded and queued; duplicate: seen before, not applied again; ignored: a topic orderdesk does not use.",
+                    "description": "accepted: recorded and queued; duplicate: seen before (same X-Shopify-Webhook-Id), not applied again; ignored: a topic orderdesk does not use; refused: signed, but not a JSON object for its topic — recorded, never applied, and acknowledged so Shopify stops retrying.",
                     "type": "string",
                     "enum": [
                         "accepted",
                         "duplicate",
-                        "ignored"
+                        "ignored",
+                        "refused"
                     ],
                     "example": "accepted"
                 }
             }
+        },
+        "WebhookPayload": {
+            "type": "object",
+            "additionalProperties": {}
         }
     },
     "securityDefinitions": {
