@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/apiclient"
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
+)
+
+// notExercised are the documented responses a healthy `serve` cannot be
+// made to give from outside. Every other (operation, status) of the
+// served document must be exercised below.
+var notExercised = map[string]string{
+	"* 500":         "an internal error: nothing a client can provoke",
+	"getReadyz 503": "the database down: serve stops when it cannot reach its database",
+}
+
+// TestGeneratedClient runs the Go client oapi-codegen generated from the
+// served document against a real `orderdesk serve` over HTTP, on both
+// databases, for every operation of the document: each documented answer
+// (success and error) must arrive in the client's typed field for its
+// status, with its documented headers. An operation or response added to
+// the document and not exercised here fails the test.
+func TestGeneratedClient(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testGeneratedClient(t, kind)
+		})
+	}
+}
+
+func testGeneratedClient(t *testing.T, kind string) {
+	const (
+		shop   = "client.myshopify.com"
+		token  = "shpat_client"
+		key    = "client-key-0123456789"
+		secret = "client-app-secret"
+	)
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: shop, Token: token})
+	sb.Seed(time.Now())
+	sbSrv := httptest.NewServer(sb)
+	defer sbSrv.Close()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "client.db")
+	if kind == "postgres" {
+		dbURL, _ = storetest.SchemaURL(t)
+	}
+	port := freePort(t)
+	env := map[string]string{
+		"ORDERDESK_HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "ORDERDESK_DATABASE_URL": dbURL,
+		"ORDERDESK_API_KEY": key, "SHOPIFY_SHOP": shop, "SHOPIFY_ACCESS_TOKEN": token, "SHOPIFY_BASE_URL": sbSrv.URL,
+		"SHOPIFY_API_SECRET": secret, "SHOPIFY_TIMEOUT": "300ms", "ORDERDESK_LOG_LEVEL": "error",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitFor(t, base+"/healthz")
+
+	bearer := func(k string) apiclient.RequestEditorFn {
+		return func(_ context.Context, r *http.Request) error {
+			r.Header.Set("Authorization", "Bearer "+k)
+			return nil
+		}
+	}
+	c, err := apiclient.NewClientWithResponses(base, apiclient.WithRequestEditorFn(bearer(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon, err := apiclient.NewClientWithResponses(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongKey := bearer("not-a-key")
+	query := func(q string) apiclient.RequestEditorFn {
+		return func(_ context.Context, r *http.Request) error {
+			r.URL.RawQuery = q
+			return nil
+		}
+	}
+	exercised := map[string]bool{}
+	// got checks one answer: its status, and that the client decoded it
+	// into the typed field for that status, with the documented headers.
+	got := func(op string, want int, resp any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s (want %d): the client failed: %v", op, want, err)
+		}
+		v := reflect.ValueOf(resp).Elem()
+		hr := v.FieldByName("HTTPResponse").Interface().(*http.Response)
+		body := v.FieldByName("Body").Bytes()
+		if hr.StatusCode != want {
+			t.Fatalf("%s: status %d, want %d: %s", op, hr.StatusCode, want, body)
+		}
+		field := fmt.Sprintf("JSON%d", want)
+		if want >= 400 {
+			field = fmt.Sprintf("ApplicationproblemJSON%d", want)
+		}
+		typed := v.FieldByName(field)
+		if !typed.IsValid() {
+			t.Fatalf("%s: %d is not a documented answer (no %s in the client)", op, want, field)
+		}
+		if typed.IsNil() {
+			t.Fatalf("%s: the client did not decode the %d answer (Content-Type %q): %s", op, want, hr.Header.Get("Content-Type"), body)
+		}
+		if h := v.FieldByName(fmt.Sprintf("Headers%d", want)); h.IsValid() && !h.IsNil() {
+			if rid := h.Elem().FieldByName("XRequestId"); rid.IsValid() && rid.IsNil() {
+				t.Errorf("%s %d: no X-Request-Id", op, want)
+			}
+		}
+		exercised[fmt.Sprintf("%s %d", op, want)] = true
+	}
+	id := func(u uint64) int64 { return int64(u) }
+	const unknown int64 = 424242
+	agent := func(k string) *apiclient.RefundOrderParams {
+		return &apiclient.RefundOrderParams{IdempotencyKey: k, XAgentId: "agent-7"}
+	}
+	cancelAgent := func(k string) *apiclient.CancelOrderParams {
+		return &apiclient.CancelOrderParams{IdempotencyKey: k, XAgentId: "agent-7"}
+	}
+	str := func(s string) *string { return &s }
+	huge := bytes.Repeat([]byte("x"), api.MaxBodyBytes+1)
+	// Shopify failing (502) and not answering in time (504), on the read
+	// every one of these operations makes first.
+	failing := func(f func()) {
+		sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Status: http.StatusInternalServerError, Times: 10})
+		defer sb.ClearFaults()
+		f()
+	}
+	slow := func(f func()) {
+		sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: time.Second, Times: 10})
+		defer sb.ClearFaults()
+		f()
+	}
+
+	// operations
+	r0, err := c.GetHealthzWithResponse(ctx)
+	got("getHealthz", 200, r0, err)
+	r0, err = c.GetHealthzWithResponse(ctx, query("verbose=1"))
+	got("getHealthz", 400, r0, err)
+	r1, err := c.GetReadyzWithResponse(ctx)
+	got("getReadyz", 200, r1, err)
+	r1, err = c.GetReadyzWithResponse(ctx, query("x=%zz"))
+	got("getReadyz", 400, r1, err)
+
+	customer := int64(shopifysandbox.Bob.Id)
+	limit := 2
+	r2, err := c.ListOrdersWithResponse(ctx, &apiclient.ListOrdersParams{CustomerId: &customer, Limit: &limit})
+	got("listOrders", 200, r2, err)
+	if len(r2.JSON200.Orders) != 2 || r2.JSON200.NextCursor == nil {
+		t.Fatalf("first page: %d orders, cursor %v", len(r2.JSON200.Orders), r2.JSON200.NextCursor)
+	}
+	r2, err = c.ListOrdersWithResponse(ctx, &apiclient.ListOrdersParams{CustomerId: &customer, Limit: &limit, Cursor: r2.JSON200.NextCursor})
+	got("listOrders", 200, r2, err)
+	r2, err = c.ListOrdersWithResponse(ctx, nil, query("customer_id=%zz"))
+	got("listOrders", 400, r2, err)
+	r2, err = anon.ListOrdersWithResponse(ctx, nil)
+	got("listOrders", 401, r2, err)
+	if h := r2.Headers401; h == nil || h.WWWAuthenticate == nil || !strings.HasPrefix(*h.WWWAuthenticate, "Bearer") {
+		t.Errorf("401 without its WWW-Authenticate challenge: %+v", h)
+	}
+
+	r3, err := c.GetOrderWithResponse(ctx, id(shopifysandbox.OrderInTransit), nil)
+	got("getOrder", 200, r3, err)
+	if o := r3.JSON200; o.Name != "#1001" || o.Customer == nil || o.Shipment == nil || o.TotalPrice == "" {
+		t.Errorf("order #1001 decoded as %+v", o)
+	}
+	r3, err = c.GetOrderWithResponse(ctx, 1, nil, query("refresh=maybe"))
+	got("getOrder", 400, r3, err)
+	r3, err = c.GetOrderWithResponse(ctx, 1, nil, wrongKey)
+	got("getOrder", 401, r3, err)
+	r3, err = c.GetOrderWithResponse(ctx, unknown, nil)
+	got("getOrder", 404, r3, err)
+	refresh := true
+	failing(func() {
+		r3, err = c.GetOrderWithResponse(ctx, id(shopifysandbox.OrderInTransit), &apiclient.GetOrderParams{Refresh: &refresh})
+		got("getOrder", 502, r3, err)
+	})
+	slow(func() {
+		r3, err = c.GetOrderWithResponse(ctx, id(shopifysandbox.OrderInTransit), &apiclient.GetOrderParams{Refresh: &refresh})
+		got("getOrder", 504, r3, err)
+	})
+
+	r4, err := c.PreviewCancelWithResponse(ctx, id(shopifysandbox.OrderPaidUnfulfilled))
+	got("previewCancel", 200, r4, err)
+	r4, err = c.PreviewCancelWithResponse(ctx, 1, query("x=1"))
+	got("previewCancel", 400, r4, err)
+	r4, err = c.PreviewCancelWithResponse(ctx, 1, wrongKey)
+	got("previewCancel", 401, r4, err)
+	r4, err = c.PreviewCancelWithResponse(ctx, unknown)
+	got("previewCancel", 404, r4, err)
+	failing(func() {
+		r4, err = c.PreviewCancelWithResponse(ctx, unknown+1)
+		got("previewCancel", 502, r4, err)
+	})
+	slow(func() {
+		r4, err = c.PreviewCancelWithResponse(ctx, unknown+2)
+		got("previewCancel", 504, r4, err)
+	})
+
+	r5, err := c.PreviewRefundWithResponse(ctx, id(shopifysandbox.OrderDelivered))
+	got("previewRefund", 200, r5, err)
+	r5, err = c.PreviewRefundWithResponse(ctx, 1, query("x=1"))
+	got("previewRefund", 400, r5, err)
+	r5, err = c.PreviewRefundWithResponse(ctx, 1, wrongKey)
+	got("previewRefund", 401, r5, err)
+	r5, err = c.PreviewRefundWithResponse(ctx, unknown)
+	got("previewRefund", 404, r5, err)
+	failing(func() {
+		r5, err = c.PreviewRefundWithResponse(ctx, unknown+3)
+		got("previewRefund", 502, r5, err)
+	})
+	slow(func() {
+		r5, err = c.PreviewRefundWithResponse(ctx, unknown+4)
+		got("previewRefund", 504, r5, err)
+	})
+
+	r6, err := c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-1"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.00")})
+	got("refundOrder", 200, r6, err)
+	r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-1"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.00")})
+	got("refundOrder", 200, r6, err)
+	if h := r6.Headers200; h == nil || h.IdempotentReplayed == nil || !*h.IdempotentReplayed {
+		t.Errorf("the replay is not marked Idempotent-Replayed: %+v", h)
+	}
+	r6, err = c.RefundOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-2"), "application/json",
+		strings.NewReader(`{"amount":"0.01","AMOUNT":"0.02"}`))
+	got("refundOrder", 400, r6, err)
+	r6, err = c.RefundOrderWithResponse(ctx, 1, agent("refund-3"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.00")}, wrongKey)
+	got("refundOrder", 401, r6, err)
+	r6, err = c.RefundOrderWithResponse(ctx, unknown, agent("refund-4"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.00")})
+	got("refundOrder", 404, r6, err)
+	r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderPending), agent("refund-5"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.00")})
+	got("refundOrder", 409, r6, err)
+	r6, err = c.RefundOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-6"), "application/json", bytes.NewReader(huge))
+	got("refundOrder", 413, r6, err)
+	r6, err = c.RefundOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-7"), "text/plain", strings.NewReader("1.00"))
+	got("refundOrder", 415, r6, err)
+	r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderJPY), agent("refund-8"), apiclient.RefundOrderJSONRequestBody{Amount: str("1.0")})
+	got("refundOrder", 422, r6, err)
+	sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, UserErrors: []shopifysandbox.UserError{{Field: []string{"transactions"}, Message: "The payment gateway declined the refund"}}})
+	r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-9"), apiclient.RefundOrderJSONRequestBody{Amount: str("2.00")})
+	got("refundOrder", 502, r6, err)
+	sb.ClearFaults()
+	slow(func() {
+		r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-10"), apiclient.RefundOrderJSONRequestBody{Amount: str("3.00")})
+		got("refundOrder", 504, r6, err)
+	})
+
+	r7, err := c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderPaidUnfulfilled), cancelAgent("cancel-1"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+	got("cancelOrder", 200, r7, err)
+	r7, err = c.CancelOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-2"), "application/json", strings.NewReader(`{"reason":"customer","reason":"fraud"}`))
+	got("cancelOrder", 400, r7, err)
+	r7, err = c.CancelOrderWithResponse(ctx, 1, cancelAgent("cancel-3"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"}, wrongKey)
+	got("cancelOrder", 401, r7, err)
+	r7, err = c.CancelOrderWithResponse(ctx, unknown, cancelAgent("cancel-4"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+	got("cancelOrder", 404, r7, err)
+	r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderDelivered), cancelAgent("cancel-5"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+	got("cancelOrder", 409, r7, err)
+	r7, err = c.CancelOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-6"), "application/json", bytes.NewReader(huge))
+	got("cancelOrder", 413, r7, err)
+	r7, err = c.CancelOrderWithBodyWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-7"), "application/x-www-form-urlencoded", strings.NewReader("reason=customer"))
+	got("cancelOrder", 415, r7, err)
+	r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-8"), apiclient.CancelOrderJSONRequestBody{Reason: "bored"})
+	got("cancelOrder", 422, r7, err)
+	sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, UserErrors: []shopifysandbox.UserError{{Field: []string{"orderId"}, Message: "Cannot cancel"}}})
+	r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-9"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+	got("cancelOrder", 502, r7, err)
+	sb.ClearFaults()
+	slow(func() {
+		r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderAuthorized), cancelAgent("cancel-10"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+		got("cancelOrder", 504, r7, err)
+	})
+
+	r8, err := c.ListActionsWithResponse(ctx, id(shopifysandbox.OrderEUR))
+	got("listActions", 200, r8, err)
+	if len(r8.JSON200.Actions) == 0 {
+		t.Error("the EUR order lists no actions after its refunds")
+	}
+	r8, err = c.ListActionsWithResponse(ctx, 1, query("limit=5"))
+	got("listActions", 400, r8, err)
+	r8, err = c.ListActionsWithResponse(ctx, 1, wrongKey)
+	got("listActions", 401, r8, err)
+	r8, err = c.ListActionsWithResponse(ctx, unknown)
+	got("listActions", 404, r8, err)
+	failing(func() {
+		r8, err = c.ListActionsWithResponse(ctx, unknown+5)
+		got("listActions", 502, r8, err)
+	})
+	slow(func() {
+		r8, err = c.ListActionsWithResponse(ctx, unknown+6)
+		got("listActions", 504, r8, err)
+	})
+
+	r9, err := c.GetTimelineWithResponse(ctx, customer, nil)
+	got("getTimeline", 200, r9, err)
+	r9, err = c.GetTimelineWithResponse(ctx, customer, nil, query("cursor=%ff"))
+	got("getTimeline", 400, r9, err)
+	r9, err = c.GetTimelineWithResponse(ctx, customer, nil, wrongKey)
+	got("getTimeline", 401, r9, err)
+
+	hook := func(topic, webhookID string, body []byte, sign string) *apiclient.ReceiveShopifyWebhookParams {
+		return &apiclient.ReceiveShopifyWebhookParams{
+			XShopifyTopic: topic, XShopifyShopDomain: shop, XShopifyWebhookId: webhookID, XShopifyEventId: str("event-1"),
+			XShopifyHmacSha256: webhooksig.Sign([]byte(sign), body),
+		}
+	}
+	ev := []byte(fmt.Sprintf(`{"id":1,"order_id":%d,"status":"delivered"}`, shopifysandbox.OrderOutForDelivery))
+	r10, err := anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("fulfillment_events/create", "wh-1", ev, secret), "application/json", bytes.NewReader(ev))
+	got("receiveShopifyWebhook", 200, r10, err)
+	bad := []byte("not json")
+	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("orders/updated", "wh-2", bad, secret), "application/json", bytes.NewReader(bad))
+	got("receiveShopifyWebhook", 200, r10, err)
+	if r10.JSON200.Status != "refused" {
+		t.Errorf("a signed non-JSON body: %s, want refused", r10.JSON200.Status)
+	}
+	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("orders/updated", "", ev, secret), "application/json", bytes.NewReader(ev))
+	got("receiveShopifyWebhook", 400, r10, err)
+	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("orders/updated", "wh-3", ev, "forged"), "application/json", bytes.NewReader(ev))
+	got("receiveShopifyWebhook", 401, r10, err)
+	stranger := hook("orders/updated", "wh-4", ev, secret)
+	stranger.XShopifyShopDomain = "stranger.myshopify.com"
+	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, stranger, "application/json", bytes.NewReader(ev))
+	got("receiveShopifyWebhook", 404, r10, err)
+	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("orders/updated", "wh-5", huge, secret), "application/json", bytes.NewReader(huge))
+	got("receiveShopifyWebhook", 413, r10, err)
+
+	// Every documented answer was exercised, or is listed in notExercised.
+	for _, want := range documentedAnswers(t) {
+		op, _, _ := strings.Cut(want, " ")
+		_, skip := notExercised[want]
+		_, skipAll := notExercised["* "+strings.TrimPrefix(want, op+" ")]
+		if !exercised[want] && !skip && !skipAll {
+			t.Errorf("%s is documented but not exercised by the generated client", want)
+		}
+	}
+}
+
+// documentedAnswers lists "operationId status" for every response of the
+// served document.
+func documentedAnswers(t *testing.T) []string {
+	t.Helper()
+	raw, err := api.OpenAPI3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for code := range op.Responses.Map() {
+				if _, err := strconv.Atoi(code); err != nil {
+					t.Errorf("%s: response %q is not a status code", op.OperationID, code)
+				}
+				out = append(out, op.OperationID+" "+code)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
