@@ -109,14 +109,16 @@ func usage(w io.Writer) {
 }
 
 // newFlags makes a subcommand's flag set whose --help prints the summary,
-// the flags, and the environment it reads.
+// the flags, and the environment it reads. Parse it with parseFlags.
 func newFlags(name, summary, envHelp string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard) // parseFlags reports errors once, through run's caller
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: orderdesk %s [flags]\n\n%s\n", name, summary)
 		fmt.Fprintln(out, "\nFlags:")
+		fs.SetOutput(out)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 		if envHelp != "" {
 			fmt.Fprintf(out, "\nEnvironment:\n%s", envHelp)
 		}
@@ -124,9 +126,29 @@ func newFlags(name, summary, envHelp string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a subcommand's flags. --help prints the usage and
+// returns flag.ErrHelp; any other problem, positional arguments included
+// (no command takes any), is returned as one line for main to print once.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return err
+	case err != nil:
+		return fmt.Errorf("%s: %w (see orderdesk %s --help)", fs.Name(), err, fs.Name())
+	case fs.NArg() > 0:
+		return fmt.Errorf("%s takes no arguments, got %q (see orderdesk %s --help)", fs.Name(), fs.Args(), fs.Name())
+	}
+	return nil
+}
+
 func printOpenAPI(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("openapi", "Print the OpenAPI 3.0 document, the same as GET /openapi.json.", "", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	doc, err := api.OpenAPI3()
@@ -139,7 +161,7 @@ func printOpenAPI(_ context.Context, args []string, _ map[string]string, stdout,
 
 func printVersion(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", "Print the version.", "", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "orderdesk", version)

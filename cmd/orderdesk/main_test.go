@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,16 @@ func TestRunErrors(t *testing.T) {
 		{"serve without key", []string{"serve"}, map[string]string{}, "ORDERDESK_API_KEY: required"},
 		{"serve with a bad database url", []string{"serve"}, map[string]string{"ORDERDESK_API_KEY": "0123456789abcdef", "ORDERDESK_DATABASE_URL": "mysql://x"}, "ORDERDESK_DATABASE_URL:"},
 		{"migrate with a bad database url", []string{"migrate"}, map[string]string{"ORDERDESK_DATABASE_URL": "nope"}, "ORDERDESK_DATABASE_URL:"},
-		{"unknown flag", []string{"serve", "--nope"}, map[string]string{}, "flag provided but not defined"},
+		{"unknown flag", []string{"serve", "--nope"}, map[string]string{}, "serve: flag provided but not defined: -nope (see orderdesk serve --help)"},
+		{"version takes no arguments", []string{"version", "extra"}, nil, `version takes no arguments, got ["extra"]`},
+		{"serve takes no arguments", []string{"serve", "now"}, map[string]string{}, "serve takes no arguments"},
+		{"negative count", []string{"sandbox", "--orders", "-5"}, nil, "--orders must not be negative"},
+		{"not a count", []string{"sandbox", "--orders", "five"}, nil, `sandbox: invalid value "five" for flag -orders`},
+		{"sandbox port out of range", []string{"sandbox", "--addr", "127.0.0.1:99999"}, nil, "--addr:"},
+		{"demo sandbox port out of range", []string{"demo", "--sandbox-addr", "127.0.0.1:99999"}, map[string]string{}, "--sandbox-addr:"},
+		{"listen port out of range", []string{"serve"}, map[string]string{"ORDERDESK_HTTP_ADDR": "127.0.0.1:99999", "ORDERDESK_API_KEY": "0123456789abcdef"}, "ORDERDESK_HTTP_ADDR:"},
+		{"sync with a negative window", []string{"sync", "--since", "-1h"}, nil, "--since must not be negative"},
+		{"webhook address with a query", []string{"webhooks", "register", "--address", "https://x.example/webhooks/shopify?a=1"}, nil, "must not carry a query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +103,10 @@ func TestRunErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
+			}
+			// main prints the error, once: nothing else said it already.
+			if strings.Contains(errOut.String(), tt.want) || strings.Contains(out.String(), tt.want) {
+				t.Errorf("the error was printed before main prints it:\nstdout: %s\nstderr: %s", out.String(), errOut.String())
 			}
 		})
 	}
@@ -113,6 +127,73 @@ func TestHelp(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"--help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "demo") {
 		t.Errorf("--help: %v %q", err, out.String())
+	}
+}
+
+// TestDemoSandboxPort: the default sandbox address taken, the demo takes a
+// free port and says so; an address given with --sandbox-addr is used or
+// refused naming the flag.
+func TestDemoSandboxPort(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var msg bytes.Buffer
+	ln, err := listenSandbox(taken.Addr().String(), false, &msg)
+	if err != nil {
+		t.Fatalf("default taken: %v", err)
+	}
+	defer ln.Close()
+	if ln.Addr().String() == taken.Addr().String() || !strings.Contains(msg.String(), "choose with --sandbox-addr") {
+		t.Errorf("listens on %s, said %q", ln.Addr(), msg.String())
+	}
+	if _, err := listenSandbox(taken.Addr().String(), true, io.Discard); err == nil || !strings.HasPrefix(err.Error(), "--sandbox-addr: ") {
+		t.Errorf("explicit and taken: err = %v", err)
+	}
+}
+
+// TestDemoRuns starts the demo on free ports and follows its banner: the
+// API answers, and so does the sandbox at the address it printed.
+func TestDemoRuns(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncWriter{w: &bytes.Buffer{}}
+	env := map[string]string{"ORDERDESK_HTTP_ADDR": "127.0.0.1:0", "ORDERDESK_LOG_LEVEL": "error"}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"demo", "--sandbox-addr", "127.0.0.1:0"}, env, out, io.Discard) }()
+	banner := regexp.MustCompile(`running on (http://\S+) with (\d+) orders from the Shopify sandbox at (http://\S+)\.`)
+	var m []string
+	deadline := time.Now().Add(20 * time.Second)
+	for m == nil && time.Now().Before(deadline) {
+		out.mu.Lock()
+		m = banner.FindStringSubmatch(out.w.(*bytes.Buffer).String())
+		out.mu.Unlock()
+		if m == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if m == nil {
+		t.Fatal("no banner")
+	}
+	resp, err := http.Get(m[1] + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if n, _ := strconv.Atoi(m[2]); n == 0 {
+		t.Errorf("the demo loaded no orders from the sandbox at %s", m[3])
+	}
+	resp, err = http.Get(m[3] + "/") // the sandbox answers where the banner says
+	if err != nil {
+		t.Fatalf("sandbox at %s: %v", m[3], err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -36,7 +37,7 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 	fs := newFlags("sync", "Backfill the shop's orders from Shopify, 250 a page within the rate limit, printing progress. "+
 		"Interrupted (Ctrl-C, a crash), it resumes from the page it reached when run again with the same --since.", shopifyEnvHelp, stderr)
 	since := fs.Duration("since", 0, "only orders updated in this window, e.g. 720h (default: all)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *since < 0 {
@@ -102,11 +103,14 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 	fs := newFlags("webhooks register", "Subscribe ADDRESS (orderdesk's /webhooks/shopify) to every topic orderdesk applies. "+
 		"Idempotent: existing subscriptions are kept, missing ones created.", shopifyEnvHelp, stderr)
 	address := fs.String("address", "", "the public URL of orderdesk's POST /webhooks/shopify (required)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(*address, "https://") && !strings.HasPrefix(*address, "http://") {
+	if u, err := url.Parse(*address); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("--address must be an http(s) URL, e.g. https://orderdesk.example.com/webhooks/shopify")
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		// POST /webhooks/shopify refuses query parameters (400), so Shopify's deliveries would all fail.
+		return errors.New("--address must not carry a query or fragment: orderdesk's /webhooks/shopify takes none")
 	}
 	c, err := openCore(ctx, env, stderr)
 	if err != nil {

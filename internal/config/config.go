@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,8 +134,8 @@ func Load(environ map[string]string, mode Mode) (Config, error) {
 }
 
 func (c Config) validate(mode Mode) error {
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		return &Error{"ORDERDESK_HTTP_ADDR", fmt.Sprintf("%q is not host:port", c.HTTPAddr)}
+	if err := CheckAddr(c.HTTPAddr); err != nil {
+		return &Error{"ORDERDESK_HTTP_ADDR", err.Error()}
 	}
 	if _, err := ParseDatabaseURL(c.DatabaseURL.Reveal()); err != nil {
 		return &Error{"ORDERDESK_DATABASE_URL", err.Error()}
@@ -161,7 +162,7 @@ func (c Config) validate(mode Mode) error {
 		}
 	}
 	if c.EventsURL != "" {
-		if err := checkOrigin(c.EventsURL); err != nil {
+		if _, err := checkURL(c.EventsURL); err != nil {
 			return &Error{"ORDERDESK_EVENTS_URL", err.Error()}
 		}
 		if c.EventsSecret == "" {
@@ -201,10 +202,51 @@ func (c Config) validate(mode Mode) error {
 	return nil
 }
 
-func checkOrigin(raw string) error {
+// CheckAddr checks a listen address: host:port with a port from 0 (any
+// free port) to 65535 and a host that is empty (every interface), an IP
+// or a host name.
+func CheckAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port, e.g. :8080 or 127.0.0.1:8080", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && !hostNameRe.MatchString(host) {
+		return fmt.Errorf("%q: %q is not an IP address or a host name", addr, host)
+	}
+	return nil
+}
+
+var hostNameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+// checkURL accepts an http(s) URL with a host, an optional port from 1 to
+// 65535, and no user or fragment.
+func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", raw)
+		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not carry a user or a fragment", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%q: the port must be a number from 1 to 65535", raw)
+		}
+	}
+	return u, nil
+}
+
+// checkOrigin accepts an http(s) origin: scheme, host and port only.
+func checkOrigin(raw string) error {
+	u, err := checkURL(raw)
+	if err != nil {
+		return err
+	}
+	if u.RawQuery != "" || (u.Path != "" && u.Path != "/") {
+		return fmt.Errorf("%q must be an origin (scheme, host, port) without a path or query", raw)
 	}
 	return nil
 }

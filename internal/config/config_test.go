@@ -47,6 +47,17 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad shop", ModeServe, map[string]string{"SHOPIFY_SHOP": "https://x.com"}, "", "SHOPIFY_SHOP"},
 		{"missing token", ModeServe, nil, "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_ACCESS_TOKEN"},
 		{"bad addr", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": "8080"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"port out of range", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": "127.0.0.1:99999"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"negative port", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": ":-1"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"port not a number", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": ":http"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"bad host", ModeServe, map[string]string{"ORDERDESK_HTTP_ADDR": "exa mple:80"}, "", "ORDERDESK_HTTP_ADDR"},
+		{"base url port out of range", ModeDemo, map[string]string{"SHOPIFY_BASE_URL": "http://127.0.0.1:99999"}, "", "SHOPIFY_BASE_URL"},
+		{"base url with a path", ModeDemo, map[string]string{"SHOPIFY_BASE_URL": "http://127.0.0.1:8788/admin"}, "", "SHOPIFY_BASE_URL"},
+		{"events url port out of range", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example:0/events", "ORDERDESK_EVENTS_SECRET": "whsec_x"}, "", "ORDERDESK_EVENTS_URL"},
+		{"negative ttl", ModeServe, map[string]string{"ORDERDESK_ORDER_TTL": "-1s"}, "", "ORDERDESK_ORDER_TTL"},
+		{"bad stale after", ModeServe, map[string]string{"ORDERDESK_STALE_AFTER": "6 hours"}, "", "ORDERDESK_STALE_AFTER"},
+		{"negative stale after", ModeServe, map[string]string{"ORDERDESK_STALE_AFTER": "-6h"}, "", "ORDERDESK_STALE_AFTER"},
+		{"timeout not a duration", ModeServe, map[string]string{"SHOPIFY_TIMEOUT": "10"}, "", "SHOPIFY_TIMEOUT"},
 		{"bad db scheme", ModeMigrate, map[string]string{"ORDERDESK_DATABASE_URL": "mysql://x"}, "", "ORDERDESK_DATABASE_URL"},
 		{"empty sqlite path", ModeMigrate, map[string]string{"ORDERDESK_DATABASE_URL": "sqlite:"}, "", "ORDERDESK_DATABASE_URL"},
 		{"bad version", ModeServe, map[string]string{"SHOPIFY_API_VERSION": "latest"}, "", "SHOPIFY_API_VERSION"},
@@ -76,6 +87,18 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Errorf("error %q is not one line starting with the variable", err)
 			}
 		})
+	}
+}
+
+func TestCheckAddr(t *testing.T) {
+	t.Parallel()
+	for addr, ok := range map[string]bool{
+		":8080": true, "127.0.0.1:0": true, "[::1]:8080": true, "localhost:65535": true, "orderdesk.internal:80": true,
+		"127.0.0.1:99999": false, ":65536": false, ":-1": false, ":08080": false, "8080": false, "": false, ":": false, "a_b:80": false,
+	} {
+		if err := CheckAddr(addr); (err == nil) != ok {
+			t.Errorf("CheckAddr(%q) = %v", addr, err)
+		}
 	}
 }
 
