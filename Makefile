@@ -3,7 +3,7 @@ GO       ?= go
 SWAG     ?= $(shell $(GO) env GOPATH)/bin/swag
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test docs docs-check lint demo tools
+.PHONY: help build test docs docs-check client lint demo tools fuzz hostile docs-browser
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ test: ## run the tests with the race detector (needs Postgres; see README)
 
 tools: ## install swag and staticcheck at pinned versions
 	$(GO) install github.com/swaggo/swag/cmd/swag@v1.16.6
-	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.7.0
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 docs: ## regenerate docs/ (OpenAPI) from the swag annotations
 	$(SWAG) fmt -d ./cmd/orderdesk,./api
@@ -24,6 +24,30 @@ docs: ## regenerate docs/ (OpenAPI) from the swag annotations
 
 docs-check: docs ## fail when docs/ is not what the code generates
 	git diff --exit-code -- docs api cmd
+
+OPENAPI_JSON ?= $(or $(TMPDIR),/tmp)/orderdesk-openapi.json
+TS_CLIENT    := internal/apiclient/typescript
+
+client: ## regenerate the Go (oapi-codegen) and TypeScript (openapi-typescript) clients from the served document
+	$(GO) run ./cmd/orderdesk openapi > $(OPENAPI_JSON)
+	GOFLAGS= $(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2 -config internal/apiclient/oapi-codegen.yaml $(OPENAPI_JSON)
+	cd $(TS_CLIENT) && npm ci --silent --no-audit --no-fund && node_modules/.bin/openapi-typescript $(OPENAPI_JSON) -o schema.d.ts && node_modules/.bin/tsc -p .
+
+FUZZTIME ?= 10m
+FUZZ_TARGETS := ./api:FuzzDecodeBody ./api:FuzzParseQuery ./internal/orders:FuzzParseAmount ./internal/orders:FuzzDecodeCursor
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 10m); new corpus entries land in the Go cache
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg)"; $(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+HOSTILE_N    ?= 5000
+HOSTILE_SEED ?= 1
+
+hostile: ## run the hostile-request generator: HOSTILE_N requests (default 5000) per database through the real router
+	$(GO) test ./api -run '^TestHostileRequests$$' -count=1 -timeout 60m -v -hostile.n=$(HOSTILE_N) -hostile.seed=$(HOSTILE_SEED)
+
+docs-browser: ## render /docs/index.html in headless Chromium under its CSP (needs chromium) and list CSP violations
+	.ci/docs-browser
 
 lint: ## go vet and staticcheck
 	$(GO) vet ./...
