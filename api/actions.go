@@ -153,7 +153,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 		return
 	}
 	var body CancelBody
-	if !decodeJSON(c, &body) {
+	if !decodeJSON(c, &body) || !s.orderVisible(c, id) {
 		return
 	}
 	req := orders.CancelRequest{Reason: body.Reason, RefundMode: orders.RefundNone, Restock: true, NotifyCustomer: body.NotifyCustomer, StaffNote: body.StaffNote}
@@ -211,7 +211,7 @@ func (s *server) refundOrder(c *gin.Context) {
 		return
 	}
 	var body RefundBody
-	if !decodeJSON(c, &body) {
+	if !decodeJSON(c, &body) || !s.orderVisible(c, id) {
 		return
 	}
 	req := orders.RefundRequest{Note: body.Note, NotifyCustomer: body.NotifyCustomer}

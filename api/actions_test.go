@@ -274,7 +274,8 @@ func TestSameKeyWhileInFlightIs409(t *testing.T) {
 	p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 	done := make(chan response)
 	go func() { done <- h.post(p, "busy", `{"amount":"10.00"}`) }()
-	time.Sleep(150 * time.Millisecond)
+	// The first request holds its key while Shopify takes its time.
+	eventually(t, 5*time.Second, "the first refund reaches Shopify", func() bool { return h.sb.Calls(shopifysandbox.OpRefundCreate) == 1 })
 	problem(t, h.post(p, "busy", `{"amount":"10.00"}`), http.StatusConflict, "idempotency_key_in_use")
 	if r := <-done; r.Code != 200 {
 		t.Errorf("first request: %d", r.Code)

@@ -63,6 +63,8 @@ type harnessOpts struct {
 	orders api.OrderService
 	// shopifyTimeout bounds each Shopify attempt (default 2s).
 	shopifyTimeout time.Duration
+	// noJobs leaves River's workers stopped: jobs are queued, never run.
+	noJobs bool
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -116,14 +118,16 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	hooks.SetQueue(runner)
-	if err := runner.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !o.noJobs {
+		if err := runner.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = runner.Stop(sctx)
+		})
 	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = runner.Stop(sctx)
-	})
 	var os api.OrderService = svc
 	if o.orders != nil {
 		os = o.orders

@@ -40,6 +40,17 @@ func pathID(c *gin.Context, what string) (int64, bool) {
 	return id, true
 }
 
+// orderVisible answers 404 for an order the shop does not have, before an
+// action claims its Idempotency-Key or records anything: a request for
+// another shop's order, or none, leaves no trace.
+func (s *server) orderVisible(c *gin.Context, id int64) bool {
+	if _, err := s.Orders.Get(c.Request.Context(), principal(c).Shop, id, false); err != nil {
+		writeError(c, s.Log, err)
+		return false
+	}
+	return true
+}
+
 const (
 	maxAgentLength = 200
 	maxKeyLength   = 255

@@ -87,6 +87,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Gin's trailing-slash redirects answer before any middleware (no
+	// security headers, an HTML body): /orders/ is a problem+json 404.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	r.Use(s.securityHeaders, s.requestID, s.accessLog, s.recover, s.observe, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
