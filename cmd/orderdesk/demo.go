@@ -30,7 +30,7 @@ const (
 func demo(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "Run orderdesk on embedded SQLite against an in-process Shopify sandbox seeded with orders in every state. Prints the API key and curls to try.", envHelp, stderr)
 	sandboxAddr := fs.String("sandbox-addr", defaultSandboxAddr, "address of the Shopify sandbox (when the default is taken, a free port is used)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if err := config.CheckAddr(*sandboxAddr); err != nil {
@@ -152,7 +152,7 @@ func sandbox(ctx context.Context, args []string, _ map[string]string, stdout, st
 	shop := fs.String("shop", demoShop, "shop domain")
 	token := fs.String("token", demoToken, "access token callers must send")
 	extra := fs.Int("orders", 0, "add this many generated orders to the catalogue (for backfills)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *extra < 0 {

@@ -27,7 +27,7 @@ func keysCreate(ctx context.Context, args []string, env map[string]string, stdou
 	fs := newFlags("keys create", "Create an API key for a shop. The key goes to standard output, alone, once: orderdesk keeps only its hash and its prefix (od_live_<prefix>_...), which names it in 'keys list' and 'keys revoke'.", adminEnvHelp, stderr)
 	shop := fs.String("shop", "", "the shop the key may see, example.myshopify.com (required)")
 	name := fs.String("name", "", "who uses the key, e.g. crm-production (required)")
-	if err := parseFlags(fs, args, false, stderr); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *shop == "" || *name == "" {
@@ -51,7 +51,7 @@ func keysCreate(ctx context.Context, args []string, env map[string]string, stdou
 func keysList(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys list", "List API keys, oldest first. Keys bound through ORDERDESK_API_KEY show as 'bootstrap' with no prefix. Last use is recorded within about 30 s.", adminEnvHelp, stderr)
 	shop := fs.String("shop", "", "only this shop's keys")
-	if err := parseFlags(fs, args, false, stderr); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	_, st, err := adminStore(ctx, env, stderr)
@@ -78,7 +78,7 @@ func keysList(ctx context.Context, args []string, env map[string]string, stdout,
 func keysRevoke(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys revoke", "Revoke an API key, named by its id or its prefix (od_live_abcd2345): 'orderdesk keys revoke od_live_abcd2345'. "+
 		"Every replica refuses it within ORDERDESK_API_KEY_CACHE_TTL (default 5s).", adminEnvHelp, stderr)
-	if err := parseFlags(fs, args, true, stderr); err != nil {
+	if err := parseFlags(fs, args, true); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -105,7 +105,7 @@ func keysRevoke(ctx context.Context, args []string, env map[string]string, stdou
 func keysRotate(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("keys rotate-encryption", "Re-encrypt every stored secret (shop access tokens) under the first key of ORDERDESK_ENCRYPTION_KEY. "+
 		"Rotate in three steps: put the new key first and keep the old ones after it on every replica; run this; then drop the old keys.", adminEnvHelp, stderr)
-	if err := parseFlags(fs, args, false, stderr); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	cfg, st, err := adminStore(ctx, env, stderr)

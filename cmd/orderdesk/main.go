@@ -126,21 +126,24 @@ func newFlags(name, summary, envHelp string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses a subcommand's flags. --help prints the usage and
-// returns flag.ErrHelp; any other problem, positional arguments included
-// (no command takes any), is returned as one line for main to print once.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	usage := fs.Usage
+// parseFlags parses a subcommand's flags; positional says whether it takes
+// arguments after them (most take none). --help prints the usage and
+// returns flag.ErrHelp; any other problem is returned as one line, naming
+// the command, for main to print once.
+func parseFlags(fs *flag.FlagSet, args []string, positional bool) error {
+	usage, out := fs.Usage, fs.Output()
 	fs.Usage = func() {}
+	fs.SetOutput(io.Discard) // the flag package would print the error too
 	err := fs.Parse(args)
 	fs.Usage = usage
+	fs.SetOutput(out)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		usage()
 		return err
 	case err != nil:
 		return fmt.Errorf("%s: %w (see orderdesk %s --help)", fs.Name(), err, fs.Name())
-	case fs.NArg() > 0:
+	case fs.NArg() > 0 && !positional:
 		return fmt.Errorf("%s takes no arguments, got %q (see orderdesk %s --help)", fs.Name(), fs.Args(), fs.Name())
 	}
 	return nil
@@ -148,7 +151,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 func printOpenAPI(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("openapi", "Print the OpenAPI 3.0 document, the same as GET /openapi.json.", "", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	doc, err := api.OpenAPI3()
@@ -161,7 +164,7 @@ func printOpenAPI(_ context.Context, args []string, _ map[string]string, stdout,
 
 func printVersion(_ context.Context, args []string, _ map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", "Print the version.", "", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "orderdesk", version)

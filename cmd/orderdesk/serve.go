@@ -31,7 +31,7 @@ const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
 
 func serve(ctx context.Context, args []string, env map[string]string, _, stderr io.Writer) error {
 	fs := newFlags("serve", "Run the service: migrate the database, bind the shop and API key from the environment, serve HTTP until SIGTERM/SIGINT.", envHelp, stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	cfg, err := config.Load(env, config.ModeServe)
@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string, env map[string]string, _, stderr 
 
 func migrate(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", "Apply pending database migrations to ORDERDESK_DATABASE_URL and exit. Safe to run from several replicas at once.", "  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)\n", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	cfg, err := config.Load(env, config.ModeMigrate)

@@ -51,27 +51,6 @@ func group(name, summary string, subs []command) func(ctx context.Context, args 
 	}
 }
 
-// parseFlags parses a subcommand's flags; positional says whether it takes
-// arguments after them. A mistake prints the usage and comes back as the
-// one error main prints; --help prints the usage.
-func parseFlags(fs *flag.FlagSet, args []string, positional bool, stderr io.Writer) error {
-	usage := fs.Usage
-	fs.Usage = func() {} // printed below, once, with the flags
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(stderr)
-	fs.Usage = usage
-	if err != nil {
-		usage()
-		return err
-	}
-	if fs.NArg() > 0 && !positional {
-		fs.Usage()
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
-}
-
 // adminStore opens the database for the shops and keys commands.
 func adminStore(ctx context.Context, env map[string]string, stderr io.Writer) (config.Config, *store.Store, error) {
 	cfg, err := config.Load(env, config.ModeMigrate)
@@ -104,7 +83,7 @@ func shopsAdd(ctx context.Context, args []string, env map[string]string, stdout,
 		"Adding a shop again replaces its token.", adminEnvHelp, stderr)
 	shop := fs.String("shop", "", "the shop's domain, example.myshopify.com (required)")
 	tokenFile := fs.String("token-file", "", "file holding the access token, or - for standard input (required)")
-	if err := parseFlags(fs, args, false, stderr); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *shop == "" || *tokenFile == "" {
@@ -168,7 +147,7 @@ func readToken(path string) (string, error) {
 
 func shopsList(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("shops list", "List the shops orderdesk serves, with their state (installed, uninstalled), the scopes Shopify granted and when they were installed. Tokens are never shown.", adminEnvHelp, stderr)
-	if err := parseFlags(fs, args, false, stderr); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	_, st, err := adminStore(ctx, env, stderr)

@@ -37,7 +37,7 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 	fs := newFlags("sync", "Backfill the shop's orders from Shopify, 250 a page within the rate limit, printing progress. "+
 		"Interrupted (Ctrl-C, a crash), it resumes from the page it reached when run again with the same --since.", shopifyEnvHelp, stderr)
 	since := fs.Duration("since", 0, "only orders updated in this window, e.g. 720h (default: all)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *since < 0 {
@@ -103,7 +103,7 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 	fs := newFlags("webhooks register", "Subscribe ADDRESS (orderdesk's /webhooks/shopify) to every topic orderdesk applies. "+
 		"Idempotent: existing subscriptions are kept, missing ones created.", shopifyEnvHelp, stderr)
 	address := fs.String("address", "", "the public URL of orderdesk's POST /webhooks/shopify (required)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], false); err != nil {
 		return err
 	}
 	if u, err := url.Parse(*address); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
