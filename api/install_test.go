@@ -319,9 +319,11 @@ func TestOAuthInstall(t *testing.T) {
 				}
 			})
 			t.Run("install refuses a non-myshopify domain", func(t *testing.T) {
-				for _, bad := range []string{"evil.example.com", "shop.myshopify.com.evil.com", "", "a%2F.myshopify.com"} {
+				for _, bad := range []string{"evil.example.com", "shop.myshopify.com.evil.com", "a%2F.myshopify.com"} {
 					problem(t, h.do(http.MethodGet, "/shopify/install?shop="+bad, "", nil), http.StatusBadRequest, "invalid_shop_domain")
 				}
+				// An empty value is refused with the query, naming the parameter.
+				problem(t, h.do(http.MethodGet, "/shopify/install?shop=", "", nil), http.StatusBadRequest, "invalid_query")
 			})
 			t.Run("install with a forged hmac from the admin", func(t *testing.T) {
 				q := sign(url.Values{"shop": {shop}, "timestamp": {"1"}}, "not-the-secret")

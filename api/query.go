@@ -47,6 +47,11 @@ func queryProblem(errs []FieldError) Problem {
 	return p
 }
 
+// anyName, among a route's parameters, lets it take parameters of any
+// name, still checked for escapes, repeats and text: Shopify's OAuth
+// redirects carry parameters of Shopify's choosing, all under its HMAC.
+const anyName = "*"
+
 // parseQuery reads a raw query string. It refuses, naming the parameter, a
 // malformed percent-escape, a parameter the route does not take, one given
 // twice, an empty value, and a value that is not valid text (UTF-8, no
@@ -77,7 +82,7 @@ func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) 
 		}
 		value, err := url.QueryUnescape(rawValue)
 		switch {
-		case !slices.Contains(allowed, key):
+		case !slices.Contains(allowed, key) && !slices.Contains(allowed, anyName):
 			if len(allowed) == 0 {
 				bad(key, "is not a parameter: this endpoint takes none")
 			} else {

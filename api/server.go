@@ -107,9 +107,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/openapi.json", query(), openapi)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", query(), swaggerUI())
-	r.POST("/webhooks/shopify", query(), s.shopifyWebhook) // authenticated by HMAC, not an API key
-	r.GET("/shopify/install", s.shopifyInstall)            // state nonce and Shopify's HMAC, not an API key
-	r.GET("/shopify/callback", s.shopifyCallback)
+	r.POST("/webhooks/shopify", query(), s.shopifyWebhook)      // authenticated by HMAC, not an API key
+	r.GET("/shopify/install", query(anyName), s.shopifyInstall) // state nonce and Shopify's HMAC, not an API key
+	r.GET("/shopify/callback", query(anyName), s.shopifyCallback)
 
 	authed := r.Group("/", s.authenticate, s.rateLimit)
 	authed.GET("/orders", query(listParams...), s.listOrders)
