@@ -39,7 +39,7 @@ type InstalledShop struct {
 	State string `json:"state" example:"installed" enums:"installed,uninstalled"`
 	// The access scopes Shopify granted.
 	Scopes      []string  `json:"scopes" example:"read_orders,write_orders,read_all_orders,read_customers,read_locations"`
-	InstalledAt time.Time `json:"installed_at" example:"2026-11-26T12:00:00Z"`
+	InstalledAt time.Time `json:"installed_at" example:"2026-11-26T12:00:00Z" format:"date-time"`
 } //	@name	InstalledShop
 
 // InstallDone is the answer to Shopify's callback once the shop is installed.
@@ -64,6 +64,7 @@ type InstallDone struct {
 //	@Failure		404		{object}	Problem		"OAuth install is not configured"
 //	@Failure		500		{object}	Problem		"Internal error (no details)"
 //	@ID				startShopifyInstall
+//	@Header			all	{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
 //	@Router			/shopify/install [get]
 func (s *server) shopifyInstall(c *gin.Context) {
 	if s.Install == nil {
@@ -82,7 +83,7 @@ func (s *server) shopifyInstall(c *gin.Context) {
 	})
 	c.Header("Cache-Control", "no-store")
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, InstallStart{AuthorizeURL: authorizeURL, ExpiresIn: int(ttl.Seconds())})
+		writeJSON(c, http.StatusOK, InstallStart{AuthorizeURL: authorizeURL, ExpiresIn: int(ttl.Seconds())})
 		return
 	}
 	c.Redirect(http.StatusFound, authorizeURL)
@@ -116,6 +117,7 @@ func wantsJSON(c *gin.Context) bool {
 //	@Failure		502			{object}	Problem	"Shopify failed"
 //	@Failure		504			{object}	Problem	"Shopify did not answer in time"
 //	@ID				finishShopifyInstall
+//	@Header			all	{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
 //	@Router			/shopify/callback [get]
 func (s *server) shopifyCallback(c *gin.Context) {
 	if s.Install == nil {
@@ -139,7 +141,7 @@ func (s *server) shopifyCallback(c *gin.Context) {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	c.JSON(http.StatusOK, InstallDone{
+	writeJSON(c, http.StatusOK, InstallDone{
 		Shop: InstalledShop{Domain: info.Domain, State: string(info.State), Scopes: scopes, InstalledAt: info.InstalledAt},
 		Next: "create the CRM's API key: orderdesk keys create --shop " + info.Domain + " --name crm",
 	})

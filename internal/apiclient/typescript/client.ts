@@ -76,6 +76,19 @@ export const calls: { [K in keyof operations]: (c: Client) => Promise<string> } 
     const { data, error } = await c.GET("/customers/{id}/timeline", { params: { path: { id: 207119551 }, query: { limit: 50 } } });
     return data ? data.events.map((e) => `${e.occurred_at} ${e.type} ${e.summary}`).join("\n") : problem(error);
   },
+  startShopifyInstall: async (c) => {
+    const { data, error } = await c.GET("/shopify/install", {
+      params: { query: { shop: "example.myshopify.com" } },
+      headers: { Accept: "application/json" },
+    });
+    return data ? `${data.authorize_url} ${data.expires_in}` : problem(error);
+  },
+  finishShopifyInstall: async (c) => {
+    const { data, error } = await c.GET("/shopify/callback", {
+      params: { query: { shop: "example.myshopify.com", code: "code", state: "state", hmac: "hex", timestamp: "1764590000" } },
+    });
+    return data ? `${data.shop.domain} ${data.shop.state} ${data.shop.scopes.join(",")}: ${data.next}` : problem(error);
+  },
   receiveShopifyWebhook: async (c) => {
     const { data, error } = await c.POST("/webhooks/shopify", {
       params: {
