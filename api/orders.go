@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -83,9 +84,24 @@ func parseListFilter(q map[string]string) (orders.ListFilter, []FieldError) {
 		}
 		f.CustomerID = id
 	}
-	f.Email = strings.TrimSpace(q["email"])
-	f.Phone = strings.TrimSpace(q["phone"])
-	f.Name = strings.TrimSpace(q["name"])
+	// Text filters are taken as sent, never trimmed: a '+' that a caller
+	// meant as a plus sign arrives as a space ("email=bob+x@example.com",
+	// "phone=+1312..."), so a space where it cannot belong is a 400 that
+	// says so rather than a search for something else.
+	text := func(field string, inner bool) string {
+		const plus = " (a '+' in a query string is a space: send a plus sign as %2B)"
+		v := q[field]
+		switch {
+		case inner && strings.ContainsFunc(v, unicode.IsSpace):
+			bad(field, "must not hold a space"+plus)
+		case v != strings.TrimSpace(v):
+			bad(field, "must not start or end with a space"+plus)
+		}
+		return v
+	}
+	f.Email = text("email", true)
+	f.Phone = text("phone", false)
+	f.Name = text("name", false)
 	oneOf := func(field string, allowed []string) string {
 		v, ok := q[field]
 		if ok && !slices.Contains(allowed, v) {

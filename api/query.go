@@ -54,9 +54,9 @@ const anyName = "*"
 
 // parseQuery reads a raw query string. It refuses, naming the parameter, a
 // malformed percent-escape, a parameter the route does not take, one given
-// twice, an empty value, and a value that is not valid text (UTF-8, no
-// control characters, at most maxQueryValue bytes): a refused parameter is
-// never silently dropped. Empty pairs ("a=1&&b=2") carry nothing and are
+// twice, an empty or blank value (spaces only: "x=+" is a space), and a
+// value that is not valid text (UTF-8, no control characters, at most
+// maxQueryValue bytes): a refused parameter is never silently dropped. Empty pairs ("a=1&&b=2") carry nothing and are
 // skipped.
 func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) {
 	values := map[string]string{}
@@ -92,6 +92,8 @@ func parseQuery(raw string, allowed []string) (map[string]string, []FieldError) 
 			bad(key, "has a malformed percent-escape")
 		case value == "":
 			bad(key, "must not be empty")
+		case strings.TrimSpace(value) == "":
+			bad(key, "must not be blank (a '+' in a query string is a space: send a plus sign as %2B)")
 		case textinput.Problem(value, maxQueryValue) != "":
 			bad(key, textinput.Problem(value, maxQueryValue))
 		default:
