@@ -47,7 +47,7 @@ func (e *bodyError) problem() Problem {
 // decodeJSON reads a JSON body into v strictly (see decodeBody). It writes
 // the problem itself and returns false when the body is refused.
 func decodeJSON(c *gin.Context, v any) bool {
-	if ct := c.GetHeader("Content-Type"); ct != "" && !isJSONMediaType(ct) {
+	if ct := c.Request.Header.Values("Content-Type"); len(ct) > 1 || len(ct) == 1 && ct[0] != "" && !isJSONMediaType(ct[0]) {
 		writeProblem(c, newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type", "send Content-Type: application/json"))
 		return false
 	}

@@ -59,6 +59,15 @@ const (
 // actionHeaders reads the X-Agent-Id and Idempotency-Key an action needs,
 // writing a 400 naming the header when one is missing or malformed.
 func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
+	// A header sent twice is refused, not read as its first value: the
+	// audit trail would name one agent of two, the action run under one
+	// key of two.
+	for _, h := range []struct{ name, code string }{{"X-Agent-Id", "agent_id_required"}, {"Idempotency-Key", "idempotency_key_required"}} {
+		if len(c.Request.Header.Values(h.name)) > 1 {
+			writeProblem(c, headerProblem(h.code, h.name, "send "+h.name+" once, with one value"))
+			return "", "", false
+		}
+	}
 	agent = strings.TrimSpace(c.GetHeader("X-Agent-Id"))
 	if agent == "" {
 		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id: the agent acting, for the audit trail"))
