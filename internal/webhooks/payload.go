@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 
 	json "github.com/go-json-experiment/json"
@@ -97,11 +98,36 @@ func checkJSONObject(body []byte) string {
 		if tok.Kind() == '"' && strings.ContainsRune(tok.String(), 0) {
 			return "a string holds a NUL character at " + textinput.Printable(string(dec.StackPointer()), 64)
 		}
+		if tok.Kind() == '0' && !storableNumber(tok.String()) {
+			return "a number is out of range at " + textinput.Printable(string(dec.StackPointer()), 64)
+		}
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return "the body holds more than one JSON value"
 	}
 	return ""
+}
+
+// maxNumberLength and maxExponent bound a payload's numbers far beyond
+// Shopify's (ids of at most 19 digits, amounts, coordinates) and far
+// within what Postgres's jsonb stores: it refuses 1e1000000 and a
+// number of more than 131072 digits, which would fail the job's insert
+// on every retry.
+const (
+	maxNumberLength = 64
+	maxExponent     = 1000
+)
+
+// storableNumber reports whether a JSON number is within those bounds.
+func storableNumber(num string) bool {
+	if len(num) > maxNumberLength {
+		return false
+	}
+	if i := strings.IndexAny(num, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(num[i+1:])
+		return err == nil && exp >= -maxExponent && exp <= maxExponent
+	}
+	return true
 }
 
 func syntaxReason(err error) string {

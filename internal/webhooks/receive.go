@@ -17,7 +17,9 @@ import (
 const maxHeaderID = 255
 
 var (
-	topicRe      = regexp.MustCompile(`^[a-z_]+/[a-z_]+$`)
+	// Shopify's topics are resource/event (orders/updated) or, for newer
+	// ones, resource.event (customer.tags_added).
+	topicRe      = regexp.MustCompile(`^[a-z0-9_]+[/.][a-z0-9_]+$`)
 	shopDomainRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
 )
 
