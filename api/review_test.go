@@ -133,3 +133,31 @@ func TestReviewWebhookTopicsWithADotAreIgnored(t *testing.T) {
 		}
 	})
 }
+
+// Review finding 2, webhooks: a Shopify header sent twice was read as its
+// first value (X-Shopify-Webhook-Id, the dedupe key, included).
+func TestReviewRepeatedWebhookHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h *harness) {
+		body := []byte(fmt.Sprintf(`{"id":%d}`, shopifysandbox.OrderInTransit))
+		for _, header := range []string{"X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Hmac-Sha256"} {
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/shopify", strings.NewReader(string(body)))
+			req.Header.Set("X-Shopify-Topic", "orders/updated")
+			req.Header.Set("X-Shopify-Shop-Domain", shopA)
+			req.Header.Set("X-Shopify-Webhook-Id", uuid.NewString())
+			req.Header.Set("X-Shopify-Event-Id", uuid.NewString())
+			req.Header.Set("X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), body))
+			req.Header.Add(header, req.Header.Get(header))
+			rec := httptest.NewRecorder()
+			h.router.ServeHTTP(rec, req)
+			h.validate(req, rec)
+			p := problem(t, response{rec}, http.StatusBadRequest, "invalid_header")
+			if !strings.Contains(p.Detail, header) {
+				t.Errorf("%s twice: %q does not name it", header, p.Detail)
+			}
+		}
+		if recorded, _, _ := h.deliveries(t); recorded != 0 {
+			t.Errorf("%d deliveries recorded", recorded)
+		}
+	})
+}
