@@ -41,7 +41,7 @@ type WebhookPayload map[string]any //	@name	WebhookPayload
 //	@Param			X-Shopify-Event-Id		header		string			false	"Shared by the deliveries of one merchant action: recorded for correlation"
 //	@Param			body					body		WebhookPayload	true	"Shopify's payload for the topic"
 //	@Success		200						{object}	WebhookAck
-//	@Failure		400						{object}	Problem			"A Shopify header is missing or not printable ASCII"
+//	@Failure		400						{object}	Problem			"A Shopify header is missing, sent twice, or not printable ASCII"
 //	@Failure		401						{object}	Problem			"Signature missing or invalid: nothing was stored"
 //	@Failure		404						{object}	Problem			"A shop orderdesk does not serve"
 //	@Failure		413						{object}	Problem			"Body over 1 MiB"
@@ -59,6 +59,15 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 		}
 		writeProblem(c, newProblem(http.StatusBadRequest, "invalid_body", "Invalid request body", "the body could not be read"))
 		return
+	}
+	// Shopify sends each header once; one sent twice is not read as its
+	// first value (X-Shopify-Webhook-Id is the dedupe key).
+	for _, name := range []string{"X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Hmac-Sha256"} {
+		if len(c.Request.Header.Values(name)) > 1 {
+			s.metrics.webhooks.WithLabelValues("invalid_header").Inc()
+			writeProblem(c, newProblem(http.StatusBadRequest, "invalid_header", "Invalid Shopify header", name+" is sent more than once"))
+			return
+		}
 	}
 	h := webhooks.Headers{
 		Topic:      c.GetHeader("X-Shopify-Topic"),

@@ -1812,7 +1812,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "A Shopify header is missing or not printable ASCII",
+                        "description": "A Shopify header is missing, sent twice, or not printable ASCII",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },

@@ -2202,7 +2202,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookAck"];
                 };
             };
-            /** @description A Shopify header is missing or not printable ASCII */
+            /** @description A Shopify header is missing, sent twice, or not printable ASCII */
             400: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
