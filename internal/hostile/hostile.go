@@ -73,7 +73,8 @@ func (r Request) HTTP() *http.Request {
 
 // alwaysInvalid are the kinds of defect no correct service accepts.
 var alwaysInvalid = []string{
-	"path", "query:malformed-escape", "query:repeated", "query:empty", "query:unknown", "query:semicolon", "query:no-value",
+	"path", "query:malformed-escape", "query:repeated", "query:empty", "query:blank", "query:unknown", "query:semicolon", "query:no-value",
+	"header:repeated", "webhook:bad-number", "webhook:repeated-header",
 	"body:broken", "body:truncated", "body:unknown-member", "body:deep", "body:array", "body:too-large", "body:amount",
 	"webhook:forged", "webhook:broken-body", "route:unknown", "route:method",
 }
@@ -387,7 +388,9 @@ func (g *Generator) query(o operation, r *Request) string {
 		name = names[g.rng.IntN(len(names))]
 	}
 	var kind, pair string
-	switch g.rng.IntN(9) {
+	switch g.rng.IntN(10) {
+	case 8: // spaces only: "+" is a space in a query string
+		kind, pair = "query:blank", name+"="+g.pick([]string{"+", "%20", "++", "%20+"})
 	case 0:
 		kind, pair = "query:malformed-escape", name+"="+g.pick([]string{"%zz", "%", "%2", "%g0", "1%", "%%"})
 	case 1:
@@ -416,7 +419,27 @@ func (g *Generator) query(o operation, r *Request) string {
 }
 
 func (g *Generator) header(o operation, r *Request) string {
-	switch g.rng.IntN(6) {
+	switch g.rng.IntN(7) {
+	case 6: // a header the operation takes, sent twice
+		var names []string
+		for _, p := range o.params {
+			if p.In == "header" {
+				names = append(names, p.Name)
+			}
+		}
+		if o.body != nil {
+			names = append(names, "Content-Type")
+		}
+		if len(names) == 0 {
+			return g.query(o, r)
+		}
+		name := g.pick(names)
+		first := r.Header.Get(name)
+		if first == "" {
+			first = g.validValue(name, nil)
+		}
+		r.Header[http.CanonicalHeaderKey(name)] = []string{first, g.pick([]string{first, "other", "text/plain"})}
+		return "header:repeated"
 	case 0:
 		r.Header.Set("Authorization", g.pick([]string{"", "Bearer", "Bearer ", "Basic " + g.opts.APIKey, "Bearer " + g.opts.APIKey + "\x00",
 			"Bearer \xff\xfe", "Bearer " + strings.Repeat("k", 5000), "bearer " + g.opts.APIKey, "Token " + g.opts.APIKey}))
@@ -547,7 +570,8 @@ func (g *Generator) webhook(o operation, r Request) Request {
 	secret := g.opts.WebhookSecret
 	r.Kind = "webhook:valid"
 	var header, value string // a header made hostile, set last
-	switch g.rng.IntN(8) {
+	repeat := ""             // a header sent twice
+	switch g.rng.IntN(10) {
 	case 0:
 		r.Kind, secret = "webhook:forged", g.pick([]string{"", "wrong", "whsec_" + g.opts.WebhookSecret})
 	case 1, 2:
@@ -566,6 +590,13 @@ func (g *Generator) webhook(o operation, r Request) Request {
 		if len(g.hookIDs) > 0 {
 			r.Kind, webhookID = "webhook:duplicate", g.pick(g.hookIDs)
 		}
+	case 6: // numbers a database cannot store
+		r.Kind = "webhook:bad-number"
+		body = []byte(fmt.Sprintf(`{"id":%d,"order_id":%d,"total_weight":%s}`, id, id,
+			g.pick([]string{"1e1000000", "1e-1000000", "-1E+99999", "1" + strings.Repeat("0", 131073), "0." + strings.Repeat("0", 16384) + "1"})))
+	case 7:
+		r.Kind = "webhook:repeated-header"
+		repeat = g.pick([]string{"X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Hmac-Sha256"})
 	}
 	g.hookIDs = append(g.hookIDs, webhookID)
 	r.Body = body
@@ -582,6 +613,9 @@ func (g *Generator) webhook(o operation, r Request) Request {
 	}
 	if header != "" {
 		r.Header.Set(header, value)
+	}
+	if repeat != "" {
+		r.Header.Add(repeat, r.Header.Get(repeat))
 	}
 	return r
 }
