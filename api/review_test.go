@@ -161,3 +161,36 @@ func TestReviewRepeatedWebhookHeadersAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// Review finding 5: an action request refused for its own form (no
+// X-Agent-Id, no Idempotency-Key, an amount in another spelling, return
+// "") first read the order from Shopify and stored it: a refused request
+// that changed the copy and spent the shop's Shopify budget.
+func TestReviewMalformedActionRequestsReadNothing(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h *harness) {
+		refund, cancel := path(shopifysandbox.OrderPaidUnfulfilled, "refund"), path(shopifysandbox.OrderPaidUnfulfilled, "cancel")
+		for _, tc := range []struct {
+			path, body string
+			headers    []string
+			status     int
+		}{
+			{refund, `{"amount":"1.00"}`, []string{"Idempotency-Key", uuid.NewString()}, http.StatusBadRequest},
+			{refund, `{"amount":"1.00"}`, []string{"X-Agent-Id", "agent-1"}, http.StatusBadRequest},
+			{refund, `{"amount":"+1.00"}`, []string{"X-Agent-Id", "agent-1", "Idempotency-Key", uuid.NewString()}, http.StatusUnprocessableEntity},
+			{refund, `{"amount":"1.00","return":""}`, []string{"X-Agent-Id", "agent-1", "Idempotency-Key", uuid.NewString()}, http.StatusUnprocessableEntity},
+			{refund, `{"shipping":{"amount":"1e2"}}`, []string{"X-Agent-Id", "agent-1", "Idempotency-Key", uuid.NewString()}, http.StatusUnprocessableEntity},
+			{cancel, `{"reason":"customer"}`, []string{"Idempotency-Key", uuid.NewString()}, http.StatusBadRequest},
+			{cancel, `{"reason":"customer","refund":{"mode":"amount","amount":".5"}}`, []string{"X-Agent-Id", "agent-1", "Idempotency-Key", uuid.NewString()}, http.StatusUnprocessableEntity},
+		} {
+			headers := append([]string{"Content-Type", "application/json"}, tc.headers...)
+			problem(t, h.do(http.MethodPost, tc.path, keyA, strings.NewReader(tc.body), headers...), tc.status, "")
+		}
+		if n := h.sb.Calls(shopifysandbox.OpOrderGet); n != 0 {
+			t.Errorf("malformed requests read the order from Shopify %d times", n)
+		}
+		if _, stored := h.stored(shopifysandbox.OrderPaidUnfulfilled); stored {
+			t.Error("a malformed request stored the order")
+		}
+	})
+}
