@@ -153,7 +153,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 		return
 	}
 	var body CancelBody
-	if !decodeJSON(c, &body) || !s.orderVisible(c, id) {
+	if !decodeJSON(c, &body) {
 		return
 	}
 	req := orders.CancelRequest{Reason: body.Reason, RefundMode: orders.RefundNone, Restock: true, NotifyCustomer: body.NotifyCustomer, StaffNote: body.StaffNote}
@@ -169,7 +169,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 		}
 		req.Amount = amount
 	}
-	s.idempotent(c, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
+	s.idempotent(c, id, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
 		return s.Orders.Cancel(ctx, principal(c).Shop, id, actionID, agentID, req, raw)
 	})
 }
@@ -211,7 +211,7 @@ func (s *server) refundOrder(c *gin.Context) {
 		return
 	}
 	var body RefundBody
-	if !decodeJSON(c, &body) || !s.orderVisible(c, id) {
+	if !decodeJSON(c, &body) {
 		return
 	}
 	req := orders.RefundRequest{Note: body.Note, NotifyCustomer: body.NotifyCustomer}
@@ -234,7 +234,7 @@ func (s *server) refundOrder(c *gin.Context) {
 			return
 		}
 	}
-	s.idempotent(c, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
+	s.idempotent(c, id, body, func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error) {
 		return s.Orders.Refund(ctx, principal(c).Shop, id, actionID, agentID, req, raw)
 	})
 }
@@ -281,9 +281,11 @@ func (s *server) listActions(c *gin.Context) {
 // idempotent runs an action under the request's Idempotency-Key: replays a
 // final answer, refuses a reused or busy key, and resumes the same action
 // after a 502/504.
-func (s *server) idempotent(c *gin.Context, body any, run func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error)) {
+func (s *server) idempotent(c *gin.Context, id int64, body any, run func(ctx context.Context, actionID, agentID string, raw []byte) (orders.ActionResult, error)) {
+	// The request's own form first, then the order: a request refused for
+	// its form reads nothing from Shopify and stores nothing.
 	agent, key, ok := actionHeaders(c)
-	if !ok {
+	if !ok || !s.orderVisible(c, id) {
 		return
 	}
 	raw, err := json.Marshal(body) // canonical form: whitespace and key order do not matter
