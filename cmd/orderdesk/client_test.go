@@ -172,6 +172,12 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 		if hr.StatusCode != want {
 			t.Fatalf("%s: status %d, want %d: %s", op, hr.StatusCode, want, body)
 		}
+		// The generated client matches any Content-Type holding "json";
+		// the contract promises exactly one media type per answer.
+		if ct := hr.Header.Values("Content-Type"); len(body) > 0 && want < 300 && (len(ct) != 1 || ct[0] != "application/json") ||
+			want >= 400 && (len(ct) != 1 || ct[0] != "application/problem+json") {
+			t.Errorf("%s %d: Content-Type %q, not the document's one media type", op, want, ct)
+		}
 		answer := fmt.Sprintf("%s %d", op, want)
 		if !documented[answer] {
 			t.Fatalf("%s: %d is not a documented answer: %s", op, want, body)
