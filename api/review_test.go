@@ -194,3 +194,23 @@ func TestReviewMalformedActionRequestsReadNothing(t *testing.T) {
 		}
 	})
 }
+
+// Review finding 6: the HTTP metrics were labelled with the request's
+// method as sent: any token is a method to net/http, so each invented one
+// ("M1", "M2", ...) made new series, without bound.
+func TestReviewMetricLabelsAreBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: "sqlite"})
+	for i := range 50 {
+		rec := httptest.NewRecorder()
+		h.router.ServeHTTP(rec, httptest.NewRequest(fmt.Sprintf("M%d", i), "/orders", nil))
+		problem(t, response{rec}, http.StatusMethodNotAllowed, "method_not_allowed")
+	}
+	metrics := h.get("/metrics", "").Body.String()
+	if n := strings.Count(metrics, `orderdesk_http_requests_total{method="M`); n > 0 {
+		t.Errorf("%d series for invented methods", n)
+	}
+	if !strings.Contains(metrics, `orderdesk_http_requests_total{method="other",route="unmatched",status="405"} 50`) {
+		t.Errorf("the invented methods are not counted as other")
+	}
+}
