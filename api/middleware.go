@@ -144,10 +144,21 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	return m, nil
 }
 
+// methodLabel bounds the method label: any token is a method to
+// net/http, so one a client invents is counted as "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
 func (s *server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	labels := prometheus.Labels{"method": c.Request.Method, "route": routeOf(c), "status": strconv.Itoa(c.Writer.Status())}
+	labels := prometheus.Labels{"method": methodLabel(c.Request.Method), "route": routeOf(c), "status": strconv.Itoa(c.Writer.Status())}
 	s.metrics.requests.With(labels).Inc()
 	s.metrics.duration.With(labels).Observe(time.Since(start).Seconds())
 }
