@@ -34,7 +34,7 @@ client: ## regenerate the Go (oapi-codegen) and TypeScript (openapi-typescript) 
 	cd $(TS_CLIENT) && npm ci --silent --no-audit --no-fund && node_modules/.bin/openapi-typescript $(OPENAPI_JSON) -o schema.d.ts && node_modules/.bin/tsc -p .
 
 FUZZTIME ?= 10m
-FUZZ_TARGETS := ./api:FuzzDecodeBody ./api:FuzzParseQuery ./internal/orders:FuzzParseAmount ./internal/orders:FuzzDecodeCursor
+FUZZ_TARGETS := ./api:FuzzDecodeBody ./api:FuzzParseQuery ./internal/orders:FuzzParseAmount ./internal/orders:FuzzDecodeCursor ./internal/webhooks:FuzzCheckPayload
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 10m); new corpus entries land in the Go cache
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -1,8 +1,13 @@
 package webhooks
 
 import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheckPayload(t *testing.T) {
@@ -58,4 +63,62 @@ func TestCheckPayload(t *testing.T) {
 			t.Errorf("reason %q cannot be recorded", got)
 		}
 	}
+}
+
+// FuzzCheckPayload: a signed body is refused with a printable reason, or
+// it is one JSON object that Postgres's jsonb stores as it is (no NUL, no
+// number out of range) naming, for an order topic, its order's id.
+func FuzzCheckPayload(f *testing.F) {
+	for _, s := range []string{
+		`{"id":450789469,"email":"bob@example.com","customer":null,"total_weight":0,"latitude":45.41634}`, `{"id":1,"note":"a\u0000b"}`,
+		`{"id":1,"w":1e1000000}`, `{"id":1,"w":1e-1001}`, `{"id":1,"id":2}`, `[{"id":1}]`, `{"id":1}{"id":2}`, "{\"id\":1,\"n\":\"\xff\"}", `{"id":"1"}`,
+	} {
+		f.Add("orders/updated", []byte(s))
+	}
+	f.Add("refunds/create", []byte(`{"id":1,"order_id":450789469}`))
+	f.Add("shop/redact", []byte(`{"shop_domain":"shop-a.myshopify.com"}`))
+	f.Fuzz(func(t *testing.T, topic string, body []byte) {
+		reason := checkPayload(topic, "shop-a.myshopify.com", body)
+		if reason != "" {
+			if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == utf8.RuneError }) || len(reason) > 200 {
+				t.Fatalf("reason %q cannot be recorded", reason)
+			}
+			return
+		}
+		var v map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil || dec.More() {
+			t.Fatalf("accepted %q, which is not one JSON object: %v", body, err)
+		}
+		var walk func(x any)
+		walk = func(x any) {
+			switch x := x.(type) {
+			case string:
+				if strings.ContainsRune(x, 0) {
+					t.Fatalf("accepted a NUL in %q", body)
+				}
+			case map[string]any:
+				for k, e := range x {
+					walk(k)
+					walk(e)
+				}
+			case []any:
+				for _, e := range x {
+					walk(e)
+				}
+			}
+		}
+		walk(v)
+		if slices.Contains([]string{"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled", "orders/partially_fulfilled"}, topic) {
+			if n, _ := v["id"].(json.Number); !positive(n.String()) {
+				t.Fatalf("%s accepted without an order id: %q", topic, body)
+			}
+		}
+	})
+}
+
+func positive(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0
 }
