@@ -160,18 +160,30 @@ func (g *Generator) Next() Request {
 	if o.path == g.opts.WebhookPath {
 		return g.webhook(o, r)
 	}
-	kinds := []func(operation, *Request) string{g.pathID, g.query, g.header}
+	type defect struct {
+		part string
+		make func(operation, *Request) string
+	}
+	kinds := []defect{{"query", g.query}, {"header", g.header}}
+	if strings.Contains(o.path, "{") {
+		kinds = append(kinds, defect{"path", g.pathID})
+	}
 	if o.body != nil {
-		kinds = append(kinds, g.body, g.body, g.body)
+		kinds = append(kinds, defect{"body", g.body}, defect{"body", g.body}, defect{"body", g.body})
 	}
 	n := g.rng.IntN(10)
 	switch {
 	case n == 0:
 		r.Kind = "valid"
 	case n < 8:
-		r.Kind = kinds[g.rng.IntN(len(kinds))](o, &r)
-	default: // two defects at once
-		r.Kind = kinds[g.rng.IntN(len(kinds))](o, &r) + "+" + kinds[g.rng.IntN(len(kinds))](o, &r)
+		r.Kind = kinds[g.rng.IntN(len(kinds))].make(o, &r)
+	default: // two defects at once, in different parts: a second in the same part could undo the first
+		first := kinds[g.rng.IntN(len(kinds))]
+		others := slices.DeleteFunc(slices.Clone(kinds), func(d defect) bool { return d.part == first.part })
+		r.Kind = first.make(o, &r)
+		if len(others) > 0 {
+			r.Kind += "+" + others[g.rng.IntN(len(others))].make(o, &r)
+		}
 	}
 	return r
 }
@@ -345,8 +357,10 @@ var (
 		"0", "-1", "+1", "007", "1.5", "1e3", "0x10", "9223372036854775808",
 		"99999999999999999999999", "abc", " 1", "1 ", "١٢٣", "1\x00", "\xff", "%31", "",
 	}
+	// hostileAmounts are refused in a currency of at most two decimals (the
+	// sandbox has USD, EUR and JPY orders).
 	hostileAmounts = []string{
-		" 0.01", "+0.01", "-0.01", ".01", "1.", "00.01", "0.010", "1.0", "1e2", "1E2", "0x10", "1,00", "NaN", "Infinity",
+		" 0.01", "+0.01", "-0.01", ".01", "1.", "00.01", "0.010", "1.00000", "1e2", "1E2", "0x10", "1,00", "NaN", "Infinity",
 		"0", "0.00", "99999999999999999999", "1.23456", "１", "1 000", "",
 	}
 	hostileJSONValues = []rawJSON{
@@ -363,9 +377,6 @@ var (
 func (g *Generator) pick(list []string) string { return list[g.rng.IntN(len(list))] }
 
 func (g *Generator) pathID(o operation, r *Request) string {
-	if !strings.Contains(o.path, "{") {
-		return g.query(o, r)
-	}
 	path := o.path
 	for _, p := range o.params {
 		if p.In == "path" {
@@ -431,7 +442,8 @@ func (g *Generator) header(o operation, r *Request) string {
 			names = append(names, "Content-Type")
 		}
 		if len(names) == 0 {
-			return g.query(o, r)
+			r.Header.Set("X-Request-Id", g.pick(hostileText))
+			return "header:request-id"
 		}
 		name := g.pick(names)
 		first := r.Header.Get(name)
