@@ -15,14 +15,14 @@ import (
 // listOrders godoc
 //
 //	@Summary		List orders
-//	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+//	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 //	@Tags			orders
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
 //	@Param			customer_id			query		integer	false	"Shopify customer id"	Format(int64)	minimum(1)
-//	@Param			email				query		string	false	"Customer email (case-insensitive)"
-//	@Param			phone				query		string	false	"Customer phone, E.164"
-//	@Param			name				query		string	false	"Order name, e.g. #1001"
+//	@Param			email				query		string	false	"Customer email, compared case-insensitively (send a '+' as %2B). ANDed with the other filters."
+//	@Param			phone				query		string	false	"Customer phone in any common notation: +13125551212, +1 312 555 1212, (312) 555-1212 and 3125551212 find the same contact. Compared in E.164; a number without a country code is read as one of ORDERDESK_PHONE_REGION's country (default US). Send a '+' as %2B. Not a phone number: 400. ANDed with the other filters."
+//	@Param			name				query		string	false	"Order name with or without its '#': 1001 and %231001 both find #1001 (send '#' as %23). Exact otherwise. ANDed with the other filters."
 //	@Param			status				query		string	false	"Order status"											Enums(open, archived, cancelled)
 //	@Param			financial_status	query		string	false	"Payment status"										Enums(pending, authorized, partially_paid, paid, partially_refunded, refunded, voided, expired)
 //	@Param			fulfillment_status	query		string	false	"Fulfilment status"										Enums(unfulfilled, partially_fulfilled, fulfilled, restocked)
@@ -41,7 +41,7 @@ import (
 //	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/orders [get]
 func (s *server) listOrders(c *gin.Context) {
-	f, fieldErrs := parseListFilter(queryValues(c))
+	f, fieldErrs := parseListFilter(queryValues(c), s.PhoneRegion)
 	if len(fieldErrs) > 0 {
 		writeProblem(c, queryProblem(fieldErrs))
 		return
@@ -72,8 +72,9 @@ var (
 )
 
 // parseListFilter reads GET /orders' parameters (already parsed by query):
-// every value given is used or refused, never dropped.
-func parseListFilter(q map[string]string) (orders.ListFilter, []FieldError) {
+// every value given is used or refused, never dropped. A phone is read as
+// a number of phoneRegion when it has no country code.
+func parseListFilter(q map[string]string, phoneRegion string) (orders.ListFilter, []FieldError) {
 	f := orders.ListFilter{Limit: 20}
 	var errs []FieldError
 	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
@@ -101,6 +102,13 @@ func parseListFilter(q map[string]string) (orders.ListFilter, []FieldError) {
 	}
 	f.Email = text("email", true)
 	f.Phone = text("phone", false)
+	if _, given := q["phone"]; given && f.Phone == strings.TrimSpace(f.Phone) {
+		e164, ok := orders.NormalizePhone(f.Phone, phoneRegion)
+		if !ok {
+			bad("phone", "must be a phone number: E.164 (+13125551212, its '+' sent as %2B) or a number of "+phoneRegion+" (ORDERDESK_PHONE_REGION) without its country code")
+		}
+		f.Phone = e164
+	}
 	f.Name = text("name", false)
 	oneOf := func(field string, allowed []string) string {
 		v, ok := q[field]

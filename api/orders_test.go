@@ -206,3 +206,59 @@ func TestCustomerListReadsThroughOnce(t *testing.T) {
 		t.Errorf("order read after the list = %d calls, want 0", n)
 	}
 }
+
+// Issue 13: ?name= finds an order with or without its '#', and ?phone= a
+// contact in any common notation (compared in E.164), through the router on
+// both databases; a phone that is not a number is a 400 naming it.
+func TestListOrdersSearchNotations(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h *harness) {
+		h.backfill()
+		list := func(query string) []string {
+			t.Helper()
+			r := h.get("/orders?"+query, keyA)
+			if r.Code != http.StatusOK {
+				t.Fatalf("%q: status %d %s", query, r.Code, r.Body)
+			}
+			var l api.OrderListResponse
+			r.decode(t, &l)
+			return names(l)
+		}
+		bob := list("customer_id=207119551")
+		if len(bob) < 2 {
+			t.Fatalf("Bob's orders: %v", bob)
+		}
+		for _, phone := range []string{"+13125551212", "3125551212", "+1 312 555 1212", "(312) 555-1212", "312-555-1212", "1 (312) 555-1212"} {
+			if got := list("phone=" + url.QueryEscape(phone)); fmt.Sprint(got) != fmt.Sprint(bob) {
+				t.Errorf("phone=%q: %v, want Bob's %v", phone, got, bob)
+			}
+		}
+		if got := list("phone=" + url.QueryEscape("+44 20 7123 4567")); fmt.Sprint(got) != fmt.Sprint(list("customer_id=207119552")) {
+			t.Errorf("Alice's phone in spaced notation: %v", got)
+		}
+		if got := list("phone=3125551213"); len(got) != 0 {
+			t.Errorf("a different number: %v", got)
+		}
+		for _, name := range []string{"1006", url.QueryEscape("#1006")} {
+			if got := list("name=" + name); fmt.Sprint(got) != "[#1006]" {
+				t.Errorf("name=%s: %v, want [#1006]", name, got)
+			}
+		}
+		if got := list("name=100"); len(got) != 0 {
+			t.Errorf("name=100 is not a prefix search: %v", got)
+		}
+		// Filters combine with AND.
+		if got := list("name=1001&phone=3125551212"); fmt.Sprint(got) != "[#1001]" {
+			t.Errorf("name and Bob's phone: %v, want [#1001]", got)
+		}
+		if got := list("name=1004&phone=3125551212"); len(got) != 0 {
+			t.Errorf("Alice's order with Bob's phone: %v", got)
+		}
+		for _, bad := range []string{"phone=abc", "phone=12", "phone=" + url.QueryEscape("+999 1234")} {
+			p := problem(t, h.get("/orders?"+bad, keyA), http.StatusBadRequest, "invalid_query")
+			if len(p.Errors) != 1 || p.Errors[0].Field != "phone" {
+				t.Errorf("%s: errors %+v, want phone named", bad, p.Errors)
+			}
+		}
+	})
+}

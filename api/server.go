@@ -62,6 +62,10 @@ type Deps struct {
 	// marks its state cookie Secure (orderdesk is reached over https).
 	Install       Installer
 	SecureCookies bool
+	// PhoneRegion is the country of a ?phone= search written without a
+	// country code (ORDERDESK_PHONE_REGION); orders.DefaultPhoneRegion
+	// when empty. The store reads stored phones with the same one.
+	PhoneRegion string
 }
 
 type server struct {
@@ -77,6 +81,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	m, err := newHTTPMetrics(d.Registry)
 	if err != nil {
 		return nil, err
+	}
+	if d.PhoneRegion == "" {
+		d.PhoneRegion = orders.DefaultPhoneRegion
 	}
 	s := &server{Deps: d, metrics: m}
 	openapi, err := newOpenAPIHandler()

@@ -193,7 +193,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.",
+                "description": "A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1\u0026email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -214,19 +214,19 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "Customer email (case-insensitive)",
+                        "description": "Customer email, compared case-insensitively (send a '+' as %2B). ANDed with the other filters.",
                         "name": "email",
                         "in": "query"
                     },
                     {
                         "type": "string",
-                        "description": "Customer phone, E.164",
+                        "description": "Customer phone in any common notation: +13125551212, +1 312 555 1212, (312) 555-1212 and 3125551212 find the same contact. Compared in E.164; a number without a country code is read as one of ORDERDESK_PHONE_REGION's country (default US). Send a '+' as %2B. Not a phone number: 400. ANDed with the other filters.",
                         "name": "phone",
                         "in": "query"
                     },
                     {
                         "type": "string",
-                        "description": "Order name, e.g. #1001",
+                        "description": "Order name with or without its '#': 1001 and %231001 both find #1001 (send '#' as %23). Exact otherwise. ANDed with the other filters.",
                         "name": "name",
                         "in": "query"
                     },

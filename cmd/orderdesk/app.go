@@ -53,7 +53,7 @@ type core struct {
 // newCore opens and migrates the database, binds the configured shop (and
 // API key, when set), and builds the Shopify adapter and domain services.
 func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.WithPhoneRegion(cfg.PhoneRegion))
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
 		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		PhoneRegion: cfg.PhoneRegion,
 	}
 	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {
 		deps.Limits = lim

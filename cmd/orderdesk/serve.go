@@ -20,6 +20,7 @@ const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
   ORDERDESK_ORDER_TTL      how long a stored order is served before re-reading Shopify (default 2m)
   ORDERDESK_STALE_AFTER    age at which reconciliation re-reads an open order (default 6h; 0 disables)
   ORDERDESK_LOG_LEVEL      debug, info, warn or error (default info)
+  ORDERDESK_PHONE_REGION   country of phone numbers written without +code (default US)
   SHOPIFY_SHOP             shop domain, example.myshopify.com (required by serve)
   SHOPIFY_ACCESS_TOKEN     Admin API access token (required by serve)
   SHOPIFY_API_SECRET       app secret that signs webhooks
@@ -54,7 +55,7 @@ func serve(ctx context.Context, args []string, env map[string]string, _, stderr 
 }
 
 func migrate(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", "Apply pending database migrations to ORDERDESK_DATABASE_URL and exit. Safe to run from several replicas at once.", "  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)\n", stderr)
+	fs := newFlags("migrate", "Apply pending database migrations to ORDERDESK_DATABASE_URL and exit. Safe to run from several replicas at once.", "  ORDERDESK_DATABASE_URL   postgres://... or sqlite:PATH (default sqlite:orderdesk.db)\n  ORDERDESK_PHONE_REGION   country of stored phone numbers written without +code (default US)\n", stderr)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func migrate(ctx context.Context, args []string, env map[string]string, stdout, 
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.WithPhoneRegion(cfg.PhoneRegion))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func adminStore(ctx context.Context, env map[string]string, stderr io.Writer) (c
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal())
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.WithPhoneRegion(cfg.PhoneRegion))
 	if err != nil {
 		return config.Config{}, nil, err
 	}

@@ -1244,13 +1244,13 @@ type ListOrdersParams struct {
 	// CustomerId Shopify customer id
 	CustomerId *int64 `form:"customer_id,omitempty" json:"customer_id,omitempty"`
 
-	// Email Customer email (case-insensitive)
+	// Email Customer email, compared case-insensitively (send a '+' as %2B). ANDed with the other filters.
 	Email *string `form:"email,omitempty" json:"email,omitempty"`
 
-	// Phone Customer phone, E.164
+	// Phone Customer phone in any common notation: +13125551212, +1 312 555 1212, (312) 555-1212 and 3125551212 find the same contact. Compared in E.164; a number without a country code is read as one of ORDERDESK_PHONE_REGION's country (default US). Send a '+' as %2B. Not a phone number: 400. ANDed with the other filters.
 	Phone *string `form:"phone,omitempty" json:"phone,omitempty"`
 
-	// Name Order name, e.g. #1001
+	// Name Order name with or without its '#': 1001 and %231001 both find #1001 (send '#' as %23). Exact otherwise. ANDed with the other filters.
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 
 	// Status Order status
@@ -1449,7 +1449,7 @@ type ClientInterface interface {
 
 	// ListOrders List orders
 	//
-	// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+	// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 	//
 	// Corresponds with GET /orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1594,7 +1594,7 @@ func (c *Client) GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) 
 
 // ListOrders List orders
 //
-// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 //
 // Corresponds with GET /orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2735,7 +2735,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListOrdersWithResponse List orders
 	//
-	// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+	// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4713,7 +4713,7 @@ func (c *ClientWithResponses) GetHealthzWithResponse(ctx context.Context, reqEdi
 
 // ListOrdersWithResponse List orders
 //
-// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values.
+// A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 //
 // Returns a wrapper object for the known response body format(s).
 //

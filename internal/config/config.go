@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/nyaruka/phonenumbers"
 )
 
 // Secret is a string that never shows up in logs or formatted output.
@@ -45,6 +46,11 @@ type Config struct {
 	// StaleAfter is how old an open order's copy may get before the
 	// periodic reconciliation re-reads it from Shopify (0 turns that off).
 	StaleAfter time.Duration `env:"ORDERDESK_STALE_AFTER" envDefault:"6h"`
+	// PhoneRegion is the country (ISO 3166-1 alpha-2) of a phone number
+	// written without a country code, in stored orders and in ?phone=
+	// searches alike: the shop's country, which orderdesk does not read
+	// from Shopify.
+	PhoneRegion string `env:"ORDERDESK_PHONE_REGION" envDefault:"US"`
 
 	Shopify Shopify
 	Tenancy
@@ -73,6 +79,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shopify_api_version", c.Shopify.APIVersion),
 		slog.String("shopify_base_url", c.Shopify.BaseURL),
 		slog.Duration("order_ttl", c.OrderTTL),
+		slog.String("phone_region", c.PhoneRegion),
 		slog.Bool("events", c.EventsURL != ""),
 		slog.Bool("multi_shop", c.MultiShop()),
 		slog.Bool("oauth_install", c.OAuth()),
@@ -149,6 +156,9 @@ func (c Config) validate(mode Mode) error {
 	}
 	if c.StaleAfter < 0 {
 		return &Error{"ORDERDESK_STALE_AFTER", "must not be negative"}
+	}
+	if _, ok := phonenumbers.GetSupportedRegions()[c.PhoneRegion]; !ok {
+		return &Error{"ORDERDESK_PHONE_REGION", fmt.Sprintf("%q is not a country code like US or GB (ISO 3166-1 alpha-2, upper case)", c.PhoneRegion)}
 	}
 	if c.Shopify.Timeout <= 0 {
 		return &Error{"SHOPIFY_TIMEOUT", "must be positive"}

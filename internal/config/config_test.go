@@ -64,6 +64,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad base url", ModeDemo, map[string]string{"SHOPIFY_BASE_URL": "localhost:9"}, "", "SHOPIFY_BASE_URL"},
 		{"bad ttl", ModeServe, map[string]string{"ORDERDESK_ORDER_TTL": "soon"}, "", "ORDERDESK_ORDER_TTL"},
 		{"bad timeout", ModeServe, map[string]string{"SHOPIFY_TIMEOUT": "0s"}, "", "SHOPIFY_TIMEOUT"},
+		{"bad phone region", ModeServe, map[string]string{"ORDERDESK_PHONE_REGION": "USA"}, "", "ORDERDESK_PHONE_REGION"},
+		{"lower-case phone region", ModeServe, map[string]string{"ORDERDESK_PHONE_REGION": "gb"}, "", "ORDERDESK_PHONE_REGION"},
 		{"bad log level", ModeServe, map[string]string{"ORDERDESK_LOG_LEVEL": "loud"}, "", "ORDERDESK_LOG_LEVEL"},
 		{"events without secret", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events"}, "", "ORDERDESK_EVENTS_SECRET"},
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -17,13 +18,16 @@ import (
 // orderRow is an order as stored: indexed columns for filtering and paging,
 // and the Shopify facts as JSON, from which the domain rebuilds the rest.
 type orderRow struct {
-	ShopID            int64 `gorm:"primaryKey;autoIncrement:false"`
-	ID                int64 `gorm:"primaryKey;autoIncrement:false"`
-	Name              string
-	OrderNumber       int
-	CustomerID        *int64
-	Email             *string
-	Phone             *string
+	ShopID      int64 `gorm:"primaryKey;autoIncrement:false"`
+	ID          int64 `gorm:"primaryKey;autoIncrement:false"`
+	Name        string
+	OrderNumber int
+	CustomerID  *int64
+	Email       *string
+	Phone       *string
+	// PhoneE164 is Phone in E.164, what ?phone= compares; "" when Phone
+	// is not a phone number, NULL when there is no phone.
+	PhoneE164         *string `gorm:"column:phone_e164"`
 	Status            string
 	FinancialStatus   string
 	FulfillmentStatus string
@@ -44,7 +48,7 @@ type customerSyncRow struct {
 
 func (customerSyncRow) TableName() string { return "customer_syncs" }
 
-func toOrderRow(shopID int64, o orders.Order) (orderRow, error) {
+func toOrderRow(shopID int64, o orders.Order, phoneRegion string) (orderRow, error) {
 	raw, err := json.Marshal(o.Source)
 	if err != nil {
 		return orderRow{}, fmt.Errorf("encode order %d: %w", o.ID, err)
@@ -74,6 +78,10 @@ func toOrderRow(shopID int64, o orders.Order) (orderRow, error) {
 	if row.Phone == nil {
 		row.Phone = nonEmpty(o.Source.Phone)
 	}
+	if row.Phone != nil {
+		e164 := normalizePhone(*row.Phone, phoneRegion)
+		row.PhoneE164 = &e164
+	}
 	return row, nil
 }
 
@@ -93,7 +101,7 @@ func (s *Store) Orders() *Orders { return &Orders{s: s} }
 
 // upsertColumns are overwritten when a newer copy of an order arrives.
 var upsertColumns = []string{
-	"name", "order_number", "customer_id", "email", "phone", "status", "financial_status",
+	"name", "order_number", "customer_id", "email", "phone", "phone_e164", "status", "financial_status",
 	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify",
 }
 
@@ -105,7 +113,7 @@ func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.O
 	}
 	rows := make([]orderRow, 0, len(list))
 	for _, ord := range list {
-		row, err := toOrderRow(shopID, ord)
+		row, err := toOrderRow(shopID, ord, o.s.phoneRegion)
 		if err != nil {
 			return err
 		}
@@ -147,10 +155,23 @@ func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilt
 		q = q.Where("lower(email) = ?", strings.ToLower(f.Email))
 	}
 	if f.Phone != "" {
-		q = q.Where("phone = ?", f.Phone)
+		e164 := normalizePhone(f.Phone, o.s.phoneRegion)
+		if e164 == "" {
+			// Not a phone number: it matches nothing, not the stored
+			// phones that are not numbers either (the API refuses it
+			// before it gets here).
+			q = q.Where("1 = 0")
+		}
+		q = q.Where("phone_e164 = ?", e164)
 	}
 	if f.Name != "" {
-		q = q.Where("name = ?", f.Name)
+		// "1001" finds "#1001" (and an order a shop names "1001"); a name
+		// given with its '#' is matched as it is.
+		names := []string{f.Name}
+		if !strings.HasPrefix(f.Name, "#") {
+			names = append(names, "#"+f.Name)
+		}
+		q = q.Where("name IN ?", names)
 	}
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
@@ -205,6 +226,55 @@ func (o *Orders) MarkCustomerSynced(ctx context.Context, shopID, customerID int6
 	}).Create(&row).Error
 	if err != nil {
 		return fmt.Errorf("mark customer synced: %w", err)
+	}
+	return nil
+}
+
+// normalizePhone is a phone number's E.164 form, or "" (matched by no
+// search) when it is not one.
+func normalizePhone(raw, region string) string {
+	e164, ok := orders.NormalizePhone(raw, region)
+	if !ok {
+		return ""
+	}
+	return e164
+}
+
+// backfillPhones fills phone_e164 (migration 00008) for stored orders that
+// have a phone but no normalised form yet: the rows written before the
+// column existed. libphonenumber's rules are not SQL, so this runs in Go
+// after the migrations, in batches, and finds nothing to do once done.
+func (s *Store) backfillPhones(ctx context.Context, log *slog.Logger) error {
+	total := 0
+	for {
+		var rows []orderRow
+		err := s.db.WithContext(ctx).Select("shop_id", "id", "phone").
+			Where("phone IS NOT NULL AND phone_e164 IS NULL").Order("shop_id, id").Limit(500).Find(&rows).Error
+		if err != nil {
+			return fmt.Errorf("backfill phone_e164: %w", err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, r := range rows {
+				e164 := normalizePhone(*r.Phone, s.phoneRegion)
+				// The phone is part of the condition: a row rewritten
+				// meanwhile keeps its writer's value.
+				if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ? AND phone = ? AND phone_e164 IS NULL", r.ShopID, r.ID, *r.Phone).
+					Update("phone_e164", e164).Error; err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("backfill phone_e164: %w", err)
+		}
+		total += len(rows)
+	}
+	if total > 0 {
+		log.InfoContext(ctx, "normalised stored phone numbers", "orders", total, "region", s.phoneRegion)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
 
 	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/orders"
 )
 
 //go:embed migrations
@@ -37,11 +38,40 @@ type Store struct {
 	sqlDB   *sql.DB
 	pool    *pgxpool.Pool // nil on SQLite
 	dialect string
+	// phoneRegion is the country of stored phone numbers written without
+	// a country code (ORDERDESK_PHONE_REGION).
+	phoneRegion string
+}
+
+// Option adjusts a Store at Open.
+type Option func(*Store)
+
+// WithPhoneRegion sets the country (ISO 3166-1 alpha-2) of stored phone
+// numbers written without a country code; the default is
+// orders.DefaultPhoneRegion.
+func WithPhoneRegion(region string) Option {
+	return func(s *Store) {
+		if region != "" {
+			s.phoneRegion = region
+		}
+	}
 }
 
 // Open connects to the database an ORDERDESK_DATABASE_URL names. It does not
 // migrate; call Migrate.
-func Open(ctx context.Context, rawURL string) (*Store, error) {
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	s, err := open(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s.phoneRegion = orders.DefaultPhoneRegion
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, rawURL string) (*Store, error) {
 	dbc, err := config.ParseDatabaseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -131,6 +161,9 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	}
 	for _, r := range results {
 		log.InfoContext(ctx, "migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	if err := s.backfillPhones(ctx, log); err != nil {
+		return err
 	}
 	return s.migrateRiver(ctx)
 }

@@ -137,7 +137,7 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 				return fmt.Errorf("redact order %d: %w", r.ID, err)
 			}
 			if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ?", shopID, r.ID).
-				Updates(map[string]any{"email": nil, "phone": nil, "shopify": string(raw)}).Error; err != nil {
+				Updates(map[string]any{"email": nil, "phone": nil, "phone_e164": nil, "shopify": string(raw)}).Error; err != nil {
 				return fmt.Errorf("redact order %d: %w", r.ID, err)
 			}
 		}
