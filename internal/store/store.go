@@ -187,7 +187,12 @@ func (s *Store) migrator(ctx context.Context, log *slog.Logger) (*goose.Provider
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
 	dialect := goose.DialectSQLite3
-	opts := []goose.ProviderOption{goose.WithSlog(log)}
+	// Migrations are numbered per feature and may land on main in a
+	// different order than their numbers: a database that already has a
+	// higher version still gets a lower, newly added one applied rather
+	// than refusing to start. Every migration is independent of the
+	// others' order within a release.
+	opts := []goose.ProviderOption{goose.WithSlog(log), goose.WithAllowOutofOrder(true)}
 	if s.dialect == "postgres" {
 		dialect = goose.DialectPostgres
 		// The lock is per schema: orderdesk deployments sharing a database
