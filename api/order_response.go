@@ -12,30 +12,44 @@ import (
 
 // OrderResponse is an order as the CRM sees it.
 type OrderResponse struct {
-	ID                int64                 `json:"id" example:"450789469" format:"int64"`
-	Name              string                `json:"name" example:"#1001"`
-	OrderNumber       int                   `json:"order_number" example:"1001"`
-	CreatedAt         time.Time             `json:"created_at" example:"2026-11-20T10:00:00Z" format:"date-time"`
-	UpdatedAt         time.Time             `json:"updated_at" example:"2026-11-21T08:30:00Z" format:"date-time"`
-	ProcessedAt       *time.Time            `json:"processed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-20T10:00:05Z"`
-	CancelledAt       *time.Time            `json:"cancelled_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
-	CancelReason      *string               `json:"cancel_reason" extensions:"x-nullable" example:"customer"`
-	ClosedAt          *time.Time            `json:"closed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
-	Customer          *CustomerResponse     `json:"customer" extensions:"x-nullable"`
-	Currency          string                `json:"currency" example:"USD"`
-	TotalPrice        string                `json:"total_price" example:"199.00" format:"decimal"`
-	TotalRefunded     string                `json:"total_refunded" example:"0.00" format:"decimal"`
-	RefundableAmount  string                `json:"refundable_amount" example:"199.00" format:"decimal"`
-	Status            string                `json:"status" enums:"open,archived,cancelled" example:"open"`
-	FinancialStatus   string                `json:"financial_status" enums:"pending,authorized,partially_paid,paid,partially_refunded,refunded,voided,expired" example:"paid"`
-	FulfillmentStatus string                `json:"fulfillment_status" enums:"unfulfilled,partially_fulfilled,fulfilled,restocked" example:"partially_fulfilled"`
-	Shipment          *ShipmentResponse     `json:"shipment" extensions:"x-nullable"`
-	Labels            LabelsResponse        `json:"labels"`
-	LineItems         []LineItemResponse    `json:"line_items"`
-	Fulfillments      []FulfillmentResponse `json:"fulfillments"`
-	Refunds           []RefundResponse      `json:"refunds"`
-	Actions           OrderActionsResponse  `json:"actions"`
-	SyncedAt          time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z" format:"date-time"`
+	ID           int64             `json:"id" example:"450789469" format:"int64"`
+	Name         string            `json:"name" example:"#1001"`
+	OrderNumber  int               `json:"order_number" example:"1001"`
+	CreatedAt    time.Time         `json:"created_at" example:"2026-11-20T10:00:00Z" format:"date-time"`
+	UpdatedAt    time.Time         `json:"updated_at" example:"2026-11-21T08:30:00Z" format:"date-time"`
+	ProcessedAt  *time.Time        `json:"processed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-20T10:00:05Z"`
+	CancelledAt  *time.Time        `json:"cancelled_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
+	CancelReason *string           `json:"cancel_reason" extensions:"x-nullable" example:"customer"`
+	ClosedAt     *time.Time        `json:"closed_at" extensions:"x-nullable" format:"date-time" example:"2026-11-22T09:15:00Z"`
+	Customer     *CustomerResponse `json:"customer" extensions:"x-nullable"`
+	Currency     string            `json:"currency" example:"USD"`
+	// total_price = subtotal_price + total_shipping + total_tax (unless
+	// taxes_included) + any duties and tips, which are not itemised.
+	TotalPrice string `json:"total_price" example:"199.00" format:"decimal"`
+	// The line items after their discounts, before shipping and tax.
+	SubtotalPrice string `json:"subtotal_price" example:"189.00" format:"decimal"`
+	// Shipping charged, after shipping discounts.
+	TotalShipping string `json:"total_shipping" example:"10.00" format:"decimal"`
+	// Tax charged; part of the prices when taxes_included.
+	TotalTax string `json:"total_tax" example:"0.00" format:"decimal"`
+	// Every discount (lines, order, shipping), already taken off subtotal_price and total_shipping.
+	TotalDiscounts string `json:"total_discounts" example:"0.00" format:"decimal"`
+	// Prices include tax (as in most of Europe): total_tax is not added on top.
+	TaxesIncluded     bool              `json:"taxes_included" example:"false"`
+	TotalRefunded     string            `json:"total_refunded" example:"0.00" format:"decimal"`
+	RefundableAmount  string            `json:"refundable_amount" example:"199.00" format:"decimal"`
+	Status            string            `json:"status" enums:"open,archived,cancelled" example:"open"`
+	FinancialStatus   string            `json:"financial_status" enums:"pending,authorized,partially_paid,paid,partially_refunded,refunded,voided,expired" example:"paid"`
+	FulfillmentStatus string            `json:"fulfillment_status" enums:"unfulfilled,partially_fulfilled,fulfilled,restocked" example:"partially_fulfilled"`
+	Shipment          *ShipmentResponse `json:"shipment" extensions:"x-nullable"`
+	// When the last parcel arrived, once everything shipped and every shipment is delivered.
+	DeliveredAt  *time.Time            `json:"delivered_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T14:20:00Z"`
+	Labels       LabelsResponse        `json:"labels"`
+	LineItems    []LineItemResponse    `json:"line_items"`
+	Fulfillments []FulfillmentResponse `json:"fulfillments"`
+	Refunds      []RefundResponse      `json:"refunds"`
+	Actions      OrderActionsResponse  `json:"actions"`
+	SyncedAt     time.Time             `json:"synced_at" example:"2026-11-21T08:31:00Z" format:"date-time"`
 } //	@name	Order
 
 // CustomerResponse is the contact an order belongs to.
@@ -49,15 +63,18 @@ type CustomerResponse struct {
 
 // ShipmentResponse is the order's shipping progress.
 type ShipmentResponse struct {
-	Status              string     `json:"status" enums:"ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
+	// The shipment that most needs attention (failure, attempted delivery), else the least advanced.
+	Status string `json:"status" enums:"label_created,ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
+	// The carrier's estimate; null once delivered.
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T00:00:00Z"`
 } //	@name	Shipment
 
 // LabelsResponse are human words for the three statuses.
 type LabelsResponse struct {
-	Status            string `json:"status" example:"Open"`
-	FinancialStatus   string `json:"financial_status" example:"Paid"`
-	FulfillmentStatus string `json:"fulfillment_status" example:"Arriving on 3 December 2026"`
+	Status          string `json:"status" example:"Open"`
+	FinancialStatus string `json:"financial_status" example:"Paid"`
+	// With the shipment's progress once something shipped; a partially shipped order says so first.
+	FulfillmentStatus string `json:"fulfillment_status" example:"Partially fulfilled · Arriving on 3 December 2026"`
 } //	@name	Labels
 
 // LineItemResponse is one line of an order.
@@ -78,16 +95,18 @@ type TrackingResponse struct {
 	Company string `json:"company" example:"UPS"`
 	Number  string `json:"number" example:"1Z2345"`
 	URL     string `json:"url" example:"https://www.ups.com/track?tracknum=1Z2345"`
-	Status  string `json:"status" example:"in_transit"`
+	Status  string `json:"status" enums:"label_created,ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
 } //	@name	Tracking
 
 // FulfillmentResponse is one shipment.
 type FulfillmentResponse struct {
-	ID                  int64      `json:"id" example:"255858046" format:"int64"`
-	Status              string     `json:"status" example:"success"`
-	CreatedAt           time.Time  `json:"created_at" format:"date-time" example:"2026-11-20T10:00:00Z"`
+	ID        int64     `json:"id" example:"255858046" format:"int64"`
+	Status    string    `json:"status" example:"success"`
+	CreatedAt time.Time `json:"created_at" format:"date-time" example:"2026-11-20T10:00:00Z"`
+	// One of the Shipment statuses (label_created … failure); empty when Shopify knows nothing of the parcel (no tracking, no carrier events).
 	ShipmentStatus      string     `json:"shipment_status" example:"in_transit"`
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T00:00:00Z"`
+	DeliveredAt         *time.Time `json:"delivered_at" extensions:"x-nullable" format:"date-time" example:"2026-12-03T14:20:00Z"`
 	TrackingCompany     string     `json:"tracking_company" example:"UPS"`
 	TrackingNumbers     []string   `json:"tracking_numbers" example:"1Z2345"`
 	TrackingURLs        []string   `json:"tracking_urls" example:"https://www.ups.com/track?tracknum=1Z2345"`
@@ -146,11 +165,17 @@ func toOrderResponse(o orders.Order) OrderResponse {
 		ClosedAt:          o.ClosedAt,
 		Currency:          o.Currency,
 		TotalPrice:        money(o.TotalPrice),
+		SubtotalPrice:     money(o.SubtotalPrice),
+		TotalShipping:     money(o.TotalShipping),
+		TotalTax:          money(o.TotalTax),
+		TotalDiscounts:    money(o.TotalDiscounts),
+		TaxesIncluded:     o.TaxesIncluded,
 		TotalRefunded:     money(o.TotalRefunded),
 		RefundableAmount:  money(o.Refundable),
 		Status:            string(o.Status),
 		FinancialStatus:   string(o.FinancialStatus),
 		FulfillmentStatus: string(o.FulfillmentStatus),
+		DeliveredAt:       o.DeliveredAt,
 		Labels:            LabelsResponse(o.Labels),
 		LineItems:         make([]LineItemResponse, 0, len(o.LineItems)),
 		Fulfillments:      make([]FulfillmentResponse, 0, len(o.Fulfillments)),
@@ -182,7 +207,7 @@ func toOrderResponse(o orders.Order) OrderResponse {
 	for _, f := range o.Fulfillments {
 		r.Fulfillments = append(r.Fulfillments, FulfillmentResponse{
 			ID: f.ID, Status: f.Status, CreatedAt: f.CreatedAt, ShipmentStatus: string(f.ShipmentStatus),
-			EstimatedDeliveryAt: f.EstimatedDeliveryAt, TrackingCompany: f.TrackingCompany,
+			EstimatedDeliveryAt: f.EstimatedDeliveryAt, DeliveredAt: f.DeliveredAt, TrackingCompany: f.TrackingCompany,
 			TrackingNumbers: nonNil(f.TrackingNumbers), TrackingURLs: nonNil(f.TrackingURLs),
 		})
 	}

@@ -116,7 +116,7 @@ func TestGetOrder(t *testing.T) {
 			}
 			var o api.OrderResponse
 			r.decode(t, &o)
-			if o.Labels.FulfillmentStatus != "Arriving on 3 December 2026" || o.Shipment == nil || o.Shipment.Status != "in_transit" {
+			if o.Labels.FulfillmentStatus != "Partially fulfilled · Arriving on 3 December 2026" || o.Shipment == nil || o.Shipment.Status != "in_transit" {
 				t.Errorf("shipment %+v label %q", o.Shipment, o.Labels.FulfillmentStatus)
 			}
 			shipped := o.LineItems[0]

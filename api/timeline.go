@@ -12,7 +12,7 @@ import (
 // TimelineEventResponse is one entry of a contact's activity.
 type TimelineEventResponse struct {
 	ID         string    `json:"id" example:"order:450789469:refund:509562969"`
-	Type       string    `json:"type" enums:"order.placed,order.paid,order.partially_paid,order.fulfilled,order.partially_fulfilled,shipment.in_transit,shipment.out_for_delivery,shipment.ready_for_pickup,shipment.delivered,order.cancelled,order.refunded,action.cancel,action.refund" example:"order.refunded"`
+	Type       string    `json:"type" enums:"order.placed,order.paid,order.partially_paid,order.fulfilled,order.partially_fulfilled,shipment.in_transit,shipment.out_for_delivery,shipment.ready_for_pickup,shipment.attempted_delivery,shipment.delivered,shipment.failure,order.cancelled,order.refunded,action.cancel,action.refund" example:"order.refunded"`
 	OccurredAt time.Time `json:"occurred_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	OrderID    int64     `json:"order_id" example:"450789469" format:"int64"`
 	OrderName  string    `json:"order_name" example:"#1001"`

@@ -27,7 +27,7 @@ func TestTimeline(t *testing.T) {
 		}
 	}
 	for _, typ := range []string{"order.placed", "order.paid", "order.partially_fulfilled", "order.fulfilled", "shipment.in_transit",
-		"shipment.out_for_delivery", "shipment.delivered", "order.cancelled", "order.refunded"} {
+		"shipment.out_for_delivery", "shipment.attempted_delivery", "shipment.delivered", "order.cancelled", "order.refunded"} {
 		if seen[typ] == 0 {
 			t.Errorf("no %s event in %v", typ, seen)
 		}

@@ -2275,6 +2275,7 @@ const docTemplate = `{
             "type": "object",
             "required": [
                 "created_at",
+                "delivered_at",
                 "estimated_delivery_at",
                 "id",
                 "shipment_status",
@@ -2289,6 +2290,12 @@ const docTemplate = `{
                     "format": "date-time",
                     "example": "2026-11-20T10:00:00Z"
                 },
+                "delivered_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-12-03T14:20:00Z"
+                },
                 "estimated_delivery_at": {
                     "type": "string",
                     "format": "date-time",
@@ -2301,6 +2308,7 @@ const docTemplate = `{
                     "example": 255858046
                 },
                 "shipment_status": {
+                    "description": "One of the Shipment statuses (label_created … failure); empty when Shopify knows nothing of the parcel (no tracking, no carrier events).",
                     "type": "string",
                     "example": "in_transit"
                 },
@@ -2440,8 +2448,9 @@ const docTemplate = `{
                     "example": "Paid"
                 },
                 "fulfillment_status": {
+                    "description": "With the shipment's progress once something shipped; a partially shipped order says so first.",
                     "type": "string",
-                    "example": "Arriving on 3 December 2026"
+                    "example": "Partially fulfilled · Arriving on 3 December 2026"
                 },
                 "status": {
                     "type": "string",
@@ -2515,6 +2524,7 @@ const docTemplate = `{
                 "created_at",
                 "currency",
                 "customer",
+                "delivered_at",
                 "financial_status",
                 "fulfillment_status",
                 "fulfillments",
@@ -2528,9 +2538,14 @@ const docTemplate = `{
                 "refunds",
                 "shipment",
                 "status",
+                "subtotal_price",
                 "synced_at",
+                "taxes_included",
+                "total_discounts",
                 "total_price",
                 "total_refunded",
+                "total_shipping",
+                "total_tax",
                 "updated_at"
             ],
             "properties": {
@@ -2570,6 +2585,13 @@ const docTemplate = `{
                         }
                     ],
                     "x-nullable": true
+                },
+                "delivered_at": {
+                    "description": "When the last parcel arrived, once everything shipped and every shipment is delivered.",
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-12-03T14:20:00Z"
                 },
                 "financial_status": {
                     "type": "string",
@@ -2657,17 +2679,47 @@ const docTemplate = `{
                     ],
                     "example": "open"
                 },
+                "subtotal_price": {
+                    "description": "The line items after their discounts, before shipping and tax.",
+                    "type": "string",
+                    "format": "decimal",
+                    "example": "189.00"
+                },
                 "synced_at": {
                     "type": "string",
                     "format": "date-time",
                     "example": "2026-11-21T08:31:00Z"
                 },
+                "taxes_included": {
+                    "description": "Prices include tax (as in most of Europe): total_tax is not added on top.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "total_discounts": {
+                    "description": "Every discount (lines, order, shipping), already taken off subtotal_price and total_shipping.",
+                    "type": "string",
+                    "format": "decimal",
+                    "example": "0.00"
+                },
                 "total_price": {
+                    "description": "total_price = subtotal_price + total_shipping + total_tax (unless\ntaxes_included) + any duties and tips, which are not itemised.",
                     "type": "string",
                     "format": "decimal",
                     "example": "199.00"
                 },
                 "total_refunded": {
+                    "type": "string",
+                    "format": "decimal",
+                    "example": "0.00"
+                },
+                "total_shipping": {
+                    "description": "Shipping charged, after shipping discounts.",
+                    "type": "string",
+                    "format": "decimal",
+                    "example": "10.00"
+                },
+                "total_tax": {
+                    "description": "Tax charged; part of the prices when taxes_included.",
                     "type": "string",
                     "format": "decimal",
                     "example": "0.00"
@@ -3013,14 +3065,17 @@ const docTemplate = `{
             ],
             "properties": {
                 "estimated_delivery_at": {
+                    "description": "The carrier's estimate; null once delivered.",
                     "type": "string",
                     "format": "date-time",
                     "x-nullable": true,
                     "example": "2026-12-03T00:00:00Z"
                 },
                 "status": {
+                    "description": "The shipment that most needs attention (failure, attempted delivery), else the least advanced.",
                     "type": "string",
                     "enum": [
+                        "label_created",
                         "ready_for_pickup",
                         "in_transit",
                         "out_for_delivery",
@@ -3108,7 +3163,9 @@ const docTemplate = `{
                         "shipment.in_transit",
                         "shipment.out_for_delivery",
                         "shipment.ready_for_pickup",
+                        "shipment.attempted_delivery",
                         "shipment.delivered",
+                        "shipment.failure",
                         "order.cancelled",
                         "order.refunded",
                         "action.cancel",
@@ -3137,6 +3194,15 @@ const docTemplate = `{
                 },
                 "status": {
                     "type": "string",
+                    "enum": [
+                        "label_created",
+                        "ready_for_pickup",
+                        "in_transit",
+                        "out_for_delivery",
+                        "attempted_delivery",
+                        "delivered",
+                        "failure"
+                    ],
                     "example": "in_transit"
                 },
                 "url": {

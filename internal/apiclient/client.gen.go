@@ -373,28 +373,31 @@ func (e RefundRequestReturn) Valid() bool {
 
 // Defines values for ShipmentStatus.
 const (
-	AttemptedDelivery ShipmentStatus = "attempted_delivery"
-	Delivered         ShipmentStatus = "delivered"
-	Failure           ShipmentStatus = "failure"
-	InTransit         ShipmentStatus = "in_transit"
-	OutForDelivery    ShipmentStatus = "out_for_delivery"
-	ReadyForPickup    ShipmentStatus = "ready_for_pickup"
+	ShipmentStatusAttemptedDelivery ShipmentStatus = "attempted_delivery"
+	ShipmentStatusDelivered         ShipmentStatus = "delivered"
+	ShipmentStatusFailure           ShipmentStatus = "failure"
+	ShipmentStatusInTransit         ShipmentStatus = "in_transit"
+	ShipmentStatusLabelCreated      ShipmentStatus = "label_created"
+	ShipmentStatusOutForDelivery    ShipmentStatus = "out_for_delivery"
+	ShipmentStatusReadyForPickup    ShipmentStatus = "ready_for_pickup"
 )
 
 // Valid indicates whether the value is a known member of the ShipmentStatus enum.
 func (e ShipmentStatus) Valid() bool {
 	switch e {
-	case AttemptedDelivery:
+	case ShipmentStatusAttemptedDelivery:
 		return true
-	case Delivered:
+	case ShipmentStatusDelivered:
 		return true
-	case Failure:
+	case ShipmentStatusFailure:
 		return true
-	case InTransit:
+	case ShipmentStatusInTransit:
 		return true
-	case OutForDelivery:
+	case ShipmentStatusLabelCreated:
 		return true
-	case ReadyForPickup:
+	case ShipmentStatusOutForDelivery:
+		return true
+	case ShipmentStatusReadyForPickup:
 		return true
 	default:
 		return false
@@ -403,19 +406,21 @@ func (e ShipmentStatus) Valid() bool {
 
 // Defines values for TimelineEventType.
 const (
-	TimelineEventTypeActionCancel            TimelineEventType = "action.cancel"
-	TimelineEventTypeActionRefund            TimelineEventType = "action.refund"
-	TimelineEventTypeOrderCancelled          TimelineEventType = "order.cancelled"
-	TimelineEventTypeOrderFulfilled          TimelineEventType = "order.fulfilled"
-	TimelineEventTypeOrderPaid               TimelineEventType = "order.paid"
-	TimelineEventTypeOrderPartiallyFulfilled TimelineEventType = "order.partially_fulfilled"
-	TimelineEventTypeOrderPartiallyPaid      TimelineEventType = "order.partially_paid"
-	TimelineEventTypeOrderPlaced             TimelineEventType = "order.placed"
-	TimelineEventTypeOrderRefunded           TimelineEventType = "order.refunded"
-	TimelineEventTypeShipmentDelivered       TimelineEventType = "shipment.delivered"
-	TimelineEventTypeShipmentInTransit       TimelineEventType = "shipment.in_transit"
-	TimelineEventTypeShipmentOutForDelivery  TimelineEventType = "shipment.out_for_delivery"
-	TimelineEventTypeShipmentReadyForPickup  TimelineEventType = "shipment.ready_for_pickup"
+	TimelineEventTypeActionCancel              TimelineEventType = "action.cancel"
+	TimelineEventTypeActionRefund              TimelineEventType = "action.refund"
+	TimelineEventTypeOrderCancelled            TimelineEventType = "order.cancelled"
+	TimelineEventTypeOrderFulfilled            TimelineEventType = "order.fulfilled"
+	TimelineEventTypeOrderPaid                 TimelineEventType = "order.paid"
+	TimelineEventTypeOrderPartiallyFulfilled   TimelineEventType = "order.partially_fulfilled"
+	TimelineEventTypeOrderPartiallyPaid        TimelineEventType = "order.partially_paid"
+	TimelineEventTypeOrderPlaced               TimelineEventType = "order.placed"
+	TimelineEventTypeOrderRefunded             TimelineEventType = "order.refunded"
+	TimelineEventTypeShipmentAttemptedDelivery TimelineEventType = "shipment.attempted_delivery"
+	TimelineEventTypeShipmentDelivered         TimelineEventType = "shipment.delivered"
+	TimelineEventTypeShipmentFailure           TimelineEventType = "shipment.failure"
+	TimelineEventTypeShipmentInTransit         TimelineEventType = "shipment.in_transit"
+	TimelineEventTypeShipmentOutForDelivery    TimelineEventType = "shipment.out_for_delivery"
+	TimelineEventTypeShipmentReadyForPickup    TimelineEventType = "shipment.ready_for_pickup"
 )
 
 // Valid indicates whether the value is a known member of the TimelineEventType enum.
@@ -439,13 +444,50 @@ func (e TimelineEventType) Valid() bool {
 		return true
 	case TimelineEventTypeOrderRefunded:
 		return true
+	case TimelineEventTypeShipmentAttemptedDelivery:
+		return true
 	case TimelineEventTypeShipmentDelivered:
+		return true
+	case TimelineEventTypeShipmentFailure:
 		return true
 	case TimelineEventTypeShipmentInTransit:
 		return true
 	case TimelineEventTypeShipmentOutForDelivery:
 		return true
 	case TimelineEventTypeShipmentReadyForPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrackingStatus.
+const (
+	TrackingStatusAttemptedDelivery TrackingStatus = "attempted_delivery"
+	TrackingStatusDelivered         TrackingStatus = "delivered"
+	TrackingStatusFailure           TrackingStatus = "failure"
+	TrackingStatusInTransit         TrackingStatus = "in_transit"
+	TrackingStatusLabelCreated      TrackingStatus = "label_created"
+	TrackingStatusOutForDelivery    TrackingStatus = "out_for_delivery"
+	TrackingStatusReadyForPickup    TrackingStatus = "ready_for_pickup"
+)
+
+// Valid indicates whether the value is a known member of the TrackingStatus enum.
+func (e TrackingStatus) Valid() bool {
+	switch e {
+	case TrackingStatusAttemptedDelivery:
+		return true
+	case TrackingStatusDelivered:
+		return true
+	case TrackingStatusFailure:
+		return true
+	case TrackingStatusInTransit:
+		return true
+	case TrackingStatusLabelCreated:
+		return true
+	case TrackingStatusOutForDelivery:
+		return true
+	case TrackingStatusReadyForPickup:
 		return true
 	default:
 		return false
@@ -770,13 +812,18 @@ type Fulfillment struct {
 	// CreatedAt Example: 2026-11-20T10:00:00Z
 	CreatedAt time.Time `json:"created_at"`
 
+	// DeliveredAt Example: 2026-12-03T14:20:00Z
+	DeliveredAt *time.Time `json:"delivered_at"`
+
 	// EstimatedDeliveryAt Example: 2026-12-03T00:00:00Z
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at"`
 
 	// Id Example: 255858046
 	Id int64 `json:"id"`
 
-	// ShipmentStatus Example: in_transit
+	// ShipmentStatus One of the Shipment statuses (label_created … failure); empty when Shopify knows nothing of the parcel (no tracking, no carrier events).
+	//
+	// Example: in_transit
 	ShipmentStatus string `json:"shipment_status"`
 
 	// Status Example: success
@@ -852,7 +899,9 @@ type Labels struct {
 	// FinancialStatus Example: Paid
 	FinancialStatus string `json:"financial_status"`
 
-	// FulfillmentStatus Example: Arriving on 3 December 2026
+	// FulfillmentStatus With the shipment's progress once something shipped; a partially shipped order says so first.
+	//
+	// Example: Partially fulfilled · Arriving on 3 December 2026
 	FulfillmentStatus string `json:"fulfillment_status"`
 
 	// Status Example: Open
@@ -907,6 +956,11 @@ type Order struct {
 	Currency string    `json:"currency"`
 	Customer *Customer `json:"customer"`
 
+	// DeliveredAt When the last parcel arrived, once everything shipped and every shipment is delivered.
+	//
+	// Example: 2026-12-03T14:20:00Z
+	DeliveredAt *time.Time `json:"delivered_at"`
+
 	// FinancialStatus Example: paid
 	FinancialStatus OrderFinancialStatus `json:"financial_status"`
 
@@ -936,14 +990,42 @@ type Order struct {
 	// Status Example: open
 	Status OrderStatus `json:"status"`
 
+	// SubtotalPrice The line items after their discounts, before shipping and tax.
+	//
+	// Example: 189.00
+	SubtotalPrice string `json:"subtotal_price"`
+
 	// SyncedAt Example: 2026-11-21T08:31:00Z
 	SyncedAt time.Time `json:"synced_at"`
 
-	// TotalPrice Example: 199.00
+	// TaxesIncluded Prices include tax (as in most of Europe): total_tax is not added on top.
+	//
+	// Example: false
+	TaxesIncluded bool `json:"taxes_included"`
+
+	// TotalDiscounts Every discount (lines, order, shipping), already taken off subtotal_price and total_shipping.
+	//
+	// Example: 0.00
+	TotalDiscounts string `json:"total_discounts"`
+
+	// TotalPrice total_price = subtotal_price + total_shipping + total_tax (unless
+	// taxes_included) + any duties and tips, which are not itemised.
+	//
+	// Example: 199.00
 	TotalPrice string `json:"total_price"`
 
 	// TotalRefunded Example: 0.00
 	TotalRefunded string `json:"total_refunded"`
+
+	// TotalShipping Shipping charged, after shipping discounts.
+	//
+	// Example: 10.00
+	TotalShipping string `json:"total_shipping"`
+
+	// TotalTax Tax charged; part of the prices when taxes_included.
+	//
+	// Example: 0.00
+	TotalTax string `json:"total_tax"`
 
 	// UpdatedAt Example: 2026-11-21T08:30:00Z
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1149,14 +1231,20 @@ type RefundableLine struct {
 
 // Shipment defines model for Shipment.
 type Shipment struct {
-	// EstimatedDeliveryAt Example: 2026-12-03T00:00:00Z
+	// EstimatedDeliveryAt The carrier's estimate; null once delivered.
+	//
+	// Example: 2026-12-03T00:00:00Z
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at"`
 
-	// Status Example: in_transit
+	// Status The shipment that most needs attention (failure, attempted delivery), else the least advanced.
+	//
+	// Example: in_transit
 	Status ShipmentStatus `json:"status"`
 }
 
-// ShipmentStatus Example: in_transit
+// ShipmentStatus The shipment that most needs attention (failure, attempted delivery), else the least advanced.
+//
+// Example: in_transit
 type ShipmentStatus string
 
 // Timeline defines model for Timeline.
@@ -1208,11 +1296,14 @@ type Tracking struct {
 	Number string `json:"number"`
 
 	// Status Example: in_transit
-	Status string `json:"status"`
+	Status TrackingStatus `json:"status"`
 
 	// Url Example: https://www.ups.com/track?tracknum=1Z2345
 	Url string `json:"url"`
 }
+
+// TrackingStatus Example: in_transit
+type TrackingStatus string
 
 // WebhookAck defines model for WebhookAck.
 type WebhookAck struct {

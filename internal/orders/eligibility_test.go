@@ -151,7 +151,7 @@ func TestShipmentAndLabels(t *testing.T) {
 		shipment ShipmentStatus
 		label    string
 	}{
-		{"in transit with eta", facts(fulfillment("partial"), shipped(1), withEvents(ev("in_transit", 2, &eta))), ShipmentInTransit, "Arriving on 3 December 2026"},
+		{"in transit with eta", facts(fulfillment("partial"), shipped(1), withEvents(ev("in_transit", 2, &eta))), ShipmentInTransit, "Partially fulfilled · Arriving on 3 December 2026"},
 		{"in transit without eta", facts(fulfillment("fulfilled"), shipped(2)), ShipmentInTransit, "In transit"},
 		{"latest event wins, out of order", facts(fulfillment("fulfilled"), shipped(2), withEvents(ev("out_for_delivery", 5, nil), ev("in_transit", 2, &eta))), ShipmentOutForDelivery, "Out for delivery"},
 		{"delivered", facts(fulfillment("fulfilled"), shipped(2), withEvents(ev("in_transit", 2, &eta), ev("delivered", 4, nil))), ShipmentDelivered, "Delivered"},

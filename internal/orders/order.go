@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -55,6 +56,7 @@ type ShipmentStatus string
 
 // Shipment statuses.
 const (
+	ShipmentLabelCreated      ShipmentStatus = "label_created"
 	ShipmentReadyForPickup    ShipmentStatus = "ready_for_pickup"
 	ShipmentInTransit         ShipmentStatus = "in_transit"
 	ShipmentOutForDelivery    ShipmentStatus = "out_for_delivery"
@@ -76,17 +78,28 @@ type Order struct {
 	ClosedAt     *time.Time
 	Customer     *Customer
 
-	Currency      string
-	TotalPrice    decimal.Decimal
-	Captured      decimal.Decimal
-	TotalRefunded decimal.Decimal
-	Refundable    decimal.Decimal
+	Currency   string
+	TotalPrice decimal.Decimal
+	// The parts of TotalPrice, as ShopifyOrder documents them:
+	// TotalPrice = SubtotalPrice + TotalShipping + TotalTax (unless
+	// TaxesIncluded) + duties and tips; TotalDiscounts is already taken off.
+	SubtotalPrice  decimal.Decimal
+	TotalShipping  decimal.Decimal
+	TotalTax       decimal.Decimal
+	TotalDiscounts decimal.Decimal
+	TaxesIncluded  bool
+	Captured       decimal.Decimal
+	TotalRefunded  decimal.Decimal
+	Refundable     decimal.Decimal
 
 	Status            Status
 	FinancialStatus   FinancialStatus
 	FulfillmentStatus FulfillmentStatus
 	Shipment          *Shipment
-	Labels            Labels
+	// DeliveredAt is when the last parcel arrived, once every item has
+	// shipped and every shipment is delivered; nil before.
+	DeliveredAt *time.Time
+	Labels      Labels
 
 	LineItems    []LineItem
 	Fulfillments []Fulfillment
@@ -149,6 +162,7 @@ type Fulfillment struct {
 	CreatedAt           time.Time
 	ShipmentStatus      ShipmentStatus
 	EstimatedDeliveryAt *time.Time
+	DeliveredAt         *time.Time
 	TrackingCompany     string
 	TrackingNumbers     []string
 	TrackingURLs        []string
@@ -165,19 +179,24 @@ type Refund struct {
 // Build derives the CRM's view of an order from Shopify's facts.
 func Build(src ShopifyOrder, syncedAt time.Time) Order {
 	o := Order{
-		ID:           src.ID,
-		Name:         src.Name,
-		Number:       src.OrderNumber,
-		CreatedAt:    src.CreatedAt,
-		UpdatedAt:    src.UpdatedAt,
-		ProcessedAt:  src.ProcessedAt,
-		CancelledAt:  src.CancelledAt,
-		CancelReason: src.CancelReason,
-		ClosedAt:     src.ClosedAt,
-		Currency:     src.Currency,
-		TotalPrice:   src.TotalPrice,
-		SyncedAt:     syncedAt,
-		Source:       src,
+		ID:             src.ID,
+		Name:           src.Name,
+		Number:         src.OrderNumber,
+		CreatedAt:      src.CreatedAt,
+		UpdatedAt:      src.UpdatedAt,
+		ProcessedAt:    src.ProcessedAt,
+		CancelledAt:    src.CancelledAt,
+		CancelReason:   src.CancelReason,
+		ClosedAt:       src.ClosedAt,
+		Currency:       src.Currency,
+		TotalPrice:     src.TotalPrice,
+		SubtotalPrice:  src.SubtotalPrice,
+		TotalShipping:  src.TotalShipping,
+		TotalTax:       src.TotalTax,
+		TotalDiscounts: src.TotalDiscounts,
+		TaxesIncluded:  src.TaxesIncluded,
+		SyncedAt:       syncedAt,
+		Source:         src,
 	}
 	if c := src.Customer; c != nil {
 		o.Customer = &Customer{ID: c.ID, Email: cmp.Or(c.Email, src.Email), Phone: cmp.Or(c.Phone, src.Phone), FirstName: c.FirstName, LastName: c.LastName}
@@ -187,6 +206,7 @@ func Build(src ShopifyOrder, syncedAt time.Time) Order {
 	o.Fulfillments = mapFulfillments(src.Fulfillments)
 	o.FulfillmentStatus = mapFulfillmentStatus(src)
 	o.Shipment = orderShipment(o.Fulfillments)
+	o.DeliveredAt = deliveredAt(o.FulfillmentStatus, o.Fulfillments)
 	o.LineItems = mapLineItems(src, o.Fulfillments)
 	o.Refunds = mapRefunds(src.Refunds)
 	o.Captured, o.TotalRefunded = money(src)
@@ -257,20 +277,26 @@ func mapFulfillmentStatus(src ShopifyOrder) FulfillmentStatus {
 	}
 }
 
-// shipmentStatus maps Shopify's shipment_status and fulfilment event
-// statuses onto orderdesk's six. Pre-carrier states (label printed, confirmed)
-// count as in transit: the parcel has left the merchant's hands.
+// shipmentStatus maps Shopify's FulfillmentEventStatus (and the REST
+// fulfilment's shipment_status, which takes the same values), in either
+// spelling, onto orderdesk's seven. Shopify documents CONFIRMED as the
+// value "when no other information is available": with a label bought or
+// printed it is label_created, the parcel has not reached the carrier.
+// PICKED_UP is a pickup order collected by the customer: delivered.
+// DELAYED is still on its way.
 func shipmentStatus(s string) ShipmentStatus {
-	switch s {
+	switch strings.ToLower(s) {
+	case "confirmed", "label_printed", "label_purchased":
+		return ShipmentLabelCreated
 	case "ready_for_pickup":
 		return ShipmentReadyForPickup
-	case "in_transit", "confirmed", "label_printed", "label_purchased", "picked_up", "carrier_picked_up":
+	case "in_transit", "carrier_picked_up", "delayed":
 		return ShipmentInTransit
 	case "out_for_delivery":
 		return ShipmentOutForDelivery
-	case "attempted_delivery", "delayed":
+	case "attempted_delivery":
 		return ShipmentAttemptedDelivery
-	case "delivered":
+	case "delivered", "picked_up":
 		return ShipmentDelivered
 	case "failure":
 		return ShipmentFailure
@@ -279,33 +305,98 @@ func shipmentStatus(s string) ShipmentStatus {
 	}
 }
 
+// final reports a shipment status a parcel does not leave for an earlier
+// stage: a label printed after a failure is a late or replayed carrier
+// scan, not a parcel going back to the warehouse.
+func (s ShipmentStatus) final() bool { return s == ShipmentDelivered || s == ShipmentFailure }
+
+// shipmentStage orders statuses along a parcel's way. It only breaks ties
+// between events Shopify cannot order (same time, no ids).
+var shipmentStage = map[ShipmentStatus]int{
+	ShipmentLabelCreated:      1,
+	ShipmentInTransit:         2,
+	ShipmentReadyForPickup:    3,
+	ShipmentOutForDelivery:    3,
+	ShipmentAttemptedDelivery: 4,
+	ShipmentDelivered:         5,
+	ShipmentFailure:           5,
+}
+
+// compareEvents orders carrier events oldest first the way Shopify sorts
+// them (FulfillmentEventSortKeys: HAPPENED_AT, then ID, ids growing with
+// creation), then by stage for events that carry no id.
+func compareEvents(a, b ShopifyFulfillmentEvent) int {
+	return cmp.Or(
+		a.HappenedAt.Compare(b.HappenedAt),
+		cmp.Compare(a.ID, b.ID),
+		cmp.Compare(shipmentStage[shipmentStatus(a.Status)], shipmentStage[shipmentStatus(b.Status)]),
+	)
+}
+
+// progress is a fulfilment's shipment status, estimated delivery and
+// delivery time. The newest carrier event by compareEvents decides, except
+// that once a parcel is delivered or failed only another final event
+// (a redelivery, a loss after delivery) changes it. Without events,
+// Shopify's shipment_status stands; a shipment with tracking but neither is
+// label_created, Shopify's CONFIRMED default. Delivered is timed by
+// Shopify's deliveredAt, else the delivered event, else (no events) the
+// fulfilment's updated_at.
+func progress(f ShopifyFulfillment) (status ShipmentStatus, eta, delivered *time.Time) {
+	status = shipmentStatus(f.ShipmentStatus)
+	events := slices.Clone(f.Events)
+	slices.SortStableFunc(events, compareEvents)
+	fromEvents := ShipmentStatus("")
+	var eventDelivered *time.Time
+	for _, e := range events {
+		s := shipmentStatus(e.Status)
+		if s == "" || (fromEvents.final() && !s.final()) {
+			continue
+		}
+		fromEvents = s
+		if e.EstimatedDeliveryAt != nil {
+			eta = e.EstimatedDeliveryAt
+		}
+		eventDelivered = nil
+		if s == ShipmentDelivered {
+			at := e.HappenedAt
+			eventDelivered = &at
+		}
+	}
+	if fromEvents != "" {
+		status = fromEvents
+	}
+	if status == "" && f.Status == "success" && f.TrackingCompany+firstOr(f.TrackingNumbers) != "" {
+		status = ShipmentLabelCreated
+	}
+	if status == ShipmentDelivered {
+		delivered = cmp.Or(f.DeliveredAt, eventDelivered)
+		if delivered == nil && fromEvents == "" && !f.UpdatedAt.IsZero() {
+			// A REST listing's fulfilment says delivered without its
+			// events: Shopify stamps updated_at when shipment_status
+			// changes, the closest time it gives.
+			at := f.UpdatedAt
+			delivered = &at
+		}
+		eta = nil
+	}
+	return status, eta, delivered
+}
+
 func mapFulfillments(src []ShopifyFulfillment) []Fulfillment {
 	out := make([]Fulfillment, 0, len(src))
 	for _, f := range src {
-		mf := Fulfillment{
-			ID:              f.ID,
-			Status:          f.Status,
-			CreatedAt:       f.CreatedAt,
-			ShipmentStatus:  shipmentStatus(f.ShipmentStatus),
-			TrackingCompany: f.TrackingCompany,
-			TrackingNumbers: f.TrackingNumbers,
-			TrackingURLs:    f.TrackingURLs,
-		}
-		// The newest carrier event is the freshest word on the parcel.
-		events := slices.Clone(f.Events)
-		slices.SortStableFunc(events, func(a, b ShopifyFulfillmentEvent) int { return a.HappenedAt.Compare(b.HappenedAt) })
-		for _, e := range events {
-			if s := shipmentStatus(e.Status); s != "" {
-				mf.ShipmentStatus = s
-			}
-			if e.EstimatedDeliveryAt != nil {
-				mf.EstimatedDeliveryAt = e.EstimatedDeliveryAt
-			}
-		}
-		if f.Status == "success" && mf.ShipmentStatus == "" && mf.TrackingCompany+firstOr(f.TrackingNumbers) != "" {
-			mf.ShipmentStatus = ShipmentInTransit
-		}
-		out = append(out, mf)
+		status, eta, delivered := progress(f)
+		out = append(out, Fulfillment{
+			ID:                  f.ID,
+			Status:              f.Status,
+			CreatedAt:           f.CreatedAt,
+			ShipmentStatus:      status,
+			EstimatedDeliveryAt: eta,
+			DeliveredAt:         delivered,
+			TrackingCompany:     f.TrackingCompany,
+			TrackingNumbers:     f.TrackingNumbers,
+			TrackingURLs:        f.TrackingURLs,
+		})
 	}
 	return out
 }
@@ -315,10 +406,11 @@ func mapFulfillments(src []ShopifyFulfillment) []Fulfillment {
 var shipmentPriority = map[ShipmentStatus]int{
 	ShipmentFailure:           0,
 	ShipmentAttemptedDelivery: 1,
-	ShipmentInTransit:         2,
-	ShipmentOutForDelivery:    3,
-	ShipmentReadyForPickup:    4,
-	ShipmentDelivered:         5,
+	ShipmentLabelCreated:      2,
+	ShipmentInTransit:         3,
+	ShipmentOutForDelivery:    4,
+	ShipmentReadyForPickup:    5,
+	ShipmentDelivered:         6,
 }
 
 func orderShipment(fs []Fulfillment) *Shipment {
@@ -335,11 +427,29 @@ func orderShipment(fs []Fulfillment) *Shipment {
 	if best == nil {
 		return nil
 	}
-	s := &Shipment{Status: best.ShipmentStatus}
-	if best.ShipmentStatus != ShipmentDelivered {
-		s.EstimatedDeliveryAt = best.EstimatedDeliveryAt
+	return &Shipment{Status: best.ShipmentStatus, EstimatedDeliveryAt: best.EstimatedDeliveryAt}
+}
+
+// deliveredAt is when the last parcel of a fully shipped order arrived: nil
+// while anything is unshipped or on its way, or when a delivery time is
+// unknown.
+func deliveredAt(fs FulfillmentStatus, fulfillments []Fulfillment) *time.Time {
+	if fs != FulfillmentFulfilled {
+		return nil
 	}
-	return s
+	var last *time.Time
+	for _, f := range fulfillments {
+		if f.Status != "success" {
+			continue
+		}
+		if f.ShipmentStatus != ShipmentDelivered || f.DeliveredAt == nil {
+			return nil
+		}
+		if last == nil || f.DeliveredAt.After(*last) {
+			last = f.DeliveredAt
+		}
+	}
+	return last
 }
 
 // mapLineItems adds shipped and refunded quantities and maps tracking, which
@@ -473,6 +583,7 @@ var fulfillmentLabels = map[FulfillmentStatus]string{
 }
 
 var shipmentLabels = map[ShipmentStatus]string{
+	ShipmentLabelCreated:      "Label created",
 	ShipmentReadyForPickup:    "Ready for pickup",
 	ShipmentInTransit:         "In transit",
 	ShipmentOutForDelivery:    "Out for delivery",
@@ -481,17 +592,32 @@ var shipmentLabels = map[ShipmentStatus]string{
 	ShipmentFailure:           "Delivery failed",
 }
 
-// fulfillmentLabel prefers the shipment's progress once something shipped:
-// "Arriving on 3 December 2026" tells an agent more than "Fulfilled".
+// fulfillmentLabel adds the shipment's progress once something shipped:
+// "Arriving on 3 December 2026" tells an agent more than "Fulfilled". A
+// partially shipped order says so first, and never "Delivered": items are
+// still to ship.
 func fulfillmentLabel(fs FulfillmentStatus, s *Shipment) string {
 	if s == nil || (fs != FulfillmentFulfilled && fs != FulfillmentPartial) {
 		return fulfillmentLabels[fs]
 	}
+	progress := shipmentLabels[s.Status]
 	if s.Status == ShipmentInTransit && s.EstimatedDeliveryAt != nil {
-		d := s.EstimatedDeliveryAt.UTC()
-		return fmt.Sprintf("Arriving on %d %s %d", d.Day(), d.Month(), d.Year())
+		progress = "Arriving on " + formatDay(*s.EstimatedDeliveryAt)
 	}
-	return shipmentLabels[s.Status]
+	if fs == FulfillmentPartial {
+		if s.Status == ShipmentDelivered {
+			return fulfillmentLabels[fs]
+		}
+		return fulfillmentLabels[fs] + " · " + progress
+	}
+	return progress
+}
+
+// formatDay writes a date as the CRM shows it: "3 December 2026". Shopify
+// gives estimated deliveries as a UTC instant, midnight for a day.
+func formatDay(t time.Time) string {
+	d := t.UTC()
+	return fmt.Sprintf("%d %s %d", d.Day(), d.Month(), d.Year())
 }
 
 func firstOr(s []string) string {

@@ -12,19 +12,29 @@ import (
 // serves from their own endpoints. Adapters fill it; the store persists it as
 // the order's JSON; Build derives everything the CRM sees from it.
 type ShopifyOrder struct {
-	ID                int64                `json:"id"`
-	Name              string               `json:"name"`
-	OrderNumber       int                  `json:"order_number"`
-	Email             string               `json:"email,omitempty"`
-	Phone             string               `json:"phone,omitempty"`
-	CreatedAt         time.Time            `json:"created_at"`
-	UpdatedAt         time.Time            `json:"updated_at"`
-	ProcessedAt       *time.Time           `json:"processed_at,omitempty"`
-	CancelledAt       *time.Time           `json:"cancelled_at,omitempty"`
-	CancelReason      string               `json:"cancel_reason,omitempty"`
-	ClosedAt          *time.Time           `json:"closed_at,omitempty"`
-	Currency          string               `json:"currency"`
-	TotalPrice        decimal.Decimal      `json:"total_price"`
+	ID           int64           `json:"id"`
+	Name         string          `json:"name"`
+	OrderNumber  int             `json:"order_number"`
+	Email        string          `json:"email,omitempty"`
+	Phone        string          `json:"phone,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	ProcessedAt  *time.Time      `json:"processed_at,omitempty"`
+	CancelledAt  *time.Time      `json:"cancelled_at,omitempty"`
+	CancelReason string          `json:"cancel_reason,omitempty"`
+	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	Currency     string          `json:"currency"`
+	TotalPrice   decimal.Decimal `json:"total_price"`
+	// The parts of the total: TotalPrice = SubtotalPrice + TotalShipping +
+	// TotalTax (unless TaxesIncluded) + duties and tips, which orderdesk
+	// does not itemise. SubtotalPrice is the lines after their discounts,
+	// TotalShipping the shipping after its discounts, TotalDiscounts every
+	// discount (lines, order and shipping), already taken off the others.
+	SubtotalPrice     decimal.Decimal      `json:"subtotal_price"`
+	TotalShipping     decimal.Decimal      `json:"total_shipping"`
+	TotalTax          decimal.Decimal      `json:"total_tax"`
+	TotalDiscounts    decimal.Decimal      `json:"total_discounts"`
+	TaxesIncluded     bool                 `json:"taxes_included,omitempty"`
 	FinancialStatus   string               `json:"financial_status,omitempty"`
 	FulfillmentStatus string               `json:"fulfillment_status,omitempty"`
 	Customer          *ShopifyCustomer     `json:"customer,omitempty"`
@@ -56,21 +66,26 @@ type ShopifyLineItem struct {
 	Price        decimal.Decimal `json:"price"`
 }
 
-// ShopifyShipping is a shipping line and its price.
+// ShopifyShipping is a shipping line, its price and what the customer
+// paid for it after shipping discounts.
 type ShopifyShipping struct {
-	ID    int64           `json:"id"`
-	Title string          `json:"title"`
-	Price decimal.Decimal `json:"price"`
+	ID              int64           `json:"id"`
+	Title           string          `json:"title"`
+	Price           decimal.Decimal `json:"price"`
+	DiscountedPrice decimal.Decimal `json:"discounted_price"`
 }
 
 // ShopifyFulfillment is one shipment of some of an order's line items.
 type ShopifyFulfillment struct {
-	ID              int64                     `json:"id"`
-	Status          string                    `json:"status"` // pending, open, success, cancelled, error, failure
-	LocationID      int64                     `json:"location_id,omitempty"`
-	CreatedAt       time.Time                 `json:"created_at"`
-	UpdatedAt       time.Time                 `json:"updated_at"`
-	ShipmentStatus  string                    `json:"shipment_status,omitempty"`
+	ID             int64     `json:"id"`
+	Status         string    `json:"status"` // pending, open, success, cancelled, error, failure
+	LocationID     int64     `json:"location_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ShipmentStatus string    `json:"shipment_status,omitempty"`
+	// DeliveredAt is Shopify's delivery time where it gives one (GraphQL's
+	// Fulfillment.deliveredAt); otherwise the delivered event's time is used.
+	DeliveredAt     *time.Time                `json:"delivered_at,omitempty"`
 	TrackingCompany string                    `json:"tracking_company,omitempty"`
 	TrackingNumbers []string                  `json:"tracking_numbers,omitempty"`
 	TrackingURLs    []string                  `json:"tracking_urls,omitempty"`
@@ -84,7 +99,9 @@ type ShopifyFulfilledItem struct {
 	Quantity int   `json:"quantity"`
 }
 
-// ShopifyFulfillmentEvent is a carrier update on a fulfilment.
+// ShopifyFulfillmentEvent is a carrier update on a fulfilment. Status is
+// Shopify's FulfillmentEventStatus in either spelling (in_transit,
+// IN_TRANSIT); ID orders events of one time, as Shopify's own sort does.
 type ShopifyFulfillmentEvent struct {
 	ID                  int64      `json:"id"`
 	Status              string     `json:"status"`

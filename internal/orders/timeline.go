@@ -1,8 +1,11 @@
 package orders
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,12 +23,70 @@ const (
 	EventRefunded           = "order.refunded"
 )
 
-// shipmentEvents are the carrier updates that go on the timeline.
+// Shipment timeline event types.
+const (
+	EventShipmentInTransit         = "shipment.in_transit"
+	EventShipmentOutForDelivery    = "shipment.out_for_delivery"
+	EventShipmentReadyForPickup    = "shipment.ready_for_pickup"
+	EventShipmentAttemptedDelivery = "shipment.attempted_delivery"
+	EventShipmentDelivered         = "shipment.delivered"
+	EventShipmentFailure           = "shipment.failure"
+	EventActionCancel              = "action.cancel"
+	EventActionRefund              = "action.refund"
+)
+
+// shipmentEvents are the carrier updates that go on the timeline (a label
+// being created is already the fulfilment's own event).
 var shipmentEvents = map[ShipmentStatus]string{
-	ShipmentInTransit:      "shipment.in_transit",
-	ShipmentOutForDelivery: "shipment.out_for_delivery",
-	ShipmentReadyForPickup: "shipment.ready_for_pickup",
-	ShipmentDelivered:      "shipment.delivered",
+	ShipmentInTransit:         EventShipmentInTransit,
+	ShipmentOutForDelivery:    EventShipmentOutForDelivery,
+	ShipmentReadyForPickup:    EventShipmentReadyForPickup,
+	ShipmentAttemptedDelivery: EventShipmentAttemptedDelivery,
+	ShipmentDelivered:         EventShipmentDelivered,
+	ShipmentFailure:           EventShipmentFailure,
+}
+
+// TimelineRanks place events of one instant in the order of the story: an
+// order is placed, then paid; an agent's action comes before the
+// cancellation or refund it made; a parcel ships before the carrier
+// reports on it. Newest first, the higher rank comes first. The store
+// sorts by the same ranks (occurred_at, rank, id), so a page boundary
+// between two events of one second never repeats or skips one.
+var TimelineRanks = map[string]int{
+	EventPlaced:                    0,
+	EventPartiallyPaid:             1,
+	EventPaid:                      1,
+	EventActionCancel:              2,
+	EventActionRefund:              2,
+	EventCancelled:                 3,
+	EventRefunded:                  4,
+	EventPartiallyFulfilled:        5,
+	EventFulfilled:                 5,
+	EventShipmentInTransit:         6,
+	EventShipmentReadyForPickup:    7,
+	EventShipmentOutForDelivery:    7,
+	EventShipmentAttemptedDelivery: 8,
+	EventShipmentDelivered:         9,
+	EventShipmentFailure:           9,
+}
+
+// TimelineRank is an event type's rank; types orderdesk does not know
+// rank after all others.
+func TimelineRank(typ string) int {
+	if r, ok := TimelineRanks[typ]; ok {
+		return r
+	}
+	return len(TimelineRanks)
+}
+
+// CompareTimeline orders events newest first: by time, then rank, then
+// id, all descending. It is the store's ORDER BY.
+func CompareTimeline(a, b TimelineEvent) int {
+	return cmp.Or(
+		b.OccurredAt.Compare(a.OccurredAt),
+		cmp.Compare(TimelineRank(b.Type), TimelineRank(a.Type)),
+		strings.Compare(b.ID, a.ID),
+	)
 }
 
 // TimelineFor derives an order's story from its facts. Event ids are
@@ -84,9 +145,11 @@ func TimelineFor(o Order) []TimelineEvent {
 		add(fmt.Sprintf("fulfillment:%d", f.ID), typ, f.CreatedAt, strings.TrimSpace(summary), map[string]any{
 			"fulfillment_id": f.ID, "tracking_company": f.TrackingCompany, "tracking_numbers": f.TrackingNumbers, "tracking_urls": f.TrackingURLs,
 		})
-		// Carrier updates, one event per status reached.
+		// Carrier updates, one event per status reached, at its first report.
 		seen := map[ShipmentStatus]bool{}
-		for _, e := range src.Events {
+		events := slices.Clone(src.Events)
+		slices.SortStableFunc(events, compareEvents)
+		for _, e := range events {
 			st := shipmentStatus(e.Status)
 			if typ, ok := shipmentEvents[st]; ok && !seen[st] {
 				seen[st] = true
@@ -114,6 +177,7 @@ func TimelineFor(o Order) []TimelineEvent {
 		add(fmt.Sprintf("refund:%d", r.ID), EventRefunded, r.CreatedAt, fmt.Sprintf("Order %s refunded: %s", o.Name, money(FormatMoney(r.Amount, o.Currency))),
 			map[string]any{"refund_id": r.ID, "amount": FormatMoney(r.Amount, o.Currency), "currency": o.Currency, "note": r.Note})
 	}
+	slices.SortStableFunc(out, CompareTimeline)
 	return out
 }
 
@@ -143,28 +207,36 @@ func paidAt(o Order) time.Time {
 
 func shipmentSummary(name string, st ShipmentStatus, eta *time.Time) string {
 	if st == ShipmentInTransit && eta != nil {
-		d := eta.UTC()
-		return fmt.Sprintf("Order %s in transit, arriving on %d %s %d", name, d.Day(), d.Month(), d.Year())
+		return fmt.Sprintf("Order %s in transit, arriving on %s", name, formatDay(*eta))
 	}
 	return fmt.Sprintf("Order %s: %s", name, strings.ToLower(shipmentLabels[st]))
 }
 
-// TimelineCursor is a position in a newest-first timeline.
+// TimelineCursor is a position in a newest-first timeline: the last
+// event's time, rank and id.
 type TimelineCursor struct {
-	At time.Time
-	ID string
+	At   time.Time
+	Rank int
+	ID   string
 }
 
 // Encode makes the opaque string handed to clients.
-func (c TimelineCursor) Encode() string { return encodeCursor(c.At, c.ID) }
+func (c TimelineCursor) Encode() string {
+	return encodeCursor(c.At, strconv.Itoa(c.Rank)+"|"+c.ID)
+}
 
 // DecodeTimelineCursor parses a client's cursor.
 func DecodeTimelineCursor(s string) (TimelineCursor, error) {
-	at, id, err := decodeCursor(s)
+	at, key, err := decodeCursor(s)
 	if err != nil {
 		return TimelineCursor{}, err
 	}
-	return TimelineCursor{At: at, ID: id}, nil
+	r, id, ok := strings.Cut(key, "|")
+	rank, rerr := strconv.Atoi(r)
+	if !ok || rerr != nil || id == "" || rank < 0 || rank > len(TimelineRanks) || strconv.Itoa(rank) != r {
+		return TimelineCursor{}, errBadCursor
+	}
+	return TimelineCursor{At: at, Rank: rank, ID: id}, nil
 }
 
 // TimelinePage is a page of a contact's events.
@@ -187,7 +259,7 @@ func (s *Service) Timeline(ctx context.Context, shop tenant.Shop, customerID int
 	if len(events) > limit {
 		page.Events = events[:limit]
 		last := page.Events[limit-1]
-		page.Next = &TimelineCursor{At: last.OccurredAt, ID: last.ID}
+		page.Next = &TimelineCursor{At: last.OccurredAt, Rank: TimelineRank(last.Type), ID: last.ID}
 	}
 	return page, nil
 }

@@ -27,6 +27,10 @@ func toFacts(o goshopify.Order) orders.ShopifyOrder {
 		ClosedAt:          utcPtr(o.ClosedAt),
 		Currency:          o.Currency,
 		TotalPrice:        dec(o.TotalPrice),
+		SubtotalPrice:     dec(o.SubtotalPrice),
+		TotalTax:          dec(o.TotalTax),
+		TotalDiscounts:    dec(o.TotalDiscounts),
+		TaxesIncluded:     o.TaxesIncluded,
 		FinancialStatus:   string(o.FinancialStatus),
 		FulfillmentStatus: string(o.FulfillmentStatus),
 		LineItems:         make([]orders.ShopifyLineItem, 0, len(o.LineItems)),
@@ -40,8 +44,9 @@ func toFacts(o goshopify.Order) orders.ShopifyOrder {
 			Quantity: li.Quantity, Price: dec(li.Price),
 		})
 	}
+	f.TotalShipping = totalShipping(o)
 	for _, sl := range o.ShippingLines {
-		f.ShippingLines = append(f.ShippingLines, orders.ShopifyShipping{ID: int64(sl.Id), Title: sl.Title, Price: dec(sl.Price)})
+		f.ShippingLines = append(f.ShippingLines, orders.ShopifyShipping{ID: int64(sl.Id), Title: sl.Title, Price: dec(sl.Price), DiscountedPrice: shippingPaid(sl)})
 	}
 	for _, fl := range o.Fulfillments {
 		f.Fulfillments = append(f.Fulfillments, toFulfillment(fl))
@@ -55,6 +60,33 @@ func toFacts(o goshopify.Order) orders.ShopifyOrder {
 		}
 	}
 	return f
+}
+
+// totalShipping is the shipping the customer paid: the shipping lines
+// after their discounts. The REST order's total_shipping_price_set is
+// before discounts, so it only stands in when no line is listed.
+func totalShipping(o goshopify.Order) decimal.Decimal {
+	if len(o.ShippingLines) == 0 {
+		if o.TotalShippingPriceSet != nil {
+			return dec(o.TotalShippingPriceSet.ShopMoney.Amount)
+		}
+		return decimal.Zero
+	}
+	total := decimal.Zero
+	for _, sl := range o.ShippingLines {
+		total = total.Add(shippingPaid(sl))
+	}
+	return total
+}
+
+// shippingPaid is a shipping line's price after its discounts:
+// discounted_price where Shopify gives it (it always does since 2019),
+// else the price.
+func shippingPaid(sl goshopify.ShippingLines) decimal.Decimal {
+	if sl.DiscountedPrice != nil {
+		return *sl.DiscountedPrice
+	}
+	return dec(sl.Price)
 }
 
 func toFulfillment(fl goshopify.Fulfillment) orders.ShopifyFulfillment {

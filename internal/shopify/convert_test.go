@@ -71,12 +71,18 @@ func TestMappingFromShopifyPayloads(t *testing.T) {
 	if !o.TotalPrice.Equal(decimal.RequireFromString("598.94")) || !o.TotalRefunded.Equal(decimal.RequireFromString("209")) || !o.Refundable.Equal(decimal.RequireFromString("389.94")) {
 		t.Errorf("money total=%s refunded=%s refundable=%s", o.TotalPrice, o.TotalRefunded, o.Refundable)
 	}
+	// The parts of the total, as in Shopify's documented order: 597.00 of
+	// lines less a 10.00 code, free shipping, 11.94 tax on top.
+	if !o.SubtotalPrice.Equal(decimal.RequireFromString("587")) || !o.TotalShipping.IsZero() || !o.TotalTax.Equal(decimal.RequireFromString("11.94")) ||
+		!o.TotalDiscounts.Equal(decimal.RequireFromString("10")) || o.TaxesIncluded || !o.SubtotalPrice.Add(o.TotalShipping).Add(o.TotalTax).Equal(o.TotalPrice) {
+		t.Errorf("parts subtotal=%s shipping=%s tax=%s discounts=%s", o.SubtotalPrice, o.TotalShipping, o.TotalTax, o.TotalDiscounts)
+	}
 	// The newest event (out of order in the payload) sets shipment and ETA.
 	if o.Shipment == nil || o.Shipment.Status != orders.ShipmentInTransit || o.Shipment.EstimatedDeliveryAt == nil ||
 		!o.Shipment.EstimatedDeliveryAt.Equal(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("shipment = %+v", o.Shipment)
 	}
-	if o.Labels.FulfillmentStatus != "Arriving on 3 December 2026" || o.Labels.FinancialStatus != "Partially refunded" {
+	if o.Labels.FulfillmentStatus != "Partially fulfilled · Arriving on 3 December 2026" || o.Labels.FinancialStatus != "Partially refunded" {
 		t.Errorf("labels = %+v", o.Labels)
 	}
 	// Tracking sits on the shipped line item only; refunds count per line.
@@ -104,5 +110,37 @@ func TestMappingFromShopifyPayloads(t *testing.T) {
 	}
 	if len(o.Refunds) != 1 || !o.Refunds[0].Amount.Equal(decimal.RequireFromString("209")) {
 		t.Errorf("refunds = %+v", o.Refunds)
+	}
+}
+
+// TestDecodeOrderMoneyParts: a webhook's REST order carries the parts of
+// its total; shipping is what the customer paid after shipping discounts
+// (total_shipping_price_set is before them).
+func TestDecodeOrderMoneyParts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                               string
+		body                               string
+		subtotal, shipping, tax, discounts string
+		included                           bool
+	}{
+		{"tax on top, free-shipping code", `{"id":1,"total_price":"18.50","subtotal_price":"18.50","total_tax":"0.00","total_discounts":"4.90",
+			"total_shipping_price_set":{"shop_money":{"amount":"4.90","currency_code":"USD"}},
+			"shipping_lines":[{"id":2,"title":"Standard","price":"4.90","discounted_price":"0.00"}]}`, "18.50", "0", "0", "4.90", false},
+		{"VAT included", `{"id":1,"total_price":"89.00","subtotal_price":"89.00","total_tax":"14.83","total_discounts":"0.00","taxes_included":true}`, "89", "0", "14.83", "0", true},
+		{"two shipping lines, one without discounted_price", `{"id":1,"total_price":"30.00","subtotal_price":"20.00","total_tax":"0.00",
+			"shipping_lines":[{"id":2,"price":"4.00","discounted_price":"3.00"},{"id":3,"price":"7.00"}]}`, "20", "10", "0", "0", false},
+		{"no shipping lines: the order's shipping total", `{"id":1,"total_price":"25.00","subtotal_price":"20.00","total_tax":"0.00",
+			"total_shipping_price_set":{"shop_money":{"amount":"5.00","currency_code":"USD"}}}`, "20", "5", "0", "0", false},
+	}
+	for _, tt := range tests {
+		o, err := DecodeOrder([]byte(tt.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !o.SubtotalPrice.Equal(decimal.RequireFromString(tt.subtotal)) || !o.TotalShipping.Equal(decimal.RequireFromString(tt.shipping)) ||
+			!o.TotalTax.Equal(decimal.RequireFromString(tt.tax)) || !o.TotalDiscounts.Equal(decimal.RequireFromString(tt.discounts)) || o.TaxesIncluded != tt.included {
+			t.Errorf("%s: subtotal %s shipping %s tax %s discounts %s included %v", tt.name, o.SubtotalPrice, o.TotalShipping, o.TotalTax, o.TotalDiscounts, o.TaxesIncluded)
+		}
 	}
 }

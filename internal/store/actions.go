@@ -249,15 +249,17 @@ func (o *Orders) AddTimelineEvents(ctx context.Context, shopID int64, events []o
 	return nil
 }
 
-// Timeline returns a customer's events, newest first, after the cursor.
+// Timeline returns a customer's events, newest first, after the cursor,
+// in orders.CompareTimeline's order: time, the type's rank, id.
 func (o *Orders) Timeline(ctx context.Context, shopID, customerID int64, after *orders.TimelineCursor, limit int) ([]orders.TimelineEvent, error) {
+	rank := timelineRankSQL()
 	q := o.s.db.WithContext(ctx).Where("shop_id = ? AND customer_id = ?", shopID, customerID)
 	if after != nil {
 		at := after.At.UTC()
-		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", at, at, after.ID)
+		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND ("+rank+" < ? OR ("+rank+" = ? AND id < ?))))", at, at, after.Rank, after.Rank, after.ID)
 	}
 	var rows []timelineRow
-	if err := q.Order("occurred_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+	if err := q.Order("occurred_at DESC, " + rank + " DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
 	out := make([]orders.TimelineEvent, 0, len(rows))

@@ -55,7 +55,11 @@ type seedOrder struct {
 	refunded  string // partially_refunded / refunded: the amount refunded
 	shipped   int    // how many lines (from the first) are fulfilled
 	shipment  string // shipment_status of the fulfilment
-	tax       string // sales tax on the first line, charged on top
+	tax       string // tax on the first line: charged on top, or part of the price when taxIncluded
+	vat       bool   // taxIncluded: prices include tax (VAT), as in most of Europe and Japan
+	discount  string // an order discount code's amount, taken off the first line
+	code      string // the discount code
+	freeShip  bool   // a shipping discount makes the shipping line free
 	eta       *time.Time
 	cancelled bool
 	closed    bool
@@ -75,13 +79,13 @@ func (s *Sandbox) Seed(now time.Time) {
 		{id: OrderPartiallyRefunded, customer: Bob, currency: "USD", lines: []seedLine{{"Notebook Set", "A5", "NB-A5", 4, "20.00"}}, financial: "partially_refunded", refunded: "20.00"},
 		{id: OrderRefunded, customer: Alice, currency: "USD", lines: []seedLine{{"Water Bottle", "blue", "BTL-BLU", 1, "45.00"}}, financial: "refunded", refunded: "45.00"},
 		{id: OrderCancelledVoided, customer: Bob, currency: "USD", lines: []seedLine{{"Sticker Pack", "", "STK-10", 3, "10.00"}}, financial: "voided", cancelled: true, closed: true},
-		{id: OrderArchived, customer: Alice, currency: "USD", lines: []seedLine{{"Wall Clock", "oak", "CLK-OAK", 1, "75.00"}}, financial: "paid", shipped: 1, shipment: "delivered", closed: true},
+		{id: OrderArchived, customer: Alice, currency: "USD", lines: []seedLine{{"Wall Clock", "oak", "CLK-OAK", 1, "75.00"}}, shipping: "8.00", discount: "7.50", code: "CLOCK10", tax: "5.40", financial: "paid", shipped: 1, shipment: "delivered", closed: true},
 		{id: OrderOutForDelivery, customer: Bob, currency: "USD", lines: []seedLine{{"Headphones", "black", "HP-BLK", 1, "42.00"}}, tax: "4.20", financial: "paid", shipped: 1, shipment: "out_for_delivery"},
-		{id: OrderReadyForPickup, customer: Alice, currency: "USD", lines: []seedLine{{"Tote Bag", "natural", "TOTE-NAT", 1, "18.50"}}, financial: "paid", shipped: 1, shipment: "ready_for_pickup"},
+		{id: OrderReadyForPickup, customer: Alice, currency: "USD", lines: []seedLine{{"Tote Bag", "natural", "TOTE-NAT", 1, "18.50"}}, shipping: "4.90", code: "FREESHIP", freeShip: true, financial: "paid", shipped: 1, shipment: "ready_for_pickup"},
 		{id: OrderAttemptedDelivery, customer: Bob, currency: "USD", lines: []seedLine{{"Bluetooth Speaker", "red", "SPK-RED", 1, "64.00"}}, financial: "paid", shipped: 1, shipment: "attempted_delivery"},
 		{id: OrderDelivered, customer: Bob, currency: "USD", lines: []seedLine{{"Coffee Grinder", "steel", "GRND-ST", 1, "99.95"}}, financial: "paid", shipped: 1, shipment: "delivered"},
-		{id: OrderEUR, customer: Claire, currency: "EUR", lines: []seedLine{{"Carafe", "glass", "CRF-GL", 1, "89.00"}}, financial: "paid"},
-		{id: OrderJPY, customer: Kenji, currency: "JPY", lines: []seedLine{{"Matcha Tin", "", "MTC-40", 1, "3500"}}, financial: "paid"},
+		{id: OrderEUR, customer: Claire, currency: "EUR", lines: []seedLine{{"Carafe", "glass", "CRF-GL", 1, "89.00"}}, tax: "14.83", vat: true, financial: "paid"},
+		{id: OrderJPY, customer: Kenji, currency: "JPY", lines: []seedLine{{"Matcha Tin", "", "MTC-40", 1, "3500"}}, tax: "318", vat: true, financial: "paid"},
 	}
 	for i, sp := range specs {
 		created := now.Add(-time.Duration(len(specs)-i) * 24 * time.Hour)
@@ -114,23 +118,54 @@ func (s *Sandbox) build(i int, sp seedOrder, created time.Time) (goshopify.Order
 		CreatedAt: &created, UpdatedAt: &updated, ProcessedAt: &created,
 		FinancialStatus: goshopify.OrderFinancialStatus(sp.financial),
 	}
-	total := decimal.Zero
+	// Shopify's sums: subtotal_price is the lines after discounts, the
+	// total adds the shipping paid and (unless included) the tax;
+	// total_discounts counts the shipping discount too.
+	lines := decimal.Zero
 	for j, l := range sp.lines {
 		o.LineItems = append(o.LineItems, goshopify.LineItem{
 			Id: sp.id*10 + uint64(j), Title: l.title, VariantTitle: l.variant, SKU: l.sku, Quantity: l.qty,
-			Price: money(l.price), RequiresShipping: true, FulfillableQuantity: l.qty,
+			Price: money(l.price), RequiresShipping: true, FulfillableQuantity: l.qty, TotalDiscount: money("0"),
 		})
-		total = total.Add(decimal.RequireFromString(l.price).Mul(decimal.NewFromInt(int64(l.qty))))
+		lines = lines.Add(decimal.RequireFromString(l.price).Mul(decimal.NewFromInt(int64(l.qty))))
 	}
+	discounts, subtotal := decimal.Zero, lines
+	if sp.discount != "" {
+		d := decimal.RequireFromString(sp.discount)
+		o.LineItems[0].DiscountAllocations = []goshopify.DiscountAllocations{{Amount: money(sp.discount), DiscountApplicationIndex: 0}}
+		discounts, subtotal = discounts.Add(d), subtotal.Sub(d)
+	}
+	if sp.code != "" {
+		kind, amount := "fixed_amount", sp.discount
+		if sp.freeShip {
+			kind, amount = "shipping", sp.shipping
+		}
+		o.DiscountCodes = []goshopify.DiscountCode{{Code: sp.code, Amount: money(amount), Type: kind}}
+	}
+	tax := decimal.Zero
+	o.TaxesIncluded = sp.vat
 	if sp.tax != "" {
-		o.LineItems[0].TaxLines = []goshopify.TaxLine{{Title: "Sales tax", Price: money(sp.tax), Rate: money("0.10")}}
-		total = total.Add(decimal.RequireFromString(sp.tax))
+		tax = decimal.RequireFromString(sp.tax)
+		o.LineItems[0].TaxLines = []goshopify.TaxLine{{Title: taxTitle(sp), Price: money(sp.tax), Rate: taxRate(sp, subtotal, tax)}}
+		o.TaxLines = o.LineItems[0].TaxLines
 	}
+	shipping := decimal.Zero
 	if sp.shipping != "" {
-		o.ShippingLines = []goshopify.ShippingLines{{Id: sp.id*10 + 9, Title: "Standard", Price: money(sp.shipping)}}
-		total = total.Add(decimal.RequireFromString(sp.shipping))
+		price := decimal.RequireFromString(sp.shipping)
+		paid := price
+		if sp.freeShip {
+			paid = decimal.Zero
+			discounts = discounts.Add(price)
+		}
+		o.ShippingLines = []goshopify.ShippingLines{{Id: sp.id*10 + 9, Title: "Standard", Code: "Standard", Price: money(sp.shipping), DiscountedPrice: &paid}}
+		o.TotalShippingPriceSet = &goshopify.AmountSet{ShopMoney: goshopify.AmountSetEntry{Amount: &price, CurrencyCode: sp.currency}}
+		shipping = paid
 	}
-	o.TotalPrice, o.SubtotalPrice = &total, &total
+	total := subtotal.Add(shipping)
+	if !sp.vat {
+		total = total.Add(tax)
+	}
+	o.TotalLineItemsPrice, o.SubtotalPrice, o.TotalDiscounts, o.TotalTax, o.TotalPrice = &lines, &subtotal, &discounts, &tax, &total
 
 	gateway := "shopify_payments"
 	txID := sp.id * 100
@@ -188,14 +223,56 @@ func (s *Sandbox) build(i int, sp seedOrder, created time.Time) (goshopify.Order
 		} else {
 			o.FulfillmentStatus = "partial"
 		}
-		ev := goshopify.FulfillmentEvent{
-			Id: fid + 1, FulfillmentId: fid, OrderId: sp.id, Status: sp.shipment,
-			HappenedAt: shippedAt.Add(6 * time.Hour).Format(time.RFC3339), CreatedAt: shippedAt.Add(6 * time.Hour).Format(time.RFC3339),
+		evs := carrierEvents(sp, fid, shippedAt)
+		events[fid] = evs
+		// Shopify stamps the fulfilment when its shipment status changes.
+		if last, err := time.Parse(time.RFC3339, evs[len(evs)-1].HappenedAt); err == nil {
+			o.Fulfillments[0].UpdatedAt = &last
 		}
-		if sp.eta != nil {
-			ev.EstimatedDeliveryAt = sp.eta.Format(time.RFC3339)
-		}
-		events[fid] = []goshopify.FulfillmentEvent{ev}
 	}
 	return o, txs, events
+}
+
+// carrierEvents is a parcel's history up to its seeded shipment status, as
+// a carrier reports it: a label confirmed, in transit (with the estimated
+// delivery), out for delivery, then delivered or a delivery attempted. A
+// pickup order is only made ready.
+func carrierEvents(sp seedOrder, fid uint64, shippedAt time.Time) []goshopify.FulfillmentEvent {
+	steps := []string{"confirmed", "in_transit", "out_for_delivery", sp.shipment}
+	switch sp.shipment {
+	case "ready_for_pickup":
+		steps = []string{"ready_for_pickup"}
+	case "in_transit":
+		steps = steps[:2]
+	case "out_for_delivery":
+		steps = steps[:3]
+	}
+	out := make([]goshopify.FulfillmentEvent, 0, len(steps))
+	for i, status := range steps {
+		at := shippedAt.Add(time.Duration(i) * 6 * time.Hour).Format(time.RFC3339)
+		ev := goshopify.FulfillmentEvent{Id: fid + 1 + uint64(i), FulfillmentId: fid, OrderId: sp.id, Status: status, HappenedAt: at, CreatedAt: at}
+		if status == "in_transit" && sp.eta != nil {
+			ev.EstimatedDeliveryAt = sp.eta.Format(time.RFC3339)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func taxTitle(sp seedOrder) string {
+	if sp.vat {
+		return "VAT"
+	}
+	return "Sales tax"
+}
+
+// taxRate is the rate the seeded tax amounts to, on top of the subtotal
+// or included in it.
+func taxRate(sp seedOrder, subtotal, tax decimal.Decimal) *decimal.Decimal {
+	base := subtotal
+	if sp.vat {
+		base = subtotal.Sub(tax)
+	}
+	r := tax.Div(base).Round(2)
+	return &r
 }

@@ -423,6 +423,11 @@ export interface components {
             created_at: string;
             /**
              * Format: date-time
+             * @example 2026-12-03T14:20:00Z
+             */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
              * @example 2026-12-03T00:00:00Z
              */
             estimated_delivery_at: string | null;
@@ -431,7 +436,10 @@ export interface components {
              * @example 255858046
              */
             id: number;
-            /** @example in_transit */
+            /**
+             * @description One of the Shipment statuses (label_created … failure); empty when Shopify knows nothing of the parcel (no tracking, no carrier events).
+             * @example in_transit
+             */
             shipment_status: string;
             /** @example success */
             status: string;
@@ -506,7 +514,10 @@ export interface components {
         Labels: {
             /** @example Paid */
             financial_status: string;
-            /** @example Arriving on 3 December 2026 */
+            /**
+             * @description With the shipment's progress once something shipped; a partially shipped order says so first.
+             * @example Partially fulfilled · Arriving on 3 December 2026
+             */
             fulfillment_status: string;
             /** @example Open */
             status: string;
@@ -559,6 +570,12 @@ export interface components {
             currency: string;
             customer: components["schemas"]["Customer"] | null;
             /**
+             * Format: date-time
+             * @description When the last parcel arrived, once everything shipped and every shipment is delivered.
+             * @example 2026-12-03T14:20:00Z
+             */
+            delivered_at: string | null;
+            /**
              * @example paid
              * @enum {string}
              */
@@ -598,12 +615,31 @@ export interface components {
              */
             status: "open" | "archived" | "cancelled";
             /**
+             * Format: decimal
+             * @description The line items after their discounts, before shipping and tax.
+             * @example 189.00
+             */
+            subtotal_price: string;
+            /**
              * Format: date-time
              * @example 2026-11-21T08:31:00Z
              */
             synced_at: string;
             /**
+             * @description Prices include tax (as in most of Europe): total_tax is not added on top.
+             * @example false
+             */
+            taxes_included: boolean;
+            /**
              * Format: decimal
+             * @description Every discount (lines, order, shipping), already taken off subtotal_price and total_shipping.
+             * @example 0.00
+             */
+            total_discounts: string;
+            /**
+             * Format: decimal
+             * @description total_price = subtotal_price + total_shipping + total_tax (unless
+             *     taxes_included) + any duties and tips, which are not itemised.
              * @example 199.00
              */
             total_price: string;
@@ -612,6 +648,18 @@ export interface components {
              * @example 0.00
              */
             total_refunded: string;
+            /**
+             * Format: decimal
+             * @description Shipping charged, after shipping discounts.
+             * @example 10.00
+             */
+            total_shipping: string;
+            /**
+             * Format: decimal
+             * @description Tax charged; part of the prices when taxes_included.
+             * @example 0.00
+             */
+            total_tax: string;
             /**
              * Format: date-time
              * @example 2026-11-21T08:30:00Z
@@ -804,14 +852,16 @@ export interface components {
         Shipment: {
             /**
              * Format: date-time
+             * @description The carrier's estimate; null once delivered.
              * @example 2026-12-03T00:00:00Z
              */
             estimated_delivery_at: string | null;
             /**
+             * @description The shipment that most needs attention (failure, attempted delivery), else the least advanced.
              * @example in_transit
              * @enum {string}
              */
-            status: "ready_for_pickup" | "in_transit" | "out_for_delivery" | "attempted_delivery" | "delivered" | "failure";
+            status: "label_created" | "ready_for_pickup" | "in_transit" | "out_for_delivery" | "attempted_delivery" | "delivered" | "failure";
         };
         Timeline: {
             events: components["schemas"]["TimelineEvent"][];
@@ -853,15 +903,18 @@ export interface components {
              * @example order.refunded
              * @enum {string}
              */
-            type: "order.placed" | "order.paid" | "order.partially_paid" | "order.fulfilled" | "order.partially_fulfilled" | "shipment.in_transit" | "shipment.out_for_delivery" | "shipment.ready_for_pickup" | "shipment.delivered" | "order.cancelled" | "order.refunded" | "action.cancel" | "action.refund";
+            type: "order.placed" | "order.paid" | "order.partially_paid" | "order.fulfilled" | "order.partially_fulfilled" | "shipment.in_transit" | "shipment.out_for_delivery" | "shipment.ready_for_pickup" | "shipment.attempted_delivery" | "shipment.delivered" | "shipment.failure" | "order.cancelled" | "order.refunded" | "action.cancel" | "action.refund";
         };
         Tracking: {
             /** @example UPS */
             company: string;
             /** @example 1Z2345 */
             number: string;
-            /** @example in_transit */
-            status: string;
+            /**
+             * @example in_transit
+             * @enum {string}
+             */
+            status: "label_created" | "ready_for_pickup" | "in_transit" | "out_for_delivery" | "attempted_delivery" | "delivered" | "failure";
             /** @example https://www.ups.com/track?tracknum=1Z2345 */
             url: string;
         };
