@@ -283,12 +283,11 @@ func PreviewRefund(o Order) RefundPreview {
 	return p
 }
 
-// shippingLeft is the shipping charged minus shipping already refunded.
+// shippingLeft is the shipping charged (after shipping discounts: a
+// free-shipping code leaves nothing to refund) minus shipping already
+// refunded.
 func shippingLeft(o Order) decimal.Decimal {
-	left := decimal.Zero
-	for _, s := range o.Source.ShippingLines {
-		left = left.Add(s.Price)
-	}
+	left := o.TotalShipping
 	for _, r := range o.Source.Refunds {
 		for _, a := range r.Adjustments {
 			if a.Kind == "shipping_refund" {
