@@ -49,6 +49,12 @@ type Store interface {
 	LockOrder(ctx context.Context, shopID, orderID int64, actionID string, until time.Time) (bool, error)
 	// UnlockOrder releases the lease if actionID holds it.
 	UnlockOrder(ctx context.Context, shopID, orderID int64, actionID string) error
+	// SaveOrders stores orders as UpsertOrders does, with the timeline
+	// events their facts tell and the outbound events of facts not reported
+	// before, in one transaction. history: the facts were learned as history
+	// (a backfill, a contact's first read), so an order seen for the first
+	// time is recorded without announcing its past to the CRM.
+	SaveOrders(ctx context.Context, shopID int64, orders []Order, timeline []TimelineEvent, history bool) error
 	// AddTimelineEvents records timeline events, replacing those with the same id.
 	AddTimelineEvents(ctx context.Context, shopID int64, events []TimelineEvent) error
 	// Timeline returns up to limit of a customer's events, newest first
@@ -340,7 +346,12 @@ func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, custome
 			return nil, fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
 		}
 		now := s.now().UTC()
-		if err := s.save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
+		// The first read of a contact learns their past; later reads learn news.
+		save := s.save
+		if synced.IsZero() {
+			save = s.saveHistory
+		}
+		if err := save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
 			return nil, fmt.Errorf("store customer %d orders: %w", customerID, err)
 		}
 		return nil, s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
@@ -350,19 +361,24 @@ func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, custome
 	}
 }
 
-// save stores orders and the timeline events their facts tell.
+// save stores orders, the timeline events their facts tell and the
+// outbound events of their new facts, in one transaction.
 func (s *Service) save(ctx context.Context, shopID int64, list ...Order) error {
-	if err := s.store.UpsertOrders(ctx, shopID, list); err != nil {
-		return err
-	}
+	return s.saveAs(ctx, shopID, false, list)
+}
+
+// saveHistory is save for facts learned as history (a backfill, a
+// contact's first read): orders seen for the first time are not news.
+func (s *Service) saveHistory(ctx context.Context, shopID int64, list ...Order) error {
+	return s.saveAs(ctx, shopID, true, list)
+}
+
+func (s *Service) saveAs(ctx context.Context, shopID int64, history bool, list []Order) error {
 	var events []TimelineEvent
 	for _, o := range list {
 		events = append(events, TimelineFor(o)...)
 	}
-	if err := s.store.AddTimelineEvents(ctx, shopID, events); err != nil {
-		return fmt.Errorf("timeline: %w", err)
-	}
-	return nil
+	return s.store.SaveOrders(ctx, shopID, list, events, history)
 }
 
 func (s *Service) fresh(syncedAt time.Time) bool {

@@ -168,7 +168,7 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		if err != nil {
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
-		if err := s.save(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())...); err != nil {
+		if err := s.saveHistory(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())...); err != nil {
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
 		p.Pages++

@@ -38,6 +38,7 @@ type Store struct {
 	sqlDB   *sql.DB
 	pool    *pgxpool.Pool // nil on SQLite
 	dialect string
+	hooks   *storeHooks // shared by the copies bound to transactions
 	// phoneRegion is the country of stored phone numbers written without
 	// a country code (ORDERDESK_PHONE_REGION).
 	phoneRegion string
@@ -94,7 +95,7 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 			pool.Close()
 			return nil, fmt.Errorf("open store: gorm postgres: %w", err)
 		}
-		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres"}, nil
+		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres", hooks: &storeHooks{}}, nil
 	default:
 		sqlDB, err := sql.Open("sqlite", sqliteDSN(dbc.DSN))
 		if err != nil {
@@ -109,7 +110,7 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 			_ = sqlDB.Close()
 			return nil, fmt.Errorf("open store: gorm sqlite: %w", err)
 		}
-		return &Store{db: db, sqlDB: sqlDB, dialect: "sqlite"}, nil
+		return &Store{db: db, sqlDB: sqlDB, dialect: "sqlite", hooks: &storeHooks{}}, nil
 	}
 }
 

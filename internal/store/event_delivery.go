@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/orderdesk/orderdesk/internal/events"
+)
+
+type endpointRow struct {
+	ID             string `gorm:"primaryKey"`
+	ShopID         int64
+	URL            string
+	Types          string
+	Secrets        string
+	Source         string
+	State          string
+	DisabledReason *string
+	DisabledAt     *time.Time
+	CreatedAt      time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
+}
+
+func (endpointRow) TableName() string { return "event_endpoints" }
+
+func toEndpointRow(e events.Endpoint) (endpointRow, error) {
+	types, err := json.Marshal(orEmpty(e.Types))
+	if err != nil {
+		return endpointRow{}, fmt.Errorf("encode endpoint types: %w", err)
+	}
+	secrets, err := json.Marshal(orEmpty(e.Secrets))
+	if err != nil {
+		return endpointRow{}, fmt.Errorf("encode endpoint secrets: %w", err)
+	}
+	return endpointRow{ID: e.ID, ShopID: e.ShopID, URL: e.URL, Types: string(types), Secrets: string(secrets), Source: e.Source,
+		State: e.State, DisabledReason: nonEmpty(e.DisabledReason), DisabledAt: utcPtr(e.DisabledAt),
+		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}, nil
+}
+
+func (r endpointRow) toDomain() (events.Endpoint, error) {
+	e := events.Endpoint{ID: r.ID, ShopID: r.ShopID, URL: r.URL, Source: r.Source, State: r.State,
+		DisabledReason: deref(r.DisabledReason), DisabledAt: utcPtr(r.DisabledAt), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if err := json.Unmarshal([]byte(r.Types), &e.Types); err != nil {
+		return events.Endpoint{}, fmt.Errorf("endpoint %s types: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Secrets), &e.Secrets); err != nil {
+		return events.Endpoint{}, fmt.Errorf("endpoint %s secrets: %w", r.ID, err)
+	}
+	return e, nil
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+type deliveryRow struct {
+	EndpointID    string `gorm:"primaryKey"`
+	EventPos      int64  `gorm:"primaryKey;autoIncrement:false"`
+	ShopID        int64
+	OrderID       int64
+	Sequence      int64
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	FirstFailedAt *time.Time
+	LastStatus    *int
+	LastError     *string
+	DeliveredAt   *time.Time
+	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+}
+
+func (deliveryRow) TableName() string { return "event_deliveries" }
+
+type attemptRow struct {
+	ID          int64 `gorm:"primaryKey;autoIncrement"`
+	EndpointID  string
+	EventPos    int64
+	AttemptedAt time.Time
+	Status      *int
+	LatencyMs   int64
+	Error       *string
+}
+
+func (attemptRow) TableName() string { return "event_attempts" }
+
+// unblocked is the condition that no earlier event of the same order is
+// still undelivered at the endpoint: each order's events leave in sequence.
+const unblocked = `NOT EXISTS (SELECT 1 FROM event_deliveries p WHERE p.endpoint_id = d.endpoint_id
+	AND p.shop_id = d.shop_id AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state <> 'delivered')`
+
+// DispatchEvents fans undispatched events out into deliveries, in one
+// transaction with marking them dispatched. On Postgres replicas skip the
+// events another is dispatching.
+func (e *Events) DispatchEvents(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var woken []string
+	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("dispatched = ?", false).Order("pos").Limit(limit)
+		if e.s.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		var rows []eventRow
+		if err := q.Find(&rows).Error; err != nil {
+			return fmt.Errorf("undispatched events: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		shops := map[int64]bool{}
+		var shopIDs []int64
+		for _, r := range rows {
+			if !shops[r.ShopID] {
+				shops[r.ShopID] = true
+				shopIDs = append(shopIDs, r.ShopID)
+			}
+		}
+		var eps []endpointRow
+		if err := tx.Where("shop_id IN ?", shopIDs).Find(&eps).Error; err != nil {
+			return fmt.Errorf("endpoints: %w", err)
+		}
+		byShop := map[int64][]events.Endpoint{}
+		for _, r := range eps {
+			ep, err := r.toDomain()
+			if err != nil {
+				return err
+			}
+			byShop[r.ShopID] = append(byShop[r.ShopID], ep)
+		}
+		var deliveries []deliveryRow
+		wake := map[string]bool{}
+		pos := make([]int64, 0, len(rows))
+		for _, r := range rows {
+			pos = append(pos, r.Pos)
+			for _, ep := range byShop[r.ShopID] {
+				if !ep.Wants(r.Type) {
+					continue
+				}
+				deliveries = append(deliveries, deliveryRow{EndpointID: ep.ID, EventPos: r.Pos, ShopID: r.ShopID, OrderID: r.OrderID,
+					Sequence: r.Sequence, State: events.DeliveryPending, NextAttemptAt: now.UTC(), CreatedAt: now.UTC()})
+				if ep.State == events.EndpointEnabled && !wake[ep.ID] {
+					wake[ep.ID] = true
+					woken = append(woken, ep.ID)
+				}
+			}
+		}
+		if len(deliveries) > 0 {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(deliveries, 200).Error; err != nil {
+				return fmt.Errorf("create deliveries: %w", err)
+			}
+		}
+		if err := tx.Model(&eventRow{}).Where("pos IN ?", pos).Update("dispatched", true).Error; err != nil {
+			return fmt.Errorf("mark dispatched: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch events: %w", err)
+	}
+	return woken, nil
+}
+
+// EndpointsWithDue lists enabled endpoints with a delivery due by now.
+func (e *Events) EndpointsWithDue(ctx context.Context, now time.Time) ([]string, error) {
+	var ids []string
+	err := e.s.db.WithContext(ctx).Raw(`SELECT DISTINCT d.endpoint_id FROM event_deliveries d
+		JOIN event_endpoints ep ON ep.id = d.endpoint_id
+		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND ep.state = 'enabled' AND `+unblocked, now.UTC()).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("endpoints with due deliveries: %w", err)
+	}
+	return ids, nil
+}
+
+// Endpoint returns an endpoint of any shop (for the delivery job).
+func (e *Events) Endpoint(ctx context.Context, id string) (events.Endpoint, error) {
+	return e.endpoint(ctx, e.s.db.WithContext(ctx).Where("id = ?", id), id)
+}
+
+// ShopEndpoint returns one of the shop's endpoints.
+func (e *Events) ShopEndpoint(ctx context.Context, shopID int64, id string) (events.Endpoint, error) {
+	return e.endpoint(ctx, e.s.db.WithContext(ctx).Where("shop_id = ? AND id = ?", shopID, id), id)
+}
+
+func (e *Events) endpoint(_ context.Context, q *gorm.DB, id string) (events.Endpoint, error) {
+	var row endpointRow
+	err := q.Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+	}
+	if err != nil {
+		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, err)
+	}
+	return row.toDomain()
+}
+
+// DueDeliveries returns the endpoint's deliveries due by now, each the
+// earliest undelivered event of its order there, oldest first.
+func (e *Events) DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]events.Due, error) {
+	var rows []struct {
+		EndpointID    string
+		EventPos      int64
+		Attempts      int
+		FirstFailedAt *time.Time
+		EventID       string
+		Payload       string
+	}
+	err := e.s.db.WithContext(ctx).Raw(`SELECT d.endpoint_id, d.event_pos, d.attempts, d.first_failed_at, ev.id AS event_id, ev.payload
+		FROM event_deliveries d JOIN events ev ON ev.pos = d.event_pos
+		WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ? AND `+unblocked+`
+		ORDER BY d.event_pos LIMIT ?`, endpointID, now.UTC(), limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("due deliveries: %w", err)
+	}
+	out := make([]events.Due, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, events.Due{EndpointID: r.EndpointID, EventPos: r.EventPos, EventID: r.EventID, Payload: []byte(r.Payload),
+			Attempts: r.Attempts, FirstFailedAt: utcPtr(r.FirstFailedAt)})
+	}
+	return out, nil
+}
+
+// NextDue is when the endpoint's earliest unblocked pending delivery is due.
+func (e *Events) NextDue(ctx context.Context, endpointID string) (time.Time, bool, error) {
+	var rows []deliveryRow
+	err := e.s.db.WithContext(ctx).Raw(`SELECT d.* FROM event_deliveries d
+		WHERE d.endpoint_id = ? AND d.state = 'pending' AND `+unblocked+`
+		ORDER BY d.next_attempt_at LIMIT 1`, endpointID).Scan(&rows).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)
+	}
+	if len(rows) == 0 {
+		return time.Time{}, false, nil
+	}
+	return rows[0].NextAttemptAt.UTC(), true, nil
+}
+
+// RecordAttempt records an attempt, the delivery's new state and, when
+// the outcome says so, the endpoint's disabling, in one transaction.
+func (e *Events) RecordAttempt(ctx context.Context, d events.Due, a events.Attempt, o events.Outcome) error {
+	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		at := attemptRow{EndpointID: d.EndpointID, EventPos: d.EventPos, AttemptedAt: a.At.UTC(), LatencyMs: a.Latency.Milliseconds(), Error: nonEmpty(a.Error)}
+		if a.Status != 0 {
+			at.Status = &a.Status
+		}
+		if err := tx.Create(&at).Error; err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		upd := map[string]any{
+			"state": o.State, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": o.Next.UTC(),
+			"first_failed_at": utcPtr(o.FirstFailedAt), "last_status": at.Status, "last_error": at.Error,
+		}
+		if o.State == events.DeliveryDelivered {
+			upd["delivered_at"] = a.At.UTC()
+		}
+		if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos = ?", d.EndpointID, d.EventPos).Updates(upd).Error; err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		if o.Disable != "" {
+			if err := tx.Model(&endpointRow{}).Where("id = ? AND state = ?", d.EndpointID, events.EndpointEnabled).Updates(map[string]any{
+				"state": events.EndpointDisabled, "disabled_reason": o.Disable, "disabled_at": a.At.UTC(), "updated_at": a.At.UTC(),
+			}).Error; err != nil {
+				return fmt.Errorf("disable endpoint: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delivery of event %s to %s: %w", d.EventID, d.EndpointID, err)
+	}
+	return nil
+}
+
+// CreateEndpoint records a new endpoint.
+func (e *Events) CreateEndpoint(ctx context.Context, ep events.Endpoint) error {
+	row, err := toEndpointRow(ep)
+	if err != nil {
+		return err
+	}
+	if err := e.s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("create endpoint: %w", err)
+	}
+	return nil
+}
+
+// UpdateEndpointConfig saves an endpoint's URL, types and secrets.
+func (e *Events) UpdateEndpointConfig(ctx context.Context, ep events.Endpoint) error {
+	row, err := toEndpointRow(ep)
+	if err != nil {
+		return err
+	}
+	err = e.s.db.WithContext(ctx).Model(&endpointRow{}).Where("shop_id = ? AND id = ?", ep.ShopID, ep.ID).
+		Updates(map[string]any{"url": row.URL, "types": row.Types, "secrets": row.Secrets, "updated_at": row.UpdatedAt}).Error
+	if err != nil {
+		return fmt.Errorf("update endpoint: %w", err)
+	}
+	return nil
+}
+
+// ListEndpoints returns the shop's endpoints, oldest first.
+func (e *Events) ListEndpoints(ctx context.Context, shopID int64) ([]events.Endpoint, error) {
+	var rows []endpointRow
+	if err := e.s.db.WithContext(ctx).Where("shop_id = ?", shopID).Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	out := make([]events.Endpoint, 0, len(rows))
+	for _, r := range rows {
+		ep, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ep)
+	}
+	return out, nil
+}
+
+// EndpointBySource finds the shop's endpoint that came from a source.
+func (e *Events) EndpointBySource(ctx context.Context, shopID int64, source string) (events.Endpoint, bool, error) {
+	ep, err := e.endpoint(ctx, e.s.db.WithContext(ctx).Where("shop_id = ? AND source = ?", shopID, source).Order("created_at"), source)
+	if errors.Is(err, events.ErrNotFound) {
+		return events.Endpoint{}, false, nil
+	}
+	return ep, err == nil, err
+}
+
+// DeleteEndpoint deletes one of the shop's endpoints with its deliveries.
+func (e *Events) DeleteEndpoint(ctx context.Context, shopID int64, id string) error {
+	res := e.s.db.WithContext(ctx).Where("shop_id = ? AND id = ?", shopID, id).Delete(&endpointRow{})
+	if res.Error != nil {
+		return fmt.Errorf("delete endpoint %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+	}
+	return nil
+}
+
+// EnableEndpoint enables one of the shop's endpoints: everything it has
+// not received is tried again from now, with a fresh retry schedule.
+func (e *Events) EnableEndpoint(ctx context.Context, shopID int64, id string, now time.Time) (events.Endpoint, error) {
+	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ?", shopID, id).Updates(map[string]any{
+			"state": events.EndpointEnabled, "disabled_reason": nil, "disabled_at": nil, "updated_at": now.UTC(),
+		})
+		if res.Error != nil {
+			return fmt.Errorf("enable endpoint %s: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+		}
+		if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND state <> ?", id, events.DeliveryDelivered).Updates(map[string]any{
+			"state": events.DeliveryPending, "attempts": 0, "next_attempt_at": now.UTC(), "first_failed_at": nil,
+		}).Error; err != nil {
+			return fmt.Errorf("resume deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return events.Endpoint{}, err
+	}
+	return e.ShopEndpoint(ctx, shopID, id)
+}
+
+// RecentAttempts lists an endpoint's latest attempts, newest first.
+func (e *Events) RecentAttempts(ctx context.Context, endpointID string, limit int) ([]events.Attempt, error) {
+	var rows []struct {
+		attemptRow
+		EventID   string
+		EventType string
+	}
+	err := e.s.db.WithContext(ctx).Table("event_attempts a").
+		Select("a.id, a.endpoint_id, a.event_pos, a.attempted_at, a.status, a.latency_ms, a.error, ev.id AS event_id, ev.type AS event_type").
+		Joins("JOIN events ev ON ev.pos = a.event_pos").Where("a.endpoint_id = ?", endpointID).
+		Order("a.id DESC").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("recent attempts: %w", err)
+	}
+	out := make([]events.Attempt, 0, len(rows))
+	for _, r := range rows {
+		a := events.Attempt{EndpointID: r.EndpointID, EventID: r.EventID, EventType: r.EventType, At: r.AttemptedAt.UTC(),
+			Latency: time.Duration(r.LatencyMs) * time.Millisecond, Error: deref(r.Error)}
+		if r.Status != nil {
+			a.Status = *r.Status
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// EndpointStats is every endpoint's backlog: deliveries not yet made and
+// when the oldest of them was created.
+func (e *Events) EndpointStats(ctx context.Context) ([]events.EndpointStats, error) {
+	var rows []struct {
+		EndpointID string
+		ShopID     int64
+		Pending    int
+	}
+	err := e.s.db.WithContext(ctx).Raw(`SELECT ep.id AS endpoint_id, ep.shop_id, COUNT(d.event_pos) AS pending
+		FROM event_endpoints ep LEFT JOIN event_deliveries d ON d.endpoint_id = ep.id AND d.state <> 'delivered'
+		GROUP BY ep.id, ep.shop_id`).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("endpoint stats: %w", err)
+	}
+	out := make([]events.EndpointStats, 0, len(rows))
+	for _, r := range rows {
+		st := events.EndpointStats{EndpointID: r.EndpointID, ShopID: r.ShopID, Pending: r.Pending}
+		if r.Pending > 0 {
+			var oldest []deliveryRow
+			if err := e.s.db.WithContext(ctx).Where("endpoint_id = ? AND state <> ?", r.EndpointID, events.DeliveryDelivered).
+				Order("created_at").Limit(1).Find(&oldest).Error; err != nil {
+				return nil, fmt.Errorf("endpoint stats: %w", err)
+			}
+			if len(oldest) == 1 {
+				st.Oldest = utcPtr(&oldest[0].CreatedAt)
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// ListEvents returns the shop's events (silent ones excluded), newest first.
+func (e *Events) ListEvents(ctx context.Context, shopID int64, f events.Filter) ([]events.Stored, error) {
+	q := e.s.db.WithContext(ctx).Where("shop_id = ? AND silent = ?", shopID, false)
+	if f.Type != "" {
+		q = q.Where("type = ?", f.Type)
+	}
+	if f.OrderID != 0 {
+		q = q.Where("order_id = ?", f.OrderID)
+	}
+	if f.Before > 0 {
+		q = q.Where("pos < ?", f.Before)
+	}
+	var rows []eventRow
+	if err := q.Order("pos DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	out := make([]events.Stored, 0, len(rows))
+	for _, r := range rows {
+		var ev events.Event
+		if err := json.Unmarshal([]byte(r.Payload), &ev); err != nil {
+			return nil, fmt.Errorf("event %s: %w", r.ID, err)
+		}
+		ev.Key = r.Key
+		out = append(out, events.Stored{Pos: r.Pos, Event: ev, Body: []byte(r.Payload)})
+	}
+	return out, nil
+}
+
+// Redeliver makes one of the shop's events pending again, from now, at
+// every endpoint that wants it; it returns the enabled ones.
+func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, now time.Time) ([]string, error) {
+	var woken []string
+	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ev eventRow
+		err := tx.Where("shop_id = ? AND id = ? AND silent = ?", shopID, eventID, false).Take(&ev).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("event %s: %w", eventID, events.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("event %s: %w", eventID, err)
+		}
+		var eps []endpointRow
+		if err := tx.Where("shop_id = ?", shopID).Find(&eps).Error; err != nil {
+			return fmt.Errorf("endpoints: %w", err)
+		}
+		for _, r := range eps {
+			ep, err := r.toDomain()
+			if err != nil {
+				return err
+			}
+			if !ep.Wants(ev.Type) {
+				continue
+			}
+			d := deliveryRow{EndpointID: ep.ID, EventPos: ev.Pos, ShopID: shopID, OrderID: ev.OrderID, Sequence: ev.Sequence,
+				State: events.DeliveryPending, NextAttemptAt: now.UTC(), CreatedAt: now.UTC()}
+			if err := tx.Clauses(clause.OnConflict{
+				Columns: []clause.Column{{Name: "endpoint_id"}, {Name: "event_pos"}},
+				DoUpdates: clause.Assignments(map[string]any{"state": events.DeliveryPending, "next_attempt_at": now.UTC(),
+					"first_failed_at": nil, "attempts": 0, "delivered_at": nil, "created_at": now.UTC()}),
+			}).Create(&d).Error; err != nil {
+				return fmt.Errorf("redeliver to %s: %w", ep.ID, err)
+			}
+			if ep.State == events.EndpointEnabled {
+				woken = append(woken, ep.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return woken, nil
+}
