@@ -106,7 +106,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0))
 	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
-	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
+	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
 	var runner *jobs.Runner
 	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour}
 	if st.Pool() != nil {

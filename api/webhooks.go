@@ -29,7 +29,7 @@ type WebhookPayload map[string]any //	@name	WebhookPayload
 // shopifyWebhook godoc
 //
 //	@Summary		Shopify webhooks
-//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 //	@Tags			webhooks
 //	@ID				receiveShopifyWebhook
 //	@Accept			json
@@ -39,6 +39,7 @@ type WebhookPayload map[string]any //	@name	WebhookPayload
 //	@Param			X-Shopify-Shop-Domain	header		string			true	"e.g. example.myshopify.com"
 //	@Param			X-Shopify-Webhook-Id	header		string			true	"Unique per delivery, repeated by retries: the dedupe key"
 //	@Param			X-Shopify-Event-Id		header		string			false	"Shared by the deliveries of one merchant action: recorded for correlation"
+//	@Param			X-Shopify-Triggered-At	header		string			false	"When the change happened (RFC 3339), repeated by retries: an app/uninstalled triggered before the shop's current installation is not applied"
 //	@Param			body					body		WebhookPayload	true	"Shopify's payload for the topic"
 //	@Success		200						{object}	WebhookAck
 //	@Failure		400						{object}	Problem			"A Shopify header is missing, sent twice, or not printable ASCII"
@@ -62,7 +63,7 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 	}
 	// Shopify sends each header once; one sent twice is not read as its
 	// first value (X-Shopify-Webhook-Id is the dedupe key).
-	for _, name := range []string{"X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Hmac-Sha256"} {
+	for _, name := range []string{"X-Shopify-Topic", "X-Shopify-Shop-Domain", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At", "X-Shopify-Hmac-Sha256"} {
 		if len(c.Request.Header.Values(name)) > 1 {
 			s.metrics.webhooks.WithLabelValues("invalid_header").Inc()
 			writeProblem(c, newProblem(http.StatusBadRequest, "invalid_header", "Invalid Shopify header", name+" is sent more than once"))
@@ -70,11 +71,12 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 		}
 	}
 	h := webhooks.Headers{
-		Topic:      c.GetHeader("X-Shopify-Topic"),
-		ShopDomain: c.GetHeader("X-Shopify-Shop-Domain"),
-		WebhookID:  c.GetHeader("X-Shopify-Webhook-Id"),
-		EventID:    c.GetHeader("X-Shopify-Event-Id"),
-		HMAC:       c.GetHeader("X-Shopify-Hmac-Sha256"),
+		Topic:       c.GetHeader("X-Shopify-Topic"),
+		ShopDomain:  c.GetHeader("X-Shopify-Shop-Domain"),
+		WebhookID:   c.GetHeader("X-Shopify-Webhook-Id"),
+		EventID:     c.GetHeader("X-Shopify-Event-Id"),
+		HMAC:        c.GetHeader("X-Shopify-Hmac-Sha256"),
+		TriggeredAt: c.GetHeader("X-Shopify-Triggered-At"),
 	}
 	outcome, err := s.Webhooks.Receive(c.Request.Context(), h, body)
 	label := string(outcome)

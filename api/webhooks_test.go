@@ -149,7 +149,9 @@ func TestWebhookTopics(t *testing.T) {
 		return out
 	}
 
-	// orders/create: a new order appears, with its first events.
+	// orders/create: a new order appears, with its first events. The shop
+	// never had it, so it is confirmed through the shop's token: Shopify
+	// (the sandbox) has it.
 	created := now.Add(time.Hour)
 	total := "42.00"
 	fresh := goshopify.Order{Id: 777000001, Name: "#2001", OrderNumber: 2001, Currency: "USD", CreatedAt: &created, UpdatedAt: &created,
@@ -157,6 +159,7 @@ func TestWebhookTopics(t *testing.T) {
 		LineItems: []goshopify.LineItem{{Id: 1, Title: "Mug", Quantity: 1}}}
 	raw := orderJSON(t, fresh)
 	raw = []byte(strings.Replace(string(raw), `"id":777000001`, `"id":777000001,"total_price":"`+total+`"`, 1))
+	h.sb.AddOrder(fresh, nil, nil)
 	send("orders/create", raw)
 	eventually(t, 2*time.Second, "orders/create", func() bool {
 		tl := timeline(shopifysandbox.Alice.Id)

@@ -46,6 +46,8 @@ type core struct {
 	shopify *shopify.Client
 	orders  *orders.Service
 	syncer  *orders.Syncer
+	// tokens is the Shopify adapter's token source (and cache).
+	tokens *tenant.Tokens
 	// metrics is the registry /metrics serves.
 	metrics *prometheus.Registry
 }
@@ -80,11 +82,12 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		pinned[cfg.Shopify.Shop] = cfg.Shopify.AccessToken.Reveal()
 	}
 	reg := prometheus.NewRegistry()
+	tokens := tenant.NewTokens(st.Tenants(), opener, pinned, 30*time.Second)
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: cfg.Shopify.APIVersion,
 		BaseURL:    cfg.Shopify.BaseURL,
 		Timeout:    cfg.Shopify.Timeout,
-		Tokens:     tenant.NewTokens(st.Tenants(), opener, pinned, 30*time.Second),
+		Tokens:     tokens,
 		Metrics:    reg,
 	}, log)
 	if err != nil {
@@ -92,7 +95,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		return nil, err
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
-	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), metrics: reg}, nil
+	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), tokens: tokens, metrics: reg}, nil
 }
 
 // newApp is the core plus webhooks, background jobs and the HTTP handler.
@@ -109,7 +112,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		// Outbound CRM events (DESIGN.md, item 6) are not built yet.
 		log.Warn("ORDERDESK_EVENTS_URL is set, but this version does not deliver outbound events yet; use GET /customers/{id}/timeline")
 	}
-	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
+	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
+	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
 	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc)})

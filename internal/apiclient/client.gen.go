@@ -1439,6 +1439,9 @@ type ReceiveShopifyWebhookParams struct {
 
 	// XShopifyEventId Shared by the deliveries of one merchant action: recorded for correlation
 	XShopifyEventId *string `json:"X-Shopify-Event-Id,omitempty"`
+
+	// XShopifyTriggeredAt When the change happened (RFC 3339), repeated by retries: an app/uninstalled triggered before the shop's current installation is not applied
+	XShopifyTriggeredAt *string `json:"X-Shopify-Triggered-At,omitempty"`
 }
 
 // CancelOrderJSONRequestBody defines body for CancelOrder for application/json ContentType.
@@ -1632,7 +1635,7 @@ type ClientInterface interface {
 
 	// ReceiveShopifyWebhookWithBody Shopify webhooks
 	//
-	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1641,7 +1644,7 @@ type ClientInterface interface {
 
 	// ReceiveShopifyWebhook Shopify webhooks
 	//
-	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1897,7 +1900,7 @@ func (c *Client) StartShopifyInstall(ctx context.Context, params *StartShopifyIn
 
 // ReceiveShopifyWebhookWithBody Shopify webhooks
 //
-// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1916,7 +1919,7 @@ func (c *Client) ReceiveShopifyWebhookWithBody(ctx context.Context, params *Rece
 
 // ReceiveShopifyWebhook Shopify webhooks
 //
-// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2757,6 +2760,17 @@ func NewReceiveShopifyWebhookRequestWithBody(server string, params *ReceiveShopi
 			req.Header.Set("X-Shopify-Event-Id", headerParam4)
 		}
 
+		if params.XShopifyTriggeredAt != nil {
+			var headerParam5 string
+
+			headerParam5, err = runtime.StyleParamWithOptions("simple", false, "X-Shopify-Triggered-At", *params.XShopifyTriggeredAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Shopify-Triggered-At", headerParam5)
+		}
+
 	}
 
 	return req, nil
@@ -2934,7 +2948,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReceiveShopifyWebhookWithBodyWithResponse Shopify webhooks
 	//
-	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2943,7 +2957,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReceiveShopifyWebhookWithResponse Shopify webhooks
 	//
-	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+	// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4984,7 +4998,7 @@ func (c *ClientWithResponses) StartShopifyInstallWithResponse(ctx context.Contex
 
 // ReceiveShopifyWebhookWithBodyWithResponse Shopify webhooks
 //
-// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4999,7 +5013,7 @@ func (c *ClientWithResponses) ReceiveShopifyWebhookWithBodyWithResponse(ctx cont
 
 // ReceiveShopifyWebhookWithResponse Shopify webhooks
 //
-// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+// Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -25,12 +25,16 @@ import (
 
 // ApplyWebhookArgs is a verified, deduplicated webhook waiting to be applied.
 type ApplyWebhookArgs struct {
-	ShopID     int64           `json:"shop_id"`
-	ShopDomain string          `json:"shop_domain"`
-	Topic      string          `json:"topic"`
-	WebhookID  string          `json:"webhook_id"`
-	EventID    string          `json:"event_id,omitempty"`
-	Payload    json.RawMessage `json:"payload"`
+	ShopID     int64  `json:"shop_id"`
+	ShopDomain string `json:"shop_domain"`
+	Topic      string `json:"topic"`
+	WebhookID  string `json:"webhook_id"`
+	EventID    string `json:"event_id,omitempty"`
+	// TriggeredAt: when Shopify says the change happened (an
+	// app/uninstalled from before a reinstall is stale). Jobs queued
+	// before it existed have none.
+	TriggeredAt time.Time       `json:"triggered_at,omitzero"`
+	Payload     json.RawMessage `json:"payload"`
 }
 
 // Kind names the job in River's tables.
@@ -85,7 +89,7 @@ func (ReconcileArgs) Kind() string { return "reconcile" }
 
 // Applier applies a webhook's payload.
 type Applier interface {
-	ApplyWebhook(ctx context.Context, shop tenant.Shop, topic string, payload []byte) error
+	ApplyWebhook(ctx context.Context, j webhooks.Job) error
 }
 
 // Reconciler settles what drifted: unknown action outcomes and stale copies.
@@ -100,7 +104,12 @@ type applyWorker struct {
 
 func (w *applyWorker) Work(ctx context.Context, job *river.Job[ApplyWebhookArgs]) error {
 	a := job.Args
-	err := w.applier.ApplyWebhook(ctx, tenant.Shop{ID: a.ShopID, Domain: a.ShopDomain}, a.Topic, a.Payload)
+	triggered := a.TriggeredAt
+	if triggered.IsZero() {
+		triggered = job.CreatedAt // queued when the delivery was received
+	}
+	err := w.applier.ApplyWebhook(ctx, webhooks.Job{Shop: tenant.Shop{ID: a.ShopID, Domain: a.ShopDomain}, Topic: a.Topic,
+		WebhookID: a.WebhookID, EventID: a.EventID, TriggeredAt: triggered, Payload: a.Payload})
 	if errors.Is(err, tenant.ErrShopUninstalled) {
 		// Retrying cannot help until the shop installs the app again; the
 		// reason stays on the cancelled job.
@@ -231,7 +240,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 // EnqueueWebhook inserts an apply job inside tx, the transaction that
 // records the delivery.
 func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) error {
-	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, WebhookID: j.WebhookID, EventID: j.EventID, Payload: j.Payload}
+	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, WebhookID: j.WebhookID, EventID: j.EventID, TriggeredAt: j.TriggeredAt, Payload: j.Payload}
 	if err := r.insertTx(ctx, tx, args); err != nil {
 		return fmt.Errorf("enqueue webhook: %w", err)
 	}

@@ -34,6 +34,10 @@ func TestRecordDelivery(t *testing.T) {
 		if record(webhooks.Delivery{WebhookID: "w1", EventID: "e1", Topic: "orders/updated"}, enqueue) {
 			t.Error("Shopify's retry (same webhook id) recorded twice")
 		}
+		other := shop(t, s, "other-deliveries.myshopify.com")
+		if fresh, err := s.RecordDelivery(ctx, webhooks.Delivery{ShopID: other.ID, WebhookID: "w1", EventID: "e1", Topic: "orders/updated", ReceivedAt: base}, enqueue); err != nil || fresh {
+			t.Errorf("a webhook id seen for one shop, resent under another's domain: fresh %t, %v", fresh, err)
+		}
 		if !record(webhooks.Delivery{WebhookID: "w2", EventID: "e1", Topic: "refunds/create"}, enqueue) {
 			t.Error("the second topic of one merchant action (same event id) was dropped")
 		}

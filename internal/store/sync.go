@@ -62,7 +62,7 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 // nothing, for a delivery already recorded. enqueue receives a pgx.Tx on
 // Postgres and a *sql.Tx on SQLite, the types River's drivers take.
 func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
-	const insert = "INSERT INTO webhook_deliveries (shop_id, webhook_id, event_id, topic, received_at, refusal) VALUES (%s) ON CONFLICT (shop_id, webhook_id) DO NOTHING"
+	const insert = "INSERT INTO webhook_deliveries (shop_id, webhook_id, event_id, topic, received_at, refusal) VALUES (%s) ON CONFLICT (webhook_id) DO NOTHING"
 	args := []any{d.ShopID, d.WebhookID, nullable(d.EventID), d.Topic, d.ReceivedAt.UTC(), nullable(d.Refusal)}
 	if enqueue == nil {
 		enqueue = func(context.Context, any) error { return nil }

@@ -92,14 +92,16 @@ func (t *Tenants) MarkInstalled(ctx context.Context, shopID int64, at time.Time)
 }
 
 // MarkUninstalled records that the shop uninstalled the app (app/uninstalled)
-// and drops its access token; its data stays until shop/redact.
-func (t *Tenants) MarkUninstalled(ctx context.Context, shopID int64, at time.Time) error {
-	err := t.s.db.WithContext(ctx).Model(&shopRow{}).Where("id = ?", shopID).
-		Updates(map[string]any{"state": string(tenant.Uninstalled), "uninstalled_at": at.UTC(), "access_token": nil}).Error
-	if err != nil {
-		return fmt.Errorf("mark shop %d uninstalled: %w", shopID, err)
+// and drops its access token; its data stays until shop/redact. An
+// uninstall triggered before the shop's current installation (a stale
+// delivery after a reinstall) changes nothing: false.
+func (t *Tenants) MarkUninstalled(ctx context.Context, shopID int64, at, triggeredAt time.Time) (bool, error) {
+	res := t.s.db.WithContext(ctx).Model(&shopRow{}).Where("id = ? AND installed_at <= ?", shopID, triggeredAt.UTC()).
+		Updates(map[string]any{"state": string(tenant.Uninstalled), "uninstalled_at": at.UTC(), "access_token": nil})
+	if res.Error != nil {
+		return false, fmt.Errorf("mark shop %d uninstalled: %w", shopID, res.Error)
 	}
-	return nil
+	return res.RowsAffected > 0, nil
 }
 
 // ShopByDomain finds a shop by its myshopify domain.

@@ -98,8 +98,14 @@ func TestShopInstallations(t *testing.T) {
 		})
 
 		t.Run("uninstall drops the token and keeps the shop", func(t *testing.T) {
-			if err := tn.MarkUninstalled(ctx, info.ID, base); err != nil {
-				t.Fatal(err)
+			if done, err := tn.MarkUninstalled(ctx, info.ID, base, info.InstalledAt.Add(-time.Second)); err != nil || done {
+				t.Fatalf("an uninstall triggered before the installation: %t, %v", done, err)
+			}
+			if st, _ := tn.ShopToken(ctx, info.ID); st.State != tenant.Installed || st.Sealed == "" {
+				t.Fatalf("a stale uninstall dropped the installation: %+v", st)
+			}
+			if done, err := tn.MarkUninstalled(ctx, info.ID, base, info.InstalledAt); err != nil || !done {
+				t.Fatalf("MarkUninstalled = %t, %v", done, err)
 			}
 			st, err := tn.ShopToken(ctx, info.ID)
 			if err != nil || st.State != tenant.Uninstalled || st.Sealed != "" {
@@ -129,8 +135,8 @@ func TestShopInstallations(t *testing.T) {
 			if ok, err := tn.MarkInstalled(ctx, sh.ID, base); err != nil || ok {
 				t.Fatalf("MarkInstalled of an installed shop = %v, %v", ok, err)
 			}
-			if err := tn.MarkUninstalled(ctx, sh.ID, base); err != nil {
-				t.Fatal(err)
+			if done, err := tn.MarkUninstalled(ctx, sh.ID, base, time.Now().Add(time.Minute)); err != nil || !done {
+				t.Fatalf("MarkUninstalled = %t, %v", done, err)
 			}
 			if ok, err := tn.MarkInstalled(ctx, sh.ID, base); err != nil || !ok {
 				t.Fatalf("MarkInstalled = %v, %v", ok, err)

@@ -3,15 +3,18 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
 // ApplyWebhook applies one delivery's payload (run by the job worker).
-func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic string, payload []byte) error {
+func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
+	shop, topic, payload := j.Shop, j.Topic, j.Payload
 	var ref struct {
 		ID        int64 `json:"id"`
 		OrderID   int64 `json:"order_id"`
@@ -37,6 +40,19 @@ func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic stri
 		if err != nil {
 			return fmt.Errorf("webhook %s: %w", topic, err)
 		}
+		known, err := s.knownOrder(ctx, shop, src)
+		if err != nil {
+			return fmt.Errorf("webhook %s: %w", topic, err)
+		}
+		if !known {
+			// The routing header is not signed: another shop's signed
+			// delivery may have been resent under this shop's domain. The
+			// order is read through this shop's own token instead, and
+			// stored only as this shop's Shopify has it (not at all when
+			// it has no such order).
+			s.log.InfoContext(ctx, "an order or customer the shop never had: confirming it through the shop's own token", "shop_id", shop.ID, "order_id", src.ID, "topic", topic)
+			return s.sync.RefreshOrder(ctx, shop, src.ID)
+		}
 		return s.sync.ApplyShopifyOrder(ctx, shop, src)
 	case "refunds/create", "fulfillments/create", "fulfillments/update", "fulfillment_events/create":
 		// These name the order; its new state comes from Shopify.
@@ -54,7 +70,7 @@ func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic stri
 		s.log.InfoContext(ctx, "deleting a shop's data", "shop_id", shop.ID)
 		return s.sync.ForgetShop(ctx, shop)
 	case "app/uninstalled":
-		return s.uninstalled(ctx, shop, payload)
+		return s.uninstalled(ctx, shop, j.TriggeredAt, payload)
 	case "customers/data_request":
 		// Recorded with the delivery; the merchant answers it from Shopify.
 		s.log.InfoContext(ctx, "customer data request recorded", "shop_id", shop.ID)
@@ -68,7 +84,11 @@ func (s *Service) ApplyWebhook(ctx context.Context, shop tenant.Shop, topic stri
 // its data stays until shop/redact. The routing header is not signed, so
 // the signed body must name the routed shop: shop A's delivery resent as
 // shop B's uninstalls nothing.
-func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, payload []byte) error {
+//
+// An uninstall triggered before the shop's current installation (Shopify
+// retries a delivery for hours; a job is retried too) leaves that
+// installation alone.
+func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, triggeredAt time.Time, payload []byte) error {
 	var body struct {
 		MyshopifyDomain string `json:"myshopify_domain"`
 	}
@@ -79,6 +99,34 @@ func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, payload []b
 		s.log.WarnContext(ctx, "app/uninstalled names another shop than the one it was routed to: ignored", "shop_id", shop.ID, "body_shop", body.MyshopifyDomain)
 		return nil
 	}
+	done, err := s.shops.MarkUninstalled(ctx, shop.ID, time.Now().UTC(), triggeredAt)
+	if err != nil {
+		return err
+	}
+	if !done {
+		s.log.WarnContext(ctx, "app/uninstalled triggered before the shop's current installation: ignored", "shop_id", shop.ID, "triggered_at", triggeredAt)
+		return nil
+	}
+	s.forget(shop.ID)
 	s.log.InfoContext(ctx, "the shop uninstalled the app: token dropped, data kept until shop/redact", "shop_id", shop.ID)
-	return s.shops.MarkUninstalled(ctx, shop.ID, time.Now().UTC())
+	return nil
+}
+
+// knownOrder reports whether a payload may be applied as it is: the shop
+// has a copy of the order, for the same customer. Shopify's ids are
+// global, so a signed payload for an order the shop already has is that
+// shop's; anything else (a new order, a customer the copy does not name)
+// is confirmed through the shop's own token first.
+func (s *Service) knownOrder(ctx context.Context, shop tenant.Shop, src orders.ShopifyOrder) (bool, error) {
+	stored, err := s.copies.GetOrder(ctx, shop.ID, src.ID)
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	if src.Customer == nil || src.Customer.ID == 0 {
+		return true, nil
+	}
+	return stored.Customer != nil && stored.Customer.ID == src.Customer.ID, nil
 }

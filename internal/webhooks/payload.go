@@ -23,7 +23,8 @@ const maxPayloadDepth = 32
 // "" when it can. A payload must be one JSON object of valid UTF-8 without
 // NUL (Postgres's jsonb, which holds the job's arguments, refuses
 // \u0000), nested at most maxPayloadDepth deep, naming what its topic
-// needs: the order, the customer, or the shop being redacted.
+// needs: the order, the customer, or the shop being redacted (named in
+// the body for the compliance topics that erase data).
 func checkPayload(topic, shopDomain string, body []byte) string {
 	if reason := checkJSONObject(body); reason != "" {
 		return reason
@@ -42,12 +43,22 @@ func checkPayload(topic, shopDomain string, body []byte) string {
 	case "refunds/create", "fulfillments/create", "fulfillments/update", "fulfillment_events/create":
 		return need("order_id")
 	case "customers/redact":
-		return need("customer", "id")
-	case "shop/redact":
-		var domain string
-		if json.Unmarshal(member(body, "shop_domain"), &domain) != nil || !strings.EqualFold(domain, shopDomain) {
-			return "shop_domain does not name the shop of X-Shopify-Shop-Domain"
+		if reason := need("customer", "id"); reason != "" {
+			return reason
 		}
+		return namesShop(body, shopDomain)
+	case "shop/redact":
+		return namesShop(body, shopDomain)
+	}
+	return ""
+}
+
+// namesShop: a compliance request acts on the routed shop only when its
+// signed body names that shop (X-Shopify-Shop-Domain is not signed).
+func namesShop(body []byte, shopDomain string) string {
+	var domain string
+	if json.Unmarshal(member(body, "shop_domain"), &domain) != nil || !strings.EqualFold(domain, shopDomain) {
+		return "shop_domain does not name the shop of X-Shopify-Shop-Domain"
 	}
 	return ""
 }

@@ -52,10 +52,14 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 		return "", errors.New("webhooks: no job queue")
 	}
 	d := Delivery{ShopID: shop.ID, WebhookID: h.WebhookID, EventID: h.EventID, Topic: h.Topic, ReceivedAt: time.Now()}
+	triggered := d.ReceivedAt.UTC()
+	if h.TriggeredAt != "" {
+		triggered, _ = time.Parse(time.RFC3339Nano, h.TriggeredAt) // checked by checkHeaders
+	}
 	var enqueue func(ctx context.Context, tx any) error
 	if d.Refusal = checkPayload(h.Topic, h.ShopDomain, body); d.Refusal == "" {
 		enqueue = func(ctx context.Context, tx any) error {
-			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, Payload: body})
+			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, TriggeredAt: triggered.UTC(), Payload: body})
 		}
 	}
 	fresh, err := s.recorder.RecordDelivery(ctx, d, enqueue)
@@ -82,12 +86,18 @@ func checkHeaders(h Headers) error {
 		{"X-Shopify-Shop-Domain", h.ShopDomain, true},
 		{"X-Shopify-Webhook-Id", h.WebhookID, true},
 		{"X-Shopify-Event-Id", h.EventID, false},
+		{"X-Shopify-Triggered-At", h.TriggeredAt, false},
 	} {
 		switch {
 		case hd.value == "" && hd.required:
 			return fmt.Errorf("%w: %s", ErrMissingHeader, hd.name)
 		case hd.value != "" && !textinput.ASCII(hd.value, maxHeaderID):
 			return fmt.Errorf("%w: %s must be at most %d printable ASCII characters", ErrInvalidHeader, hd.name, maxHeaderID)
+		}
+	}
+	if h.TriggeredAt != "" {
+		if _, err := time.Parse(time.RFC3339Nano, h.TriggeredAt); err != nil {
+			return fmt.Errorf("%w: X-Shopify-Triggered-At is not an RFC 3339 time", ErrInvalidHeader)
 		}
 	}
 	if !topicRe.MatchString(h.Topic) {

@@ -41,6 +41,9 @@ type Headers struct {
 	WebhookID  string // X-Shopify-Webhook-Id: one per delivery, repeated by retries; the dedupe key
 	EventID    string // X-Shopify-Event-Id: shared by one merchant action's deliveries; for correlation
 	HMAC       string // X-Shopify-Hmac-Sha256
+	// TriggeredAt is X-Shopify-Triggered-At: when the merchant's action
+	// happened, repeated by Shopify's retries ("" when not sent).
+	TriggeredAt string
 }
 
 // Outcome says what Receive did with a delivery.
@@ -73,7 +76,11 @@ type Job struct {
 	Topic     string
 	WebhookID string
 	EventID   string
-	Payload   []byte
+	// TriggeredAt is when Shopify says the change happened (its
+	// X-Shopify-Triggered-At), or when orderdesk received the delivery if
+	// Shopify did not say. Retries of the job keep it.
+	TriggeredAt time.Time
+	Payload     []byte
 }
 
 // Recorder records a delivery and, in the same transaction, runs enqueue
@@ -91,8 +98,16 @@ type Queue interface {
 type Shops interface {
 	ShopByDomain(ctx context.Context, domain string) (tenant.Shop, error)
 	// MarkUninstalled drops the shop's token and marks it uninstalled; its
-	// data stays until shop/redact.
-	MarkUninstalled(ctx context.Context, shopID int64, at time.Time) error
+	// data stays until shop/redact. An uninstall triggered before the
+	// shop's current installation (a delivery or job retried after the
+	// merchant installed again) changes nothing and returns false.
+	MarkUninstalled(ctx context.Context, shopID int64, at, triggeredAt time.Time) (bool, error)
+}
+
+// Copies reads orderdesk's stored copy of an order (orders.ErrNotFound
+// when the shop has none).
+type Copies interface {
+	GetOrder(ctx context.Context, shopID, orderID int64) (orders.Order, error)
 }
 
 // OrderSync applies changes to orderdesk's copy.
@@ -108,22 +123,31 @@ type Service struct {
 	secret   []byte
 	shops    Shops
 	recorder Recorder
+	copies   Copies
 	sync     OrderSync
 	decode   func([]byte) (orders.ShopifyOrder, error)
 	log      *slog.Logger
 	queue    Queue
 	topics   map[string]bool
+	// forget drops what this process caches for a shop that uninstalled.
+	forget func(shopID int64)
 }
 
-// NewService wires a Service. secret is the app's API secret; decode turns
+// NewService wires a Service. secret is the app's API secret; copies is the
+// stored copy a payload is compared with before it is trusted; decode turns
 // an orders/* body (Shopify's REST order) into the domain's facts.
-func NewService(secret []byte, shops Shops, recorder Recorder, sync OrderSync, decode func([]byte) (orders.ShopifyOrder, error), log *slog.Logger) *Service {
+func NewService(secret []byte, shops Shops, recorder Recorder, copies Copies, sync OrderSync, decode func([]byte) (orders.ShopifyOrder, error), log *slog.Logger) *Service {
 	topics := map[string]bool{}
 	for _, t := range Topics {
 		topics[t] = true
 	}
-	return &Service{secret: secret, shops: shops, recorder: recorder, sync: sync, decode: decode, log: log, topics: topics}
+	return &Service{secret: secret, shops: shops, recorder: recorder, copies: copies, sync: sync, decode: decode, log: log, topics: topics, forget: func(int64) {}}
 }
+
+// OnUninstalled runs forget after a shop's uninstall is recorded, so this
+// process drops the shop's cached access token at once (other replicas
+// within their cache's TTL).
+func (s *Service) OnUninstalled(forget func(shopID int64)) { s.forget = forget }
 
 // SetQueue connects the job queue; the queue's workers call back into the
 // Service, so the two are built one after the other.

@@ -223,7 +223,7 @@ export interface paths {
         put?: never;
         /**
          * Shopify webhooks
-         * @description Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it.
+         * @description Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), with the job that applies it, and answered at once. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop.
          */
         post: operations["receiveShopifyWebhook"];
         delete?: never;
@@ -2233,6 +2233,8 @@ export interface operations {
                 "X-Shopify-Webhook-Id": string;
                 /** @description Shared by the deliveries of one merchant action: recorded for correlation */
                 "X-Shopify-Event-Id"?: string;
+                /** @description When the change happened (RFC 3339), repeated by retries: an app/uninstalled triggered before the shop's current installation is not applied */
+                "X-Shopify-Triggered-At"?: string;
             };
             path?: never;
             cookie?: never;
