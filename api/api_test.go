@@ -30,11 +30,12 @@ import (
 func TestAuth(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOpts{})
-	// Shop B has an order shop A's key must not see.
-	b := orders.Build(orders.ShopifyOrder{ID: 777, Name: "#7", CreatedAt: now, UpdatedAt: now, Currency: "USD", TotalPrice: decimal.NewFromInt(5)}, now)
+	// Shop B has an order shop A's key must not see (its own Shopify has it).
+	b := orders.Build(orders.ShopifyOrder{ID: int64(shopifysandbox.SecondPaidUnfulfilled), Name: "#1001", CreatedAt: now, UpdatedAt: now, Currency: "USD", TotalPrice: decimal.NewFromInt(5)}, now)
 	if err := h.store.Orders().UpsertOrders(context.Background(), h.shopB.ID, []orders.Order{b}); err != nil {
 		t.Fatal(err)
 	}
+	bPath := fmt.Sprintf("/orders/%d", shopifysandbox.SecondPaidUnfulfilled)
 	t.Run("no key", func(t *testing.T) {
 		r := h.get("/orders", "")
 		problem(t, r, http.StatusUnauthorized, "unauthenticated")
@@ -55,14 +56,14 @@ func TestAuth(t *testing.T) {
 		}
 	})
 	t.Run("shop A's key gets 404 for shop B's order", func(t *testing.T) {
-		problem(t, h.get("/orders/777", keyA), http.StatusNotFound, "not_found")
-		if r := h.get("/orders/777", keyB); r.Code != http.StatusOK {
+		problem(t, h.get(bPath, keyA), http.StatusNotFound, "not_found")
+		if r := h.get(bPath, keyB); r.Code != http.StatusOK {
 			t.Errorf("shop B's own key: status = %d", r.Code)
 		}
 		var list api.OrderListResponse
 		h.get("/orders", keyA).decode(t, &list)
 		for _, o := range list.Orders {
-			if o.ID == 777 {
+			if o.ID == int64(shopifysandbox.SecondPaidUnfulfilled) {
 				t.Error("shop A's list shows shop B's order")
 			}
 		}

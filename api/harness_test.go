@@ -36,6 +36,7 @@ const (
 	keyA   = "key-a-0123456789abcdef"
 	keyB   = "key-b-0123456789abcdef"
 	tokenA = "shpat_a"
+	tokenB = "shpat_b"
 	// webhookSecret signs the sandbox's webhooks in tests.
 	webhookSecret = "whsec_test"
 )
@@ -47,7 +48,8 @@ var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 type harness struct {
 	t      testing.TB
 	router http.Handler
-	sb     *shopifysandbox.Sandbox
+	sb     *shopifysandbox.Sandbox // shop A's Shopify
+	sbB    *shopifysandbox.Sandbox // shop B's, with its own catalogue and token
 	store  *store.Store
 	svc    *orders.Service
 	syncer *orders.Syncer
@@ -94,12 +96,17 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	sb := shopifysandbox.New(shopifysandbox.Options{Shop: shopA, Token: tokenA, BucketSize: 400, LeakPerSecond: 20})
 	sb.Seed(now)
-	srv := httptest.NewServer(sb)
+	sbB := shopifysandbox.New(shopifysandbox.Options{Shop: shopB, Token: tokenB, BucketSize: 400, LeakPerSecond: 20})
+	sbB.SeedSecondShop(now)
+	front := shopifysandbox.NewShops(shopifysandbox.ShopsOptions{})
+	front.Add(sb)
+	front.Add(sbB)
+	srv := httptest.NewServer(front)
 	t.Cleanup(srv.Close)
 	reg := prometheus.NewRegistry()
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: "2026-10", BaseURL: srv.URL, Timeout: o.shopifyTimeout, BaseBackoff: 5 * time.Millisecond,
-		Tokens: tenant.NewTokens(st.Tenants(), nil, map[string]string{shopA: tokenA}, 0), RESTBucket: 400, RESTLeakPerSecond: 20, Metrics: reg,
+		Tokens: tenant.NewTokens(st.Tenants(), nil, map[string]string{shopA: tokenA, shopB: tokenB}, 0), RESTBucket: 400, RESTLeakPerSecond: 20, Metrics: reg,
 	}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +143,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, router: router, sb: sb, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
+	h := &harness{t: t, router: router, sb: sb, sbB: sbB, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
 	h.spec = h.loadSpec()
 	return h
 }
