@@ -246,10 +246,11 @@ func TestIdempotencyKeys(t *testing.T) {
 		t.Errorf("4xx replay: %d / %d", a.Code, b.Code)
 	}
 	// Keys belong to the API key that sent them: shop B's "same" is its own,
-	// and runs (here into shop B's missing Shopify token) instead of replaying.
+	// and runs (here into shop B's Shopify, which has no such order)
+	// instead of replaying.
 	r := h.do(http.MethodPost, path(shopifysandbox.OrderPaidUnfulfilled, "refund"), keyB, strings.NewReader(`{"amount":"10.00"}`),
 		"Content-Type", "application/json", "Idempotency-Key", "same", "X-Agent-Id", "b")
-	problem(t, r, http.StatusBadGateway, "shopify_auth")
+	problem(t, r, http.StatusNotFound, "not_found")
 	if r.Header().Get("Idempotent-Replayed") != "" {
 		t.Error("shop B got shop A's replay")
 	}
