@@ -23,8 +23,15 @@ import (
 // is the delivery's X-Shopify-Webhook-Id, the dedupe key.
 func (h *harness) hook(topic, webhookID string, body []byte, secret string) response {
 	h.t.Helper()
+	return h.hookEvent(topic, webhookID, uuid.NewString(), body, secret)
+}
+
+// hookEvent is hook with the X-Shopify-Event-Id given: the id one merchant
+// action's deliveries share.
+func (h *harness) hookEvent(topic, webhookID, eventID string, body []byte, secret string) response {
+	h.t.Helper()
 	headers := []string{"Content-Type", "application/json", "X-Shopify-Topic", topic, "X-Shopify-Shop-Domain", shopA,
-		"X-Shopify-Event-Id", uuid.NewString()}
+		"X-Shopify-Event-Id", eventID}
 	if webhookID != "" {
 		headers = append(headers, "X-Shopify-Webhook-Id", webhookID)
 	}

@@ -199,13 +199,17 @@ func sweepIdempotencyKeys(ctx context.Context, idem *idempotency.Service, log *s
 	}
 }
 
-// close lets running jobs finish (up to 10 s), stops the loops, and
+// close lets running jobs and background refreshes finish (up to 10 s),
+// stops the loops, and
 // closes the database.
 func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.jobs.Stop(ctx); err != nil {
 		a.log.Error("stop jobs", "err", err)
+	}
+	if err := a.orders.Close(ctx); err != nil {
+		a.log.Error("stop background refreshes", "err", err)
 	}
 	a.background.Stop()
 	_ = a.store.Close()

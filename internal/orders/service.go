@@ -223,8 +223,8 @@ type Page struct {
 	Next   *Cursor
 }
 
-// Service serves orders from the store, reading through to Shopify when a
-// copy is missing or older than the TTL.
+// Service serves orders from the store: a missing copy is read through from
+// Shopify, a copy older than the TTL is served and refreshed in the background.
 type Service struct {
 	store   Store
 	shopify Shopify
@@ -232,6 +232,8 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	flight  singleflight.Group
+	refresh *refresher
+	budget  RefreshBudget
 	// settle is how long an unknown action rests before reconciliation
 	// looks at it, so it does not race the request still finishing it.
 	settle time.Duration
@@ -240,6 +242,10 @@ type Service struct {
 // Option adjusts a Service.
 type Option func(*Service)
 
+// WithRefreshBudget bounds the background refreshes of stale copies per
+// shop (default DefaultRefreshBudget).
+func WithRefreshBudget(b RefreshBudget) Option { return func(s *Service) { s.budget = b } }
+
 // WithSettleDelay sets how long unknown actions rest before reconciliation
 // (default 5s).
 func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settle = d } }
@@ -247,33 +253,58 @@ func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settl
 // NewService wires a Service. ttl is how long a stored copy is served
 // without asking Shopify again.
 func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger, opts ...Option) *Service {
-	s := &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log, settle: 5 * time.Second}
+	s := &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log, settle: 5 * time.Second, budget: DefaultRefreshBudget}
 	for _, o := range opts {
 		o(s)
 	}
+	s.refresh = newRefresher(s.budget, log)
 	return s
 }
 
-// Get returns one order. refresh forces a read from Shopify first.
+// Get returns one order. A stored copy is the answer whenever there is one:
+// a copy older than the TTL is refreshed in the background, within the
+// shop's budget, and the view does not wait for it. Only a missing order or
+// refresh (the agent asked for Shopify's state) waits on Shopify.
 func (s *Service) Get(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (Order, error) {
-	stored, err := s.store.GetOrder(ctx, shop.ID, id)
-	switch {
-	case err == nil && !refresh && s.fresh(stored.SyncedAt):
-		return stored, nil
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return Order{}, fmt.Errorf("get order %d: %w", id, err)
+	if !refresh {
+		stored, err := s.store.GetOrder(ctx, shop.ID, id)
+		switch {
+		case err == nil:
+			if !s.fresh(stored.SyncedAt) {
+				s.refreshOrderLater(shop, id)
+			}
+			return stored, nil
+		case !errors.Is(err, ErrNotFound):
+			return Order{}, fmt.Errorf("get order %d: %w", id, err)
+		}
 	}
-	fetched, ferr := s.fetchOrder(ctx, shop, id, refresh)
-	if ferr == nil {
-		return fetched, nil
-	}
-	// A stale copy beats an error when the agent did not ask for fresh data.
-	if err == nil && !refresh && !errors.Is(ferr, ErrNotFound) && ctx.Err() == nil {
-		s.log.WarnContext(ctx, "serving stale order: shopify read failed", "order_id", id, "err", ferr)
-		return stored, nil
-	}
-	return Order{}, ferr
+	return s.fetchOrder(ctx, shop, id, refresh)
 }
+
+// refreshOrderLater schedules a background re-read of a stale copy. A
+// refresh that fails keeps the copy; one that read an older state than the
+// stored copy is not stored (UpsertOrders keeps the newer updated_at).
+func (s *Service) refreshOrderLater(shop tenant.Shop, id int64) {
+	s.refresh.schedule(refreshKey{shopID: shop.ID, id: id}, func(ctx context.Context) error {
+		// Refreshed meanwhile (a webhook, an action, another view's read-through).
+		if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil && s.fresh(o.SyncedAt) {
+			return nil
+		}
+		src, err := s.shopify.Order(ctx, shop, id)
+		if err != nil {
+			return fmt.Errorf("refresh order %d from shopify: %w", id, err)
+		}
+		if err := s.save(ctx, shop.ID, Build(src, s.now().UTC())); err != nil {
+			return fmt.Errorf("store refreshed order %d: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Close stops the background refreshes (those still queued are dropped:
+// the next view or the reconciliation sweep schedules them again) and
+// waits for the running ones, bounded by ctx.
+func (s *Service) Close(ctx context.Context) error { return s.refresh.close(ctx) }
 
 // fetchOrder reads an order from Shopify and stores it. Concurrent callers
 // for the same order share one Shopify call. The shared call does not end
@@ -286,7 +317,7 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 	v, err, _ := s.flight.Do(key, func() (any, error) {
 		// A caller that lost the race to a finished flight finds the copy here.
 		if !refresh {
-			if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil && s.fresh(o.SyncedAt) {
+			if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil {
 				return o, nil
 			}
 		}
@@ -310,10 +341,11 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 }
 
 // List returns a page of orders. A customer's list is read through to
-// Shopify first when it was never read or is older than the TTL.
+// Shopify first only when it was never read; a list read longer ago than the
+// TTL is served as stored and refreshed in the background.
 func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Page, error) {
 	if f.CustomerID != 0 && f.After == nil {
-		s.refreshCustomer(ctx, shop, f.CustomerID)
+		s.customerFreshness(ctx, shop, f.CustomerID)
 	}
 	limit := f.Limit
 	f.Limit = limit + 1 // one more tells whether a next page exists
@@ -330,35 +362,51 @@ func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Pag
 	return page, nil
 }
 
-// refreshCustomer reads a customer's orders from Shopify when the stored
-// list is stale. Failure is logged, not returned: the stored list still serves.
-func (s *Service) refreshCustomer(ctx context.Context, shop tenant.Shop, customerID int64) {
+// customerFreshness reads a customer's orders from Shopify when the list
+// was never read, and schedules a background read when it is stale.
+// Failure is logged, not returned: the stored list still serves.
+func (s *Service) customerFreshness(ctx context.Context, shop tenant.Shop, customerID int64) {
 	synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID)
-	if err == nil && s.fresh(synced) {
-		return
-	}
-	_, err, _ = s.flight.Do(fmt.Sprintf("customer:%d:%d", shop.ID, customerID), func() (any, error) {
-		if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && s.fresh(synced) {
-			return nil, nil
-		}
-		srcs, err := s.shopify.CustomerOrders(ctx, shop, customerID)
+	switch {
+	case err != nil:
+		s.log.WarnContext(ctx, "customer sync time unknown; serving stored orders", "customer_id", customerID, "err", err)
+	case synced.IsZero():
+		_, err, _ = s.flight.Do(fmt.Sprintf("customer:%d:%d", shop.ID, customerID), func() (any, error) {
+			if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && !synced.IsZero() {
+				return nil, nil
+			}
+			return nil, s.readCustomer(ctx, shop, customerID, true)
+		})
 		if err != nil {
-			return nil, fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
+			s.log.WarnContext(ctx, "customer read-through failed; serving stored orders", "customer_id", customerID, "err", err)
 		}
-		now := s.now().UTC()
-		// The first read of a contact learns their past; later reads learn news.
-		save := s.save
-		if synced.IsZero() {
-			save = s.saveHistory
-		}
-		if err := save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
-			return nil, fmt.Errorf("store customer %d orders: %w", customerID, err)
-		}
-		return nil, s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "customer read-through failed; serving stored orders", "customer_id", customerID, "err", err)
+	case !s.fresh(synced):
+		s.refresh.schedule(refreshKey{shopID: shop.ID, customer: true, id: customerID}, func(ctx context.Context) error {
+			if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && s.fresh(synced) {
+				return nil
+			}
+			return s.readCustomer(ctx, shop, customerID, false)
+		})
 	}
+}
+
+// readCustomer reads every order of a customer from Shopify and stores
+// them; the first read of a contact (first) learns their past, later reads
+// learn news.
+func (s *Service) readCustomer(ctx context.Context, shop tenant.Shop, customerID int64, first bool) error {
+	srcs, err := s.shopify.CustomerOrders(ctx, shop, customerID)
+	if err != nil {
+		return fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
+	}
+	now := s.now().UTC()
+	save := s.save
+	if first {
+		save = s.saveHistory
+	}
+	if err := save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
+		return fmt.Errorf("store customer %d orders: %w", customerID, err)
+	}
+	return s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
 }
 
 // save stores orders, the timeline events their facts tell and the

@@ -246,10 +246,11 @@ type TimelinePage struct {
 }
 
 // Timeline returns a contact's activity, newest first. A contact whose
-// orders were never read is read through from Shopify first.
+// orders were never read is read through from Shopify first; a stale one
+// is served and refreshed in the background, as the order list is.
 func (s *Service) Timeline(ctx context.Context, shop tenant.Shop, customerID int64, after *TimelineCursor, limit int) (TimelinePage, error) {
 	if after == nil {
-		s.refreshCustomer(ctx, shop, customerID)
+		s.customerFreshness(ctx, shop, customerID)
 	}
 	events, err := s.store.Timeline(ctx, shop.ID, customerID, after, limit+1)
 	if err != nil {
