@@ -1,0 +1,799 @@
+// Command orderdesk-bench is `make bench`: it loads generated orders into a
+// fresh Postgres database, starts `orderdesk serve` on it against an
+// in-process Shopify sandbox, starts a bare reference handler (net/http +
+// pgx reading the same table's stored JSON by primary key), drives both
+// with wrk (and pgbench for the one-INSERT-per-commit ingest reference), and
+// prints issue 9's table as ratios from the same run.
+//
+//	orderdesk-bench [-orders 20000] [-duration 10s] [-out docs/benchmarks.md]
+//	orderdesk-bench reference -addr 127.0.0.1:8091 -db URL   (used by the bench itself)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/shopify"
+	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
+)
+
+const (
+	benchShop   = "bench.myshopify.com"
+	benchToken  = "shpat_bench"
+	benchKey    = "od_bench_key_0123456789"
+	benchSecret = "bench_app_secret"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "reference" {
+		if err := reference(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "reference:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(context.Background(), os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "orderdesk-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	adminURL  string
+	binary    string
+	n         int
+	duration  time.Duration
+	conns     int
+	hookConns int
+	rate      int
+	sustain   time.Duration
+	out       string
+}
+
+func run(ctx context.Context, args []string) error {
+	var c config
+	fs := flag.NewFlagSet("orderdesk-bench", flag.ContinueOnError)
+	fs.StringVar(&c.adminURL, "postgres", envOr("ORDERDESK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server (a database orderdesk_bench is created on it)")
+	fs.StringVar(&c.binary, "binary", "bin/orderdesk", "the orderdesk binary to serve")
+	fs.IntVar(&c.n, "orders", 20000, "generated orders (plus the sandbox catalogue)")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "each wrk run")
+	fs.IntVar(&c.conns, "c", 64, "wrk connections for views")
+	fs.IntVar(&c.hookConns, "hook-c", 32, "wrk connections for webhook ingest")
+	fs.IntVar(&c.rate, "rate", 500, "sustained webhook deliveries per second for the apply-lag run")
+	fs.DurationVar(&c.sustain, "sustain", 20*time.Second, "length of the sustained run")
+	fs.StringVar(&c.out, "out", "docs/benchmarks.md", "results file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, tool := range []string{"wrk", "pgbench"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s is needed (apt-get install -y wrk postgresql-contrib): %w", tool, err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "orderdesk-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	dbURL, err := freshDatabase(ctx, c.adminURL, "orderdesk_bench")
+	if err != nil {
+		return err
+	}
+	logf("database %s", redact(dbURL))
+
+	// Shopify: the sandbox catalogue plus n generated orders.
+	now := time.Now().UTC()
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: benchShop, Token: benchToken})
+	sb.Seed(now)
+	sb.AddGenerated(c.n, now)
+	sbSrv := httptest.NewServer(sb)
+	defer sbSrv.Close()
+
+	ids, err := load(ctx, dbURL, sb, c.n, now)
+	if err != nil {
+		return err
+	}
+	logf("loaded %d orders", len(ids))
+	idFile := filepath.Join(dir, "ids")
+	var sbuf strings.Builder
+	for _, id := range ids {
+		sbuf.WriteString(strconv.FormatInt(id, 10) + "\n")
+	}
+	if err := os.WriteFile(idFile, []byte(sbuf.String()), 0o600); err != nil {
+		return err
+	}
+
+	odAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	refAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	serve := exec.CommandContext(ctx, c.binary, "serve")
+	serve.Env = append(os.Environ(),
+		"ORDERDESK_DATABASE_URL="+dbURL, "ORDERDESK_HTTP_ADDR="+odAddr, "ORDERDESK_API_KEY="+benchKey,
+		"ORDERDESK_LOG_LEVEL=error", "SHOPIFY_SHOP="+benchShop, "SHOPIFY_ACCESS_TOKEN="+benchToken,
+		"SHOPIFY_BASE_URL="+sbSrv.URL, "SHOPIFY_API_SECRET="+benchSecret, "ORDERDESK_ORDER_TTL=2m")
+	serve.Stdout, serve.Stderr = os.Stderr, os.Stderr
+	if err := serve.Start(); err != nil {
+		return fmt.Errorf("start serve: %w", err)
+	}
+	defer stop(serve)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ref := exec.CommandContext(ctx, self, "reference", "-addr", refAddr, "-db", dbURL)
+	ref.Stdout, ref.Stderr = os.Stderr, os.Stderr
+	if err := ref.Start(); err != nil {
+		return fmt.Errorf("start reference: %w", err)
+	}
+	defer stop(ref)
+	for _, u := range []string{"http://" + odAddr + "/readyz", "http://" + refAddr + "/healthz"} {
+		if err := waitReady(u, 60*time.Second); err != nil {
+			return err
+		}
+	}
+	time.Sleep(5 * time.Second) // start-up settles
+	r := results{n: len(ids), duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate}
+	r.idleRSS = rssMB(serve.Process.Pid)
+	r.refRSS = rssMB(ref.Process.Pid)
+	logf("idle RSS: serve %.1f MB, reference %.1f MB", r.idleRSS, r.refRSS)
+
+	auth := "Bearer " + benchKey
+	view := func(base string) (wrkResult, error) {
+		return runWrk(dir, base, c.conns, c.duration, viewScript(idFile, auth))
+	}
+	// Warm both (connection pools, page cache), then measure.
+	_, _ = runWrk(dir, "http://"+refAddr, c.conns, 3*time.Second, viewScript(idFile, auth))
+	_, _ = runWrk(dir, "http://"+odAddr, c.conns, 3*time.Second, viewScript(idFile, auth))
+	if r.refFresh, err = view("http://" + refAddr); err != nil {
+		return err
+	}
+	calls0 := shopifyCalls(sb)
+	if r.odFresh, err = view("http://" + odAddr); err != nil {
+		return err
+	}
+	r.freshCalls = shopifyCalls(sb) - calls0
+	logf("fresh view: reference %.0f/s p99 %s, orderdesk %.0f/s p99 %s", r.refFresh.rps, r.refFresh.p99, r.odFresh.rps, r.odFresh.p99)
+
+	// Every copy older than the TTL.
+	if err := exec1(ctx, dbURL, "UPDATE orders SET synced_at = now() - interval '1 hour'"); err != nil {
+		return err
+	}
+	calls0 = shopifyCalls(sb)
+	if r.odStale, err = view("http://" + odAddr); err != nil {
+		return err
+	}
+	r.staleCalls = shopifyCalls(sb) - calls0
+	logf("stale view: orderdesk %.0f/s p99 %s, %d Shopify calls", r.odStale.rps, r.odStale.p99, r.staleCalls)
+
+	list := func(base string) (wrkResult, error) {
+		return runWrk(dir, base, c.conns, c.duration, listScript(shopifysandbox.Bob.Id, auth))
+	}
+	if r.refList, err = list("http://" + refAddr); err != nil {
+		return err
+	}
+	if r.odList, err = list("http://" + odAddr); err != nil {
+		return err
+	}
+	logf("list: reference %.0f/s, orderdesk %.0f/s", r.refList.rps, r.odList.rps)
+
+	// Webhook ingest: signed orders/updated of distinct orders, distinct ids.
+	hookFile := filepath.Join(dir, "hooks")
+	body, err := writeHooks(hookFile, sb, ids, 60000, now)
+	if err != nil {
+		return err
+	}
+	if r.pgbench, err = runPgbench(ctx, dir, dbURL, body, c.hookConns, c.duration); err != nil {
+		return err
+	}
+	ingestStart := time.Now()
+	if r.odIngest, err = runWrk(dir, "http://"+odAddr, c.hookConns, c.duration, hookScript(hookFile)); err != nil {
+		return err
+	}
+	logf("ingest: pgbench %.0f/s, orderdesk %.0f/s (%d non-2xx)", r.pgbench, r.odIngest.rps, r.odIngest.non2xx)
+	r.burstDrain = drain(ctx, dbURL, ingestStart, 3*time.Minute)
+	logf("burst applied in %s after it ended", r.burstDrain)
+
+	// Apply lag under a sustained rate.
+	if r.lag, err = sustained(ctx, "http://"+odAddr, dbURL, sb, ids, c.rate, c.sustain, now); err != nil {
+		return err
+	}
+	logf("sustained %d/s: sent %d, applied %d, lag p50 %.3fs p99 %.3fs", c.rate, r.lag.sent, r.lag.applied, r.lag.p50, r.lag.p99)
+	time.Sleep(5 * time.Second)
+	r.afterRSS = rssMB(serve.Process.Pid)
+
+	r.machine = machine()
+	table := r.table()
+	fmt.Println(table)
+	if c.out != "" {
+		if err := os.WriteFile(c.out, []byte(table), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s", c.out)
+	}
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func redact(u string) string { return regexp.MustCompile(`//[^@]*@`).ReplaceAllString(u, "//…@") }
+
+// freshDatabase drops and creates the database and returns its URL.
+func freshDatabase(ctx context.Context, adminURL, name string) (string, error) {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	cfg := conn.Config()
+	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name), nil
+}
+
+// load migrates the database, creates the shop and key, and stores every
+// sandbox order as a fresh copy the way a backfill would (REST-shaped JSON
+// through the same conversion), in batches.
+func load(ctx context.Context, dbURL string, sb *shopifysandbox.Sandbox, n int, now time.Time) ([]int64, error) {
+	log := slog.New(slog.DiscardHandler)
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx, log); err != nil {
+		return nil, err
+	}
+	shop, err := tenant.NewService(st.Tenants()).Bootstrap(ctx, benchShop, benchKey)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	var batch []orders.Order
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var events []orders.TimelineEvent
+		for _, o := range batch {
+			events = append(events, orders.TimelineFor(o)...)
+		}
+		err := st.Orders().SaveOrders(ctx, shop.ID, batch, events, true)
+		batch = batch[:0]
+		return err
+	}
+	for _, id := range sandboxIDs(n) {
+		o, ok := sb.Order(id)
+		if !ok {
+			continue
+		}
+		raw, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		src, err := shopify.DecodeOrder(raw)
+		if err != nil {
+			return nil, err
+		}
+		batch = append(batch, orders.Build(src, now))
+		ids = append(ids, src.ID)
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ids, flush()
+}
+
+// sandboxIDs are the catalogue's ids and the generated ones.
+func sandboxIDs(n int) []uint64 {
+	ids := []uint64{
+		shopifysandbox.OrderInTransit, shopifysandbox.OrderPaidUnfulfilled, shopifysandbox.OrderPending,
+		shopifysandbox.OrderAuthorized, shopifysandbox.OrderPartiallyPaid, shopifysandbox.OrderPartiallyRefunded,
+		shopifysandbox.OrderRefunded, shopifysandbox.OrderCancelledVoided, shopifysandbox.OrderArchived,
+		shopifysandbox.OrderOutForDelivery, shopifysandbox.OrderReadyForPickup, shopifysandbox.OrderAttemptedDelivery,
+		shopifysandbox.OrderDelivered, shopifysandbox.OrderEUR, shopifysandbox.OrderJPY,
+	}
+	for i := range n {
+		ids = append(ids, 600000000+uint64(i))
+	}
+	return ids
+}
+
+func exec1(ctx context.Context, dbURL, sql string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+	}
+}
+
+// freeAddr is a loopback address with a port nothing listens on now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(u string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer 200 within %s", u, within)
+}
+
+func rssMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	kb, _ := strconv.ParseFloat(string(m[1]), 64)
+	return kb / 1024
+}
+
+// shopifyCalls is every Admin API call the sandbox answered.
+func shopifyCalls(sb *shopifysandbox.Sandbox) int {
+	n := 0
+	for _, op := range []string{shopifysandbox.OpOrderGet, shopifysandbox.OpOrdersList, shopifysandbox.OpCustomerOrders,
+		shopifysandbox.OpTransactionsList, shopifysandbox.OpFulfillmentEvents, shopifysandbox.OpOrdersCount, "graphql.order", "graphql.orders"} {
+		n += sb.Calls(op)
+	}
+	return n
+}
+
+type wrkResult struct {
+	rps      float64
+	p99      time.Duration
+	requests int
+	non2xx   int
+}
+
+func viewScript(idFile, auth string) string {
+	return fmt.Sprintf(`local ids = {}
+for line in io.lines(%q) do ids[#ids+1] = line end
+wrk.headers["Authorization"] = %q
+function init(args) math.randomseed(os.time() + math.floor(os.clock() * 1000000)) end
+function request() return wrk.format("GET", "/orders/" .. ids[math.random(#ids)]) end
+`, idFile, auth)
+}
+
+func listScript(customer uint64, auth string) string {
+	return fmt.Sprintf(`wrk.headers["Authorization"] = %q
+function request() return wrk.format("GET", "/orders?customer_id=%d&limit=20") end
+`, auth, customer)
+}
+
+// hookScript sends the prepared deliveries, each thread its share, once each.
+func hookScript(file string) string {
+	return fmt.Sprintf(`local counter = 0
+function setup(thread) thread:set("tid", counter); counter = counter + 1 end
+local reqs, i = {}, 0
+function init(args)
+  local k = 0
+  for line in io.lines(%q) do
+    if k %% 2 == tid then
+      local id, sig, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+      reqs[#reqs+1] = wrk.format("POST", "/webhooks/shopify", {
+        ["Content-Type"] = "application/json", ["X-Shopify-Topic"] = "orders/updated",
+        ["X-Shopify-Shop-Domain"] = %q, ["X-Shopify-Webhook-Id"] = id,
+        ["X-Shopify-Event-Id"] = id, ["X-Shopify-Hmac-Sha256"] = sig}, body)
+    end
+    k = k + 1
+  end
+end
+function request() i = i + 1; if i > #reqs then i = 1 end; return reqs[i] end
+`, file, benchShop)
+}
+
+var (
+	rpsRe    = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	p99Re    = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)`)
+	reqRe    = regexp.MustCompile(`(\d+) requests in`)
+	non2xxRe = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+)
+
+func runWrk(dir, base string, conns int, d time.Duration, script string) (wrkResult, error) {
+	f := filepath.Join(dir, fmt.Sprintf("s%d.lua", time.Now().UnixNano()))
+	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
+		return wrkResult{}, err
+	}
+	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(d.Seconds())), "--latency", "-s", f, base).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	var r wrkResult
+	if m := rpsRe.FindSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	if m := p99Re.FindSubmatch(out); m != nil {
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(m[2])]
+		r.p99 = time.Duration(v * float64(unit))
+	}
+	if m := reqRe.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(string(m[1]))
+	}
+	if m := non2xxRe.FindSubmatch(out); m != nil {
+		r.non2xx, _ = strconv.Atoi(string(m[1]))
+	}
+	if r.rps == 0 {
+		return r, fmt.Errorf("wrk gave no rate: %s", out)
+	}
+	return r, nil
+}
+
+// hookBody is a signed orders/updated delivery of order id, a newer state.
+func hookBody(sb *shopifysandbox.Sandbox, id int64, at time.Time) ([]byte, error) {
+	o, ok := sb.Order(uint64(id))
+	if !ok {
+		return nil, fmt.Errorf("no sandbox order %d", id)
+	}
+	o.UpdatedAt = &at
+	return json.Marshal(o)
+}
+
+// writeHooks writes n deliveries (webhook id, signature, body per line) and
+// returns one body, the size pgbench's INSERT stores.
+func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, now time.Time) ([]byte, error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var sample []byte
+	for i := range n {
+		body, err := hookBody(sb, ids[i%len(ids)], now.Add(time.Duration(i+1)*time.Millisecond))
+		if err != nil {
+			return nil, err
+		}
+		sample = body
+		if _, err := fmt.Fprintf(f, "%s\t%s\t%s\n", uuid.NewString(), webhooksig.Sign([]byte(benchSecret), body), body); err != nil {
+			return nil, err
+		}
+	}
+	return sample, f.Close()
+}
+
+// runPgbench: one INSERT of a delivery-sized row per commit.
+func runPgbench(ctx context.Context, dir, dbURL string, body []byte, conns int, d time.Duration) (float64, error) {
+	if err := exec1(ctx, dbURL, "CREATE TABLE IF NOT EXISTS bench_ingest (id bigserial PRIMARY KEY, webhook_id text UNIQUE NOT NULL, body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"); err != nil {
+		return 0, err
+	}
+	script := filepath.Join(dir, "ingest.sql")
+	lit := strings.ReplaceAll(string(body), "'", "''")
+	sql := "INSERT INTO bench_ingest (webhook_id, body) VALUES (md5(random()::text || clock_timestamp()::text), '" + lit + "');\n"
+	if err := os.WriteFile(script, []byte(sql), 0o600); err != nil {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, "pgbench", "-n", "-c", strconv.Itoa(conns), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-f", script, dbURL).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w: %s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([\d.]+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench gave no tps: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// drain waits until every apply job inserted since `since` has finished and
+// says how long after now that was (or the wait, when it did not).
+func drain(ctx context.Context, dbURL string, since time.Time, within time.Duration) time.Duration {
+	start := time.Now()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return -1
+	}
+	defer conn.Close(ctx)
+	for time.Since(start) < within {
+		var left int
+		err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE kind = 'apply_webhook' AND created_at >= $1 AND finalized_at IS NULL", since).Scan(&left)
+		if err == nil && left == 0 {
+			return time.Since(start)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return -time.Since(start)
+}
+
+type lagResult struct {
+	sent, applied, failed int
+	p50, p99, max         float64
+}
+
+// sustained sends rate deliveries a second for d, then measures, per
+// delivery, the time from its job's insert (the delivery's transaction) to
+// its job's completion (the copy stored and visible).
+func sustained(ctx context.Context, base, dbURL string, sb *shopifysandbox.Sandbox, ids []int64, rate int, d time.Duration, now time.Time) (lagResult, error) {
+	total := rate * int(d.Seconds())
+	type delivery struct {
+		id, sig string
+		body    []byte
+	}
+	list := make([]delivery, total)
+	for i := range list {
+		body, err := hookBody(sb, ids[(i*7919)%len(ids)], now.Add(time.Hour+time.Duration(i+1)*time.Millisecond))
+		if err != nil {
+			return lagResult{}, err
+		}
+		list[i] = delivery{uuid.NewString(), webhooksig.Sign([]byte(benchSecret), body), body}
+	}
+	start := time.Now()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	work := make(chan delivery, total)
+	for range 64 {
+		wg.Go(func() {
+			for dl := range work {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/shopify", strings.NewReader(string(dl.body)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Shopify-Topic", "orders/updated")
+				req.Header.Set("X-Shopify-Shop-Domain", benchShop)
+				req.Header.Set("X-Shopify-Webhook-Id", dl.id)
+				req.Header.Set("X-Shopify-Hmac-Sha256", dl.sig)
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for _, dl := range list {
+		<-tick.C
+		work <- dl
+	}
+	tick.Stop()
+	close(work)
+	wg.Wait()
+	drain(ctx, dbURL, start, 3*time.Minute)
+	r := lagResult{sent: total, failed: int(failed.Load())}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return r, err
+	}
+	defer pool.Close()
+	err = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'completed'),
+		coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finalized_at - created_at)), 0),
+		coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finalized_at - created_at)), 0),
+		coalesce(max(extract(epoch FROM finalized_at - created_at)), 0)
+		FROM river_job WHERE kind = 'apply_webhook' AND created_at >= $1`, start).Scan(&r.applied, &r.p50, &r.p99, &r.max)
+	return r, err
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		if m := regexp.MustCompile(`model name\s*:\s*(.*)`).FindSubmatch(b); m != nil {
+			cpu = string(m[1])
+		}
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return fmt.Sprintf("%s, %d CPUs visible to Go (GOMAXPROCS %d), load average %s (other work was running), %s %s/%s",
+		cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), load, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+type results struct {
+	n, conns, hookConns, rate  int
+	duration                   time.Duration
+	idleRSS, refRSS, afterRSS  float64
+	refFresh, odFresh, odStale wrkResult
+	refList, odList            wrkResult
+	freshCalls, staleCalls     int
+	pgbench                    float64
+	odIngest                   wrkResult
+	burstDrain                 time.Duration
+	lag                        lagResult
+	machine                    string
+}
+
+func per1000(calls, requests int) float64 {
+	if requests == 0 {
+		return 0
+	}
+	return float64(calls) * 1000 / float64(requests)
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func (r results) table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks (issue 9)\n\nProduced by `make bench` (cmd/orderdesk-bench) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Machine: %s.\n\n", r.machine)
+	fmt.Fprintf(&b, "Setup: Postgres, %d synced orders; `orderdesk serve` against an in-process Shopify sandbox; the reference is a bare net/http + pgx handler reading the same `orders` table's stored JSON by primary key (no auth, no rendering). wrk, 2 threads, %d connections, %s per run, random order ids; webhook ingest with %d connections, signed `orders/updated` deliveries of distinct ids; the ingest reference is pgbench, one INSERT of a delivery-sized row per commit, %d clients.\n\n",
+		r.n, r.conns, r.duration, r.hookConns, r.hookConns)
+	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
+	fr := r.odFresh.rps / r.refFresh.rps
+	fp := float64(r.odFresh.p99) / float64(r.refFresh.p99)
+	fmt.Fprintf(&b, "| `GET /orders/{id}`, copies fresh | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× throughput, %.2f× p99 | ≥ 0.8×, p99 ≤ 1.5×: %s |\n",
+		r.refFresh.rps, ms(r.refFresh.p99), r.odFresh.rps, ms(r.odFresh.p99), fr, fp, met(fr >= 0.8 && fp <= 1.5))
+	sr := r.odStale.rps / r.odFresh.rps
+	fmt.Fprintf(&b, "| `GET /orders/{id}`, copies older than the TTL | — | %.0f req/s, p99 %s | %.2f× the fresh view | ≥ 0.9×: %s |\n",
+		r.odStale.rps, ms(r.odStale.p99), sr, met(sr >= 0.9))
+	lr := r.odList.rps / r.refList.rps
+	fmt.Fprintf(&b, "| `GET /orders?customer_id=…&limit=20` | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
+		r.refList.rps, ms(r.refList.p99), r.odList.rps, ms(r.odList.p99), lr)
+	fc, sc := per1000(r.freshCalls, r.odFresh.requests), per1000(r.staleCalls, r.odStale.requests)
+	fmt.Fprintf(&b, "| Shopify calls per 1,000 views | — | fresh: %.2f (%d in %d views); stale: %.2f (%d in %d views, the background refreshes within the 1/s budget) | | 0: %s |\n",
+		fc, r.freshCalls, r.odFresh.requests, sc, r.staleCalls, r.odStale.requests, met(r.freshCalls == 0))
+	ir := r.odIngest.rps / r.pgbench
+	fmt.Fprintf(&b, "| webhook ingest vs one INSERT per commit | %.0f/s (pgbench) | %.0f/s (%d non-2xx) | %.2f× | ≥ 0.5×: %s |\n",
+		r.pgbench, r.odIngest.rps, r.odIngest.non2xx, ir, met(ir >= 0.5 && r.odIngest.non2xx == 0))
+	drained := "all applied " + r.burstDrain.Round(100*time.Millisecond).String() + " after the burst ended"
+	if r.burstDrain < 0 {
+		drained = "**still queued** " + (-r.burstDrain).Round(time.Second).String() + " after the burst ended"
+	}
+	fmt.Fprintf(&b, "| applying that burst (River jobs) | — | %s | | |\n", drained)
+	fmt.Fprintf(&b, "| apply lag at a sustained %d deliveries/s for %d s (job insert → copy stored) | — | p50 %.3f s, p99 %.3f s, max %.3f s; %d sent, %d applied, %d refused/failed | | p99 < 1 s, nothing lost: %s |\n",
+		r.rate, r.lag.sent/max(r.rate, 1), r.lag.p50, r.lag.p99, r.lag.max, r.lag.sent, r.lag.applied, r.lag.failed, met(r.lag.p99 < 1 && r.lag.applied == r.lag.sent))
+	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
+		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
+	if n := r.refFresh.non2xx + r.odFresh.non2xx + r.odStale.non2xx + r.refList.non2xx + r.odList.non2xx; n > 0 {
+		fmt.Fprintf(&b, "\n**%d view answers were not 2xx**: those runs do not measure what they claim.\n", n)
+	}
+	b.WriteString("\nThe machine is shared (see the load average): absolute figures move between runs; the ratios come from one run and are what the targets are about.\n")
+	return b.String()
+}
+
+// reference serves GET /orders/{id} and GET /orders?customer_id= straight
+// from the orders table's stored JSON: the floor orderdesk is compared with.
+func reference(args []string) error {
+	fs := flag.NewFlagSet("reference", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
+	db := fs.String("db", "", "Postgres URL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	var shopID int64
+	if err := pool.QueryRow(ctx, "SELECT id FROM shops WHERE domain = $1", benchShop).Scan(&shopID); err != nil {
+		return fmt.Errorf("shop: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			http.Error(w, "bad id", http.StatusBadRequest)
+			return
+		}
+		var doc []byte
+		err = pool.QueryRow(r.Context(), "SELECT shopify FROM orders WHERE shop_id = $1 AND id = $2", shopID, id).Scan(&doc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			http.NotFound(w, r)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	})
+	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
+		customer, _ := strconv.ParseInt(r.URL.Query().Get("customer_id"), 10, 64)
+		rows, err := pool.Query(r.Context(), "SELECT shopify FROM orders WHERE shop_id = $1 AND customer_id = $2 ORDER BY created_at DESC, id DESC LIMIT 21", shopID, customer)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer rows.Close()
+		buf := []byte(`{"orders":[`)
+		first := true
+		for rows.Next() {
+			var doc []byte
+			if err := rows.Scan(&doc); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = append(buf, doc...)
+		}
+		buf = append(buf, "]}"...)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(buf)
+	})
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return srv.ListenAndServe()
+}
