@@ -139,9 +139,10 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	serve := exec.CommandContext(ctx, c.binary, "serve")
+	// ORDERDESK_RATE_LIMIT=0: the per-key limit (20/s) would measure 429s.
 	serve.Env = append(os.Environ(),
 		"ORDERDESK_DATABASE_URL="+dbURL, "ORDERDESK_HTTP_ADDR="+odAddr, "ORDERDESK_API_KEY="+benchKey,
-		"ORDERDESK_LOG_LEVEL=error", "SHOPIFY_SHOP="+benchShop, "SHOPIFY_ACCESS_TOKEN="+benchToken,
+		"ORDERDESK_LOG_LEVEL=error", "ORDERDESK_RATE_LIMIT=0", "SHOPIFY_SHOP="+benchShop, "SHOPIFY_ACCESS_TOKEN="+benchToken,
 		"SHOPIFY_BASE_URL="+sbSrv.URL, "SHOPIFY_API_SECRET="+benchSecret, "ORDERDESK_ORDER_TTL=2m")
 	serve.Stdout, serve.Stderr = os.Stderr, os.Stderr
 	if err := serve.Start(); err != nil {
@@ -200,11 +201,12 @@ func run(ctx context.Context, args []string) error {
 	list := func(base string) (wrkResult, error) {
 		return runWrk(dir, base, c.conns, c.duration, listScript(shopifysandbox.Bob.Id, auth))
 	}
+	// A failed list run is reported as 0 rather than ending the bench.
 	if r.refList, err = list("http://" + refAddr); err != nil {
-		return err
+		logf("reference list: %v", err)
 	}
 	if r.odList, err = list("http://" + odAddr); err != nil {
-		return err
+		logf("orderdesk list: %v", err)
 	}
 	logf("list: reference %.0f/s, orderdesk %.0f/s", r.refList.rps, r.odList.rps)
 
@@ -407,11 +409,13 @@ func rssMB(pid int) float64 {
 	return kb / 1024
 }
 
-// shopifyCalls is every Admin API call the sandbox answered.
+// shopifyCalls is every Admin API call a view can cause (an order's or a
+// customer's reads); the reconciliation sweep's order listings are not
+// counted.
 func shopifyCalls(sb *shopifysandbox.Sandbox) int {
 	n := 0
-	for _, op := range []string{shopifysandbox.OpOrderGet, shopifysandbox.OpOrdersList, shopifysandbox.OpCustomerOrders,
-		shopifysandbox.OpTransactionsList, shopifysandbox.OpFulfillmentEvents, shopifysandbox.OpOrdersCount, "graphql.order", "graphql.orders"} {
+	for _, op := range []string{shopifysandbox.OpOrderGet, shopifysandbox.OpCustomerOrders,
+		shopifysandbox.OpTransactionsList, shopifysandbox.OpFulfillmentEvents, "graphql.order"} {
 		n += sb.Calls(op)
 	}
 	return n
@@ -722,7 +726,8 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
 		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
 	if n := r.refFresh.non2xx + r.odFresh.non2xx + r.odStale.non2xx + r.refList.non2xx + r.odList.non2xx; n > 0 {
-		fmt.Fprintf(&b, "\n**%d view answers were not 2xx**: those runs do not measure what they claim.\n", n)
+		fmt.Fprintf(&b, "\n**View answers that were not 2xx** (those runs do not measure what they claim): reference fresh %d, orderdesk fresh %d, stale %d, reference list %d, orderdesk list %d.\n",
+			r.refFresh.non2xx, r.odFresh.non2xx, r.odStale.non2xx, r.refList.non2xx, r.odList.non2xx)
 	}
 	b.WriteString("\nThe machine is shared (see the load average): absolute figures move between runs; the ratios come from one run and are what the targets are about.\n")
 	return b.String()
