@@ -24,6 +24,13 @@ func principal(c *gin.Context) tenant.Principal {
 }
 
 func (s *server) authenticate(c *gin.Context) {
+	// One Authorization header: a second is never read as the first's
+	// fallback (nor the first as the second's), whichever a proxy keeps.
+	if len(c.Request.Header.Values("Authorization")) > 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="orderdesk", error="invalid_request"`)
+		writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", "send one Authorization header: Bearer <api key>"))
+		return
+	}
 	h := c.GetHeader("Authorization")
 	scheme, key, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
@@ -37,6 +44,12 @@ func (s *server) authenticate(c *gin.Context) {
 			c.Header("WWW-Authenticate", `Bearer realm="orderdesk", error="invalid_token"`)
 			writeProblem(c, newProblem(http.StatusUnauthorized, "unauthenticated", "Missing or invalid API key", "the API key is not valid"))
 			return
+		}
+		// Too many unknown keys lately: this replica answers keys it has
+		// not cached with a 429 until its lookup budget refills.
+		var rl *tenant.RateLimitError
+		if errors.As(err, &rl) {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds()))))
 		}
 		writeError(c, s.Log, err)
 		return

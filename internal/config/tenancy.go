@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -60,8 +61,8 @@ func (c Config) validateTenancy(mode Mode) error {
 	if c.KeyCacheTTL < 0 || c.KeyCacheTTL > time.Minute {
 		return &Error{"ORDERDESK_API_KEY_CACHE_TTL", "must be between 0 and 1m (it bounds how long a revoked key keeps working)"}
 	}
-	if c.RateLimit < 0 {
-		return &Error{"ORDERDESK_RATE_LIMIT", "must not be negative (0 turns the limit off)"}
+	if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) || c.RateLimit < 0 {
+		return &Error{"ORDERDESK_RATE_LIMIT", "must be a finite number of requests a second, not negative (0 turns the limit off)"}
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		return &Error{"ORDERDESK_RATE_BURST", "must be at least 1"}

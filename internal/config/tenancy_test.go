@@ -63,6 +63,9 @@ func TestTenancy(t *testing.T) {
 		{"cache ttl too long", multi(map[string]string{"ORDERDESK_API_KEY_CACHE_TTL": "10m"}), "ORDERDESK_API_KEY_CACHE_TTL"},
 		{"cache ttl not a duration", multi(map[string]string{"ORDERDESK_API_KEY_CACHE_TTL": "soon"}), "ORDERDESK_API_KEY_CACHE_TTL"},
 		{"negative rate", multi(map[string]string{"ORDERDESK_RATE_LIMIT": "-1"}), "ORDERDESK_RATE_LIMIT"},
+		{"NaN rate", multi(map[string]string{"ORDERDESK_RATE_LIMIT": "NaN"}), "ORDERDESK_RATE_LIMIT"},
+		{"infinite rate", multi(map[string]string{"ORDERDESK_RATE_LIMIT": "+Inf"}), "ORDERDESK_RATE_LIMIT"},
+		{"infinite rate, spelled out", multi(map[string]string{"ORDERDESK_RATE_LIMIT": "infinity"}), "ORDERDESK_RATE_LIMIT"},
 		{"zero burst", multi(map[string]string{"ORDERDESK_RATE_BURST": "0"}), "ORDERDESK_RATE_BURST"},
 		{"nothing at all", map[string]string{}, "ORDERDESK_API_KEY"},
 	}

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,18 +10,29 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/time/rate"
 )
 
 // keyCache resolves key hashes to principals, keeping each answer for a
 // short TTL in a bounded LRU. It is per replica: another replica's
 // revocation reaches this one when the entry expires, so the TTL is the
-// longest a revoked key keeps working. Unknown keys are not cached: a key
-// created a moment ago works at once everywhere.
+// longest a revoked key keeps working.
+//
+// Unknown keys must not cost the database a lookup each: the same unknown
+// key is remembered as unknown for the TTL (a new key is a fresh random
+// secret, never one tried before, so this delays no real key), and
+// lookups that find nothing spend a per-replica budget (misses a second,
+// with a burst). Once it is spent, a key this replica does not know is
+// answered 429 with Retry-After without a lookup, until the budget
+// refills; keys it knows (cached) are unaffected. So someone spraying
+// random keys costs the database at most the budget, at any rate.
 type keyCache struct {
 	store   Store
 	ttl     time.Duration
 	now     func() time.Time
-	entries *lru.Cache[string, keyEntry] // nil when ttl is 0
+	entries *lru.Cache[string, keyEntry]  // nil when ttl is 0
+	unknown *lru.Cache[string, time.Time] // hash -> until when it is known unknown; nil when ttl is 0
+	misses  *rate.Limiter                 // nil: no budget (every unknown key is looked up)
 
 	mu   sync.Mutex
 	used map[int64]time.Time // last use of each key since the last flush
@@ -34,7 +46,11 @@ type keyEntry struct {
 func newKeyCache(store Store, o options) *keyCache {
 	c := &keyCache{store: store, ttl: o.cacheTTL, now: o.now, used: map[int64]time.Time{}}
 	if o.cacheTTL > 0 {
-		c.entries, _ = lru.New[string, keyEntry](o.cacheSize) // size > 0: no error
+		c.entries, _ = lru.New[string, keyEntry](o.cacheSize)  // size > 0: no error
+		c.unknown, _ = lru.New[string, time.Time](o.cacheSize) // size > 0: no error
+	}
+	if o.missesPerSecond > 0 {
+		c.misses = rate.NewLimiter(rate.Limit(o.missesPerSecond), max(1, o.missBurst))
 	}
 	return c
 }
@@ -49,8 +65,28 @@ func (c *keyCache) resolve(ctx context.Context, hash string) (Principal, error) 
 			}
 			c.entries.Remove(hash)
 		}
+		if until, ok := c.unknown.Get(hash); ok {
+			if now.Before(until) {
+				return Principal{}, ErrUnauthenticated
+			}
+			c.unknown.Remove(hash)
+		}
+	}
+	if c.misses != nil && c.misses.TokensAt(now) < 1 {
+		r := c.misses.ReserveN(now, 1)
+		wait := r.DelayFrom(now)
+		r.CancelAt(now)
+		return Principal{}, &RateLimitError{RetryAfter: max(wait, time.Millisecond)}
 	}
 	p, err := c.store.PrincipalByKeyHash(ctx, hash)
+	if errors.Is(err, ErrUnauthenticated) {
+		if c.misses != nil {
+			c.misses.AllowN(now, 1)
+		}
+		if c.unknown != nil {
+			c.unknown.Add(hash, now.Add(c.ttl))
+		}
+	}
 	if err != nil {
 		return Principal{}, err
 	}

@@ -128,7 +128,7 @@ type Service struct {
 
 // NewService returns a Service over store.
 func NewService(store Store, opts ...Option) *Service {
-	o := options{cacheTTL: 5 * time.Second, cacheSize: 10000, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	o := options{cacheTTL: 5 * time.Second, cacheSize: 10000, missesPerSecond: 5, missBurst: 10, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -136,10 +136,12 @@ func NewService(store Store, opts ...Option) *Service {
 }
 
 type options struct {
-	cacheTTL  time.Duration
-	cacheSize int
-	now       func() time.Time
-	log       *slog.Logger
+	cacheTTL        time.Duration
+	cacheSize       int
+	missesPerSecond float64
+	missBurst       int
+	now             func() time.Time
+	log             *slog.Logger
 }
 
 // Option tunes a Service.
@@ -155,6 +157,14 @@ func WithKeyCache(ttl time.Duration, size int) Option {
 			o.cacheSize = size
 		}
 	}
+}
+
+// WithUnknownKeyBudget sets how many lookups of keys that turn out unknown
+// this replica makes a second, and at once (default 5 a second, 10 at
+// once; 0 a second: no budget, every unknown key is looked up). Past it,
+// keys this replica has not cached are answered 429 until it refills.
+func WithUnknownKeyBudget(perSecond float64, burst int) Option {
+	return func(o *options) { o.missesPerSecond, o.missBurst = perSecond, burst }
 }
 
 // WithLogger logs what the Service decides on its own (default: nothing).
