@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,11 +12,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
 
@@ -22,11 +28,17 @@ const (
 	demoToken  = "shpat_sandbox_demo"
 	demoKey    = "od_demo_key_0123456789"
 	demoSecret = "demo_app_secret"
+	// The second shop is installed through Shopify's OAuth (the sandbox's)
+	// by the demo itself, with the app's client id and secret.
+	demoShop2    = "orderdesk-outdoor.myshopify.com"
+	demoClientID = "demo_client_id"
 )
 
 // demo runs everything on this machine: the Shopify sandbox on a loopback
-// port, seeded with an order in every state, and orderdesk wired to it over
-// a fresh SQLite file.
+// port serving two shops (one seeded with an order in every state, one
+// with a smaller catalogue), and orderdesk wired to it over a fresh SQLite
+// file. The first shop comes from the environment's token; the second is
+// installed through the sandbox's OAuth flow, and gets a managed API key.
 func demo(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "Run orderdesk on embedded SQLite against an in-process Shopify sandbox seeded with orders in every state. Prints the API key and curls to try.", envHelp, stderr)
 	sandboxAddr := fs.String("sandbox-addr", defaultSandboxAddr, "address of the Shopify sandbox (when the default is taken, a free port is used)")
@@ -64,10 +76,33 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	// orderdesk listens before it is configured for OAuth: Shopify sends
+	// the merchant back to ORDERDESK_PUBLIC_URL/shopify/callback.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("ORDERDESK_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	defer ln.Close()
+	if _, set := env["ORDERDESK_ENCRYPTION_KEY"]; !set {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("demo encryption key: %w", err)
+		}
+		env["ORDERDESK_ENCRYPTION_KEY"] = "demo:" + base64.StdEncoding.EncodeToString(key)
+	}
+	env["SHOPIFY_API_KEY"], env["ORDERDESK_PUBLIC_URL"] = demoClientID, localURL(ln.Addr())
+	if cfg, err = config.Load(env, config.ModeDemo); err != nil {
+		return err
+	}
 
+	front := shopifysandbox.NewShops(shopifysandbox.ShopsOptions{ClientID: demoClientID, ClientSecret: demoSecret})
 	sb := shopifysandbox.New(shopifysandbox.Options{Shop: demoShop, Token: demoToken})
 	sb.Seed(time.Now())
-	sbSrv := newHTTPServer(sb)
+	front.Add(sb)
+	sb2 := shopifysandbox.New(shopifysandbox.Options{Shop: demoShop2, Token: "shpat_" + randomText(16)}) // only the OAuth token is handed out
+	sb2.SeedSecondShop(time.Now())
+	front.Add(sb2)
+	sbSrv := newHTTPServer(front)
 	go func() {
 		if err := sbSrv.Serve(sbLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("sandbox stopped", "err", err)
@@ -85,14 +120,93 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 		return fmt.Errorf("demo: load the sandbox's orders: %w", err)
 	}
 	n := p.Orders
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("ORDERDESK_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
-	}
 	// The sandbox tells orderdesk about its changes, as Shopify would.
 	sb.SetWebhookTarget(localURL(ln.Addr())+"/webhooks/shopify", demoSecret)
+	sb2.SetWebhookTarget(localURL(ln.Addr())+"/webhooks/shopify", demoSecret)
+	srv := newHTTPServer(a.handler)
+	errc := make(chan error, 1)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { errc <- serveHTTP(sctx, srv, ln, log) }()
+	second, err := demoInstall(ctx, a, localURL(ln.Addr()), demoShop2)
+	if err != nil {
+		stop()
+		<-errc
+		return err
+	}
+	second.databaseURL = cfg.DatabaseURL.Reveal()
 	printDemoBanner(stdout, ln.Addr(), cfg.APIKey.Reveal(), n, cfg.Shopify.BaseURL)
-	return serveHTTP(ctx, newHTTPServer(a.handler), ln, log)
+	printSecondShop(stdout, ln.Addr(), second)
+	return <-errc
+}
+
+// secondShop is what the demo's OAuth install of its second shop made.
+type secondShop struct {
+	domain      string
+	key         string
+	orders      int
+	databaseURL string
+}
+
+// demoInstall is the merchant installing the app on a shop through
+// orderdesk's /shopify/install, the sandbox's authorize page and the
+// callback (a browser following redirects, with its cookie), then the
+// operator creating the CRM's key with the CLI's code and loading the
+// shop's orders.
+func demoInstall(ctx context.Context, a *app, base, shop string) (secondShop, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return secondShop{}, err
+	}
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/shopify/install?shop="+shop, nil)
+	if err != nil {
+		return secondShop{}, err
+	}
+	resp, err := browser.Do(req) // -> sandbox authorize -> orderdesk callback
+	if err != nil {
+		return secondShop{}, fmt.Errorf("demo: install %s through OAuth: %w", shop, err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/shopify/callback" {
+		return secondShop{}, fmt.Errorf("demo: install %s through OAuth: %d at %s: %s", shop, resp.StatusCode, resp.Request.URL.Path, body)
+	}
+	_, key, err := tenant.NewKeys(a.store.Tenants()).Create(ctx, shop, "crm-demo")
+	if err != nil {
+		return secondShop{}, fmt.Errorf("demo: key for %s: %w", shop, err)
+	}
+	sh, err := a.store.Tenants().ShopByDomain(ctx, shop)
+	if err != nil {
+		return secondShop{}, err
+	}
+	p, err := a.syncer.SyncOrders(ctx, sh, time.Time{}, nil, nil)
+	if err != nil {
+		return secondShop{}, fmt.Errorf("demo: load %s's orders: %w", shop, err)
+	}
+	return secondShop{domain: shop, key: key, orders: p.Orders}, nil
+}
+
+func printSecondShop(w io.Writer, addr net.Addr, s secondShop) {
+	fmt.Fprintf(w, `A second shop, %[2]s, was installed through Shopify's OAuth (the sandbox's) with %[4]d orders.
+Its own API key, made with `+"`orderdesk keys create --shop %[2]s --name crm-demo`"+`:
+
+  API key:   %[3]s
+  curl -s -H 'Authorization: Bearer %[3]s' %[1]s/orders
+  curl -s -H 'Authorization: Bearer %[3]s' %[1]s/orders/%[5]d      # its own order
+  curl -s -H 'Authorization: Bearer %[3]s' %[1]s/orders/%[6]d      # the first shop's: 404
+
+Revoke it (it stops on every replica within ORDERDESK_API_KEY_CACHE_TTL, 5 s):
+  ORDERDESK_DATABASE_URL=%[7]s orderdesk keys revoke %[8]s
+
+Stop with Ctrl-C.
+`, localURL(addr), s.domain, s.key, s.orders, shopifysandbox.SecondPaidUnfulfilled, shopifysandbox.OrderInTransit, s.databaseURL, strings.Split(s.key, "_")[2])
+}
+
+func randomText(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
 const defaultSandboxAddr = "127.0.0.1:8788"
@@ -139,10 +253,9 @@ Try:
   curl -s -H 'Authorization: Bearer %[2]s' %[1]s/customers/%[5]d/timeline
 
 Change something "in Shopify": the sandbox sends orderdesk a signed webhook.
-  curl -s -X POST %[4]s/sandbox/orders/%[6]d/fulfillment_events -d '{"status":"delivered"}'
+  curl -s -X POST '%[4]s/sandbox/orders/%[6]d/fulfillment_events?shop=%[7]s' -d '{"status":"delivered"}'
 
-Stop with Ctrl-C.
-`, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit)
+`, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit, demoShop)
 }
 
 // sandbox runs only the Shopify sandbox, seeded, for other processes.

@@ -186,6 +186,32 @@ func TestDemoRuns(t *testing.T) {
 	if n, _ := strconv.Atoi(m[2]); n == 0 {
 		t.Errorf("the demo loaded no orders from the sandbox at %s", m[3])
 	}
+	// The second shop, installed through the sandbox's OAuth, with its own key.
+	var second []string
+	for second == nil && time.Now().Before(deadline) {
+		out.mu.Lock()
+		second = regexp.MustCompile(`A second shop, (\S+), was installed through Shopify's OAuth \(the sandbox's\) with (\d+) orders\.[\s\S]*?API key:\s+(\S+)`).FindStringSubmatch(out.w.(*bytes.Buffer).String())
+		out.mu.Unlock()
+		if second == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if second == nil || second[2] == "0" {
+		t.Fatalf("no second shop with orders in the banner: %v", second)
+	}
+	for path, want := range map[string]int{"/orders": http.StatusOK, fmt.Sprintf("/orders/%d", shopifysandbox.SecondPaidUnfulfilled): http.StatusOK,
+		fmt.Sprintf("/orders/%d", shopifysandbox.OrderInTransit): http.StatusNotFound} {
+		req, _ := http.NewRequest(http.MethodGet, m[1]+path, nil)
+		req.Header.Set("Authorization", "Bearer "+second[3])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("the second shop's key: GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
 	resp, err = http.Get(m[3] + "/") // the sandbox answers where the banner says
 	if err != nil {
 		t.Fatalf("sandbox at %s: %v", m[3], err)

@@ -37,7 +37,8 @@ type ShopsOptions struct {
 // Shops is several shops' sandboxes behind one origin, as Shopify serves
 // every shop: a request goes to the shop its X-Shopify-Shop-Domain header
 // names (what a client rewriting https://{shop} to one base URL sends), or
-// its shop query parameter, or its Host. Each shop has its own catalogue
+// its shop query parameter, or its Host, or else the first shop added.
+// Each shop has its own catalogue
 // and its own access tokens: a token of one shop is a 401 at another. It
 // also serves Shopify's OAuth endpoints:
 //
@@ -51,6 +52,7 @@ type Shops struct {
 
 	mu     sync.Mutex
 	shops  map[string]*Sandbox
+	first  string // the shop of requests that name none
 	tokens map[string]grant // access token -> what it opens
 	codes  map[string]code
 	// Exchanges counts token exchanges by outcome ("ok", "refused").
@@ -90,6 +92,9 @@ func (m *Shops) Add(sb *Sandbox) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.shops[sb.opts.Shop] = sb
+	if m.first == "" {
+		m.first = sb.opts.Shop
+	}
 	if sb.opts.Token != "" {
 		m.tokens[sb.opts.Token] = grant{shop: sb.opts.Shop, scopes: m.opts.Scopes}
 	}
@@ -118,6 +123,11 @@ func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if domain == "" {
 		domain, _, _ = strings.Cut(r.Host, ":")
+	}
+	if m.Shop(domain) == nil && r.Header.Get("X-Shopify-Shop-Domain") == "" && r.URL.Query().Get("shop") == "" {
+		m.mu.Lock()
+		domain = m.first
+		m.mu.Unlock()
 	}
 	sb := m.Shop(domain)
 	if sb == nil {
