@@ -52,7 +52,7 @@ type Shops struct {
 
 	mu     sync.Mutex
 	shops  map[string]*Sandbox
-	first  string // the shop of requests that name none
+	first  string           // the shop of requests that name none
 	tokens map[string]grant // access token -> what it opens
 	codes  map[string]code
 	// Exchanges counts token exchanges by outcome ("ok", "refused").
