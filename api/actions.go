@@ -320,7 +320,7 @@ func (s *server) idempotent(c *gin.Context, id int64, body any, run func(ctx con
 		if prob.Status >= 500 {
 			s.Log.ErrorContext(ctx, "action failed", "err", runErr, "action_id", begun.ActionID, "request_id", requestID(c))
 		}
-		prob.Instance = "urn:request:" + requestID(c)
+		prob.Instance = problemInstance(c)
 		problemHeaders(c, prob)
 		status, out = prob.Status, prob
 	} else {

@@ -12,6 +12,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/orderdesk/orderdesk/internal/telemetry"
 )
 
 const requestIDHeader = "X-Request-Id"
@@ -28,6 +32,30 @@ func (s *server) securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	c.Next()
+}
+
+// trace starts the request's server span, named after its route, as a
+// child of the caller's traceparent when it sent one. Probes and scrapes
+// are not traced.
+func (s *server) trace() gin.HandlerFunc {
+	tp := s.Tracing
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return otelgin.Middleware("orderdesk",
+		otelgin.WithTracerProvider(tp),
+		otelgin.WithPropagators(telemetry.Propagator()),
+		otelgin.WithGinFilter(func(c *gin.Context) bool {
+			switch c.Request.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}),
+		otelgin.WithSpanNameFormatter(func(c *gin.Context) string {
+			return methodLabel(c.Request.Method) + " " + routeOf(c)
+		}),
+	)
 }
 
 func (s *server) requestID(c *gin.Context) {

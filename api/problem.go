@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/telemetry"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
@@ -25,8 +26,8 @@ type Problem struct {
 	Detail string `json:"detail,omitempty" example:"order 450789469 not found"`
 	// Stable machine-readable code.
 	Code string `json:"code" example:"not_found"`
-	// The request id (also in the X-Request-Id header).
-	Instance string `json:"instance,omitempty" example:"urn:request:7d0e0b1e-1c3a-4a51-8a3c-5a3b7e1c9f10"`
+	// This occurrence: urn:request: and the request id (also in the X-Request-Id header), then ;trace= and the W3C trace id of the request's trace when it is traced (the id to look up in the tracing backend and in the service's logs).
+	Instance string `json:"instance,omitempty" example:"urn:request:7d0e0b1e-1c3a-4a51-8a3c-5a3b7e1c9f10;trace=4bf92f3577b34da6a3ce929d0e0e4736"`
 	// Field errors, on validation failures.
 	Errors []FieldError `json:"errors,omitempty"`
 }
@@ -118,9 +119,19 @@ func problemHeaders(c *gin.Context, p Problem) {
 	}
 }
 
+// problemInstance names this occurrence of a problem: the request id, and
+// the trace id when the request is traced.
+func problemInstance(c *gin.Context) string {
+	inst := "urn:request:" + requestID(c)
+	if id := telemetry.TraceID(c.Request.Context()); id != "" {
+		inst += ";trace=" + id
+	}
+	return inst
+}
+
 // writeProblem sends p as application/problem+json and stops the chain.
 func writeProblem(c *gin.Context, p Problem) {
-	p.Instance = "urn:request:" + requestID(c)
+	p.Instance = problemInstance(c)
 	problemHeaders(c, p)
 	b, _ := json.Marshal(p) // strings and ints: encoding cannot fail
 	c.Data(p.Status, mediaProblem, b)

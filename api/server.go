@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -66,6 +67,9 @@ type Deps struct {
 	// country code (ORDERDESK_PHONE_REGION); orders.DefaultPhoneRegion
 	// when empty. The store reads stored phones with the same one.
 	PhoneRegion string
+	// Tracing, when set, traces every request (W3C traceparent honoured);
+	// the trace id goes into log lines and problem instances.
+	Tracing trace.TracerProvider
 }
 
 type server struct {
@@ -98,7 +102,9 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	// security headers, an HTML body): /orders/ is a problem+json 404.
 	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
-	r.Use(s.securityHeaders, s.requestID, s.accessLog, s.recover, s.observe, s.limitBody)
+	// The span comes first, so the access log and every handler's log
+	// lines carry its trace id.
+	r.Use(s.trace(), s.securityHeaders, s.requestID, s.accessLog, s.recover, s.observe, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, "route_not_found", "Not found", "no route for "+c.Request.Method+" "+c.Request.URL.Path))
 	})

@@ -2800,9 +2800,9 @@ const docTemplate = `{
                     }
                 },
                 "instance": {
-                    "description": "The request id (also in the X-Request-Id header).",
+                    "description": "This occurrence: urn:request: and the request id (also in the X-Request-Id header), then ;trace= and the W3C trace id of the request's trace when it is traced (the id to look up in the tracing backend and in the service's logs).",
                     "type": "string",
-                    "example": "urn:request:7d0e0b1e-1c3a-4a51-8a3c-5a3b7e1c9f10"
+                    "example": "urn:request:7d0e0b1e-1c3a-4a51-8a3c-5a3b7e1c9f10;trace=4bf92f3577b34da6a3ce929d0e0e4736"
                 },
                 "status": {
                     "description": "The HTTP status code.",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/config"
@@ -20,6 +22,7 @@ import (
 	"github.com/orderdesk/orderdesk/internal/secrets"
 	"github.com/orderdesk/orderdesk/internal/shopify"
 	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/telemetry"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/internal/webhooks"
 )
@@ -34,6 +37,7 @@ type app struct {
 	handler    http.Handler
 	background *background
 	jobs       *jobs.Runner
+	tracing    *telemetry.Tracing
 	log        *slog.Logger
 }
 
@@ -54,8 +58,13 @@ type core struct {
 
 // newCore opens and migrates the database, binds the configured shop (and
 // API key, when set), and builds the Shopify adapter and domain services.
-func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), store.WithPhoneRegion(cfg.PhoneRegion))
+// tp, when set, traces the database and the Shopify calls.
+func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.TracerProvider) (*core, error) {
+	storeOpts := []store.Option{store.WithPhoneRegion(cfg.PhoneRegion)}
+	if tp != nil {
+		storeOpts = append(storeOpts, store.WithTracing(tp))
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), storeOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +98,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 		Timeout:    cfg.Shopify.Timeout,
 		Tokens:     tokens,
 		Metrics:    reg,
+		Tracing:    tp,
 	}, log)
 	if err != nil {
 		_ = st.Close()
@@ -98,10 +108,17 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*core, e
 	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), tokens: tokens, metrics: reg}, nil
 }
 
-// newApp is the core plus webhooks, background jobs and the HTTP handler.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	c, err := newCore(ctx, cfg, log)
+// newApp is the core plus webhooks, background jobs and the HTTP handler,
+// traced per OTEL_* (console spans go to traceOut).
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut io.Writer) (*app, error) {
+	tr, err := telemetry.New(ctx, cfg.Telemetry, version, traceOut)
 	if err != nil {
+		return nil, err
+	}
+	log.Info("tracing", "exporter", tr.Exporter())
+	c, err := newCore(ctx, cfg, log, tr.Provider())
+	if err != nil {
+		_ = tr.Shutdown(ctx)
 		return nil, err
 	}
 	st, tenants, shop, sc, svc, syncer := c.store, c.tenants, c.shop, c.shopify, c.orders, c.syncer
@@ -116,7 +133,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
-	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc)})
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tr.Provider()})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -126,7 +143,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
 		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		PhoneRegion: cfg.PhoneRegion,
+		PhoneRegion: cfg.PhoneRegion, Tracing: tr.Provider(),
 	}
 	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {
 		deps.Limits = lim
@@ -151,7 +168,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	bg.Go(func(ctx context.Context) {
 		tenants.RunLastUsedFlusher(ctx, 30*time.Second, func(err error) { log.ErrorContext(ctx, "record api key use", "err", err) })
 	})
-	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, log: log}, nil
+	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, tracing: tr, log: log}, nil
 }
 
 // background runs the app's loops and stops them together.
@@ -213,4 +230,7 @@ func (a *app) close() {
 	}
 	a.background.Stop()
 	_ = a.store.Close()
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		a.log.Error("flush traces", "err", err)
+	}
 }

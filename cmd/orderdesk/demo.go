@@ -110,7 +110,7 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 	}()
 	defer sbSrv.Close()
 
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, stderr)
 	if err != nil {
 		return err
 	}

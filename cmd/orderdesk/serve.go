@@ -12,6 +12,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/config"
 	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/telemetry"
 )
 
 const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
@@ -28,6 +29,8 @@ const envHelp = `  ORDERDESK_HTTP_ADDR      listen address (default :8080)
   SHOPIFY_BASE_URL         origin to call instead of https://{shop} (sandbox, tests)
   SHOPIFY_TIMEOUT          timeout of each Shopify HTTP attempt (default 10s)
   ORDERDESK_EVENTS_URL     where outbound events go; ORDERDESK_EVENTS_SECRET signs them
+  OTEL_EXPORTER_OTLP_ENDPOINT  send traces by OTLP/HTTP to this collector (standard OTEL_* variables)
+  OTEL_TRACES_EXPORTER     otlp, console (JSON spans on stderr) or none (default: otlp when an endpoint is set)
 `
 
 func serve(ctx context.Context, args []string, env map[string]string, _, stderr io.Writer) error {
@@ -41,7 +44,7 @@ func serve(ctx context.Context, args []string, env map[string]string, _, stderr 
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	log.Info("starting orderdesk", "version", version, "config", cfg)
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, stderr)
 	if err != nil {
 		return err
 	}
@@ -83,7 +86,7 @@ func migrate(ctx context.Context, args []string, env map[string]string, stdout, 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(level)) // validated by config
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})))
 }
 
 func newHTTPServer(h http.Handler) *http.Server {

@@ -29,7 +29,7 @@ func openCore(ctx context.Context, env map[string]string, stderr io.Writer) (*co
 	if err != nil {
 		return nil, err
 	}
-	return newCore(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	return newCore(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
 }
 
 // syncCmd backfills the shop's orders, with progress, resumably.

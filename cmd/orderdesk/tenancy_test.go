@@ -253,14 +253,14 @@ func TestRevokedBootstrapKeyStopsStartup(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := newLogger(io.Discard, "error")
-	c, err := newCore(context.Background(), cfg, log)
+	c, err := newCore(context.Background(), cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = c.store.Close()
 	c2 := cli{t: t, env: env}
 	c2.ok("keys", "revoke", "1")
-	_, err = newCore(context.Background(), cfg, log)
+	_, err = newCore(context.Background(), cfg, log, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "ORDERDESK_API_KEY: ") || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "bootstrap-0123") {
 		t.Errorf("start-up with the revoked key: %v", err)
 	}

@@ -57,6 +57,91 @@ type Config struct {
 
 	EventsURL    string `env:"ORDERDESK_EVENTS_URL"`
 	EventsSecret Secret `env:"ORDERDESK_EVENTS_SECRET"`
+
+	Telemetry Telemetry
+}
+
+// Telemetry is the subset of OpenTelemetry's standard environment that
+// orderdesk reads itself (the OTLP exporter also reads the rest:
+// OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, _CERTIFICATE; the SDK
+// reads OTEL_TRACES_SAMPLER, OTEL_BSP_* and OTEL_RESOURCE_ATTRIBUTES).
+type Telemetry struct {
+	// SDKDisabled turns tracing off entirely (no spans, no trace ids).
+	SDKDisabled bool `env:"OTEL_SDK_DISABLED"`
+	// TracesExporter is otlp, console (one JSON span per line on stderr)
+	// or none; unset means otlp when an OTLP endpoint is set, else none.
+	TracesExporter string `env:"OTEL_TRACES_EXPORTER"`
+	// Endpoint is the collector's base URL; /v1/traces is appended.
+	Endpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// TracesEndpoint is the full traces URL, used as it is; it wins over
+	// Endpoint.
+	TracesEndpoint string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	Protocol       string `env:"OTEL_EXPORTER_OTLP_PROTOCOL"`
+	TracesProtocol string `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"`
+	ServiceName    string `env:"OTEL_SERVICE_NAME" envDefault:"orderdesk"`
+}
+
+// Exporter is the traces exporter in effect: "otlp", "console" or "none".
+func (t Telemetry) Exporter() string {
+	switch {
+	case t.SDKDisabled:
+		return "none"
+	case t.TracesExporter != "":
+		return t.TracesExporter
+	case t.Endpoint != "" || t.TracesEndpoint != "":
+		return "otlp"
+	}
+	return "none"
+}
+
+// TracesURL is where OTLP spans go: the traces endpoint as it is, or the
+// base endpoint with /v1/traces (the OTLP specification's rule), or ""
+// for the exporter's own default (http://localhost:4318/v1/traces).
+func (t Telemetry) TracesURL() string {
+	if t.TracesEndpoint != "" {
+		return t.TracesEndpoint
+	}
+	if t.Endpoint != "" {
+		return strings.TrimSuffix(t.Endpoint, "/") + "/v1/traces"
+	}
+	return ""
+}
+
+func (t Telemetry) validate() error {
+	switch t.TracesExporter {
+	case "", "otlp", "console", "none":
+	default:
+		return &Error{"OTEL_TRACES_EXPORTER", fmt.Sprintf("%q is not one of otlp, console, none", t.TracesExporter)}
+	}
+	for _, v := range []struct{ name, val string }{
+		{"OTEL_EXPORTER_OTLP_ENDPOINT", t.Endpoint}, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", t.TracesEndpoint},
+	} {
+		if v.val == "" {
+			continue
+		}
+		u, err := checkURL(v.val)
+		if err != nil {
+			return &Error{v.name, err.Error()}
+		}
+		if u.RawQuery != "" {
+			return &Error{v.name, fmt.Sprintf("%q must not carry a query", v.val)}
+		}
+	}
+	for _, v := range []struct{ name, val string }{
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", t.Protocol}, {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", t.TracesProtocol},
+	} {
+		switch v.val {
+		case "", "http/protobuf":
+		case "grpc", "http/json":
+			return &Error{v.name, fmt.Sprintf("%q is not built into orderdesk: use http/protobuf (a collector's port 4318)", v.val)}
+		default:
+			return &Error{v.name, fmt.Sprintf("%q is not an OTLP protocol; orderdesk speaks http/protobuf", v.val)}
+		}
+	}
+	if strings.TrimSpace(t.ServiceName) == "" {
+		return &Error{"OTEL_SERVICE_NAME", "must not be empty"}
+	}
+	return nil
 }
 
 // Shopify is the store orderdesk is bound to at bootstrap, and how to reach it.
@@ -81,6 +166,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("order_ttl", c.OrderTTL),
 		slog.String("phone_region", c.PhoneRegion),
 		slog.Bool("events", c.EventsURL != ""),
+		slog.String("traces_exporter", c.Telemetry.Exporter()),
+		slog.String("traces_url", c.Telemetry.TracesURL()),
 		slog.Bool("multi_shop", c.MultiShop()),
 		slog.Bool("oauth_install", c.OAuth()),
 		slog.String("public_url", c.PublicURL),
@@ -178,6 +265,9 @@ func (c Config) validate(mode Mode) error {
 		if c.EventsSecret == "" {
 			return &Error{"ORDERDESK_EVENTS_SECRET", "required when ORDERDESK_EVENTS_URL is set"}
 		}
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		return err
 	}
 	if err := c.validateTenancy(mode); err != nil {
 		return err

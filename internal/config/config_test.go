@@ -32,6 +32,38 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
+func TestTelemetryExporter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env           map[string]string
+		exporter, url string
+	}{
+		{map[string]string{}, "none", ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "otlp", "http://collector:4318/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/base/"}, "otlp", "http://collector:4318/base/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/traces"}, "otlp", "https://b/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_TRACES_EXPORTER": "none"}, "none", "http://a:4318/v1/traces"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_SDK_DISABLED": "true"}, "none", "http://a:4318/v1/traces"},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "console"}, "console", ""},
+	}
+	for _, tt := range tests {
+		environ := serveEnv()
+		for k, v := range tt.env {
+			environ[k] = v
+		}
+		cfg, err := Load(environ, ModeServe)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if got := cfg.Telemetry.Exporter(); got != tt.exporter {
+			t.Errorf("%v: exporter %q, want %q", tt.env, got, tt.exporter)
+		}
+		if got := cfg.Telemetry.TracesURL(); got != tt.url {
+			t.Errorf("%v: url %q, want %q", tt.env, got, tt.url)
+		}
+	}
+}
+
 func TestLoadErrorsNameTheVariable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -66,6 +98,13 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad timeout", ModeServe, map[string]string{"SHOPIFY_TIMEOUT": "0s"}, "", "SHOPIFY_TIMEOUT"},
 		{"bad phone region", ModeServe, map[string]string{"ORDERDESK_PHONE_REGION": "USA"}, "", "ORDERDESK_PHONE_REGION"},
 		{"lower-case phone region", ModeServe, map[string]string{"ORDERDESK_PHONE_REGION": "gb"}, "", "ORDERDESK_PHONE_REGION"},
+		{"unknown traces exporter", ModeServe, map[string]string{"OTEL_TRACES_EXPORTER": "jaeger"}, "", "OTEL_TRACES_EXPORTER"},
+		{"otlp endpoint not a url", ModeServe, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "", "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{"otlp traces endpoint port out of range", ModeServe, map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:99999/v1/traces"}, "", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+		{"otlp grpc", ModeServe, map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "", "OTEL_EXPORTER_OTLP_PROTOCOL"},
+		{"otlp traces protocol unknown", ModeDemo, map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "udp"}, "", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
+		{"sdk disabled not a bool", ModeServe, map[string]string{"OTEL_SDK_DISABLED": "yes please"}, "", "OTEL_SDK_DISABLED"},
+		{"empty service name", ModeServe, map[string]string{"OTEL_SERVICE_NAME": " "}, "", "OTEL_SERVICE_NAME"},
 		{"bad log level", ModeServe, map[string]string{"ORDERDESK_LOG_LEVEL": "loud"}, "", "ORDERDESK_LOG_LEVEL"},
 		{"events without secret", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events"}, "", "ORDERDESK_EVENTS_SECRET"},
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/internal/webhooks"
@@ -142,6 +144,8 @@ type Options struct {
 	// Registrar subscribes newly installed shops to webhooks; nil when
 	// orderdesk has no public URL (the jobs are then cancelled, saying so).
 	Registrar WebhookRegistrar
+	// Tracing, when set, traces job inserts and work (see tracing.go).
+	Tracing trace.TracerProvider
 }
 
 // Runner is the River client for whichever database orderdesk runs on.
@@ -171,7 +175,12 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	if err := river.AddWorkerSafely(workers, &registerWorker{registrar: o.Registrar, log: log}); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	var middleware []rivertype.Middleware
+	if o.Tracing != nil {
+		middleware = tracingMiddleware(o.Tracing)
+	}
 	return &river.Config{
+		Middleware:        middleware,
 		Logger:            log,
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
 		Workers:           workers,

@@ -20,6 +20,7 @@ import (
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -51,6 +52,8 @@ type Config struct {
 	// is corrected from X-Shopify-Shop-Api-Call-Limit as answers arrive.
 	RESTBucket        float64
 	RESTLeakPerSecond float64
+	// Tracing, when set, traces every HTTP attempt to Shopify.
+	Tracing trace.TracerProvider
 }
 
 // Client is the adapter. It is safe for concurrent use.
@@ -151,6 +154,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 			return nil, fmt.Errorf("shopify base url %q: not an absolute URL", cfg.BaseURL)
 		}
 		rt = rewriteOrigin{scheme: u.Scheme, host: u.Host, next: rt}
+	}
+	if cfg.Tracing != nil {
+		rt = tracedTransport(rt, cfg.Tracing)
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {

@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"hash/fnv"
@@ -15,10 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/XSAM/otelsql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -42,6 +46,7 @@ type Store struct {
 	// phoneRegion is the country of stored phone numbers written without
 	// a country code (ORDERDESK_PHONE_REGION).
 	phoneRegion string
+	tracing     trace.TracerProvider
 }
 
 // Option adjusts a Store at Open.
@@ -58,21 +63,53 @@ func WithPhoneRegion(region string) Option {
 	}
 }
 
+// WithTracing traces the statements run inside a traced operation (an HTTP
+// request, a job, a Shopify sync) as children of its span: GORM's, and on
+// SQLite also River's. Statements outside any trace (migrations, River's
+// polling) make no spans. The SQL text is recorded, its arguments (which
+// hold customers' data) are not.
+func WithTracing(tp trace.TracerProvider) Option {
+	return func(s *Store) { s.tracing = tp }
+}
+
 // Open connects to the database an ORDERDESK_DATABASE_URL names. It does not
 // migrate; call Migrate.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
-	s, err := open(ctx, rawURL)
+	want := &Store{phoneRegion: orders.DefaultPhoneRegion}
+	for _, o := range opts {
+		o(want)
+	}
+	s, err := open(ctx, rawURL, want.tracing)
 	if err != nil {
 		return nil, err
 	}
-	s.phoneRegion = orders.DefaultPhoneRegion
-	for _, o := range opts {
-		o(s)
-	}
+	s.phoneRegion, s.tracing = want.phoneRegion, want.tracing
 	return s, nil
 }
 
-func open(ctx context.Context, rawURL string) (*Store, error) {
+// sqlTracing is otelsql's configuration: spans only inside a trace, one
+// per statement, named after the call and the statement's verb.
+func sqlTracing(tp trace.TracerProvider, system string) []otelsql.Option {
+	return []otelsql.Option{
+		otelsql.WithTracerProvider(tp),
+		otelsql.WithAttributes(attribute.String("db.system.name", system)),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{
+			OmitConnResetSession: true, OmitConnPrepare: true, OmitRows: true, OmitConnectorConnect: true,
+			SpanFilter: func(ctx context.Context, _ otelsql.Method, _ string, _ []driver.NamedValue) bool {
+				return trace.SpanContextFromContext(ctx).IsValid()
+			},
+		}),
+		otelsql.WithSpanNameFormatter(func(_ context.Context, method otelsql.Method, query string) string {
+			verb, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+			if verb == "" {
+				return string(method)
+			}
+			return string(method) + " " + strings.ToUpper(verb)
+		}),
+	}
+}
+
+func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, error) {
 	dbc, err := config.ParseDatabaseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -89,7 +126,12 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 			return nil, fmt.Errorf("open store: postgres pool: %w", err)
 		}
 		// One pool serves GORM (through database/sql) and, later, River.
-		sqlDB := stdlib.OpenDBFromPool(pool)
+		var sqlDB *sql.DB
+		if tp != nil {
+			sqlDB = otelsql.OpenDB(stdlib.GetPoolConnector(pool), sqlTracing(tp, "postgresql")...)
+		} else {
+			sqlDB = stdlib.OpenDBFromPool(pool)
+		}
 		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 		if err != nil {
 			pool.Close()
@@ -97,7 +139,12 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres", hooks: &storeHooks{}}, nil
 	default:
-		sqlDB, err := sql.Open("sqlite", sqliteDSN(dbc.DSN))
+		var sqlDB *sql.DB
+		if tp != nil {
+			sqlDB, err = otelsql.Open("sqlite", sqliteDSN(dbc.DSN), sqlTracing(tp, "sqlite")...)
+		} else {
+			sqlDB, err = sql.Open("sqlite", sqliteDSN(dbc.DSN))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open store: sqlite: %w", err)
 		}
