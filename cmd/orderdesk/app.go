@@ -116,7 +116,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 		return nil, err
 	}
 	log.Info("tracing", "exporter", tr.Exporter())
-	c, err := newCore(ctx, cfg, log, tr.Provider())
+	tp := tr.Provider() // nil when nothing is exported: no instrumentation
+	c, err := newCore(ctx, cfg, log, tp)
 	if err != nil {
 		_ = tr.Shutdown(ctx)
 		return nil, err
@@ -133,7 +134,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
-	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tr.Provider()})
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tp})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -143,7 +144,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
 		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		PhoneRegion: cfg.PhoneRegion, Tracing: tr.Provider(),
+		PhoneRegion: cfg.PhoneRegion, Tracing: tp,
 	}
 	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {
 		deps.Limits = lim

@@ -21,25 +21,24 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/orderdesk/orderdesk/internal/config"
 )
 
 // Tracing is the process's tracer provider and how to flush it.
 type Tracing struct {
-	provider trace.TracerProvider
-	sdk      *sdktrace.TracerProvider // nil when OTEL_SDK_DISABLED
+	sdk      *sdktrace.TracerProvider // nil when nothing is exported
 	exporter string
 }
 
-// New builds tracing from cfg. Spans get trace ids (for logs and problem
-// instances) whenever the SDK is on, even with no exporter: a request's
-// log lines and its jobs' share one id. console writes spans to w.
+// New builds tracing from cfg. With no exporter (none, or
+// OTEL_SDK_DISABLED) nothing is traced at all: Provider is nil and the
+// instrumentation is left out, so an untraced deployment pays nothing.
+// console writes spans to w.
 func New(ctx context.Context, cfg config.Telemetry, version string, w io.Writer) (*Tracing, error) {
 	exp := cfg.Exporter()
-	if cfg.SDKDisabled {
-		return &Tracing{provider: noop.NewTracerProvider(), exporter: exp}, nil
+	if exp == "none" {
+		return &Tracing{exporter: exp}, nil
 	}
 	// WithFromEnv reads OTEL_RESOURCE_ATTRIBUTES; the service name is the
 	// validated OTEL_SERVICE_NAME (default orderdesk).
@@ -73,11 +72,17 @@ func New(ctx context.Context, cfg config.Telemetry, version string, w io.Writer)
 		opts = append(opts, sdktrace.WithSyncer(e))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
-	return &Tracing{provider: tp, sdk: tp, exporter: exp}, nil
+	return &Tracing{sdk: tp, exporter: exp}, nil
 }
 
-// Provider is the tracer provider to hand to instrumentation.
-func (t *Tracing) Provider() trace.TracerProvider { return t.provider }
+// Provider is the tracer provider to hand to instrumentation; nil when
+// nothing is exported (leave the instrumentation out).
+func (t *Tracing) Provider() trace.TracerProvider {
+	if t.sdk == nil {
+		return nil
+	}
+	return t.sdk
+}
 
 // Exporter says where spans go: otlp, console or none.
 func (t *Tracing) Exporter() string { return t.exporter }

@@ -14,7 +14,7 @@ import (
 
 func TestLogLinesCarryTheTrace(t *testing.T) {
 	t.Parallel()
-	tr, err := telemetry.New(context.Background(), config.Telemetry{ServiceName: "orderdesk"}, "test", io.Discard)
+	tr, err := telemetry.New(context.Background(), config.Telemetry{TracesExporter: "console", ServiceName: "orderdesk"}, "test", io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,18 +44,30 @@ func TestLogLinesCarryTheTrace(t *testing.T) {
 	}
 }
 
-func TestDisabledSDKMakesNoTraceIDs(t *testing.T) {
+func TestNoExporterNoTracing(t *testing.T) {
 	t.Parallel()
-	tr, err := telemetry.New(context.Background(), config.Telemetry{SDKDisabled: true, ServiceName: "orderdesk"}, "test", io.Discard)
-	if err != nil {
-		t.Fatal(err)
+	for _, cfg := range []config.Telemetry{
+		{ServiceName: "orderdesk"},
+		{SDKDisabled: true, TracesExporter: "console", ServiceName: "orderdesk"},
+		{TracesExporter: "none", Endpoint: "http://collector:4318", ServiceName: "orderdesk"},
+	} {
+		tr, err := telemetry.New(context.Background(), cfg, "test", io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Provider() != nil || tr.Exporter() != "none" {
+			t.Errorf("%+v: provider %v, exporter %s", cfg, tr.Provider(), tr.Exporter())
+		}
+		if err := tr.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}
-	ctx, sp := tr.Provider().Tracer("t").Start(context.Background(), "op")
-	defer sp.End()
-	if id := telemetry.TraceID(ctx); id != "" || tr.Exporter() != "none" {
-		t.Errorf("disabled: trace id %q, exporter %s", id, tr.Exporter())
-	}
-	if err := tr.Shutdown(context.Background()); err != nil {
-		t.Error(err)
+}
+
+func TestOTLPExporterBuilds(t *testing.T) {
+	t.Parallel()
+	tr, err := telemetry.New(context.Background(), config.Telemetry{Endpoint: "http://127.0.0.1:1", ServiceName: "orderdesk"}, "test", io.Discard)
+	if err != nil || tr.Provider() == nil || tr.Exporter() != "otlp" {
+		t.Fatalf("otlp: %v %v", tr, err)
 	}
 }
