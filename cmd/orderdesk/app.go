@@ -92,6 +92,10 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.
 	}
 	reg := prometheus.NewRegistry()
 	tokens := tenant.NewTokens(st.Tenants(), opener, pinned, 30*time.Second)
+	if err := reg.Register(st.Gauges(log)); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("register database gauges: %w", err)
+	}
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: cfg.Shopify.APIVersion,
 		BaseURL:    cfg.Shopify.BaseURL,
@@ -134,7 +138,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
-	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tp})
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tp, Metrics: c.metrics})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

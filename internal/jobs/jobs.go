@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -146,6 +147,9 @@ type Options struct {
 	Registrar WebhookRegistrar
 	// Tracing, when set, traces job inserts and work (see tracing.go).
 	Tracing trace.TracerProvider
+	// Metrics, when set, receives the jobs' wait, duration and webhook
+	// lag histograms (see metrics.go).
+	Metrics prometheus.Registerer
 }
 
 // Runner is the River client for whichever database orderdesk runs on.
@@ -176,8 +180,15 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	var middleware []rivertype.Middleware
+	if o.Metrics != nil {
+		m, err := newJobMetrics(o.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		middleware = append(middleware, m)
+	}
 	if o.Tracing != nil {
-		middleware = tracingMiddleware(o.Tracing)
+		middleware = append(middleware, tracingMiddleware(o.Tracing)...)
 	}
 	return &river.Config{
 		Middleware:        middleware,

@@ -70,6 +70,7 @@ type metrics struct {
 	calls   *prometheus.CounterVec   // by api, op, outcome
 	retries *prometheus.CounterVec   // by api, op
 	waits   *prometheus.HistogramVec // time spent waiting for the rate limit, by api
+	points  *prometheus.GaugeVec     // GraphQL points orderdesk estimates are left, by shop
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -87,9 +88,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time calls waited for the shop's rate limit before going out, by api.",
 			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"api"}),
+		points: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "orderdesk_shopify_graphql_points_available",
+			Help: "GraphQL cost points orderdesk estimates the shop has left (extensions.cost.throttleStatus); background work leaves 40% for agents.",
+		}, []string{"shop"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.calls, m.retries, m.waits} {
+		for _, c := range []prometheus.Collector{m.calls, m.retries, m.waits, m.points} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register shopify metrics: %w", err)
 			}

@@ -202,6 +202,7 @@ func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query stri
 		if cost := lib.RateLimits.GraphQLCost; cost != nil && cost.ThrottleStatus.MaximumAvailable > 0 {
 			ts := cost.ThrottleStatus
 			budget.observe(ts.MaximumAvailable-ts.CurrentlyAvailable, ts.MaximumAvailable)
+			c.metrics.points.WithLabelValues(shop.Domain).Set(ts.CurrentlyAvailable)
 		}
 		if err == nil {
 			return nil
