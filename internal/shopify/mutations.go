@@ -181,7 +181,7 @@ func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.
 // graphql runs one GraphQL call within the shop's cost budget. Throttling
 // is always retried (Shopify ran nothing); other failures only when retry
 // is set (reads and idempotent mutations).
-func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query string, vars map[string]any, out any, retry bool) error {
+func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query string, vars, out any, retry bool) error {
 	_, budget := c.limiters.forShop(shop.Domain)
 	var err error
 	for attempt := 1; ; attempt++ {
