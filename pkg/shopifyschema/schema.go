@@ -7,12 +7,12 @@ package shopifyschema
 
 import (
 	"bytes"
-	"errors"
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
