@@ -15,6 +15,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
@@ -237,6 +238,10 @@ func TestRedactTopics(t *testing.T) {
 		t.Error("another customer's data was erased")
 	}
 
+	// Shopify sends shop/redact 48 hours after the uninstall (an installed
+	// shop is not erased: TestReviewShopRedactSparesAnInstalledShop).
+	ack(t, h.hook("app/uninstalled", uuid.NewString(), []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`), webhookSecret), "accepted")
+	eventually(t, 3*time.Second, "app/uninstalled", func() bool { return h.shopState().State == tenant.Uninstalled })
 	ack(t, h.hook("shop/redact", uuid.NewString(), []byte(`{"shop_domain":"shop-a.myshopify.com"}`), webhookSecret), "accepted")
 	eventually(t, 3*time.Second, "shop/redact", func() bool {
 		_, err := h.store.Tenants().ShopByDomain(context.Background(), shopA)

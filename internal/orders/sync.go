@@ -14,8 +14,9 @@ type SyncStore interface {
 	// RedactCustomer erases a customer's personal data from stored orders
 	// and deletes their timeline.
 	RedactCustomer(ctx context.Context, shopID, customerID int64, orderIDs []int64) error
-	// ForgetShop deletes everything stored for the shop.
-	ForgetShop(ctx context.Context, shopID int64) error
+	// ForgetShop deletes everything stored for the shop once it has
+	// uninstalled the app; false, deleting nothing, while it is installed.
+	ForgetShop(ctx context.Context, shopID int64) (bool, error)
 	// StaleOrders lists open orders last read from Shopify before `before`,
 	// oldest first, across shops.
 	StaleOrders(ctx context.Context, before time.Time, limit int) ([]ShopOrder, error)
@@ -99,8 +100,9 @@ func (s *Syncer) RedactCustomer(ctx context.Context, shop tenant.Shop, customerI
 	return s.sync.RedactCustomer(ctx, shop.ID, customerID, orderIDs)
 }
 
-// ForgetShop deletes the shop's data (shop/redact).
-func (s *Syncer) ForgetShop(ctx context.Context, shop tenant.Shop) error {
+// ForgetShop deletes the shop's data (shop/redact) when it has uninstalled
+// the app; false while it is installed.
+func (s *Syncer) ForgetShop(ctx context.Context, shop tenant.Shop) (bool, error) {
 	return s.sync.ForgetShop(ctx, shop.ID)
 }
 

@@ -148,13 +148,18 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 	})
 }
 
-// ForgetShop deletes everything stored for a shop: every table references
-// shops with ON DELETE CASCADE.
-func (o *Orders) ForgetShop(ctx context.Context, shopID int64) error {
-	if err := o.s.db.WithContext(ctx).Where("id = ?", shopID).Delete(&shopRow{}).Error; err != nil {
-		return fmt.Errorf("forget shop %d: %w", shopID, err)
+// ForgetShop deletes everything stored for a shop that has uninstalled the
+// app (every table references shops with ON DELETE CASCADE); false, and
+// nothing deleted, while the shop is installed. Shopify sends shop/redact
+// 48 hours after an uninstall; one arriving for an installed shop (the
+// shop installed again, or an old delivery resent under a fresh, unsigned
+// webhook id) must not erase the installation.
+func (o *Orders) ForgetShop(ctx context.Context, shopID int64) (bool, error) {
+	res := o.s.db.WithContext(ctx).Where("id = ? AND state = ?", shopID, string(tenant.Uninstalled)).Delete(&shopRow{})
+	if res.Error != nil {
+		return false, fmt.Errorf("forget shop %d: %w", shopID, res.Error)
 	}
-	return nil
+	return res.RowsAffected > 0, nil
 }
 
 type syncRunRow struct {

@@ -67,8 +67,19 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 		s.log.InfoContext(ctx, "erasing a customer's personal data", "shop_id", shop.ID, "customer_id", ref.Customer.ID)
 		return s.sync.RedactCustomer(ctx, shop, ref.Customer.ID, ref.OrdersToRedact)
 	case "shop/redact":
-		s.log.InfoContext(ctx, "deleting a shop's data", "shop_id", shop.ID)
-		return s.sync.ForgetShop(ctx, shop)
+		forgotten, err := s.sync.ForgetShop(ctx, shop)
+		switch {
+		case err != nil:
+			return err
+		case !forgotten:
+			// Shopify sends shop/redact 48 hours after an uninstall; the
+			// shop is installed (again), or an old delivery was resent
+			// under a fresh webhook id, which the signature does not cover.
+			s.log.WarnContext(ctx, "shop/redact for a shop that is installed: nothing erased", "shop_id", shop.ID)
+			return nil
+		}
+		s.log.InfoContext(ctx, "deleted a shop's data", "shop_id", shop.ID)
+		return nil
 	case "app/uninstalled":
 		return s.uninstalled(ctx, shop, j.TriggeredAt, payload)
 	case "customers/data_request":

@@ -115,7 +115,7 @@ type OrderSync interface {
 	ApplyShopifyOrder(ctx context.Context, shop tenant.Shop, src orders.ShopifyOrder) error
 	RefreshOrder(ctx context.Context, shop tenant.Shop, orderID int64) error
 	RedactCustomer(ctx context.Context, shop tenant.Shop, customerID int64, orderIDs []int64) error
-	ForgetShop(ctx context.Context, shop tenant.Shop) error
+	ForgetShop(ctx context.Context, shop tenant.Shop) (bool, error)
 }
 
 // Service receives and applies webhooks.
