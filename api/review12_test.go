@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
 
 // TestReviewShopRedactSparesAnInstalledShop (review of issue 12): Shopify
@@ -55,5 +57,42 @@ func TestReviewShopRedactSparesAnInstalledShop(t *testing.T) {
 				t.Error("orders survived shop/redact of an uninstalled shop")
 			}
 		})
+	}
+}
+
+// TestReviewReplayedAppUninstalledKeepsTheInstallation (review of issue
+// 12, not fixed): neither X-Shopify-Webhook-Id (the dedupe key) nor
+// X-Shopify-Triggered-At (the staleness check) is signed, and the body of
+// app/uninstalled is the shop, the same delivery after delivery. A shop's
+// old app/uninstalled, resent with a fresh webhook id and a current
+// Triggered-At, uninstalls the shop's current installation and drops its
+// token, though Shopify still honours it. The fix is to confirm the
+// uninstall through the shop's own token (Shopify revokes it at once on a
+// real uninstall; a working token means the app is installed), as orders/*
+// deliveries are confirmed; that needs a token probe in the Shopify adapter
+// and a sandbox that revokes a shop's tokens on uninstall.
+func TestReviewReplayedAppUninstalledKeepsTheInstallation(t *testing.T) {
+	t.Skip("review-12 finding 2 (open): a replayed app/uninstalled with forged X-Shopify-Triggered-At uninstalls the current installation; see report-review-12.md")
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	h.backfill()
+	body := []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`)
+	send := func(triggered time.Time) {
+		r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader(string(body)), "Content-Type", "application/json",
+			"X-Shopify-Topic", "app/uninstalled", "X-Shopify-Shop-Domain", shopA, "X-Shopify-Webhook-Id", uuid.NewString(), "X-Shopify-Event-Id", uuid.NewString(),
+			"X-Shopify-Triggered-At", triggered.UTC().Format(time.RFC3339Nano), "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), body))
+		ack(t, r, "accepted")
+	}
+	// The delivery Shopify made before the current installation: ignored.
+	send(time.Now().Add(-time.Hour))
+	eventually(t, 5*time.Second, "the stale delivery's job", func() bool { return h.jobs("apply_webhook", "completed") == 1 })
+	// The same signed body resent, under a new id and a current time.
+	send(time.Now())
+	eventually(t, 5*time.Second, "the replay's job", func() bool { return h.jobs("apply_webhook", "completed") == 2 })
+	if st := h.shopState(); st.State != tenant.Installed {
+		t.Fatalf("a replayed app/uninstalled uninstalled the shop while Shopify still honours its token: %+v", st)
+	}
+	if r := h.get(fmt.Sprintf("/orders/%d?refresh=true", shopifysandbox.OrderInTransit), keyA); r.Code != http.StatusOK {
+		t.Fatalf("after the replay the shop's reads get %d %s", r.Code, r.Body)
 	}
 }
