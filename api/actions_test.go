@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
 
@@ -268,19 +270,129 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 }
 
-func TestSameKeyWhileInFlightIs409(t *testing.T) {
+// TestSameKeyWhilePending: a retry with the key of a pending action
+// answers 202 with its current state, then its final answer (API.md); the
+// pending answer is never stored.
+func TestSameKeyWhilePending(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{})
-	h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 400 * time.Millisecond})
+	h := newHarness(t, harnessOpts{actionWait: 100 * time.Millisecond})
+	h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 1500 * time.Millisecond})
 	p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
-	done := make(chan response)
-	go func() { done <- h.post(p, "busy", `{"amount":"10.00"}`) }()
-	// The first request holds its key while Shopify takes its time.
-	eventually(t, 5*time.Second, "the first refund reaches Shopify", func() bool { return h.sb.Calls(shopifysandbox.OpRefundCreate) == 1 })
-	problem(t, h.post(p, "busy", `{"amount":"10.00"}`), http.StatusConflict, "idempotency_key_in_use")
-	if r := <-done; r.Code != 200 {
-		t.Errorf("first request: %d", r.Code)
+	first := h.post(p, "busy", `{"amount":"10.00"}`)
+	if first.Code != http.StatusAccepted {
+		t.Fatalf("first = %d %s", first.Code, first.Body)
 	}
+	var pending api.ActionResultResponse
+	first.decode(t, &pending)
+	if pending.Action.Status != "pending" {
+		t.Fatalf("first action = %+v", pending.Action)
+	}
+	again := h.post(p, "busy", `{"amount":"10.00"}`)
+	var cur api.ActionResultResponse
+	again.decode(t, &cur)
+	if again.Code != http.StatusAccepted || cur.Action.ID != pending.Action.ID || again.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("retry while pending = %d %+v", again.Code, cur.Action)
+	}
+	var got api.ActionResponse
+	eventually(t, 10*time.Second, "the action settles by itself", func() bool {
+		h.get(path(shopifysandbox.OrderPaidUnfulfilled, "actions/"+pending.Action.ID), keyA).decode(t, &got)
+		return got.Status == "succeeded"
+	})
+	final := result(t, h.post(p, "busy", `{"amount":"10.00"}`))
+	if final.Action.ID != pending.Action.ID || final.Action.Status != "succeeded" {
+		t.Errorf("final answer = %+v", final.Action)
+	}
+	if r := h.post(p, "busy", `{"amount":"10.00"}`); r.Code != 200 || r.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay = %d %v", r.Code, r.Header())
+	}
+	if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 1 {
+		t.Errorf("refunds = %d", n)
+	}
+	problem(t, h.get(path(shopifysandbox.OrderPaidUnfulfilled, "actions/nope"), keyA), http.StatusNotFound, "not_found")
+	problem(t, h.get(path(shopifysandbox.OrderPending, "actions/"+pending.Action.ID), keyA), http.StatusNotFound, "not_found")
+}
+
+// TestTwoAgentsEqualAmounts: two agents refunding 1.00 each, one after the
+// other or at once, make two refunds, each action naming its own (the old
+// engine took any refund of the same amount made just before as its own).
+func TestTwoAgentsEqualAmounts(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h *harness) {
+		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
+		a := result(t, h.post(p, uuid.NewString(), `{"amount":"1.00"}`))
+		b := result(t, h.post(p, uuid.NewString(), `{"amount":"1.00"}`))
+		if a.Action.ShopifyRefundID == nil || b.Action.ShopifyRefundID == nil || *a.Action.ShopifyRefundID == *b.Action.ShopifyRefundID {
+			t.Fatalf("two actions name refunds %v and %v", a.Action.ShopifyRefundID, b.Action.ShopifyRefundID)
+		}
+		if n, sum := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 2 || !sum.Equal(decimal.RequireFromString("2.00")) {
+			t.Errorf("sandbox: %d refunds of %s", n, sum)
+		}
+		// Ten at once with their own keys: every 200 names its own refund,
+		// and the sandbox made exactly as many.
+		var wg sync.WaitGroup
+		answers := make(chan response, 10)
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers <- h.post(p, uuid.NewString(), `{"amount":"1.00"}`)
+			}()
+		}
+		wg.Wait()
+		close(answers)
+		ids := map[int64]bool{2: true}
+		ok := 0
+		for r := range answers {
+			switch r.Code {
+			case 200:
+				var res api.ActionResultResponse
+				r.decode(t, &res)
+				if ids[*res.Action.ShopifyRefundID] {
+					t.Errorf("refund %d named twice", *res.Action.ShopifyRefundID)
+				}
+				ids[*res.Action.ShopifyRefundID] = true
+				ok++
+			case 409:
+			default:
+				t.Errorf("answer %d %s", r.Code, r.Body)
+			}
+		}
+		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 2+ok {
+			t.Errorf("sandbox made %d refunds for %d succeeded actions", n, 2+ok)
+		}
+	})
+}
+
+// TestActionInProgressIsNotStored: a 409 action_in_progress is transient:
+// the same key runs once the other action is done (the old engine stored
+// it as the key's answer forever).
+func TestActionInProgressIsNotStored(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, h *harness) {
+		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Status: 500, Times: 1000})
+		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
+		first := h.post(p, "a", `{"amount":"2.00"}`)
+		if first.Code != http.StatusAccepted {
+			t.Fatalf("first = %d %s", first.Code, first.Body)
+		}
+		// B refunds the same amount while A is pending: refused, not mixed up.
+		problem(t, h.post(p, "b", `{"amount":"2.00"}`), http.StatusConflict, "action_in_progress")
+		h.sb.ClearFaults()
+		var a api.ActionResultResponse
+		first.decode(t, &a)
+		var got api.ActionResponse
+		eventually(t, 15*time.Second, "A settles once Shopify answers", func() bool {
+			h.get(path(shopifysandbox.OrderPaidUnfulfilled, "actions/"+a.Action.ID), keyA).decode(t, &got)
+			return got.Status == "succeeded"
+		})
+		b := result(t, h.post(p, "b", `{"amount":"2.00"}`))
+		if b.Action.ShopifyRefundID == nil || *b.Action.ShopifyRefundID == *got.ShopifyRefundID {
+			t.Errorf("B = %+v, A = %+v", b.Action, got)
+		}
+		if n, sum := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 2 || !sum.Equal(decimal.RequireFromString("4.00")) {
+			t.Errorf("sandbox: %d refunds of %s", n, sum)
+		}
+	})
 }
 
 // TestConcurrentAgentsOneRefund: ten agents refund the same order at once
@@ -312,107 +424,135 @@ func TestConcurrentAgentsOneRefund(t *testing.T) {
 	}
 }
 
+// settled waits for an action to be final and returns it.
+func settled(t *testing.T, h *harness, order uint64, id string) api.ActionResponse {
+	t.Helper()
+	var got api.ActionResponse
+	eventually(t, 20*time.Second, "the action settles by itself", func() bool {
+		h.get(path(order, "actions/"+id), keyA).decode(t, &got)
+		return got.Status != "pending"
+	})
+	return got
+}
+
+// accepted posts an action that cannot finish in the wait: 202 pending.
+func accepted(t *testing.T, h *harness, p, key, body string) api.ActionResultResponse {
+	t.Helper()
+	r := h.post(p, key, body)
+	if r.Code != http.StatusAccepted {
+		t.Fatalf("%s = %d %s, want 202", p, r.Code, r.Body)
+	}
+	var res api.ActionResultResponse
+	r.decode(t, &res)
+	if res.Action.Status != "pending" {
+		t.Fatalf("202 with %+v", res.Action)
+	}
+	return res
+}
+
 func TestShopifyFailuresOnMutations(t *testing.T) {
 	t.Parallel()
-	t.Run("refund 500s: unknown, then the same key finishes it once", func(t *testing.T) {
+	t.Run("refund 500s: pending, settled by its job once Shopify answers, once", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
-		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Status: 500, Times: 10})
+		h := newHarness(t, harnessOpts{actionWait: 300 * time.Millisecond})
+		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Status: 500, Times: 1000})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
-		problem(t, h.post(p, "k", `{"amount":"10.00"}`), http.StatusBadGateway, "shopify_unavailable")
-		var acts api.ActionListResponse
-		h.get(path(shopifysandbox.OrderPaidUnfulfilled, "actions"), keyA).decode(t, &acts)
-		if acts.Actions[0].Status != "unknown" {
-			t.Errorf("status after 500s = %s", acts.Actions[0].Status)
-		}
+		res := accepted(t, h, p, "k", `{"amount":"10.00"}`)
 		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 0 {
 			t.Fatalf("refunds = %d", n)
 		}
-		h.sb.ClearFaults() // Shopify recovers
-		res := result(t, h.post(p, "k", `{"amount":"10.00"}`))
-		if res.Action.Status != "succeeded" || res.Action.ID != acts.Actions[0].ID {
-			t.Errorf("resume: %+v (first action %s)", res.Action, acts.Actions[0].ID)
+		h.sb.ClearFaults() // Shopify recovers; nobody retries
+		if a := settled(t, h, shopifysandbox.OrderPaidUnfulfilled, res.Action.ID); a.Status != "succeeded" || a.ShopifyRefundID == nil {
+			t.Errorf("settled = %+v", a)
+		}
+		again := result(t, h.post(p, "k", `{"amount":"10.00"}`))
+		if again.Action.ID != res.Action.ID || again.Action.Status != "succeeded" {
+			t.Errorf("the key's answer = %+v", again.Action)
 		}
 		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 1 {
-			t.Errorf("refunds after resume = %d, want 1", n)
+			t.Errorf("refunds = %d, want 1", n)
 		}
 	})
-	t.Run("refund answer lost after Shopify made it: 504, reconciled, never twice", func(t *testing.T) {
+	t.Run("refund answer lost after Shopify made it: settled, never twice", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond})
+		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, ApplyFirst: true, Latency: 5 * time.Second, Times: 10})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
-		problem(t, h.post(p, "k", `{"amount":"10.00"}`), http.StatusGatewayTimeout, "shopify_timeout")
-		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 1 {
-			t.Fatalf("sandbox refunds = %d: the keyed retries refunded more than once", n)
-		}
-		settled, err := h.svc.Reconcile(context.Background())
-		if err != nil || settled != 1 {
-			t.Fatalf("reconcile = %d, %v", settled, err)
-		}
-		var acts api.ActionListResponse
-		h.get(path(shopifysandbox.OrderPaidUnfulfilled, "actions"), keyA).decode(t, &acts)
-		if a := acts.Actions[0]; a.Status != "succeeded" || a.ShopifyRefundID == nil {
-			t.Errorf("reconciled action = %+v", a)
-		}
-		res := result(t, h.post(p, "k", `{"amount":"10.00"}`))
-		if res.Action.Status != "succeeded" {
-			t.Errorf("retry after reconcile: %+v", res.Action)
+		res := accepted(t, h, p, "k", `{"amount":"10.00"}`)
+		eventually(t, 5*time.Second, "the refund is made", func() bool { n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); return n == 1 })
+		h.sb.ClearFaults()
+		if a := settled(t, h, shopifysandbox.OrderPaidUnfulfilled, res.Action.ID); a.Status != "succeeded" || a.ShopifyRefundID == nil {
+			t.Errorf("settled = %+v", a)
 		}
 		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 1 {
-			t.Errorf("sandbox refunds = %d after the retry", n)
+			t.Errorf("sandbox refunds = %d", n)
 		}
 	})
-	t.Run("cancel times out: unknown, reconciled from the order", func(t *testing.T) {
+	t.Run("cancel times out after Shopify cancelled: settled from the order, not sent again", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond})
+		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, ApplyFirst: true, Latency: 5 * time.Second})
-		problem(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`), http.StatusGatewayTimeout, "shopify_timeout")
-		if _, err := h.svc.Reconcile(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		var acts api.ActionListResponse
-		h.get(path(shopifysandbox.OrderPending, "actions"), keyA).decode(t, &acts)
-		if a := acts.Actions[0]; a.Status != "succeeded" || a.Parts.Cancel != "succeeded" {
-			t.Errorf("reconciled = %+v", a)
+		res := accepted(t, h, path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`)
+		if a := settled(t, h, shopifysandbox.OrderPending, res.Action.ID); a.Status != "succeeded" || a.Parts.Cancel != "succeeded" {
+			t.Errorf("settled = %+v", a)
 		}
 		if n := h.sb.Calls(shopifysandbox.OpOrderCancel); n != 1 {
-			t.Errorf("orderCancel calls = %d: reconciliation repeated the mutation", n)
+			t.Errorf("orderCancel calls = %d: the cancellation was sent again", n)
 		}
 	})
-	t.Run("cancel 500 that did nothing: reconciled as failed", func(t *testing.T) {
+	t.Run("cancel 500 that did nothing: sent again, succeeds", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{actionWait: 10 * time.Second})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, Status: 500})
-		problem(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`), http.StatusBadGateway, "shopify_unavailable")
-		if _, err := h.svc.Reconcile(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		var acts api.ActionListResponse
-		h.get(path(shopifysandbox.OrderPending, "actions"), keyA).decode(t, &acts)
-		if a := acts.Actions[0]; a.Status != "failed" || a.Error == nil || !strings.Contains(*a.Error, "did not reach Shopify") {
-			t.Errorf("reconciled = %+v", a)
+		res := result(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`))
+		if res.Action.Status != "succeeded" || h.sb.Calls(shopifysandbox.OpOrderCancel) != 2 {
+			t.Errorf("action = %+v after %d calls", res.Action, h.sb.Calls(shopifysandbox.OpOrderCancel))
 		}
 	})
-	t.Run("cancel done, refund lost: the same key refunds without cancelling again", func(t *testing.T) {
+	t.Run("cancel done, refund lost: the refund is finished once, the cancel not repeated", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond})
+		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 5 * time.Second, Times: 4})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "cancel")
 		body := `{"reason":"customer","refund":{"mode":"full"}}`
-		problem(t, h.post(p, "k", body), http.StatusGatewayTimeout, "shopify_timeout")
-		if o, _ := h.sb.Order(shopifysandbox.OrderPaidUnfulfilled); o.CancelledAt == nil {
-			t.Fatal("cancel part did not happen")
-		}
-		res := result(t, h.post(p, "k", body))
-		if res.Action.Parts.Cancel != "succeeded" || res.Action.Parts.Refund != "succeeded" {
-			t.Errorf("resumed parts = %+v", res.Action.Parts)
+		res := accepted(t, h, p, "k", body)
+		a := settled(t, h, shopifysandbox.OrderPaidUnfulfilled, res.Action.ID)
+		if a.Status != "succeeded" || a.Parts.Cancel != "succeeded" || a.Parts.Refund != "succeeded" {
+			t.Errorf("settled = %+v", a)
 		}
 		if n := h.sb.Calls(shopifysandbox.OpOrderCancel); n != 1 {
 			t.Errorf("orderCancel calls = %d, want 1", n)
 		}
 		if n, sum := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 1 || !sum.Equal(decimal.RequireFromString("64.90")) {
 			t.Errorf("sandbox refunds: %d totalling %s", n, sum)
+		}
+	})
+	t.Run("cancel job FAILED: the action fails and no refund follows", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, harnessOpts{})
+		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, CancelJobFails: true})
+		p := problem(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "cancel"), "k", `{"reason":"customer","refund":{"mode":"full"}}`), http.StatusBadGateway, "shopify_rejected")
+		if !strings.Contains(p.Detail, "could not be voided") {
+			t.Errorf("detail = %q", p.Detail)
+		}
+		if n, _ := refunds(t, h.sb, shopifysandbox.OrderPaidUnfulfilled); n != 0 {
+			t.Errorf("a failed cancellation was followed by %d refunds", n)
+		}
+		if o, _ := h.sb.Order(shopifysandbox.OrderPaidUnfulfilled); o.CancelledAt != nil {
+			t.Error("order cancelled")
+		}
+	})
+	t.Run("staff note too long with the marker: 422 before anything is sent", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, harnessOpts{})
+		note := strings.Repeat("n", 220)
+		problem(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer","staff_note":"`+note+`"}`), http.StatusUnprocessableEntity, "invalid_staff_note")
+		if n := h.sb.Calls(shopifysandbox.OpOrderCancel); n != 0 {
+			t.Errorf("orderCancel calls = %d", n)
+		}
+		res := result(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k2", `{"reason":"customer","staff_note":"`+strings.Repeat("n", orders.MaxStaffNote)+`"}`))
+		if res.Action.Status != "succeeded" {
+			t.Errorf("longest note = %+v", res.Action)
 		}
 	})
 	t.Run("userErrors", func(t *testing.T) {

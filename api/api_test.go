@@ -92,15 +92,19 @@ func (panicky) PreviewRefund(context.Context, tenant.Shop, int64) (orders.Refund
 	panic("not reached")
 }
 
-func (panicky) Cancel(context.Context, tenant.Shop, int64, string, string, orders.CancelRequest, []byte) (orders.ActionResult, error) {
+func (panicky) Cancel(context.Context, tenant.Shop, int64, orders.ActionCall, orders.CancelRequest) (orders.ActionResult, error) {
 	panic("secret internal state in an action")
 }
 
-func (panicky) Refund(context.Context, tenant.Shop, int64, string, string, orders.RefundRequest, []byte) (orders.ActionResult, error) {
+func (panicky) Refund(context.Context, tenant.Shop, int64, orders.ActionCall, orders.RefundRequest) (orders.ActionResult, error) {
 	return orders.ActionResult{}, fmt.Errorf("refund failed: %w", sql.ErrConnDone)
 }
 
 func (panicky) Actions(context.Context, tenant.Shop, int64) ([]orders.Action, error) {
+	panic("not reached")
+}
+
+func (panicky) GetAction(context.Context, tenant.Shop, int64, string) (orders.Action, error) {
 	panic("not reached")
 }
 

@@ -67,6 +67,8 @@ type harnessOpts struct {
 	shopifyTimeout time.Duration
 	// noJobs leaves River's workers stopped: jobs are queued, never run.
 	noJobs bool
+	// actionWait is how long action requests wait before a 202 (default 10s).
+	actionWait time.Duration
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -79,6 +81,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	if o.ttl == 0 {
 		o.ttl = time.Hour
+	}
+	if o.actionWait == 0 {
+		o.actionWait = 10 * time.Second
 	}
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
@@ -111,11 +116,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0))
+	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0), orders.WithLeaseTTL(2*time.Second), orders.WithJobWait(2*time.Second))
 	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
 	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
 	var runner *jobs.Runner
-	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour}
+	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, Actions: svc, SQL: st.SQL()}
 	if st.Pool() != nil {
 		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jopts)
 	} else {
@@ -125,6 +130,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	hooks.SetQueue(runner)
+	svc.SetActionQueue(runner)
 	if !o.noJobs {
 		if err := runner.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -139,7 +145,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.orders != nil {
 		os = o.orders
 	}
-	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: reg})
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: reg, ActionWait: o.actionWait})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,16 +35,16 @@ type OrderService interface {
 	List(ctx context.Context, shop tenant.Shop, f orders.ListFilter) (orders.Page, error)
 	PreviewCancel(ctx context.Context, shop tenant.Shop, id int64) (orders.CancelPreview, error)
 	PreviewRefund(ctx context.Context, shop tenant.Shop, id int64) (orders.RefundPreview, error)
-	Cancel(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.CancelRequest, raw []byte) (orders.ActionResult, error)
-	Refund(ctx context.Context, shop tenant.Shop, id int64, actionID, agentID string, req orders.RefundRequest, raw []byte) (orders.ActionResult, error)
+	Cancel(ctx context.Context, shop tenant.Shop, id int64, call orders.ActionCall, req orders.CancelRequest) (orders.ActionResult, error)
+	Refund(ctx context.Context, shop tenant.Shop, id int64, call orders.ActionCall, req orders.RefundRequest) (orders.ActionResult, error)
 	Actions(ctx context.Context, shop tenant.Shop, id int64) ([]orders.Action, error)
+	GetAction(ctx context.Context, shop tenant.Shop, id int64, actionID string) (orders.Action, error)
 	Timeline(ctx context.Context, shop tenant.Shop, customerID int64, after *orders.TimelineCursor, limit int) (orders.TimelinePage, error)
 }
 
-// Idempotency runs the Idempotency-Key protocol.
+// Idempotency keeps the first final answer of each Idempotency-Key.
 type Idempotency interface {
-	Begin(ctx context.Context, k idempotency.Key, hash string) (idempotency.Begun, error)
-	Finish(ctx context.Context, k idempotency.Key, status int, body []byte) error
+	Settle(ctx context.Context, k idempotency.Key, status int, body []byte) (idempotency.Response, error)
 }
 
 // Deps is what the router needs; cmd/orderdesk builds it.
@@ -70,6 +71,9 @@ type Deps struct {
 	// Tracing, when set, traces every request (W3C traceparent honoured);
 	// the trace id goes into log lines and problem instances.
 	Tracing trace.TracerProvider
+	// ActionWait is how long an action request waits for the outcome
+	// before answering 202 (default DefaultActionWait).
+	ActionWait time.Duration
 }
 
 type server struct {
@@ -132,6 +136,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authed.GET("/orders/:id/refund", query(), s.refundPreview)
 	authed.POST("/orders/:id/refund", query(), s.refundOrder)
 	authed.GET("/orders/:id/actions", query(), s.listActions)
+	authed.GET("/orders/:id/actions/:action_id", query(), s.getAction)
 	authed.GET("/customers/:id/timeline", query("limit", "cursor"), s.timeline)
 	return r, nil
 }

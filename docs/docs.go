@@ -677,6 +677,137 @@ const docTemplate = `{
                 }
             }
         },
+        "/orders/{id}/actions/{action_id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "actions"
+                ],
+                "summary": "One action",
+                "operationId": "getAction",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "format": "int64",
+                        "description": "Shopify order id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "The action's id",
+                        "name": "action_id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Action"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "WWW-Authenticate": {
+                                "type": "string",
+                                "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No such order or action in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "409": {
+                        "description": "The shop has uninstalled the app (shop_uninstalled)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds until the key may call again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/orders/{id}/cancel": {
             "get": {
                 "security": [
@@ -830,7 +961,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).",
+                "description": "Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).",
                 "consumes": [
                     "application/json"
                 ],
@@ -879,7 +1010,23 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "OK",
+                        "description": "The action's final outcome: succeeded (a failed one is the problem of its refusal)",
+                        "schema": {
+                            "$ref": "#/definitions/ActionResult"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "202": {
+                        "description": "Still being carried out when ORDERDESK_ACTION_WAIT ran out (action.status pending): orderdesk finishes it by itself; read the end from GET /orders/{id}/actions/{action_id} or retry with the same Idempotency-Key",
                         "schema": {
                             "$ref": "#/definitions/ActionResult"
                         },
@@ -935,7 +1082,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use",
+                        "description": "Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund; stored), or action_in_progress / idempotency_key_in_use (not stored: the same key runs later)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -979,7 +1126,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused",
+                        "description": "Invalid reason, amount or staff note (amount_too_large, invalid_amount, invalid_staff_note), or idempotency_key_reused",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -1023,7 +1170,7 @@ const docTemplate = `{
                         }
                     },
                     "502": {
-                        "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
+                        "description": "Shopify refused the change (shopify_rejected; a FAILED cancel job too): the action failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -1039,7 +1186,7 @@ const docTemplate = `{
                         }
                     },
                     "504": {
-                        "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
+                        "description": "Shopify did not answer while reading the order for the request",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -1206,7 +1353,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Refunds an amount, or line items (restocked as \"cancel\" when unshipped, \"return\" when received) and/or shipping, on a paid order. Refunds touching shipped items need return \"received\" or \"not_required\". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.",
+                "description": "Refunds an amount, or line items (restocked as \"cancel\" when unshipped, \"return\" when received) and/or shipping, on a paid order. Refunds touching shipped items need return \"received\" or \"not_required\". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1255,7 +1402,23 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "OK",
+                        "description": "The action's final outcome: succeeded (a failed one is the problem of its refusal)",
+                        "schema": {
+                            "$ref": "#/definitions/ActionResult"
+                        },
+                        "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "202": {
+                        "description": "Still being carried out when ORDERDESK_ACTION_WAIT ran out (action.status pending): orderdesk finishes it by itself; read the end from GET /orders/{id}/actions/{action_id} or retry with the same Idempotency-Key",
                         "schema": {
                             "$ref": "#/definitions/ActionResult"
                         },
@@ -1311,7 +1474,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use",
+                        "description": "Refused by the rules (not_paid, nothing_to_refund, return_required; stored), or action_in_progress / idempotency_key_in_use (not stored: the same key runs later)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -1399,7 +1562,7 @@ const docTemplate = `{
                         }
                     },
                     "502": {
-                        "description": "Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions",
+                        "description": "Shopify refused the change (shopify_rejected; a FAILED cancel job too): the action failed",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -1415,7 +1578,7 @@ const docTemplate = `{
                         }
                     },
                     "504": {
-                        "description": "Shopify did not answer in time; the outcome is unknown until reconciled",
+                        "description": "Shopify did not answer while reading the order for the request",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },

@@ -108,7 +108,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.
 		_ = st.Close()
 		return nil, err
 	}
-	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log)
+	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log, orders.WithLeaseTTL(cfg.ActionLease))
 	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), tokens: tokens, metrics: reg}, nil
 }
 
@@ -138,16 +138,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
-	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Tracing: tp, Metrics: c.metrics})
+	// Actions are River jobs on their own queue; the reconcile sweep (every
+	// 5 s) carries on pending actions whose executor died.
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Actions: svc, SQL: st.SQL(), ReconcileEvery: 5 * time.Second, Tracing: tp, Metrics: c.metrics})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
 	hooks.SetQueue(runner)
+	svc.SetActionQueue(runner)
 	idem := idempotency.NewService(st.Idempotency())
 	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
-		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), ActionWait: cfg.ActionWait,
 		PhoneRegion: cfg.PhoneRegion, Tracing: tp,
 	}
 	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {

@@ -44,6 +44,7 @@ var notExercised = map[string]string{
 	"previewCancel 409": uninstalledReason,
 	"previewRefund 409": uninstalledReason,
 	"listActions 409":   uninstalledReason,
+	"getAction 409":     uninstalledReason,
 	"listOrders 409":    uninstalledReason,
 	"getTimeline 409":   uninstalledReason,
 }
@@ -112,7 +113,7 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	env := map[string]string{
 		"ORDERDESK_HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "ORDERDESK_DATABASE_URL": dbURL,
 		"ORDERDESK_API_KEY": key, "SHOPIFY_SHOP": shop, "SHOPIFY_ACCESS_TOKEN": token, "SHOPIFY_BASE_URL": sbSrv.URL,
-		"SHOPIFY_API_SECRET": secret, "SHOPIFY_TIMEOUT": "300ms", "ORDERDESK_LOG_LEVEL": "error",
+		"SHOPIFY_API_SECRET": secret, "SHOPIFY_TIMEOUT": "300ms", "ORDERDESK_LOG_LEVEL": "error", "ORDERDESK_ACTION_WAIT": "5s",
 		// One token a thousand seconds: the burst is spent at the end, for 429.
 		"ORDERDESK_RATE_LIMIT": "0.001", "ORDERDESK_RATE_BURST": strconv.Itoa(rateBurst),
 	}
@@ -218,6 +219,12 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	}
 	slow := func(f func()) {
 		sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: time.Second, Times: 10})
+		defer sb.ClearFaults()
+		f()
+	}
+	// down: Shopify not answering for longer than ORDERDESK_ACTION_WAIT.
+	down := func(f func()) {
+		sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderGet, Latency: time.Second, Times: 1000})
 		defer sb.ClearFaults()
 		f()
 	}
@@ -330,8 +337,19 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-9"), apiclient.RefundOrderJSONRequestBody{Amount: str("2.00")})
 	got("refundOrder", 502, r6, err)
 	sb.ClearFaults()
-	slow(func() {
+	down(func() {
+		// The order is stored: the action is recorded, and its run waits on
+		// Shopify past ORDERDESK_ACTION_WAIT.
 		r6, err = c.RefundOrderWithResponse(ctx, id(shopifysandbox.OrderEUR), agent("refund-10"), apiclient.RefundOrderJSONRequestBody{Amount: str("3.00")})
+		got("refundOrder", 202, r6, err)
+		if a := r6.JSON202; a == nil || a.Action.Status != "pending" {
+			t.Errorf("202 action = %+v", a)
+		}
+	})
+	pending := r6.JSON202
+	slow(func() {
+		// An order never seen: reading it for the request times out.
+		r6, err = c.RefundOrderWithResponse(ctx, unknown+7, agent("refund-11"), apiclient.RefundOrderJSONRequestBody{Amount: str("3.00")})
 		got("refundOrder", 504, r6, err)
 	})
 
@@ -355,8 +373,29 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-9"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
 	got("cancelOrder", 502, r7, err)
 	sb.ClearFaults()
+	down(func() {
+		r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderPending), cancelAgent("cancel-10"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+		got("cancelOrder", 202, r7, err)
+	})
+	// Both pending actions finish by themselves once Shopify answers; the
+	// faults below are for the requests alone.
+	settle := func(order int64, r *apiclient.ActionResult) {
+		if r == nil {
+			return
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if ra, err := c.GetActionWithResponse(ctx, order, r.Action.Id); err == nil && ra.JSON200 != nil && ra.JSON200.Status != "pending" {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("action %s still pending 30 s after Shopify answered again", r.Action.Id)
+	}
+	settle(id(shopifysandbox.OrderEUR), pending)
+	settle(id(shopifysandbox.OrderPending), r7.JSON202)
 	slow(func() {
-		r7, err = c.CancelOrderWithResponse(ctx, id(shopifysandbox.OrderAuthorized), cancelAgent("cancel-10"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
+		r7, err = c.CancelOrderWithResponse(ctx, unknown+8, cancelAgent("cancel-11"), apiclient.CancelOrderJSONRequestBody{Reason: "customer"})
 		got("cancelOrder", 504, r7, err)
 	})
 
@@ -379,6 +418,17 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 		r8, err = c.ListActionsWithResponse(ctx, unknown+6)
 		got("listActions", 504, r8, err)
 	})
+
+	if pending != nil {
+		ra, err := c.GetActionWithResponse(ctx, id(shopifysandbox.OrderEUR), pending.Action.Id)
+		got("getAction", 200, ra, err)
+		ra, err = c.GetActionWithResponse(ctx, id(shopifysandbox.OrderEUR), pending.Action.Id, query("x=1"))
+		got("getAction", 400, ra, err)
+		ra, err = c.GetActionWithResponse(ctx, id(shopifysandbox.OrderEUR), pending.Action.Id, wrongKey)
+		got("getAction", 401, ra, err)
+		ra, err = c.GetActionWithResponse(ctx, id(shopifysandbox.OrderPending), pending.Action.Id)
+		got("getAction", 404, ra, err)
+	}
 
 	r9, err := c.GetTimelineWithResponse(ctx, customer, nil)
 	got("getTimeline", 200, r9, err)
@@ -440,6 +490,8 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	got("listActions", 429, r8, err)
 	r9, err = c.GetTimelineWithResponse(ctx, customer, nil)
 	got("getTimeline", 429, r9, err)
+	ra, err := c.GetActionWithResponse(ctx, 1, "x")
+	got("getAction", 429, ra, err)
 }
 
 // rateBurst is the serve's per-key burst: enough for the test's calls.

@@ -1562,6 +1562,13 @@ type ClientInterface interface {
 	// Corresponds with GET /orders/{id}/actions (the `ListActions` operationId).
 	ListActions(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAction One action
+	//
+	// One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.
+	//
+	// Corresponds with GET /orders/{id}/actions/{action_id} (the `GetAction` operationId).
+	GetAction(ctx context.Context, id int64, actionId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreviewCancel Preview a cancellation
 	//
 	// Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.
@@ -1571,7 +1578,7 @@ type ClientInterface interface {
 
 	// CancelOrderWithBody Cancel an order
 	//
-	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1580,7 +1587,7 @@ type ClientInterface interface {
 
 	// CancelOrder Cancel an order
 	//
-	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1596,7 +1603,7 @@ type ClientInterface interface {
 
 	// RefundOrderWithBody Refund an order
 	//
-	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1605,7 +1612,7 @@ type ClientInterface interface {
 
 	// RefundOrder Refund an order
 	//
-	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1737,6 +1744,23 @@ func (c *Client) ListActions(ctx context.Context, id int64, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// GetAction One action
+//
+// One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.
+//
+// Corresponds with GET /orders/{id}/actions/{action_id} (the `GetAction` operationId).
+func (c *Client) GetAction(ctx context.Context, id int64, actionId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetActionRequest(c.Server, id, actionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreviewCancel Preview a cancellation
 //
 // Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.
@@ -1756,7 +1780,7 @@ func (c *Client) PreviewCancel(ctx context.Context, id int64, reqEditors ...Requ
 
 // CancelOrderWithBody Cancel an order
 //
-// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1775,7 +1799,7 @@ func (c *Client) CancelOrderWithBody(ctx context.Context, id int64, params *Canc
 
 // CancelOrder Cancel an order
 //
-// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1811,7 +1835,7 @@ func (c *Client) PreviewRefund(ctx context.Context, id int64, reqEditors ...Requ
 
 // RefundOrderWithBody Refund an order
 //
-// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1830,7 +1854,7 @@ func (c *Client) RefundOrderWithBody(ctx context.Context, id int64, params *Refu
 
 // RefundOrder Refund an order
 //
-// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2276,6 +2300,47 @@ func NewListActionsRequest(server string, id int64) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/orders/%s/actions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetActionRequest constructs an http.Request for the GetAction method
+func NewGetActionRequest(server string, id int64, actionId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "action_id", actionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/orders/%s/actions/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2865,6 +2930,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /orders/{id}/actions (the `ListActions` operationId).
 	ListActionsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ListActionsResponse, error)
 
+	// GetActionWithResponse One action
+	//
+	// One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /orders/{id}/actions/{action_id} (the `GetAction` operationId).
+	GetActionWithResponse(ctx context.Context, id int64, actionId string, reqEditors ...RequestEditorFn) (*GetActionResponse, error)
+
 	// PreviewCancelWithResponse Preview a cancellation
 	//
 	// Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.
@@ -2876,7 +2950,7 @@ type ClientWithResponsesInterface interface {
 
 	// CancelOrderWithBodyWithResponse Cancel an order
 	//
-	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2885,7 +2959,7 @@ type ClientWithResponsesInterface interface {
 
 	// CancelOrderWithResponse Cancel an order
 	//
-	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+	// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2903,7 +2977,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundOrderWithBodyWithResponse Refund an order
 	//
-	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2912,7 +2986,7 @@ type ClientWithResponsesInterface interface {
 
 	// RefundOrderWithResponse Refund an order
 	//
-	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+	// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3591,6 +3665,140 @@ func (r ListActionsResponse) ContentType() string {
 	return ""
 }
 
+// GetActionResponse200Headers the declared response headers of an HTTP 200 response for GetAction
+type GetActionResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetActionResponse400Headers the declared response headers of an HTTP 400 response for GetAction
+type GetActionResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetActionResponse401Headers the declared response headers of an HTTP 401 response for GetAction
+type GetActionResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetActionResponse404Headers the declared response headers of an HTTP 404 response for GetAction
+type GetActionResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetActionResponse409Headers the declared response headers of an HTTP 409 response for GetAction
+type GetActionResponse409Headers struct {
+	XRequestId *string
+}
+
+// GetActionResponse429Headers the declared response headers of an HTTP 429 response for GetAction
+type GetActionResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// GetActionResponse500Headers the declared response headers of an HTTP 500 response for GetAction
+type GetActionResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetActionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Action
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetActionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetActionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetActionResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetActionResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetActionResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetActionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetActionResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetActionResponse) GetJSON200() *Action {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetActionResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetActionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetActionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetActionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetActionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreviewCancelResponse200Headers the declared response headers of an HTTP 200 response for PreviewCancel
 type PreviewCancelResponse200Headers struct {
 	XRequestId *string
@@ -3759,6 +3967,12 @@ type CancelOrderResponse200Headers struct {
 	XRequestId         *string
 }
 
+// CancelOrderResponse202Headers the declared response headers of an HTTP 202 response for CancelOrder
+type CancelOrderResponse202Headers struct {
+	IdempotentReplayed *bool
+	XRequestId         *string
+}
+
 // CancelOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelOrder
 type CancelOrderResponse400Headers struct {
 	XRequestId *string
@@ -3825,6 +4039,8 @@ type CancelOrderResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ActionResult
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ActionResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -3849,6 +4065,8 @@ type CancelOrderResponse struct {
 	ApplicationproblemJSON504 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelOrderResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CancelOrderResponse202Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *CancelOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -3876,6 +4094,11 @@ type CancelOrderResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r CancelOrderResponse) GetJSON200() *ActionResult {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CancelOrderResponse) GetJSON202() *ActionResult {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -4130,6 +4353,12 @@ type RefundOrderResponse200Headers struct {
 	XRequestId         *string
 }
 
+// RefundOrderResponse202Headers the declared response headers of an HTTP 202 response for RefundOrder
+type RefundOrderResponse202Headers struct {
+	IdempotentReplayed *bool
+	XRequestId         *string
+}
+
 // RefundOrderResponse400Headers the declared response headers of an HTTP 400 response for RefundOrder
 type RefundOrderResponse400Headers struct {
 	XRequestId *string
@@ -4196,6 +4425,8 @@ type RefundOrderResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ActionResult
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ActionResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -4220,6 +4451,8 @@ type RefundOrderResponse struct {
 	ApplicationproblemJSON504 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RefundOrderResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *RefundOrderResponse202Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *RefundOrderResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -4247,6 +4480,11 @@ type RefundOrderResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RefundOrderResponse) GetJSON200() *ActionResult {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RefundOrderResponse) GetJSON202() *ActionResult {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -4861,6 +5099,21 @@ func (c *ClientWithResponses) ListActionsWithResponse(ctx context.Context, id in
 	return ParseListActionsResponse(rsp)
 }
 
+// GetActionWithResponse One action
+//
+// One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /orders/{id}/actions/{action_id} (the `GetAction` operationId).
+func (c *ClientWithResponses) GetActionWithResponse(ctx context.Context, id int64, actionId string, reqEditors ...RequestEditorFn) (*GetActionResponse, error) {
+	rsp, err := c.GetAction(ctx, id, actionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetActionResponse(rsp)
+}
+
 // PreviewCancelWithResponse Preview a cancellation
 //
 // Whether the order can be cancelled now (or why not), Shopify's reasons with labels, the items that would be cancelled, the refund options with their maximum, and the restock default.
@@ -4878,7 +5131,7 @@ func (c *ClientWithResponses) PreviewCancelWithResponse(ctx context.Context, id 
 
 // CancelOrderWithBodyWithResponse Cancel an order
 //
-// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4893,7 +5146,7 @@ func (c *ClientWithResponses) CancelOrderWithBodyWithResponse(ctx context.Contex
 
 // CancelOrderWithResponse Cancel an order
 //
-// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+// Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4923,7 +5176,7 @@ func (c *ClientWithResponses) PreviewRefundWithResponse(ctx context.Context, id 
 
 // RefundOrderWithBodyWithResponse Refund an order
 //
-// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4938,7 +5191,7 @@ func (c *ClientWithResponses) RefundOrderWithBodyWithResponse(ctx context.Contex
 
 // RefundOrderWithResponse Refund an order
 //
-// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+// Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5736,6 +5989,161 @@ func ParseListActionsResponse(rsp *http.Response) (*ListActionsResponse, error) 
 	return response, nil
 }
 
+// ParseGetActionResponse parses an HTTP response from a GetActionWithResponse call
+func ParseGetActionResponse(rsp *http.Response) (*GetActionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetActionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Action
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetActionResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetActionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetActionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetActionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetActionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetActionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetActionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePreviewCancelResponse parses an HTTP response from a PreviewCancelWithResponse call
 func ParsePreviewCancelResponse(rsp *http.Response) (*PreviewCancelResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5946,6 +6354,13 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ActionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6043,6 +6458,23 @@ func ParseCancelOrderResponse(rsp *http.Response) (*CancelOrderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CancelOrderResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
 	case rsp.StatusCode == 400:
 		var headers CancelOrderResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -6410,6 +6842,13 @@ func ParseRefundOrderResponse(rsp *http.Response) (*RefundOrderResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ActionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6507,6 +6946,23 @@ func ParseRefundOrderResponse(rsp *http.Response) (*RefundOrderResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers RefundOrderResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
 	case rsp.StatusCode == 400:
 		var headers RefundOrderResponse400Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

@@ -51,6 +51,12 @@ type Config struct {
 	// searches alike: the shop's country, which orderdesk does not read
 	// from Shopify.
 	PhoneRegion string `env:"ORDERDESK_PHONE_REGION" envDefault:"US"`
+	// ActionWait is how long a cancel/refund request waits for the outcome
+	// before answering 202 with the pending action.
+	ActionWait time.Duration `env:"ORDERDESK_ACTION_WAIT" envDefault:"15s"`
+	// ActionLease is an action executor's hold on its order between
+	// renewals: how soon an action whose process died resumes.
+	ActionLease time.Duration `env:"ORDERDESK_ACTION_LEASE" envDefault:"20s"`
 
 	Shopify Shopify
 	Tenancy
@@ -246,6 +252,12 @@ func (c Config) validate(mode Mode) error {
 	}
 	if _, ok := phonenumbers.GetSupportedRegions()[c.PhoneRegion]; !ok {
 		return &Error{"ORDERDESK_PHONE_REGION", fmt.Sprintf("%q is not a country code like US or GB (ISO 3166-1 alpha-2, upper case)", c.PhoneRegion)}
+	}
+	if c.ActionWait <= 0 || c.ActionWait > 50*time.Second {
+		return &Error{"ORDERDESK_ACTION_WAIT", "must be more than 0 and at most 50s (the server's write timeout is 60s)"}
+	}
+	if c.ActionLease < time.Second {
+		return &Error{"ORDERDESK_ACTION_LEASE", "must be at least 1s"}
 	}
 	if c.Shopify.Timeout <= 0 {
 		return &Error{"SHOPIFY_TIMEOUT", "must be positive"}

@@ -1,32 +1,26 @@
-// Package idempotency implements the Idempotency-Key protocol of API.md
-// (after the IETF draft): the first final response to a key is replayed,
-// the same key with another request is refused, a key whose request is
-// still running is refused, and a key whose request ended without a final
-// answer (502/504) resumes the same action.
+// Package idempotency holds the Idempotency-Key protocol's answers (API.md,
+// after the IETF draft): a key is claimed in the same transaction that
+// records its action (see orders.Service), and the first final answer of
+// the action is stored here and replayed for every retry with that key.
+// Transient answers (409 action_in_progress, 429, 400, 5xx) are never
+// stored, so the same key runs once their cause is gone.
 package idempotency
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Retention is how long keys are kept: API.md promises at least 24 hours.
 const Retention = 24 * time.Hour
 
-// Lease is how long a request holds its key. It outlasts any request (the
-// server's write timeout is 60 s); a crashed request's key frees itself.
-const Lease = 2 * time.Minute
-
 // Errors a caller maps to HTTP.
 var (
 	// ErrKeyReused: the key was used with a different request (422).
 	ErrKeyReused = errors.New("idempotency key reused with a different request")
-	// ErrInFlight: the key's first request is still running (409).
+	// ErrInFlight: the key is being claimed by a concurrent request (409).
 	ErrInFlight = errors.New("a request with this idempotency key is in progress")
 )
 
@@ -37,48 +31,22 @@ type Key struct {
 	Key      string
 }
 
-// Record is what the store keeps for a key.
-type Record struct {
-	RequestHash string
-	ActionID    string
-	LockedUntil *time.Time
-	// Status and Body are set once the request reached a final answer.
-	Status    int
-	Body      []byte
-	ExpiresAt time.Time
-}
-
-// Store persists records. Claim must be atomic: of concurrent claims for
-// one key, exactly one creates or takes it over.
-type Store interface {
-	// Claim inserts rec for k when there is no live record (none, or
-	// expired), or takes over a record with the same hash whose lease ran
-	// out and that holds no final answer. It returns the record as it
-	// stands after the call and whether this call owns it now.
-	Claim(ctx context.Context, k Key, rec Record, now time.Time) (Record, bool, error)
-	// Complete stores the final answer and releases the lease.
-	Complete(ctx context.Context, k Key, status int, body []byte) error
-	// Release drops the lease without a final answer, so the key can resume.
-	Release(ctx context.Context, k Key) error
-	// DeleteExpired forgets records that expired before now.
-	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
-}
-
-// Begun is the outcome of Begin.
-type Begun struct {
-	// ActionID is the action the request carries out (new, or resumed).
-	ActionID string
-	// Replay is set when a final answer exists: send it back as it was.
-	Replay *Response
-}
-
 // Response is a stored final answer.
 type Response struct {
 	Status int
 	Body   []byte
 }
 
-// Service runs the protocol over a Store.
+// Store persists answers.
+type Store interface {
+	// Settle stores the key's first final answer; a key holding one keeps
+	// it. It returns the answer the key holds afterwards.
+	Settle(ctx context.Context, k Key, status int, body []byte) (Response, error)
+	// DeleteExpired forgets records that expired before now.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Service runs the protocol's storage side over a Store.
 type Service struct {
 	store Store
 	now   func() time.Time
@@ -87,34 +55,14 @@ type Service struct {
 // NewService returns a Service.
 func NewService(store Store) *Service { return &Service{store: store, now: time.Now} }
 
-// Begin claims the key for a request whose fingerprint is hash.
-func (s *Service) Begin(ctx context.Context, k Key, hash string) (Begun, error) {
-	now := s.now().UTC()
-	lease := now.Add(Lease)
-	rec := Record{RequestHash: hash, ActionID: uuid.NewString(), LockedUntil: &lease, ExpiresAt: now.Add(Retention)}
-	got, owned, err := s.store.Claim(ctx, k, rec, now)
+// Settle records a final answer (an action's outcome, or a refusal by the
+// rules or by Shopify) and returns the one the key holds: the first.
+func (s *Service) Settle(ctx context.Context, k Key, status int, body []byte) (Response, error) {
+	r, err := s.store.Settle(ctx, k, status, body)
 	if err != nil {
-		return Begun{}, fmt.Errorf("idempotency key: %w", err)
+		return Response{}, fmt.Errorf("idempotency key: %w", err)
 	}
-	switch {
-	case got.RequestHash != hash:
-		return Begun{}, ErrKeyReused
-	case got.Status != 0:
-		return Begun{ActionID: got.ActionID, Replay: &Response{Status: got.Status, Body: got.Body}}, nil
-	case !owned:
-		return Begun{}, ErrInFlight
-	}
-	return Begun{ActionID: got.ActionID}, nil
-}
-
-// Finish records the request's answer: final answers (2xx, 4xx) are kept for
-// replay; others (5xx) release the key so a retry resumes the action, and
-// so does a 404: no such order, so no action started.
-func (s *Service) Finish(ctx context.Context, k Key, status int, body []byte) error {
-	if status >= 500 || status == http.StatusNotFound {
-		return s.store.Release(ctx, k)
-	}
-	return s.store.Complete(ctx, k, status, body)
+	return r, nil
 }
 
 // Sweep forgets expired keys; run it periodically so the table stays small.

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -84,6 +85,60 @@ func (w *registerWorker) Work(ctx context.Context, job *river.Job[RegisterWebhoo
 	return err
 }
 
+// ActionArgs is one cancel/refund action, carried out until it is final.
+// It is inserted in the transaction that records the action; the request
+// usually finishes the action first, and the job finds it final.
+type ActionArgs struct {
+	ShopID     int64  `json:"shop_id"`
+	ShopDomain string `json:"shop_domain"`
+	ActionID   string `json:"action_id"`
+}
+
+// ActionQueue is the actions' own queue: a slow Shopify holding actions
+// never delays webhooks, and the other way round.
+const ActionQueue = "actions"
+
+// Kind names the job in River's tables.
+func (ActionArgs) Kind() string { return "action" }
+
+// InsertOpts: an action is retried until it is final (every few seconds,
+// see NextRetry), so it settles soon after Shopify answers again.
+func (ActionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: ActionQueue, MaxAttempts: 100000}
+}
+
+// ActionExecutor carries an action on; done reports it final.
+type ActionExecutor interface {
+	ExecuteAction(ctx context.Context, shop tenant.Shop, actionID string) (done bool, err error)
+}
+
+type actionWorker struct {
+	river.WorkerDefaults[ActionArgs]
+	exec ActionExecutor
+}
+
+func (w *actionWorker) Work(ctx context.Context, job *river.Job[ActionArgs]) error {
+	done, err := w.exec.ExecuteAction(ctx, tenant.Shop{ID: job.Args.ShopID, Domain: job.Args.ShopDomain}, job.Args.ActionID)
+	switch {
+	case done:
+		return nil
+	case err == nil:
+		// Another executor holds the order: look again soon.
+		return river.JobSnooze(2 * time.Second)
+	}
+	return err
+}
+
+// NextRetry: a pending action is tried again within 5 s, however often it
+// failed, so it settles within 30 s of Shopify answering again.
+func (w *actionWorker) NextRetry(job *river.Job[ActionArgs]) time.Time {
+	return time.Now().Add(min(time.Duration(1<<min(job.Attempt, 3))*500*time.Millisecond, 5*time.Second))
+}
+
+// Timeout bounds one run of an action (the domain bounds its own run
+// below this).
+func (w *actionWorker) Timeout(*river.Job[ActionArgs]) time.Duration { return 2 * time.Minute }
+
 // ReconcileArgs is the periodic reconciliation.
 type ReconcileArgs struct{}
 
@@ -150,13 +205,20 @@ type Options struct {
 	// Metrics, when set, receives the jobs' wait, duration and webhook
 	// lag histograms (see metrics.go).
 	Metrics prometheus.Registerer
+	// Actions carries out action jobs; nil runs none (they stay queued).
+	Actions ActionExecutor
+	// ActionWorkers bounds concurrent action jobs (default 10).
+	ActionWorkers int
+	// SQL is the database/sql handle of the Postgres pool: action jobs are
+	// inserted in GORM's transactions, which are database/sql ones.
+	SQL *sql.DB
 }
 
 // Runner is the River client for whichever database orderdesk runs on.
 type Runner struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
-	insertTx func(ctx context.Context, tx any, args river.JobArgs) error
+	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error
 }
 
 func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, error) {
@@ -168,6 +230,9 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	}
 	if o.Workers <= 0 {
 		o.Workers = 10
+	}
+	if o.ActionWorkers <= 0 {
+		o.ActionWorkers = 10
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &applyWorker{applier: applier}); err != nil {
@@ -190,13 +255,23 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	if o.Tracing != nil {
 		middleware = append(middleware, tracingMiddleware(o.Tracing)...)
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+	if o.Actions != nil {
+		if err := river.AddWorkerSafely(workers, &actionWorker{exec: o.Actions}); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		queues[ActionQueue] = river.QueueConfig{MaxWorkers: o.ActionWorkers}
+	}
 	return &river.Config{
-		Middleware:        middleware,
-		Logger:            log,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
-		Workers:           workers,
-		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, river.FetchCooldownDefault),
+		Middleware: middleware,
+		Logger:     log,
+		Queues:     queues,
+		// A job whose process died is rescued after this (the actions'
+		// sweep resumes their actions sooner, on the lease).
+		RescueStuckJobsAfter: 3 * time.Minute,
+		Workers:              workers,
+		FetchPollInterval:    o.PollInterval,
+		FetchCooldown:        min(o.PollInterval, river.FetchCooldownDefault),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(o.ReconcileEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
@@ -216,13 +291,26 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs) error {
-		ptx, ok := tx.(pgx.Tx)
-		if !ok {
-			return fmt.Errorf("jobs: want a pgx.Tx, got %T", tx)
+	// An insert-only client for database/sql transactions (GORM's).
+	var sqlc *river.Client[*sql.Tx]
+	if o.SQL != nil {
+		if sqlc, err = river.NewClient(riverdatabasesql.New(o.SQL), &river.Config{Logger: log}); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
 		}
-		_, err := c.InsertTx(ctx, ptx, args, nil)
-		return err
+	}
+	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
+		switch t := tx.(type) {
+		case pgx.Tx:
+			_, err := c.InsertTx(ctx, t, args, opts)
+			return err
+		case *sql.Tx:
+			if sqlc == nil {
+				return errors.New("jobs: no database/sql handle for Postgres inserts (Options.SQL)")
+			}
+			_, err := sqlc.InsertTx(ctx, t, args, opts)
+			return err
+		}
+		return fmt.Errorf("jobs: want a pgx.Tx or *sql.Tx, got %T", tx)
 	}}, nil
 }
 
@@ -236,12 +324,12 @@ func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs) error {
+	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		stx, ok := tx.(*sql.Tx)
 		if !ok {
 			return fmt.Errorf("jobs: want a *sql.Tx, got %T", tx)
 		}
-		_, err := c.InsertTx(ctx, stx, args, nil)
+		_, err := c.InsertTx(ctx, stx, args, opts)
 		return err
 	}}, nil
 }
@@ -261,7 +349,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 // records the delivery.
 func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) error {
 	args := ApplyWebhookArgs{ShopID: j.Shop.ID, ShopDomain: j.Shop.Domain, Topic: j.Topic, WebhookID: j.WebhookID, EventID: j.EventID, TriggeredAt: j.TriggeredAt, Payload: j.Payload}
-	if err := r.insertTx(ctx, tx, args); err != nil {
+	if err := r.insertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("enqueue webhook: %w", err)
 	}
 	return nil
@@ -270,8 +358,23 @@ func (r *Runner) EnqueueWebhook(ctx context.Context, tx any, j webhooks.Job) err
 // EnqueueRegisterWebhooks inserts the shop's webhook registration inside
 // tx, the transaction that records its install.
 func (r *Runner) EnqueueRegisterWebhooks(ctx context.Context, tx any, shop tenant.Shop) error {
-	if err := r.insertTx(ctx, tx, RegisterWebhooksArgs{ShopID: shop.ID, ShopDomain: shop.Domain}); err != nil {
+	if err := r.insertTx(ctx, tx, RegisterWebhooksArgs{ShopID: shop.ID, ShopDomain: shop.Domain}, nil); err != nil {
 		return fmt.Errorf("enqueue webhook registration: %w", err)
+	}
+	return nil
+}
+
+// actionHeadStart is how long an action's job waits before its first run:
+// the request that submitted the action usually finishes it meanwhile.
+const actionHeadStart = 2 * time.Second
+
+// EnqueueAction inserts an action's job inside tx, the transaction that
+// records the action and claims its key.
+func (r *Runner) EnqueueAction(ctx context.Context, tx any, shop tenant.Shop, actionID string) error {
+	opts := ActionArgs{}.InsertOpts()
+	opts.ScheduledAt = time.Now().Add(actionHeadStart)
+	if err := r.insertTx(ctx, tx, ActionArgs{ShopID: shop.ID, ShopDomain: shop.Domain, ActionID: actionID}, &opts); err != nil {
+		return fmt.Errorf("enqueue action: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -20,14 +21,18 @@ const (
 // ActionStatus is an action's outcome.
 type ActionStatus string
 
-// Action outcomes. Unknown: Shopify gave no definite answer; reconciliation
-// settles it from Shopify's state.
+// Action outcomes. Pending: still being carried out, including a Shopify
+// call without a definite answer; the action's job settles it. Succeeded
+// and failed are final: failed means it definitely did nothing more, or
+// Shopify (or the rules) said no.
 const (
 	ActionPending   ActionStatus = "pending"
 	ActionSucceeded ActionStatus = "succeeded"
 	ActionFailed    ActionStatus = "failed"
-	ActionUnknown   ActionStatus = "unknown"
 )
+
+// Final reports whether the status is an outcome that never changes again.
+func (s ActionStatus) Final() bool { return s == ActionSucceeded || s == ActionFailed }
 
 // Action is one cancel or refund attempt and what came of it.
 type Action struct {
@@ -45,19 +50,43 @@ type Action struct {
 	// RefundRequested: the agent asked for money back (a refund, or a
 	// cancellation with refund mode full or amount).
 	RefundRequested bool
+	// Plan is the parsed request the action's job carries out.
+	Plan ActionPlan
+	// CancelInput and RefundInput are written ahead: the exact Shopify
+	// input of each part, stored before it is first sent. A resume sends
+	// exactly the stored input again (the refund under RefundKey).
+	CancelInput *CancelCommand
+	RefundInput *RefundCommand
+	RefundKey   string
+	// CancelAttempts and RefundAttempts count the calls sent to Shopify
+	// (incremented and saved before each call): zero means never sent.
+	CancelAttempts int
+	RefundAttempts int
+	// Executions counts the runs of the action's job (request, job, sweep).
+	Executions int
 	// CancelDone and RefundDone record the parts Shopify carried out.
 	CancelDone      bool
 	RefundDone      bool
 	ShopifyRefundID *int64
 	ShopifyJobID    string
-	Error           string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	CompletedAt     *time.Time
+	// ErrorCode is the stable code of a failure (already_cancelled,
+	// amount_too_large, shopify_rejected, ...); Error says it in words.
+	ErrorCode   string
+	Error       string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
 }
 
-// wantsRefund reports whether the action moves money.
-func (a Action) wantsRefund() bool { return a.Amount != nil && a.Amount.IsPositive() }
+// ActionPlan is what the agent asked for, as the domain reads it: exactly
+// one of Cancel and Refund.
+type ActionPlan struct {
+	Cancel *CancelRequest `json:"cancel,omitempty"`
+	Refund *RefundRequest `json:"refund,omitempty"`
+}
+
+// SentToShopify reports whether any part of the action was ever sent.
+func (a Action) SentToShopify() bool { return a.CancelAttempts > 0 || a.RefundAttempts > 0 }
 
 // Reason is a Shopify cancellation reason with its label.
 type Reason struct {
@@ -87,12 +116,12 @@ const (
 
 // CancelRequest is an agent's cancellation.
 type CancelRequest struct {
-	Reason         string
-	RefundMode     RefundMode
-	Amount         *decimal.Decimal
-	Restock        bool
-	NotifyCustomer bool
-	StaffNote      string
+	Reason         string           `json:"reason"`
+	RefundMode     RefundMode       `json:"refund_mode"`
+	Amount         *decimal.Decimal `json:"amount,omitempty"`
+	Restock        bool             `json:"restock"`
+	NotifyCustomer bool             `json:"notify_customer"`
+	StaffNote      string           `json:"staff_note,omitempty"`
 }
 
 // ReturnState says whether shipped items came back.
@@ -107,25 +136,25 @@ const (
 
 // RefundRequest is an agent's refund: an amount, or line items and/or shipping.
 type RefundRequest struct {
-	Amount         *decimal.Decimal
-	LineItems      []RefundLine
-	Shipping       *ShippingRefund
-	Note           string
-	NotifyCustomer bool
-	Return         ReturnState
+	Amount         *decimal.Decimal `json:"amount,omitempty"`
+	LineItems      []RefundLine     `json:"line_items,omitempty"`
+	Shipping       *ShippingRefund  `json:"shipping,omitempty"`
+	Note           string           `json:"note,omitempty"`
+	NotifyCustomer bool             `json:"notify_customer"`
+	Return         ReturnState      `json:"return,omitempty"`
 }
 
 // RefundLine refunds a quantity of a line item.
 type RefundLine struct {
-	LineItemID int64
-	Quantity   int
-	Restock    bool
+	LineItemID int64 `json:"line_item_id"`
+	Quantity   int   `json:"quantity"`
+	Restock    bool  `json:"restock"`
 }
 
 // ShippingRefund refunds shipping, all of it or an amount.
 type ShippingRefund struct {
-	Full   bool
-	Amount *decimal.Decimal
+	Full   bool             `json:"full"`
+	Amount *decimal.Decimal `json:"amount,omitempty"`
 }
 
 // Validate checks what can be checked without the order.
@@ -146,8 +175,9 @@ func (r CancelRequest) Validate() error {
 	default:
 		fields = append(fields, FieldError{"refund.mode", "must be none, full or amount"})
 	}
-	if len(r.StaffNote) > 5000 {
-		fields = append(fields, FieldError{"staff_note", "must be at most 5000 characters"})
+	if n := utf8.RuneCountInString(r.StaffNote); n > MaxStaffNote {
+		return &ValidationError{Code: "invalid_staff_note", Fields: []FieldError{{"staff_note", fmt.Sprintf(
+			"must be at most %d characters (Shopify takes %d, orderdesk adds its action marker); this one has %d", MaxStaffNote, shopifyStaffNoteLimit, n)}}}
 	}
 	if len(fields) > 0 {
 		return &ValidationError{Code: "invalid_refund", Fields: fields}
@@ -299,10 +329,11 @@ func shippingLeft(o Order) decimal.Decimal {
 }
 
 // RefundTransaction is the part of a refund taken from one parent payment.
+// ParentID is zero when Shopify's suggestion names no parent transaction.
 type RefundTransaction struct {
-	ParentID int64
-	Amount   decimal.Decimal
-	Gateway  string
+	ParentID int64           `json:"parent_id,omitempty"`
+	Amount   decimal.Decimal `json:"amount"`
+	Gateway  string          `json:"gateway"`
 }
 
 // allocate spreads amount over the order's sale and capture transactions,

@@ -34,27 +34,15 @@ type Store interface {
 	// MarkCustomerSynced records that a customer's list was read at t.
 	MarkCustomerSynced(ctx context.Context, shopID, customerID int64, t time.Time) error
 
-	// CreateAction records a new action; UpdateAction saves its progress.
-	CreateAction(ctx context.Context, a Action) error
-	UpdateAction(ctx context.Context, a Action) error
-	// GetAction returns one of the shop's actions, or ErrNotFound.
-	GetAction(ctx context.Context, shopID int64, id string) (Action, error)
-	// ListActions returns an order's actions, newest first.
-	ListActions(ctx context.Context, shopID, orderID int64) ([]Action, error)
-	// UnknownActions returns actions whose outcome is unknown and that were
-	// last touched before `before`, with their shops, oldest first.
-	UnknownActions(ctx context.Context, before time.Time, limit int) ([]ShopAction, error)
-	// LockOrder takes the order's action lease for actionID until `until`;
-	// false when another action holds an unexpired lease.
-	LockOrder(ctx context.Context, shopID, orderID int64, actionID string, until time.Time) (bool, error)
-	// UnlockOrder releases the lease if actionID holds it.
-	UnlockOrder(ctx context.Context, shopID, orderID int64, actionID string) error
 	// SaveOrders stores orders as UpsertOrders does, with the timeline
 	// events their facts tell and the outbound events of facts not reported
 	// before, in one transaction. history: the facts were learned as history
 	// (a backfill, a contact's first read), so an order seen for the first
 	// time is recorded without announcing its past to the CRM.
 	SaveOrders(ctx context.Context, shopID int64, orders []Order, timeline []TimelineEvent, history bool) error
+	// ActionStore and LeaseStore keep actions and the order leases.
+	ActionStore
+	LeaseStore
 	// AddTimelineEvents records timeline events, replacing those with the same id.
 	AddTimelineEvents(ctx context.Context, shopID int64, events []TimelineEvent) error
 	// Timeline returns up to limit of a customer's events, newest first
@@ -92,38 +80,44 @@ type Shopify interface {
 	// OrdersPage reads one page of the shop's orders for a backfill.
 	OrdersPage(ctx context.Context, shop tenant.Shop, req PageRequest) (OrdersPage, error)
 
-	// CancelOrder cancels an order (orderCancel) and waits for its job to
-	// finish; it returns the job id. Shopify's refusals wrap
-	// ErrShopifyRejected, ErrRuleViolation or ErrInvalidInput.
+	// CancelOrder sends orderCancel once and returns its job id. Shopify's
+	// refusals wrap ErrShopifyRejected, ErrRuleViolation or ErrInvalidInput.
 	CancelOrder(ctx context.Context, shop tenant.Shop, cmd CancelCommand) (string, error)
+	// CancelJob reads a cancel's job once (node(id:) → OrderCancelJobResult);
+	// a job Shopify does not know is ErrNotFound.
+	CancelJob(ctx context.Context, shop tenant.Shop, jobID string) (CancelJobStatus, error)
 	// SuggestRefund asks Shopify what refunding these lines and this
 	// shipping comes to, taxes and discounts included, and how it splits
 	// across the order's payments.
 	SuggestRefund(ctx context.Context, shop tenant.Shop, orderID int64, lines []RefundCommandLine, shipping *decimal.Decimal) (RefundSuggestion, error)
-	// CreateRefund makes a refund (refundCreate) under an idempotency key:
-	// the same key never refunds twice. It returns the refund id.
+	// CreateRefund makes a refund (refundCreate) with exactly cmd's input
+	// under cmd.IdempotencyKey: the same key never refunds twice. It
+	// returns the refund id.
 	CreateRefund(ctx context.Context, shop tenant.Shop, cmd RefundCommand) (int64, error)
 }
 
 // CancelCommand is an orderCancel call. It never refunds: refunds go
 // through CreateRefund, whose idempotency key makes them safe to retry.
 type CancelCommand struct {
-	OrderID        int64
-	Reason         string
-	Restock        bool
-	NotifyCustomer bool
-	StaffNote      string
+	OrderID        int64  `json:"order_id"`
+	Reason         string `json:"reason"`
+	Restock        bool   `json:"restock"`
+	NotifyCustomer bool   `json:"notify_customer"`
+	StaffNote      string `json:"staff_note"`
 }
 
-// RefundCommand is a refundCreate call.
+// RefundCommand is a refundCreate call: its input and its key.
 type RefundCommand struct {
-	OrderID        int64
-	IdempotencyKey string
-	Note           string
-	NotifyCustomer bool
-	Lines          []RefundCommandLine
-	Shipping       *decimal.Decimal
-	Transactions   []RefundTransaction
+	OrderID        int64  `json:"order_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+	Note           string `json:"note"`
+	NotifyCustomer bool   `json:"notify"`
+	// Currency is set when the order's presentment currency differs from
+	// the shop's; the amounts are then in it.
+	Currency     string              `json:"currency,omitempty"`
+	Lines        []RefundCommandLine `json:"lines,omitempty"`
+	Shipping     *decimal.Decimal    `json:"shipping,omitempty"`
+	Transactions []RefundTransaction `json:"transactions"`
 }
 
 // RefundSuggestion is Shopify's reckoning of a line-item refund.
@@ -135,12 +129,12 @@ type RefundSuggestion struct {
 // RefundCommandLine refunds a quantity of a line item with a restock type:
 // "cancel" (never shipped), "return" (came back) or "no_restock".
 type RefundCommandLine struct {
-	LineItemID  int64
-	Quantity    int
-	RestockType string
+	LineItemID  int64  `json:"line_item_id"`
+	Quantity    int    `json:"quantity"`
+	RestockType string `json:"restock_type"`
 	// LocationID is where a returned item goes back to stock: the location
 	// that shipped it. Zero lets Shopify choose (unshipped items).
-	LocationID int64
+	LocationID int64 `json:"location_id,omitempty"`
 }
 
 // PageRequest asks for one page of orders. PageInfo, once set, carries the
@@ -227,16 +221,25 @@ type Page struct {
 // Shopify, a copy older than the TTL is served and refreshed in the background.
 type Service struct {
 	store   Store
+	actions ActionStore
+	leases  LeaseStore
 	shopify Shopify
+	queue   ActionQueue
 	ttl     time.Duration
 	now     func() time.Time
 	log     *slog.Logger
 	flight  singleflight.Group
 	refresh *refresher
 	budget  RefreshBudget
-	// settle is how long an unknown action rests before reconciliation
-	// looks at it, so it does not race the request still finishing it.
-	settle time.Duration
+	// settleAfter is how long a pending action rests, untouched and
+	// unleased, before the sweep carries it on.
+	settleAfter time.Duration
+	// leaseTTL is an executor's hold on an order between renewals.
+	leaseTTL time.Duration
+	// runTimeout bounds one run of an action; jobWait one wait for a
+	// cancel's job.
+	runTimeout time.Duration
+	jobWait    time.Duration
 }
 
 // Option adjusts a Service.
@@ -246,14 +249,22 @@ type Option func(*Service)
 // shop (default DefaultRefreshBudget).
 func WithRefreshBudget(b RefreshBudget) Option { return func(s *Service) { s.budget = b } }
 
-// WithSettleDelay sets how long unknown actions rest before reconciliation
-// (default 5s).
-func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settle = d } }
+// WithSettleDelay sets how long a pending action rests, untouched and
+// unleased, before the sweep carries it on (default 5s).
+func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settleAfter = d } }
+
+// WithLeaseTTL sets how long an executor's hold on an order lasts between
+// renewals (default 20s): how soon a crashed executor's action resumes.
+func WithLeaseTTL(d time.Duration) Option { return func(s *Service) { s.leaseTTL = d } }
+
+// WithJobWait bounds one wait for a cancel's job (default 10s).
+func WithJobWait(d time.Duration) Option { return func(s *Service) { s.jobWait = d } }
 
 // NewService wires a Service. ttl is how long a stored copy is served
 // without asking Shopify again.
 func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger, opts ...Option) *Service {
-	s := &Service{store: store, shopify: shopify, ttl: ttl, now: time.Now, log: log, settle: 5 * time.Second, budget: DefaultRefreshBudget}
+	s := &Service{store: store, actions: store, leases: store, shopify: shopify, ttl: ttl, now: time.Now, log: log,
+		settleAfter: 5 * time.Second, leaseTTL: 20 * time.Second, runTimeout: 50 * time.Second, jobWait: 10 * time.Second, budget: DefaultRefreshBudget}
 	for _, o := range opts {
 		o(s)
 	}

@@ -42,6 +42,9 @@ type ShopifyOrder struct {
 	ShippingLines     []ShopifyShipping    `json:"shipping_lines,omitempty"`
 	Fulfillments      []ShopifyFulfillment `json:"fulfillments,omitempty"`
 	Refunds           []ShopifyRefund      `json:"refunds,omitempty"`
+	// PresentmentCurrency is the currency the customer paid in, when the
+	// adapter knows it; refunds are made in it.
+	PresentmentCurrency string `json:"presentment_currency,omitempty"`
 	// Transactions come from /orders/{id}/transactions.json; nil when not
 	// fetched (a webhook body has none), which is not the same as empty.
 	Transactions []ShopifyTransaction `json:"transactions,omitempty"`

@@ -35,6 +35,7 @@ func toFacts(o goshopify.Order) orders.ShopifyOrder {
 		FulfillmentStatus: string(o.FulfillmentStatus),
 		LineItems:         make([]orders.ShopifyLineItem, 0, len(o.LineItems)),
 	}
+	f.PresentmentCurrency = o.PresentmentCurrency // refunds are made in it
 	if c := o.Customer; c != nil {
 		f.Customer = &orders.ShopifyCustomer{ID: int64(c.Id), Email: c.Email, Phone: c.Phone, FirstName: c.FirstName, LastName: c.LastName}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
@@ -25,8 +26,15 @@ const orderCancelMutation = `mutation orderCancel($orderId: ID!, $reason: OrderC
   }
 }`
 
-const jobQuery = `query job($id: ID!) {
-  job(id: $id) { id done }
+// cancelJobQuery reads a cancel's job: in 2026-10 the job's id is an
+// OrderCancelJobResult, whose status says whether the cancellation
+// SUCCEEDED or FAILED (done only says it ran).
+const cancelJobQuery = `query cancelJob($id: ID!) {
+  node(id: $id) {
+    id
+    ... on OrderCancelJobResult { done status errors { field message code } }
+    ... on Job { done }
+  }
 }`
 
 const refundCreateMutation = `mutation refundCreate($input: RefundInput!, $idempotencyKey: String!) {
@@ -57,10 +65,13 @@ func gidNumber(g string) (int64, error) {
 	return strconv.ParseInt(g[strings.LastIndex(g, "/")+1:], 10, 64)
 }
 
-// CancelOrder runs orderCancel and waits for its job. It is not retried on
-// failure: a cancellation that may have happened is left to the caller to
-// settle from the order's state. Throttling is retried (nothing ran).
+// CancelOrder sends orderCancel once and returns its job id. It is not
+// retried on a failure without an answer: the caller decides from the
+// order's state whether it happened. Throttling is retried (nothing ran).
 func (c *Client) CancelOrder(ctx context.Context, shop tenant.Shop, cmd orders.CancelCommand) (string, error) {
+	if n := utf8.RuneCountInString(cmd.StaffNote); n > 255 {
+		return "", &orders.ValidationError{Code: "invalid_staff_note", Fields: []orders.FieldError{{Field: "staff_note", Message: fmt.Sprintf("Shopify takes at most 255 characters, this one has %d", n)}}}
+	}
 	vars := map[string]any{
 		"orderId":        gid("Order", cmd.OrderID),
 		"reason":         strings.ToUpper(cmd.Reason),
@@ -76,7 +87,7 @@ func (c *Client) CancelOrder(ctx context.Context, shop tenant.Shop, cmd orders.C
 			UserErrors []userError `json:"orderCancelUserErrors"`
 		} `json:"orderCancel"`
 	}
-	if err := c.graphql(ctx, shop, "orderCancel", orderCancelMutation, vars, &resp, false); err != nil {
+	if err := c.mutate(ctx, shop, "orderCancel", orderCancelMutation, vars, &resp, false); err != nil {
 		return "", err
 	}
 	if resp.OrderCancel == nil {
@@ -89,67 +100,43 @@ func (c *Client) CancelOrder(ctx context.Context, shop tenant.Shop, cmd orders.C
 	if j == nil {
 		return "", fmt.Errorf("orderCancel: no job in the answer: %w", orders.ErrShopifyUnavailable)
 	}
-	return j.ID, c.awaitJob(ctx, shop, *j)
+	return j.ID, nil
 }
 
-// awaitJob polls a job until it is done or the job deadline passes; then
-// the cancellation's outcome is unknown (a timeout).
-func (c *Client) awaitJob(ctx context.Context, shop tenant.Shop, j job) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.JobTimeout)
-	defer cancel()
-	wait := 100 * time.Millisecond
-	for !j.Done {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("job %s not done in %s: %w", j.ID, c.cfg.JobTimeout, orders.ErrShopifyTimeout)
-		case <-t.C:
-		}
-		wait = min(2*wait, time.Second)
-		var resp struct {
-			Job *job `json:"job"`
-		}
-		if err := c.graphql(ctx, shop, "job", jobQuery, map[string]any{"id": j.ID}, &resp, true); err != nil {
-			if errors.Is(err, orders.ErrShopifyTimeout) || ctx.Err() != nil {
-				return fmt.Errorf("job %s: %w", j.ID, orders.ErrShopifyTimeout)
-			}
-			return err
-		}
-		if resp.Job == nil {
-			return fmt.Errorf("job %s vanished: %w", j.ID, orders.ErrShopifyUnavailable)
-		}
-		j = *resp.Job
+// CancelJob reads a cancel's job once, through node(id:).
+func (c *Client) CancelJob(ctx context.Context, shop tenant.Shop, jobID string) (orders.CancelJobStatus, error) {
+	var resp struct {
+		Node *struct {
+			ID     string      `json:"id"`
+			Done   bool        `json:"done"`
+			Status string      `json:"status"`
+			Errors []userError `json:"errors"`
+		} `json:"node"`
 	}
-	return nil
+	if err := c.mutate(ctx, shop, "cancelJob", cancelJobQuery, map[string]any{"id": jobID}, &resp, true); err != nil {
+		return orders.CancelJobStatus{}, err
+	}
+	if resp.Node == nil {
+		return orders.CancelJobStatus{}, fmt.Errorf("cancel job %s: %w", jobID, orders.ErrNotFound)
+	}
+	st := orders.CancelJobStatus{Done: resp.Node.Done, Status: resp.Node.Status}
+	if st.Status == "STARTED" {
+		st.Done = false // not finished, whatever done says
+	}
+	for _, e := range resp.Node.Errors {
+		st.Errors = append(st.Errors, e.Message)
+	}
+	return st, nil
 }
 
-// CreateRefund runs refundCreate keyed by cmd.IdempotencyKey. Because Shopify
-// makes at most one refund per key, failures without an answer (5xx,
-// timeouts) are retried like reads.
+// CreateRefund runs refundCreate with exactly cmd's input, keyed by
+// cmd.IdempotencyKey. Because Shopify makes at most one refund per key,
+// failures without an answer (5xx, timeouts, top-level THROTTLED or
+// INTERNAL_SERVER_ERROR) are retried like reads.
 func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.RefundCommand) (int64, error) {
 	if cmd.IdempotencyKey == "" {
 		return 0, errors.New("refundCreate needs an idempotency key")
 	}
-	input := map[string]any{
-		"orderId": gid("Order", cmd.OrderID),
-		"notify":  cmd.NotifyCustomer,
-	}
-	if cmd.Note != "" {
-		input["note"] = cmd.Note
-	}
-	input["refundLineItems"] = refundLineItems(cmd.Lines)
-	if cmd.Shipping != nil {
-		input["shipping"] = map[string]any{"amount": cmd.Shipping.String()}
-	}
-	txs := make([]map[string]any, 0, len(cmd.Transactions))
-	for _, t := range cmd.Transactions {
-		txs = append(txs, map[string]any{
-			"orderId": gid("Order", cmd.OrderID), "parentId": gid("OrderTransaction", t.ParentID),
-			"amount": t.Amount.String(), "gateway": t.Gateway, "kind": "REFUND",
-		})
-	}
-	input["transactions"] = txs
 	var resp struct {
 		RefundCreate *struct {
 			Refund *struct {
@@ -158,8 +145,8 @@ func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.
 			UserErrors []userError `json:"userErrors"`
 		} `json:"refundCreate"`
 	}
-	vars := map[string]any{"input": input, "idempotencyKey": cmd.IdempotencyKey}
-	if err := c.graphql(ctx, shop, "refundCreate", refundCreateMutation, vars, &resp, true); err != nil {
+	vars := map[string]any{"input": RefundInput(cmd), "idempotencyKey": cmd.IdempotencyKey}
+	if err := c.mutate(ctx, shop, "refundCreate", refundCreateMutation, vars, &resp, true); err != nil {
 		return 0, err
 	}
 	if resp.RefundCreate == nil {
@@ -176,6 +163,144 @@ func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.
 		return 0, fmt.Errorf("refundCreate: refund id %q: %w", resp.RefundCreate.Refund.ID, orders.ErrShopifyUnavailable)
 	}
 	return id, nil
+}
+
+// RefundInput is the RefundInput variable a command sends: the same
+// command always makes the same input.
+func RefundInput(cmd orders.RefundCommand) map[string]any {
+	input := map[string]any{
+		"orderId": gid("Order", cmd.OrderID),
+		"notify":  cmd.NotifyCustomer,
+	}
+	if cmd.Note != "" {
+		input["note"] = cmd.Note
+	}
+	if cmd.Currency != "" {
+		input["currency"] = cmd.Currency
+	}
+	input["refundLineItems"] = refundLineItems(cmd.Lines)
+	if cmd.Shipping != nil {
+		input["shipping"] = map[string]any{"amount": cmd.Shipping.String()}
+	}
+	txs := make([]map[string]any, 0, len(cmd.Transactions))
+	for _, t := range cmd.Transactions {
+		tx := map[string]any{"orderId": gid("Order", cmd.OrderID), "amount": t.Amount.String(), "gateway": t.Gateway, "kind": "REFUND"}
+		if t.ParentID != 0 {
+			tx["parentId"] = gid("OrderTransaction", t.ParentID)
+		}
+		txs = append(txs, tx)
+	}
+	input["transactions"] = txs
+	return input
+}
+
+// gqlAnswer is a GraphQL answer with its top-level errors' codes, which
+// go-shopify's Query drops (it keeps only THROTTLED).
+type gqlAnswer struct {
+	Data   any `json:"data"`
+	Errors []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+	Extensions *struct {
+		Cost goshopify.GraphQLCost `json:"cost"`
+	} `json:"extensions"`
+}
+
+// errTopLevel is a top-level GraphQL error; retryable ones (THROTTLED,
+// INTERNAL_SERVER_ERROR) mean Shopify ran nothing or failed inside.
+type errTopLevel struct {
+	code, msg string
+}
+
+func (e errTopLevel) Error() string { return "graphql " + e.code + ": " + e.msg }
+
+func (e errTopLevel) retryable() bool {
+	return e.code == "THROTTLED" || e.code == "INTERNAL_SERVER_ERROR"
+}
+
+// mutate runs one GraphQL operation within the shop's cost budget, reading
+// top-level errors by code. Throttling is always retried (nothing ran);
+// other failures without a definite answer only when keyed is set (an
+// @idempotent mutation, or a read).
+func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query string, vars map[string]any, out any, keyed bool) error {
+	_, budget := c.limiters.forShop(shop.Domain)
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			c.metrics.retries.WithLabelValues("graphql", what).Inc()
+		}
+		if err := c.metrics.take(ctx, "graphql", budget, estimatedCost); err != nil {
+			return fmt.Errorf("%s: waiting for the cost budget: %w", what, mapCtxErr(err))
+		}
+		lib, err := c.library(ctx, shop)
+		if err != nil {
+			return err
+		}
+		ans := gqlAnswer{Data: out}
+		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		err = lib.Post(actx, "graphql.json", map[string]any{"query": query, "variables": vars}, &ans)
+		cancel()
+		if err == nil && len(ans.Errors) > 0 {
+			e := errTopLevel{code: ans.Errors[0].Extensions.Code, msg: ans.Errors[0].Message}
+			for _, x := range ans.Errors {
+				if x.Extensions.Code == "THROTTLED" || x.Extensions.Code == "INTERNAL_SERVER_ERROR" {
+					e = errTopLevel{code: x.Extensions.Code, msg: x.Message}
+				}
+			}
+			err = e
+		}
+		c.metrics.observe("graphql", what, err)
+		if ans.Extensions != nil && ans.Extensions.Cost.ThrottleStatus.MaximumAvailable > 0 {
+			ts := ans.Extensions.Cost.ThrottleStatus
+			budget.observe(ts.MaximumAvailable-ts.CurrentlyAvailable, ts.MaximumAvailable)
+		}
+		if err == nil {
+			return nil
+		}
+		var top errTopLevel
+		isTop := errors.As(err, &top)
+		var rl goshopify.RateLimitError
+		throttled := errors.As(err, &rl) || (isTop && top.code == "THROTTLED")
+		wait, retryable := c.retryable(err, attempt)
+		if isTop {
+			wait, retryable = c.cfg.BaseBackoff<<(attempt-1), top.retryable()
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
+		}
+		if attempt >= c.cfg.MaxAttempts || !(throttled || (keyed && retryable)) {
+			return fmt.Errorf("%s: %w", what, mapMutationError(err))
+		}
+		if throttled {
+			budget.full()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
+		case <-t.C:
+		}
+	}
+}
+
+// mapMutationError: a top-level THROTTLED is a rate limit and
+// INTERNAL_SERVER_ERROR an outage (no definite answer); other top-level
+// errors are Shopify refusing the request (bad input, missing key).
+func mapMutationError(err error) error {
+	var top errTopLevel
+	if errors.As(err, &top) {
+		switch top.code {
+		case "THROTTLED":
+			return fmt.Errorf("%w: %v", orders.ErrShopifyRateLimited, err)
+		case "INTERNAL_SERVER_ERROR":
+			return fmt.Errorf("%w: %v", orders.ErrShopifyUnavailable, err)
+		}
+		return fmt.Errorf("%w: %v", orders.ErrShopifyRejected, err)
+	}
+	return mapGraphQLError(err)
 }
 
 // graphql runs one GraphQL call within the shop's cost budget. Throttling
@@ -239,9 +364,11 @@ func mapGraphQLError(err error) error {
 	return mapError(err)
 }
 
-// rejection turns userErrors into the domain's words: the rule Shopify
-// applied when it is one of orderdesk's, an amount problem, or a plain
-// refusal with Shopify's message.
+// rejection turns userErrors into the domain's words, by code where
+// Shopify gives one (orderCancel's OrderCancelUserErrorCode; refundCreate's
+// UserError has none, so its message is read): the rule Shopify applied
+// when it is one of orderdesk's, an amount problem, or a plain refusal with
+// Shopify's message.
 func rejection(what string, errs []userError) error {
 	msgs := make([]string, 0, len(errs))
 	for _, e := range errs {
@@ -250,12 +377,20 @@ func rejection(what string, errs []userError) error {
 	msg := strings.Join(msgs, "; ")
 	lower := strings.ToLower(msg)
 	detail := "Shopify: " + msg
+	code := ""
+	if len(errs) > 0 {
+		code = errs[0].Code
+	}
 	switch {
-	case strings.Contains(lower, "already") && strings.Contains(lower, "cancel"):
+	case code == "NOT_FOUND":
+		return fmt.Errorf("%s: %w: %s", what, orders.ErrNotFound, msg)
+	case code == "INTERNAL_ERROR":
+		return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyUnavailable, msg)
+	case (code == "" || code == "INVALID") && strings.Contains(lower, "already") && strings.Contains(lower, "cancel"):
 		return &orders.RuleError{Reason: orders.BlockedAlreadyCancelled, Detail: detail}
-	case strings.Contains(lower, "fulfilled"):
+	case (code == "" || code == "INVALID") && strings.Contains(lower, "fulfilled"):
 		return &orders.RuleError{Reason: orders.BlockedOrderFulfilled, Detail: detail}
-	case strings.Contains(lower, "exceed"):
+	case code == "" && strings.Contains(lower, "exceed"):
 		return &orders.ValidationError{Code: "amount_too_large", Fields: []orders.FieldError{{Field: "amount", Message: detail}}}
 	}
 	return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyRejected, msg)
@@ -264,8 +399,8 @@ func rejection(what string, errs []userError) error {
 const suggestedRefundQuery = `query suggestedRefund($id: ID!, $refundLineItems: [RefundLineItemInput!], $shippingAmount: Money) {
   order(id: $id) {
     suggestedRefund(refundLineItems: $refundLineItems, shippingAmount: $shippingAmount) {
-      amountSet { shopMoney { amount currencyCode } }
-      suggestedTransactions { parentTransaction { id } amountSet { shopMoney { amount } } gateway }
+      amountSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+      suggestedTransactions { parentTransaction { id } amountSet { shopMoney { amount } presentmentMoney { amount } } gateway }
     }
   }
 }`
@@ -274,6 +409,17 @@ type moneyBag struct {
 	ShopMoney struct {
 		Amount decimal.Decimal `json:"amount"`
 	} `json:"shopMoney"`
+	PresentmentMoney *struct {
+		Amount decimal.Decimal `json:"amount"`
+	} `json:"presentmentMoney"`
+}
+
+// amount is the money in the customer's currency, which refunds are made in.
+func (m moneyBag) amount() decimal.Decimal {
+	if m.PresentmentMoney != nil {
+		return m.PresentmentMoney.Amount
+	}
+	return m.ShopMoney.Amount
 }
 
 // SuggestRefund asks Shopify (suggestedRefund, a read) what refunding these
@@ -288,7 +434,7 @@ func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID in
 			SuggestedRefund *struct {
 				AmountSet             moneyBag `json:"amountSet"`
 				SuggestedTransactions []struct {
-					ParentTransaction struct {
+					ParentTransaction *struct {
 						ID string `json:"id"`
 					} `json:"parentTransaction"`
 					AmountSet moneyBag `json:"amountSet"`
@@ -304,13 +450,18 @@ func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID in
 		return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund for order %d: %w", orderID, orders.ErrNotFound)
 	}
 	sr := resp.Order.SuggestedRefund
-	out := orders.RefundSuggestion{Amount: sr.AmountSet.ShopMoney.Amount, Transactions: make([]orders.RefundTransaction, 0, len(sr.SuggestedTransactions))}
+	out := orders.RefundSuggestion{Amount: sr.AmountSet.amount(), Transactions: make([]orders.RefundTransaction, 0, len(sr.SuggestedTransactions))}
 	for _, t := range sr.SuggestedTransactions {
-		id, err := gidNumber(t.ParentTransaction.ID)
-		if err != nil {
-			return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund: parent %q: %w", t.ParentTransaction.ID, orders.ErrShopifyUnavailable)
+		// parentTransaction is nullable: a suggestion without one is sent
+		// without a parentId.
+		var id int64
+		if p := t.ParentTransaction; p != nil {
+			var err error
+			if id, err = gidNumber(p.ID); err != nil {
+				return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund: parent %q: %w", p.ID, orders.ErrShopifyUnavailable)
+			}
 		}
-		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.ShopMoney.Amount, Gateway: t.Gateway})
+		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.amount(), Gateway: t.Gateway})
 	}
 	return out, nil
 }

@@ -2,16 +2,19 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
@@ -27,11 +30,19 @@ type actionRow struct {
 	Amount          *string
 	Currency        *string
 	Request         string
+	Plan            *string
+	CancelInput     *string
+	RefundInput     *string
+	RefundKey       *string
+	CancelAttempts  int
+	RefundAttempts  int
+	Executions      int
 	RefundRequested bool
 	CancelDone      bool
 	RefundDone      bool
 	ShopifyRefundID *int64
 	ShopifyJobID    *string
+	ErrorCode       *string
 	Error           *string
 	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
 	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"`
@@ -40,12 +51,25 @@ type actionRow struct {
 
 func (actionRow) TableName() string { return "actions" }
 
-func toActionRow(a orders.Action) actionRow {
+func jsonPtr(v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
+}
+
+func toActionRow(a orders.Action) (actionRow, error) {
 	r := actionRow{
 		ID: a.ID, ShopID: a.ShopID, OrderID: a.OrderID, Kind: string(a.Kind), Status: string(a.Status), AgentID: a.AgentID,
 		Reason: nonEmpty(a.Reason), Currency: nonEmpty(a.Currency), Request: string(a.Request),
+		RefundKey: nonEmpty(a.RefundKey), CancelAttempts: a.CancelAttempts, RefundAttempts: a.RefundAttempts, Executions: a.Executions,
 		RefundRequested: a.RefundRequested, CancelDone: a.CancelDone, RefundDone: a.RefundDone, ShopifyRefundID: a.ShopifyRefundID,
-		ShopifyJobID: nonEmpty(a.ShopifyJobID), Error: nonEmpty(a.Error),
+		ShopifyJobID: nonEmpty(a.ShopifyJobID), ErrorCode: nonEmpty(a.ErrorCode), Error: nonEmpty(a.Error),
 		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), CompletedAt: utcPtr(a.CompletedAt),
 	}
 	if r.Request == "" {
@@ -55,15 +79,30 @@ func toActionRow(a orders.Action) actionRow {
 		s := a.Amount.String()
 		r.Amount = &s
 	}
-	return r
+	var err error
+	if r.Plan, err = jsonPtr(a.Plan); err != nil {
+		return actionRow{}, fmt.Errorf("encode action %s plan: %w", a.ID, err)
+	}
+	if a.CancelInput != nil {
+		if r.CancelInput, err = jsonPtr(a.CancelInput); err != nil {
+			return actionRow{}, fmt.Errorf("encode action %s cancel input: %w", a.ID, err)
+		}
+	}
+	if a.RefundInput != nil {
+		if r.RefundInput, err = jsonPtr(a.RefundInput); err != nil {
+			return actionRow{}, fmt.Errorf("encode action %s refund input: %w", a.ID, err)
+		}
+	}
+	return r, nil
 }
 
 func (r actionRow) toDomain() (orders.Action, error) {
 	a := orders.Action{
 		ID: r.ID, ShopID: r.ShopID, OrderID: r.OrderID, Kind: orders.ActionKind(r.Kind), Status: orders.ActionStatus(r.Status),
 		AgentID: r.AgentID, Reason: deref(r.Reason), Currency: deref(r.Currency), Request: []byte(r.Request),
+		RefundKey: deref(r.RefundKey), CancelAttempts: r.CancelAttempts, RefundAttempts: r.RefundAttempts, Executions: r.Executions,
 		RefundRequested: r.RefundRequested, CancelDone: r.CancelDone, RefundDone: r.RefundDone, ShopifyRefundID: r.ShopifyRefundID,
-		ShopifyJobID: deref(r.ShopifyJobID), Error: deref(r.Error),
+		ShopifyJobID: deref(r.ShopifyJobID), ErrorCode: deref(r.ErrorCode), Error: deref(r.Error),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt),
 	}
 	if r.Amount != nil {
@@ -73,25 +112,230 @@ func (r actionRow) toDomain() (orders.Action, error) {
 		}
 		a.Amount = &d
 	}
+	if r.Plan != nil {
+		if err := json.Unmarshal([]byte(*r.Plan), &a.Plan); err != nil {
+			return orders.Action{}, fmt.Errorf("action %s plan: %w", r.ID, err)
+		}
+	}
+	if r.CancelInput != nil {
+		a.CancelInput = &orders.CancelCommand{}
+		if err := json.Unmarshal([]byte(*r.CancelInput), a.CancelInput); err != nil {
+			return orders.Action{}, fmt.Errorf("action %s cancel input: %w", r.ID, err)
+		}
+	}
+	if r.RefundInput != nil {
+		a.RefundInput = &orders.RefundCommand{}
+		if err := json.Unmarshal([]byte(*r.RefundInput), a.RefundInput); err != nil {
+			return orders.Action{}, fmt.Errorf("action %s refund input: %w", r.ID, err)
+		}
+	}
 	return a, nil
 }
 
-// CreateAction records a new action.
+// hookList holds the functions run inside the transaction that makes an
+// action final.
+type hookList struct {
+	mu    sync.RWMutex
+	hooks []orders.OutcomeHook
+}
+
+// OnActionFinal registers h: UpdateAction calls it inside the transaction
+// that moves an action from pending to succeeded or failed, with that
+// transaction (a *sql.Tx, on both databases). An error from h rolls the
+// change back. Register hooks before serving.
+func (s *Store) OnActionFinal(h orders.OutcomeHook) {
+	s.hooks.final.mu.Lock()
+	defer s.hooks.final.mu.Unlock()
+	s.hooks.final.hooks = append(s.hooks.final.hooks, h)
+}
+
+func (s *Store) outcomeHooks() []orders.OutcomeHook {
+	s.hooks.final.mu.RLock()
+	defer s.hooks.final.mu.RUnlock()
+	return append([]orders.OutcomeHook(nil), s.hooks.final.hooks...)
+}
+
+// sqlTx is the database/sql transaction under a GORM transaction: River's
+// database/sql drivers (and the outcome hooks) take it.
+func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
+	t, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, fmt.Errorf("store: transaction is a %T, not a *sql.Tx", tx.Statement.ConnPool)
+	}
+	return t, nil
+}
+
+// SubmitAction claims the request's Idempotency-Key, records its action
+// and lets enqueue insert the action's job, all in one transaction: the key
+// names an action if and only if the action and its job exist. A key
+// already claimed with the same request returns its action (and its stored
+// answer, once there is one) and creates nothing; with another request it
+// is idempotency.ErrKeyReused. Another pending action on the order is
+// orders.ErrActionInProgress and claims nothing.
+func (o *Orders) SubmitAction(ctx context.Context, sub orders.Submission, enqueue orders.EnqueueFunc) (orders.Submitted, error) {
+	var out orders.Submitted
+	c := sub.Claim
+	now := sub.Action.CreatedAt.UTC()
+	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("api_key_id = ? AND key = ? AND expires_at < ?", c.APIKeyID, c.Key, now).Delete(&idempotencyRow{}).Error; err != nil {
+			return fmt.Errorf("expire key: %w", err)
+		}
+		var rows []idempotencyRow
+		if err := tx.Where("api_key_id = ? AND key = ?", c.APIKeyID, c.Key).Limit(1).Find(&rows).Error; err != nil {
+			return fmt.Errorf("read key: %w", err)
+		}
+		if len(rows) == 1 {
+			got := rows[0]
+			if got.RequestHash != c.RequestHash {
+				return idempotency.ErrKeyReused
+			}
+			if got.ResponseStatus != nil {
+				out.Answer = &orders.StoredAnswer{Status: *got.ResponseStatus, Body: got.ResponseBody}
+			}
+			var ar actionRow
+			err := tx.Where("shop_id = ? AND id = ?", c.ShopID, got.ActionID).Take(&ar).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				if out.Answer != nil {
+					return nil // a stored answer of a request that made no action
+				}
+				return idempotency.ErrInFlight
+			}
+			if err != nil {
+				return fmt.Errorf("read action of key: %w", err)
+			}
+			a, err := ar.toDomain()
+			out.Action = a
+			return err
+		}
+		var busy int64
+		if err := tx.Model(&actionRow{}).Where("shop_id = ? AND order_id = ? AND status = ?", sub.Action.ShopID, sub.Action.OrderID, string(orders.ActionPending)).
+			Count(&busy).Error; err != nil {
+			return fmt.Errorf("pending actions: %w", err)
+		}
+		if busy > 0 {
+			return orders.ErrActionInProgress
+		}
+		claim := idempotencyRow{ShopID: c.ShopID, APIKeyID: c.APIKeyID, Key: c.Key, RequestHash: c.RequestHash, ActionID: sub.Action.ID,
+			CreatedAt: now, ExpiresAt: c.ExpiresAt.UTC()}
+		if err := tx.Create(&claim).Error; err != nil {
+			if isUniqueViolation(err) {
+				return idempotency.ErrInFlight
+			}
+			return fmt.Errorf("claim key: %w", err)
+		}
+		row, err := toActionRow(sub.Action)
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			if isUniqueViolation(err) {
+				return orders.ErrActionInProgress
+			}
+			return fmt.Errorf("create action %s: %w", sub.Action.ID, err)
+		}
+		stx, err := sqlTx(tx)
+		if err != nil {
+			return err
+		}
+		if err := enqueue(ctx, stx, sub.Action); err != nil {
+			return fmt.Errorf("enqueue action %s: %w", sub.Action.ID, err)
+		}
+		out.Action, out.Created = sub.Action, true
+		return nil
+	})
+	if err != nil {
+		return orders.Submitted{}, fmt.Errorf("submit action: %w", err)
+	}
+	return out, nil
+}
+
+// isUniqueViolation recognises a unique-constraint failure on both databases.
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
+}
+
+// CreateAction records an action outside a submission (tests, imports).
 func (o *Orders) CreateAction(ctx context.Context, a orders.Action) error {
-	row := toActionRow(a)
+	row, err := toActionRow(a)
+	if err != nil {
+		return err
+	}
 	if err := o.s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("create action %s: %w", a.ID, err)
 	}
 	return nil
 }
 
-// UpdateAction saves an action's progress.
-func (o *Orders) UpdateAction(ctx context.Context, a orders.Action) error {
-	row := toActionRow(a)
-	if err := o.s.db.WithContext(ctx).Select("*").Where("shop_id = ? AND id = ?", a.ShopID, a.ID).Updates(&row).Error; err != nil {
-		return fmt.Errorf("update action %s: %w", a.ID, err)
+// errFinal refuses to change the outcome of a final action.
+var errFinal = errors.New("the action is final")
+
+// UpdateAction changes an action in one transaction: it reads the row
+// (locked on Postgres; SQLite transactions take the write lock up front),
+// lets change edit it, and writes it back. An error from change leaves the
+// row as it was and is returned as it is. A final action's outcome never
+// changes. When the change makes the action final, the outcome hooks run in
+// the same transaction.
+func (o *Orders) UpdateAction(ctx context.Context, shopID int64, id string, change func(*orders.Action) error) (orders.Action, error) {
+	var out orders.Action
+	var changeErr error
+	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx
+		if o.s.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var row actionRow
+		err := q.Where("shop_id = ? AND id = ?", shopID, id).Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("action %s: %w", id, orders.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read action %s: %w", id, err)
+		}
+		a, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		before := a.Status
+		if err := change(&a); err != nil {
+			changeErr = err
+			return err
+		}
+		if before.Final() && a.Status != before {
+			return fmt.Errorf("update action %s from %s to %s: %w", id, before, a.Status, errFinal)
+		}
+		a.ID, a.ShopID = id, shopID
+		next, err := toActionRow(a)
+		if err != nil {
+			return err
+		}
+		if err := tx.Select("*").Where("shop_id = ? AND id = ?", shopID, id).Updates(&next).Error; err != nil {
+			return fmt.Errorf("update action %s: %w", id, err)
+		}
+		if !before.Final() && a.Status.Final() {
+			hooks := o.s.outcomeHooks()
+			if len(hooks) > 0 {
+				stx, err := sqlTx(tx)
+				if err != nil {
+					return err
+				}
+				for _, h := range hooks {
+					if err := h(ctx, stx, a); err != nil {
+						return fmt.Errorf("outcome hook for action %s: %w", id, err)
+					}
+				}
+			}
+		}
+		out = a
+		return nil
+	})
+	if changeErr != nil && errors.Is(err, changeErr) {
+		return orders.Action{}, changeErr
 	}
-	return nil
+	if err != nil {
+		return orders.Action{}, err
+	}
+	return out, nil
 }
 
 // GetAction returns one of the shop's actions.
@@ -117,17 +361,24 @@ func (o *Orders) ListActions(ctx context.Context, shopID, orderID int64) ([]orde
 	return actionsToDomain(rows)
 }
 
-// UnknownActions returns unknown-outcome actions last touched before
-// `before`, oldest first, across shops.
-func (o *Orders) UnknownActions(ctx context.Context, before time.Time, limit int) ([]orders.ShopAction, error) {
+// PendingActions returns pending actions last touched before `before`
+// whose order nobody holds a live lease on, oldest first, across shops:
+// the ones the sweep settles.
+func (o *Orders) PendingActions(ctx context.Context, before time.Time, limit int) ([]orders.ShopAction, error) {
 	var rows []actionRow
-	if err := o.s.db.WithContext(ctx).Where("status = ? AND updated_at < ?", string(orders.ActionUnknown), before.UTC()).
-		Order("updated_at").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("unknown actions: %w", err)
+	err := o.s.db.WithContext(ctx).
+		Where("status = ? AND updated_at < ?", string(orders.ActionPending), before.UTC()).
+		Where("NOT EXISTS (SELECT 1 FROM order_leases l WHERE l.shop_id = actions.shop_id AND l.order_id = actions.order_id AND l.expires_ms >= " + o.s.dbNowMillis() + ")").
+		Order("updated_at").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("pending actions: %w", err)
 	}
 	acts, err := actionsToDomain(rows)
 	if err != nil {
 		return nil, err
+	}
+	if len(acts) == 0 {
+		return nil, nil
 	}
 	// The shops of the batch, in one query.
 	ids := make([]int64, 0, len(acts))
@@ -136,7 +387,7 @@ func (o *Orders) UnknownActions(ctx context.Context, before time.Time, limit int
 	}
 	var shopRows []shopRow
 	if err := o.s.db.WithContext(ctx).Where("id IN ?", ids).Find(&shopRows).Error; err != nil {
-		return nil, fmt.Errorf("shops of unknown actions: %w", err)
+		return nil, fmt.Errorf("shops of pending actions: %w", err)
 	}
 	shops := make(map[int64]tenant.Shop, len(shopRows))
 	for _, r := range shopRows {
@@ -161,39 +412,48 @@ func actionsToDomain(rows []actionRow) ([]orders.Action, error) {
 	return out, nil
 }
 
-type orderLockRow struct {
-	ShopID      int64 `gorm:"primaryKey;autoIncrement:false"`
-	OrderID     int64 `gorm:"primaryKey;autoIncrement:false"`
-	ActionID    string
-	LockedUntil time.Time
+// dbNowMillis is the database's clock in milliseconds since the epoch, as
+// SQL: leases expire on it, so replicas with skewed clocks agree.
+func (s *Store) dbNowMillis() string {
+	if s.dialect == "postgres" {
+		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+	}
+	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 }
 
-func (orderLockRow) TableName() string { return "order_locks" }
-
-// LockOrder takes the order's lease for actionID: it inserts the lock row,
-// or takes over one whose lease ran out (or that actionID already holds).
-// One statement, so replicas racing for it cannot both win.
-func (o *Orders) LockOrder(ctx context.Context, shopID, orderID int64, actionID string, until time.Time) (bool, error) {
-	row := orderLockRow{ShopID: shopID, OrderID: orderID, ActionID: actionID, LockedUntil: until.UTC()}
-	res := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "order_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"action_id", "locked_until"}),
-		Where: clause.Where{Exprs: []clause.Expression{
-			clause.Expr{SQL: "order_locks.locked_until < ? OR order_locks.action_id = ?", Vars: []any{time.Now().UTC(), actionID}},
-		}},
-	}).Create(&row)
+// AcquireLease takes the order's lease for holder (working on actionID)
+// for ttl: it inserts the lease, or takes over one that expired. One
+// statement, so racing holders cannot both win. A holder already holding
+// it is refused too: a token is used once.
+func (o *Orders) AcquireLease(ctx context.Context, shopID, orderID int64, actionID, holder string, ttl time.Duration) (bool, error) {
+	now := o.s.dbNowMillis()
+	res := o.s.db.WithContext(ctx).Exec(
+		"INSERT INTO order_leases (shop_id, order_id, holder, action_id, expires_ms) VALUES (?, ?, ?, ?, "+now+" + ?) "+
+			"ON CONFLICT (shop_id, order_id) DO UPDATE SET holder = excluded.holder, action_id = excluded.action_id, expires_ms = excluded.expires_ms "+
+			"WHERE order_leases.expires_ms < "+now,
+		shopID, orderID, holder, actionID, ttl.Milliseconds())
 	if res.Error != nil {
-		return false, fmt.Errorf("lock order %d: %w", orderID, res.Error)
+		return false, fmt.Errorf("acquire lease on order %d: %w", orderID, res.Error)
 	}
 	return res.RowsAffected == 1, nil
 }
 
-// UnlockOrder releases the lease if actionID holds it.
-func (o *Orders) UnlockOrder(ctx context.Context, shopID, orderID int64, actionID string) error {
-	err := o.s.db.WithContext(ctx).Where("shop_id = ? AND order_id = ? AND action_id = ?", shopID, orderID, actionID).
-		Delete(&orderLockRow{}).Error
+// RenewLease extends holder's lease by ttl from now; false when holder
+// no longer holds it (it expired and another took it, or it was released).
+func (o *Orders) RenewLease(ctx context.Context, shopID, orderID int64, holder string, ttl time.Duration) (bool, error) {
+	res := o.s.db.WithContext(ctx).Exec("UPDATE order_leases SET expires_ms = "+o.s.dbNowMillis()+" + ? WHERE shop_id = ? AND order_id = ? AND holder = ?",
+		ttl.Milliseconds(), shopID, orderID, holder)
+	if res.Error != nil {
+		return false, fmt.Errorf("renew lease on order %d: %w", orderID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ReleaseLease drops the lease if holder holds it; nobody else's.
+func (o *Orders) ReleaseLease(ctx context.Context, shopID, orderID int64, holder string) error {
+	err := o.s.db.WithContext(ctx).Exec("DELETE FROM order_leases WHERE shop_id = ? AND order_id = ? AND holder = ?", shopID, orderID, holder).Error
 	if err != nil {
-		return fmt.Errorf("unlock order %d: %w", orderID, err)
+		return fmt.Errorf("release lease on order %d: %w", orderID, err)
 	}
 	return nil
 }

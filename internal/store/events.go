@@ -44,6 +44,8 @@ func (s *Store) OnEventsWritten(f func([]events.Event)) { s.hooks.eventsWritten 
 // storeHooks are callbacks shared by every view of a Store, including the
 // copies bound to a transaction.
 type storeHooks struct {
+	// final runs inside the transaction that makes an action final.
+	final         hookList
 	eventsWritten func([]events.Event)
 	// beforeCommit, set only by tests, fails a transaction that wrote
 	// events at its last step, as a crash before the commit would.

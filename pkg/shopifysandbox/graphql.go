@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
@@ -41,7 +42,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		op = OpRefundCreate
 	case strings.Contains(req.Query, "suggestedRefund("):
 		op = OpSuggestRefund
-	case strings.Contains(req.Query, "job("):
+	case strings.Contains(req.Query, "job("), strings.Contains(req.Query, "node("):
 		op = OpJob
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Message: "sandbox: unsupported operation"}}})
@@ -50,6 +51,12 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[op]++
 	fault := s.takeFault(op)
+	if fault == nil {
+		fault = s.chaosFaultLocked(op)
+	}
+	if fault != nil {
+		s.faultLog = append(s.faultLog, FaultRecord{Op: op, Fault: *fault})
+	}
 	s.mu.Unlock()
 
 	if fault != nil && fault.Status == http.StatusTooManyRequests {
@@ -64,6 +71,10 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if fault != nil && fault.TopLevel != "" && !fault.ApplyFirst {
+		s.writeGraphQL(w, nil, []gqlError{{Message: "Internal error. Looks like something went wrong on our end.", Extensions: map[string]any{"code": fault.TopLevel}}})
+		return
+	}
 	if fault != nil && len(fault.UserErrors) > 0 {
 		s.writeGraphQL(w, map[string]any{rootField(op): map[string]any{userErrorsField(op): fault.UserErrors}}, nil)
 		return
@@ -73,13 +84,17 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	applied := fault != nil && fault.ApplyFirst
 	if applied {
 		// The mutation takes effect at Shopify; then the answer is late or lost.
-		data, errs = s.runGraphQL(op, req)
+		data, errs = s.runGraphQL(op, req, fault)
+		if fault.TopLevel != "" {
+			s.writeGraphQL(w, nil, []gqlError{{Message: "Internal error. Looks like something went wrong on our end.", Extensions: map[string]any{"code": fault.TopLevel}}})
+			return
+		}
 	}
 	if fault != nil && !s.applyFault(w, r, fault) {
 		return
 	}
 	if !applied {
-		data, errs = s.runGraphQL(op, req)
+		data, errs = s.runGraphQL(op, req, fault)
 	}
 	s.writeGraphQL(w, data, errs)
 }
@@ -108,18 +123,18 @@ func userErrorsField(op string) string {
 	return "userErrors"
 }
 
-func (s *Sandbox) runGraphQL(op string, req gqlRequest) (any, []gqlError) {
+func (s *Sandbox) runGraphQL(op string, req gqlRequest, fault *Fault) (any, []gqlError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch op {
 	case OpOrderCancel:
-		return s.orderCancelLocked(req.Variables)
+		return s.orderCancelLocked(req.Variables, fault != nil && fault.CancelJobFails)
 	case OpRefundCreate:
 		return s.refundCreateLocked(req.Variables)
 	case OpSuggestRefund:
 		return s.suggestRefundLocked(req.Variables)
 	default:
-		return s.jobLocked(req.Variables)
+		return s.jobLocked(req.Variables, strings.Contains(req.Query, "node("))
 	}
 }
 
@@ -135,7 +150,7 @@ func str(raw json.RawMessage) string {
 	return s
 }
 
-func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage, jobFails bool) (any, []gqlError) {
 	refuse := func(code, msg string) (any, []gqlError) {
 		return map[string]any{"orderCancel": map[string]any{
 			"job":                   nil,
@@ -154,6 +169,21 @@ func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage) (any, []gql
 	reason := strings.ToLower(str(vars["reason"]))
 	if reason == "" {
 		return nil, []gqlError{{Message: "Variable $reason of type OrderCancelReason! was provided invalid value", Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}
+	}
+	if note := str(vars["staffNote"]); utf8.RuneCountInString(note) > 255 {
+		return map[string]any{"orderCancel": map[string]any{
+			"job":                   nil,
+			"orderCancelUserErrors": []UserError{{Field: []string{"staffNote"}, Message: "Staff note is too long (maximum is 255 characters)", Code: "INVALID"}},
+		}}, nil
+	}
+	jobID := fmt.Sprintf("gid://shopify/OrderCancelJobResult/%d", s.newID())
+	if jobFails {
+		// The job runs and fails: the order is not cancelled.
+		s.jobs[jobID] = &cancelJob{polls: 1, status: "FAILED", errors: []UserError{{Field: []string{"orderId"}, Message: "Order could not be cancelled: a payment could not be voided", Code: "INVALID"}}}
+		return map[string]any{"orderCancel": map[string]any{
+			"job":                   map[string]any{"id": jobID, "done": false},
+			"orderCancelUserErrors": []UserError{},
+		}}, nil
 	}
 	var refundMethod struct {
 		OriginalPaymentMethodsRefund bool `json:"originalPaymentMethodsRefund"`
@@ -176,29 +206,53 @@ func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage) (any, []gql
 		}
 	}
 	s.emitLocked("orders/cancelled", o)
-	jobID := fmt.Sprintf("gid://shopify/Job/%d", s.newID())
-	s.jobs[jobID] = 1 // done on the second poll: cancellation is asynchronous
+	s.jobs[jobID] = &cancelJob{polls: 1, status: "SUCCEEDED"} // done on the second poll: cancellation is asynchronous
 	return map[string]any{"orderCancel": map[string]any{
 		"job":                   map[string]any{"id": jobID, "done": false},
 		"orderCancelUserErrors": []UserError{},
 	}}, nil
 }
 
-func (s *Sandbox) jobLocked(vars map[string]json.RawMessage) (any, []gqlError) {
+// cancelJob is an orderCancel's job: an OrderCancelJobResult in 2026-10.
+type cancelJob struct {
+	polls  int // polls left before it is done
+	status string
+	errors []UserError
+}
+
+// jobLocked answers job(id:) (done only) or node(id:), which in 2026-10
+// resolves a cancel's id to an OrderCancelJobResult with its status.
+func (s *Sandbox) jobLocked(vars map[string]json.RawMessage, node bool) (any, []gqlError) {
 	id := str(vars["id"])
-	left, ok := s.jobs[id]
+	root := "job"
+	if node {
+		root = "node"
+	}
+	j, ok := s.jobs[id]
 	if !ok {
-		return map[string]any{"job": nil}, nil
+		return map[string]any{root: nil}, nil
 	}
-	if left > 0 {
-		s.jobs[id] = left - 1
+	done := j.polls == 0
+	if j.polls > 0 {
+		j.polls--
 	}
-	return map[string]any{"job": map[string]any{"id": id, "done": left == 0}}, nil
+	out := map[string]any{"id": id, "done": done}
+	if node {
+		out["status"], out["errors"] = "STARTED", []UserError{}
+		if done {
+			out["status"], out["errors"] = j.status, j.errors
+			if j.errors == nil {
+				out["errors"] = []UserError{}
+			}
+		}
+	}
+	return map[string]any{root: out}, nil
 }
 
 type refundInput struct {
 	OrderID         string `json:"orderId"`
 	Note            string `json:"note"`
+	Currency        string `json:"currency"`
 	RefundLineItems []struct {
 		LineItemID  string `json:"lineItemId"`
 		Quantity    int    `json:"quantity"`
@@ -234,12 +288,21 @@ func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gq
 		// Same key: the refund made the first time, never a second one.
 		return s.refundPayloadLocked(o, id), nil
 	}
+	if p := o.PresentmentCurrency; p != "" && p != o.Currency && in.Currency != p {
+		return refundUserError([]string{"currency"}, fmt.Sprintf("Currency must be %s, the order's presentment currency", p))
+	}
 	total := decimal.Zero
 	for _, t := range in.Transactions {
 		if !t.Amount.IsPositive() {
 			return refundUserError([]string{"transactions", "amount"}, "Amount must be greater than zero")
 		}
-		if !s.isParentLocked(o.Id, gidID(t.ParentID)) {
+		if t.ParentID == "" {
+			// No parent named (suggestedRefund may have none): the
+			// gateway's payment is the parent.
+			if !s.hasGatewayLocked(o.Id, t.Gateway) {
+				return refundUserError([]string{"transactions", "gateway"}, "No payment with this gateway can be refunded")
+			}
+		} else if !s.isParentLocked(o.Id, gidID(t.ParentID)) {
 			return refundUserError([]string{"transactions", "parentId"}, "Parent transaction does not exist or cannot be refunded")
 		}
 		total = total.Add(t.Amount)
@@ -253,6 +316,7 @@ func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gq
 	}
 	r := s.addRefundLocked(o, total, in.Note, lines)
 	s.refundKeys[key] = r.Id
+	s.ledger = append(s.ledger, LedgerEntry{RefundID: r.Id, OrderID: o.Id, Amount: total, Currency: in.Currency, Key: key, Note: in.Note, At: *r.CreatedAt})
 	s.emitLocked("refunds/create", r)
 	return s.refundPayloadLocked(o, r.Id), nil
 }
@@ -277,6 +341,15 @@ func (s *Sandbox) refundPayloadLocked(o *goshopify.Order, refundID uint64) any {
 		},
 		"userErrors": []UserError{},
 	}}
+}
+
+func (s *Sandbox) hasGatewayLocked(orderID uint64, gateway string) bool {
+	for _, t := range s.transactions[orderID] {
+		if t.Gateway == gateway && (t.Kind == "sale" || t.Kind == "capture") && t.Status == "success" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Sandbox) isParentLocked(orderID, txID uint64) bool {
@@ -380,15 +453,32 @@ func (s *Sandbox) suggestRefundLocked(vars map[string]json.RawMessage) (any, []g
 		if !take.IsPositive() {
 			continue
 		}
+		// A manual payment has no parent transaction Shopify can name
+		// (parentTransaction is nullable).
+		var parent any = map[string]any{"id": fmt.Sprintf("gid://shopify/OrderTransaction/%d", t.Id)}
+		if t.Gateway == "manual" {
+			parent = nil
+		}
 		txs = append(txs, map[string]any{
-			"parentTransaction": map[string]any{"id": fmt.Sprintf("gid://shopify/OrderTransaction/%d", t.Id)},
-			"amountSet":         map[string]any{"shopMoney": map[string]any{"amount": take.String()}},
+			"parentTransaction": parent,
+			"amountSet":         map[string]any{"shopMoney": map[string]any{"amount": take.String()}, "presentmentMoney": map[string]any{"amount": take.String()}},
 			"gateway":           t.Gateway,
 		})
 		left = left.Sub(take)
 	}
 	return map[string]any{"order": map[string]any{"suggestedRefund": map[string]any{
-		"amountSet":             map[string]any{"shopMoney": map[string]any{"amount": amount.String(), "currencyCode": o.Currency}},
+		"amountSet": map[string]any{
+			"shopMoney":        map[string]any{"amount": amount.String(), "currencyCode": o.Currency},
+			"presentmentMoney": map[string]any{"amount": amount.String(), "currencyCode": presentment(o)},
+		},
 		"suggestedTransactions": txs,
 	}}}, nil
+}
+
+// presentment is the currency the customer paid in.
+func presentment(o *goshopify.Order) string {
+	if o.PresentmentCurrency != "" {
+		return o.PresentmentCurrency
+	}
+	return o.Currency
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
+	"github.com/shopspring/decimal"
 )
 
 // Options configure a sandbox.
@@ -38,18 +40,57 @@ type Options struct {
 // Fault changes how the sandbox answers matching requests.
 type Fault struct {
 	// Op limits the fault to one operation (see the Op* constants); empty matches all.
-	Op string
+	Op string `json:"op,omitempty"`
 	// Times is how many matching requests it affects (default 1).
-	Times int
+	Times int `json:"times,omitempty"`
 	// Status answers with this HTTP status instead of serving (500, 503, 429, 401...).
-	Status int
+	// 429 on GraphQL is Shopify's throttling: HTTP 200 with a top-level THROTTLED.
+	Status int `json:"status,omitempty"`
 	// Latency delays the answer; longer than the client waits is a timeout.
-	Latency time.Duration
+	Latency time.Duration `json:"latency,omitempty"`
 	// UserErrors makes a GraphQL mutation answer with these userErrors.
-	UserErrors []UserError
+	UserErrors []UserError `json:"user_errors,omitempty"`
 	// ApplyFirst lets a GraphQL mutation take effect before the latency or
 	// status applies: Shopify did the work but the answer was lost.
-	ApplyFirst bool
+	ApplyFirst bool `json:"apply_first,omitempty"`
+	// TopLevel answers a GraphQL call with a top-level error of this code
+	// (INTERNAL_SERVER_ERROR, THROTTLED); with ApplyFirst, after the
+	// mutation took effect.
+	TopLevel string `json:"top_level,omitempty"`
+	// CancelJobFails makes an orderCancel's job end FAILED, the order not
+	// cancelled (OrderCancelJobResult.status).
+	CancelJobFails bool `json:"cancel_job_fails,omitempty"`
+}
+
+// FaultRecord is a fault that was applied, and to which operation.
+type FaultRecord struct {
+	Op    string `json:"op"`
+	Fault Fault  `json:"fault"`
+}
+
+// LedgerEntry is one refund the sandbox made: the honest record of the
+// money it moved, whatever answers were lost on the way.
+type LedgerEntry struct {
+	RefundID uint64          `json:"refund_id"`
+	OrderID  uint64          `json:"order_id"`
+	Amount   decimal.Decimal `json:"amount"`
+	Currency string          `json:"currency,omitempty"`
+	Key      string          `json:"idempotency_key"`
+	Note     string          `json:"note"`
+	At       time.Time       `json:"at"`
+}
+
+// Chaos injects random faults into mutations and their reads: each call
+// of one of Ops draws, from a generator seeded with Seed, whether a fault
+// applies (probability Rate) and which of Kinds. Kinds: "5xx", "timeout"
+// (latency past the client's timeout, Latency), "lost" (applied, answer
+// lost), "429", "internal" (top-level INTERNAL_SERVER_ERROR), "user_error".
+type Chaos struct {
+	Seed    int64         `json:"seed"`
+	Rate    float64       `json:"rate"`
+	Ops     []string      `json:"ops"`
+	Kinds   []string      `json:"kinds"`
+	Latency time.Duration `json:"latency"`
 }
 
 // UserError is a GraphQL mutation's userErrors entry.
@@ -85,8 +126,12 @@ type Sandbox struct {
 	events       map[uint64][]goshopify.FulfillmentEvent // by fulfilment id
 	faults       []*Fault
 	calls        map[string]int
-	refundKeys   map[string]uint64 // idempotency key -> refund id
-	jobs         map[string]int    // job id -> polls left before done
+	refundKeys   map[string]uint64     // idempotency key -> refund id
+	jobs         map[string]*cancelJob // job id -> its result
+	ledger       []LedgerEntry
+	faultLog     []FaultRecord
+	chaos        *Chaos
+	chaosRand    *rand.Rand
 	nextID       uint64
 	throttled    int
 	refundInputs []json.RawMessage
@@ -115,7 +160,7 @@ func New(opts Options) *Sandbox {
 		events:       map[uint64][]goshopify.FulfillmentEvent{},
 		calls:        map[string]int{},
 		refundKeys:   map[string]uint64{},
-		jobs:         map[string]int{},
+		jobs:         map[string]*cancelJob{},
 		nextID:       900000000,
 	}
 }
@@ -151,11 +196,61 @@ func (s *Sandbox) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
-// ClearFaults drops every queued fault.
+// ClearFaults drops every queued fault and stops chaos.
 func (s *Sandbox) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = nil
+	s.chaos, s.chaosRand = nil, nil
+}
+
+// SetChaos starts random faults (see Chaos); ClearFaults stops them.
+func (s *Sandbox) SetChaos(c Chaos) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chaos, s.chaosRand = &c, rand.New(rand.NewPCG(uint64(c.Seed), 0x5eed))
+}
+
+// Ledger is every refund the sandbox made, in order.
+func (s *Sandbox) Ledger() []LedgerEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ledger)
+}
+
+// AppliedFaults is every fault applied so far, in order.
+func (s *Sandbox) AppliedFaults() []FaultRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.faultLog)
+}
+
+// chaosFaultLocked draws a random fault for op, if chaos is on.
+func (s *Sandbox) chaosFaultLocked(op string) *Fault {
+	c := s.chaos
+	if c == nil || !slices.Contains(c.Ops, op) || len(c.Kinds) == 0 || s.chaosRand.Float64() >= c.Rate {
+		return nil
+	}
+	f := &Fault{Op: op, Times: 1}
+	switch c.Kinds[s.chaosRand.IntN(len(c.Kinds))] {
+	case "5xx":
+		f.Status = http.StatusServiceUnavailable
+	case "timeout":
+		f.Latency = c.Latency
+	case "lost":
+		f.ApplyFirst, f.Status = true, http.StatusBadGateway
+	case "429":
+		f.Status = http.StatusTooManyRequests
+	case "internal":
+		f.TopLevel = "INTERNAL_SERVER_ERROR"
+	case "user_error":
+		if op == OpRefundCreate || op == OpOrderCancel {
+			f.UserErrors = []UserError{{Field: []string{"base"}, Message: "sandbox: refused by chaos"}}
+		} else {
+			f.Status = http.StatusInternalServerError
+		}
+	}
+	return f
 }
 
 // Calls is how many requests an operation received (faulted ones included).

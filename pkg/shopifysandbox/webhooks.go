@@ -79,7 +79,12 @@ func deliver(url, secret, shop, topic string, body []byte) {
 //
 //	POST /sandbox/orders/{id}/fulfill                      ship every unshipped item (UPS, tracking)
 //	POST /sandbox/orders/{id}/fulfillment_events {"status": "delivered", "estimated_delivery_at": "..."}
+//
+// and the fault-injection admin (see serveFaultAdmin).
 func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request, path string) {
+	if s.serveFaultAdmin(w, r, strings.Trim(path, "/")) {
+		return
+	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	if r.Method != http.MethodPost || len(parts) != 3 || parts[0] != "orders" {
 		writeErrors(w, http.StatusNotFound, "Not Found")

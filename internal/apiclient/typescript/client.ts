@@ -72,6 +72,12 @@ export const calls: { [K in keyof operations]: (c: Client) => Promise<string> } 
     const { data, error } = await c.GET("/orders/{id}/actions", { params: { path: { id: 450789481 } } });
     return data ? data.actions.map((a) => `${a.kind} ${a.status} ${a.created_at}`).join("\n") : problem(error);
   },
+  getAction: async (c) => {
+    const { data, error } = await c.GET("/orders/{id}/actions/{action_id}", {
+      params: { path: { id: 450789481, action_id: "3f0e9c43-5d2b-4f3c-9a51-6a8e0f3b7c21" } },
+    });
+    return data ? `${data.kind} ${data.status} ${data.parts.refund}` : problem(error);
+  },
   getTimeline: async (c) => {
     const { data, error } = await c.GET("/customers/{id}/timeline", { params: { path: { id: 207119551 }, query: { limit: 50 } } });
     return data ? data.events.map((e) => `${e.occurred_at} ${e.type} ${e.summary}`).join("\n") : problem(error);

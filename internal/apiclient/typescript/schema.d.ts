@@ -104,6 +104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{id}/actions/{action_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One action
+         * @description One cancel or refund attempt on the order, with its parts and outcome: pending while it is being carried out (also after a 202), then succeeded or failed.
+         */
+        get: operations["getAction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders/{id}/cancel": {
         parameters: {
             query?: never;
@@ -119,7 +139,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an order
-         * @description Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The order is re-read from Shopify and the rules re-checked first. The response says what happened to each part; a retry with the same Idempotency-Key after a 502/504 finishes the missing part and never repeats a done one (the refund is keyed on the action id at Shopify).
+         * @description Cancels the whole order on Shopify, optionally refunding all or part of what was paid in the same action. The action is durable: recorded with its job, it is carried out (the order re-read from Shopify and the rules re-checked first) until it is final, across crashes and Shopify outages, without a retry. The exact Shopify inputs are stored before they are sent; the refund is keyed on the action id at Shopify and marked with it in its note, so nothing is ever done twice. The response says what happened to each part; 202 while it is still pending. The staff note takes at most 208 characters (Shopify's 255 less orderdesk's marker of the action).
          */
         post: operations["cancelOrder"];
         delete?: never;
@@ -143,7 +163,7 @@ export interface paths {
         put?: never;
         /**
          * Refund an order
-         * @description Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The order is re-read from Shopify and the rules re-checked first; the Shopify refund is keyed on the action id, so no retry ever refunds twice.
+         * @description Refunds an amount, or line items (restocked as "cancel" when unshipped, "return" when received) and/or shipping, on a paid order. Refunds touching shipped items need return "received" or "not_required". Line items and shipping are reckoned by Shopify's suggestedRefund (taxes and discounts included); an amount is allocated across the order's sale/capture transactions. The action is durable (see cancel): the order is re-read from Shopify and the rules re-checked first, the exact refund input is stored before it is sent, and the Shopify refund is keyed on the action id, so nothing ever refunds twice; 202 while it is still pending. The note goes to Shopify with orderdesk's marker of the action.
          */
         post: operations["refundOrder"];
         delete?: never;
@@ -1407,6 +1427,103 @@ export interface operations {
             };
         };
     };
+    getAction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shopify order id */
+                id: number;
+                /** @description The action's id */
+                action_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Action"];
+                };
+            };
+            /** @description Invalid id */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order or action in this shop */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The shop has uninstalled the app (shop_uninstalled) */
+            409: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     previewCancel: {
         parameters: {
             query?: never;
@@ -1546,8 +1663,21 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description The action's final outcome: succeeded (a failed one is the problem of its refusal) */
             200: {
+                headers: {
+                    /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResult"];
+                };
+            };
+            /** @description Still being carried out when ORDERDESK_ACTION_WAIT ran out (action.status pending): orderdesk finishes it by itself; read the end from GET /orders/{id}/actions/{action_id} or retry with the same Idempotency-Key */
+            202: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
                     "Idempotent-Replayed"?: boolean;
@@ -1594,7 +1724,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund), action_in_progress, or idempotency_key_in_use */
+            /** @description Refused by the rules (already_cancelled, order_fulfilled, not_paid, nothing_to_refund; stored), or action_in_progress / idempotency_key_in_use (not stored: the same key runs later) */
             409: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
@@ -1631,7 +1761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid reason or amount (amount_too_large, invalid_amount), or idempotency_key_reused */
+            /** @description Invalid reason, amount or staff note (amount_too_large, invalid_amount, invalid_staff_note), or idempotency_key_reused */
             422: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
@@ -1668,7 +1798,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions */
+            /** @description Shopify refused the change (shopify_rejected; a FAILED cancel job too): the action failed */
             502: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
@@ -1681,7 +1811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Shopify did not answer in time; the outcome is unknown until reconciled */
+            /** @description Shopify did not answer while reading the order for the request */
             504: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
@@ -1833,8 +1963,21 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description The action's final outcome: succeeded (a failed one is the problem of its refusal) */
             200: {
+                headers: {
+                    /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
+                    "Idempotent-Replayed"?: boolean;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionResult"];
+                };
+            };
+            /** @description Still being carried out when ORDERDESK_ACTION_WAIT ran out (action.status pending): orderdesk finishes it by itself; read the end from GET /orders/{id}/actions/{action_id} or retry with the same Idempotency-Key */
+            202: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
                     "Idempotent-Replayed"?: boolean;
@@ -1881,7 +2024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Refused by the rules (not_paid, nothing_to_refund, return_required), action_in_progress, or idempotency_key_in_use */
+            /** @description Refused by the rules (not_paid, nothing_to_refund, return_required; stored), or action_in_progress / idempotency_key_in_use (not stored: the same key runs later) */
             409: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
@@ -1955,7 +2098,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Shopify refused or failed; the action's outcome is in GET /orders/{id}/actions */
+            /** @description Shopify refused the change (shopify_rejected; a FAILED cancel job too): the action failed */
             502: {
                 headers: {
                     /** @description true: this is the stored first answer to this Idempotency-Key, replayed; nothing ran again */
@@ -1968,7 +2111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Shopify did not answer in time; the outcome is unknown until reconciled */
+            /** @description Shopify did not answer while reading the order for the request */
             504: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */

@@ -1,0 +1,57 @@
+package shopifysandbox
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// serveFaultAdmin serves the fault-injection admin, for tests and fault
+// trials in another process (the Go API is Inject, SetChaos, ClearFaults,
+// Ledger, AppliedFaults):
+//
+//	POST   /sandbox/faults   a Fault as JSON (latency in nanoseconds): queue it
+//	DELETE /sandbox/faults   drop every queued fault and stop chaos
+//	GET    /sandbox/faults   the faults applied so far
+//	POST   /sandbox/chaos    a Chaos as JSON: random seeded faults
+//	GET    /sandbox/ledger   every refund made, with its key and note
+//	GET    /sandbox/calls    calls per operation
+//
+// It reports whether it handled the path.
+func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path string) bool {
+	switch {
+	case path == "faults" && r.Method == http.MethodPost:
+		var f Fault
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			writeErrors(w, http.StatusBadRequest, "send a fault as JSON: "+err.Error())
+			return true
+		}
+		s.Inject(f)
+		writeJSON(w, http.StatusCreated, f)
+	case path == "faults" && r.Method == http.MethodDelete:
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case path == "faults" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"applied": s.AppliedFaults()})
+	case path == "chaos" && r.Method == http.MethodPost:
+		var c Chaos
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			writeErrors(w, http.StatusBadRequest, "send chaos as JSON: "+err.Error())
+			return true
+		}
+		s.SetChaos(c)
+		writeJSON(w, http.StatusCreated, c)
+	case path == "ledger" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"refunds": s.Ledger()})
+	case path == "calls" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		calls := make(map[string]int, len(s.calls))
+		for k, v := range s.calls {
+			calls[k] = v
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, calls)
+	default:
+		return false
+	}
+	return true
+}
