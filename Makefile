@@ -3,7 +3,7 @@ GO       ?= go
 SWAG     ?= $(shell $(GO) env GOPATH)/bin/swag
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile docs-browser bench
+.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10m); new corpus entri
 
 HOSTILE_N    ?= 5000
 HOSTILE_SEED ?= 1
+
+chaos: ## randomized fault trials of cancel/refund against the real binary: CHAOS_TRIALS (default 500) per database, CHAOS_SEED
+	$(GO) run ./cmd/orderdesk-chaos -trials $(or $(CHAOS_TRIALS),500) -seed $(or $(CHAOS_SEED),1) -db both -parallel $(or $(CHAOS_PARALLEL),8)
 
 hostile: ## run the hostile-request generator: HOSTILE_N requests (default 5000) per database through the real router
 	$(GO) test ./api -run '^TestHostileRequests$$' -count=1 -timeout 60m -v -hostile.n=$(HOSTILE_N) -hostile.seed=$(HOSTILE_SEED)

@@ -101,6 +101,10 @@ func (f *fakeShopify) CreateRefund(context.Context, tenant.Shop, orders.RefundCo
 	return 0, errUnused
 }
 
+func (f *fakeShopify) CancelJob(context.Context, tenant.Shop, string) (orders.CancelJobStatus, error) {
+	return orders.CancelJobStatus{}, errUnused
+}
+
 func (f *fakeShopify) set(src orders.ShopifyOrder) {
 	f.mu.Lock()
 	f.orders[src.ID] = src

@@ -86,6 +86,17 @@ func (s *Service) refundPart(ctx context.Context, shop tenant.Shop, l *lease, a 
 		return err
 	}
 	id, err := s.shopify.CreateRefund(ctx, shop, *a.RefundInput)
+	if err != nil && a.RefundAttempts > 1 && isDefinite(err, *a) {
+		// A refusal of a re-send: an earlier send may have made the refund
+		// (its answer lost). Only the order tells; until it does, pending.
+		src, rerr := s.shopify.Order(ctx, shop, o.ID)
+		if rerr != nil {
+			return fmt.Errorf("refund order %d refused on a re-send; reading the order: %w", o.ID, rerr)
+		}
+		if found, ok := ownRefund(Build(src, s.now().UTC()), a.ID); ok {
+			id, err = found, nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("refund order %d at shopify: %w", o.ID, err)
 	}

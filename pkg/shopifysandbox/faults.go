@@ -3,6 +3,7 @@ package shopifysandbox
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // serveFaultAdmin serves the fault-injection admin, for tests and fault
@@ -54,4 +55,14 @@ func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path s
 		return false
 	}
 	return true
+}
+
+// AddTrialOrder adds a paid, unfulfilled USD order for fault trials: two
+// lines (19.90, and 2 × 20.00) and 5.00 shipping, 64.90 captured, for Bob.
+// Each trial takes its own id, so trials never share an order.
+func (s *Sandbox) AddTrialOrder(id uint64, now time.Time) {
+	sp := seedOrder{id: id, customer: Bob, currency: "USD", financial: "paid", shipping: "5.00",
+		lines: []seedLine{{"Orderdesk Mug", "white", "MUG-WHT", 1, "19.90"}, {"Logo T-Shirt", "M", "TEE-M", 2, "20.00"}}}
+	o, txs, events := s.build(int(id%100000), sp, now.Add(-time.Hour))
+	s.AddOrder(o, txs, events)
 }

@@ -75,7 +75,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.writeGraphQL(w, nil, []gqlError{{Message: "Internal error. Looks like something went wrong on our end.", Extensions: map[string]any{"code": fault.TopLevel}}})
 		return
 	}
-	if fault != nil && len(fault.UserErrors) > 0 {
+	if fault != nil && len(fault.UserErrors) > 0 && !s.keyUsed(op, req) {
 		s.writeGraphQL(w, map[string]any{rootField(op): map[string]any{userErrorsField(op): fault.UserErrors}}, nil)
 		return
 	}
@@ -481,4 +481,16 @@ func presentment(o *goshopify.Order) string {
 		return o.PresentmentCurrency
 	}
 	return o.Currency
+}
+
+// keyUsed reports a refundCreate whose @idempotent key already made a
+// refund: Shopify answers it with that refund, before any validation.
+func (s *Sandbox) keyUsed(op string, req gqlRequest) bool {
+	if op != OpRefundCreate {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.refundKeys[str(req.Variables["idempotencyKey"])]
+	return ok
 }
