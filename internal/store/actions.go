@@ -173,6 +173,25 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 // is idempotency.ErrKeyReused. Another pending action on the order is
 // orders.ErrActionInProgress and claims nothing.
 func (o *Orders) SubmitAction(ctx context.Context, sub orders.Submission, enqueue orders.EnqueueFunc) (orders.Submitted, error) {
+	// SQLite can refuse a write transaction as busy under many concurrent
+	// writers although its busy timeout is set; the whole transaction is
+	// then simply tried again.
+	for attempt := 1; ; attempt++ {
+		out, err := o.submitAction(ctx, sub, enqueue)
+		if err == nil || !isBusy(err) || attempt == 8 || ctx.Err() != nil {
+			return out, err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+	}
+}
+
+// isBusy recognises SQLite's "database is locked".
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func (o *Orders) submitAction(ctx context.Context, sub orders.Submission, enqueue orders.EnqueueFunc) (orders.Submitted, error) {
 	var out orders.Submitted
 	c := sub.Claim
 	now := sub.Action.CreatedAt.UTC()
