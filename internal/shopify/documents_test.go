@@ -35,7 +35,7 @@ func TestDocuments(t *testing.T) {
 		t.Error(err)
 	}
 	for name, doc := range map[string]string{
-		"orderCancel": orderCancelMutation, "job": jobQuery, "refundCreate": refundCreateMutation, "suggestedRefund": suggestedRefundQuery,
+		"orderCancel": orderCancelMutation, "cancelJob": cancelJobQuery, "refundCreate": refundCreateMutation, "suggestedRefund": suggestedRefundQuery,
 	} {
 		if _, err := shopifyschema.Validate(schema, name, doc); err != nil {
 			t.Error(err)

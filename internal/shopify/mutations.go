@@ -33,7 +33,6 @@ const cancelJobQuery = `query cancelJob($id: ID!) {
   node(id: $id) {
     id
     ... on OrderCancelJobResult { done status errors { field message code } }
-    ... on Job { done }
   }
 }`
 
