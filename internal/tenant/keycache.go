@@ -57,13 +57,16 @@ func newKeyCache(store Store, o options) *keyCache {
 
 func (c *keyCache) resolve(ctx context.Context, hash string) (Principal, error) {
 	now := c.now()
+	known := false // a key this replica resolved before: its expired entry is re-checked without the miss budget
 	if c.entries != nil {
 		if e, ok := c.entries.Get(hash); ok {
 			if now.Before(e.expires) {
 				c.noteUse(e.p.KeyID, now)
 				return e.p, nil
 			}
-			c.entries.Remove(hash)
+			// Kept until the re-check answers: a random-key spray that
+			// spends the miss budget must not lock a real key out.
+			known = true
 		}
 		if until, ok := c.unknown.Get(hash); ok {
 			if now.Before(until) {
@@ -72,13 +75,16 @@ func (c *keyCache) resolve(ctx context.Context, hash string) (Principal, error) 
 			c.unknown.Remove(hash)
 		}
 	}
-	if c.misses != nil && c.misses.TokensAt(now) < 1 {
+	if !known && c.misses != nil && c.misses.TokensAt(now) < 1 {
 		r := c.misses.ReserveN(now, 1)
 		wait := r.DelayFrom(now)
 		r.CancelAt(now)
 		return Principal{}, &RateLimitError{RetryAfter: max(wait, time.Millisecond)}
 	}
 	p, err := c.store.PrincipalByKeyHash(ctx, hash)
+	if errors.Is(err, ErrUnauthenticated) && c.entries != nil {
+		c.entries.Remove(hash) // revoked since: not known any more
+	}
 	if errors.Is(err, ErrUnauthenticated) {
 		if c.misses != nil {
 			c.misses.AllowN(now, 1)
