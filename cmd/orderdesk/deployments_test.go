@@ -155,7 +155,7 @@ func testDeploymentMetrics(t *testing.T, kind string) {
 	}
 	types := exported(t, body)
 	for _, series := range []string{`orderdesk_river_jobs{kind="apply_webhook",state="available"}`, `orderdesk_actions{kind="refund",status="succeeded"} 1`, "orderdesk_store_gauges_up 1",
-		`orderdesk_river_job_duration_seconds_count{kind="apply_webhook",outcome="ok"}`, `orderdesk_shopify_graphql_points_available{shop="` + shop + `"}`} {
+		`orderdesk_river_job_duration_seconds_count{kind="apply_webhook",outcome="ok"}`, `orderdesk_shopify_graphql_points_available{shop_id="`} {
 		if !strings.Contains(body, series) {
 			t.Errorf("no %s in the scrape", series)
 		}

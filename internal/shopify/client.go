@@ -91,7 +91,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		points: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "orderdesk_shopify_graphql_points_available",
 			Help: "GraphQL cost points orderdesk estimates the shop has left (extensions.cost.throttleStatus); background work leaves 40% for agents.",
-		}, []string{"shop"}),
+		}, []string{"shop_id"}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.calls, m.retries, m.waits, m.points} {

@@ -254,6 +254,7 @@ func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query strin
 		if ans.Extensions != nil && ans.Extensions.Cost.ThrottleStatus.MaximumAvailable > 0 {
 			ts := ans.Extensions.Cost.ThrottleStatus
 			budget.observe(ts.MaximumAvailable-ts.CurrentlyAvailable, ts.MaximumAvailable)
+			c.metrics.points.WithLabelValues(strconv.FormatInt(shop.ID, 10)).Set(ts.CurrentlyAvailable)
 		}
 		if err == nil {
 			return nil
@@ -326,7 +327,7 @@ func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query stri
 		if cost := lib.RateLimits.GraphQLCost; cost != nil && cost.ThrottleStatus.MaximumAvailable > 0 {
 			ts := cost.ThrottleStatus
 			budget.observe(ts.MaximumAvailable-ts.CurrentlyAvailable, ts.MaximumAvailable)
-			c.metrics.points.WithLabelValues(shop.Domain).Set(ts.CurrentlyAvailable)
+			c.metrics.points.WithLabelValues(strconv.FormatInt(shop.ID, 10)).Set(ts.CurrentlyAvailable)
 		}
 		if err == nil {
 			return nil
