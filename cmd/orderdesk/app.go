@@ -16,6 +16,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/jobs"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -130,18 +131,33 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	if cfg.Shopify.APISecret == "" {
 		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
 	}
-	if cfg.EventsURL != "" {
-		// Outbound CRM events (DESIGN.md, item 6) are not built yet.
-		log.Warn("ORDERDESK_EVENTS_URL is set, but this version does not deliver outbound events yet; use GET /customers/{id}/timeline")
-	}
 	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
 	hooks.OnUninstalled(c.tokens.Forget)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
 	// Actions are River jobs on their own queue; the reconcile sweep (every
 	// 5 s) carries on pending actions whose executor died.
-	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Actions: svc, SQL: st.SQL(), ReconcileEvery: 5 * time.Second, Tracing: tp, Metrics: c.metrics})
+	// Outbound events: the store writes them with their changes; the pump
+	// fans them out per endpoint and River jobs deliver them.
+	evMetrics, err := jobs.NewEventMetrics(c.metrics)
 	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	policy := events.URLPolicy{AllowHTTP: !cfg.Production(), AllowPrivate: cfg.EventsAllowPrivate}
+	deliverer := events.NewDeliverer(st.Events(), policy.Client(cfg.EventsTimeout), cfg.EventsTimeout, log, events.WithObserver(evMetrics))
+	runner, err := newRunner(st, hooks, syncer, log, jobs.Options{Registrar: registrar(cfg, sc), Actions: svc, SQL: st.SQL(), ReconcileEvery: 5 * time.Second, Tracing: tp, Metrics: c.metrics,
+		Events: &jobs.EventsOptions{Store: st.Events(), Deliverer: deliverer}})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	st.OnEventsWritten(func(evs []events.Event) {
+		evMetrics.Written(evs)
+		runner.KickEvents()
+	})
+	evs := events.NewService(st.Events(), policy, runner.KickEvents)
+	if err := bootstrapEvents(ctx, cfg, shop, evs, log); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -177,6 +193,28 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 		tenants.RunLastUsedFlusher(ctx, 30*time.Second, func(err error) { log.ErrorContext(ctx, "record api key use", "err", err) })
 	})
 	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, tracing: tr, log: log}, nil
+}
+
+// bootstrapEvents creates (or updates) the bootstrap shop's endpoint of
+// ORDERDESK_EVENTS_URL / _SECRET.
+func bootstrapEvents(ctx context.Context, cfg config.Config, shop tenant.Shop, evs *events.Service, log *slog.Logger) error {
+	if cfg.EventsURL == "" {
+		return nil
+	}
+	if shop.ID == 0 {
+		log.Warn("ORDERDESK_EVENTS_URL is ignored without SHOPIFY_SHOP: with many shops, each shop creates its endpoints with POST /event-endpoints")
+		return nil
+	}
+	ep, err := evs.Bootstrap(ctx, shop.ID, cfg.EventsURL, cfg.EventsSecret.Reveal())
+	if err != nil {
+		var verr *orders.ValidationError
+		if errors.As(err, &verr) {
+			return &config.Error{Var: "ORDERDESK_EVENTS_URL", Msg: verr.Error()}
+		}
+		return fmt.Errorf("events endpoint from ORDERDESK_EVENTS_URL: %w", err)
+	}
+	log.Info("outbound events", "endpoint_id", ep.ID, "state", ep.State)
+	return nil
 }
 
 // background runs the app's loops and stops them together.

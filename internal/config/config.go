@@ -17,6 +17,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/orderdesk/orderdesk/internal/events"
 )
 
 // Secret is a string that never shows up in logs or formatted output.
@@ -63,9 +65,20 @@ type Config struct {
 
 	EventsURL    string `env:"ORDERDESK_EVENTS_URL"`
 	EventsSecret Secret `env:"ORDERDESK_EVENTS_SECRET"`
+	// EventsTimeout bounds each delivery attempt of an outbound event.
+	EventsTimeout time.Duration `env:"ORDERDESK_EVENTS_TIMEOUT" envDefault:"10s"`
+	// EventsAllowPrivate lets endpoints be loopback, link-local or private
+	// addresses (off: server-side request forgery).
+	EventsAllowPrivate bool `env:"ORDERDESK_EVENTS_ALLOW_PRIVATE"`
+	// Env is production (event endpoints must be https) or development.
+	Env string `env:"ORDERDESK_ENV" envDefault:"production"`
 
 	Telemetry Telemetry
 }
+
+// Production reports whether orderdesk runs in production
+// (ORDERDESK_ENV), where event endpoints must be https.
+func (c Config) Production() bool { return c.Env != "development" }
 
 // Telemetry is the subset of OpenTelemetry's standard environment that
 // orderdesk reads itself (the OTLP exporter also reads the rest:
@@ -270,12 +283,27 @@ func (c Config) validate(mode Mode) error {
 			return &Error{"SHOPIFY_BASE_URL", err.Error()}
 		}
 	}
+	switch c.Env {
+	case "production", "development":
+	default:
+		return &Error{"ORDERDESK_ENV", fmt.Sprintf("%q is not one of production, development", c.Env)}
+	}
+	if c.EventsTimeout < time.Second || c.EventsTimeout > time.Minute {
+		return &Error{"ORDERDESK_EVENTS_TIMEOUT", "must be from 1s to 1m"}
+	}
 	if c.EventsURL != "" {
-		if _, err := checkURL(c.EventsURL); err != nil {
+		u, err := checkURL(c.EventsURL)
+		if err != nil {
 			return &Error{"ORDERDESK_EVENTS_URL", err.Error()}
+		}
+		if u.Scheme != "https" && c.Production() {
+			return &Error{"ORDERDESK_EVENTS_URL", "must be https in production (ORDERDESK_ENV=development allows http)"}
 		}
 		if c.EventsSecret == "" {
 			return &Error{"ORDERDESK_EVENTS_SECRET", "required when ORDERDESK_EVENTS_URL is set"}
+		}
+		if err := events.CheckSecret(c.EventsSecret.Reveal()); err != nil {
+			return &Error{"ORDERDESK_EVENTS_SECRET", err.Error() + " (make one with: echo whsec_$(openssl rand -base64 32))"}
 		}
 	}
 	if err := c.Telemetry.validate(); err != nil {

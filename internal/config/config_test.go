@@ -107,6 +107,13 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"empty service name", ModeServe, map[string]string{"OTEL_SERVICE_NAME": " "}, "", "OTEL_SERVICE_NAME"},
 		{"bad log level", ModeServe, map[string]string{"ORDERDESK_LOG_LEVEL": "loud"}, "", "ORDERDESK_LOG_LEVEL"},
 		{"events without secret", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events"}, "", "ORDERDESK_EVENTS_SECRET"},
+		{"events secret not whsec", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events", "ORDERDESK_EVENTS_SECRET": "hunter2"}, "", "ORDERDESK_EVENTS_SECRET"},
+		{"events secret too short", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "https://crm.example/events", "ORDERDESK_EVENTS_SECRET": "whsec_c2hvcnQ="}, "", "ORDERDESK_EVENTS_SECRET"},
+		{"events over http in production", ModeServe, map[string]string{"ORDERDESK_EVENTS_URL": "http://crm.example/events", "ORDERDESK_EVENTS_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "", "ORDERDESK_EVENTS_URL"},
+		{"events timeout zero", ModeServe, map[string]string{"ORDERDESK_EVENTS_TIMEOUT": "0s"}, "", "ORDERDESK_EVENTS_TIMEOUT"},
+		{"events timeout too long", ModeServe, map[string]string{"ORDERDESK_EVENTS_TIMEOUT": "5m"}, "", "ORDERDESK_EVENTS_TIMEOUT"},
+		{"events allow private not a bool", ModeServe, map[string]string{"ORDERDESK_EVENTS_ALLOW_PRIVATE": "maybe"}, "", "ORDERDESK_EVENTS_ALLOW_PRIVATE"},
+		{"unknown env", ModeServe, map[string]string{"ORDERDESK_ENV": "staging"}, "", "ORDERDESK_ENV"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

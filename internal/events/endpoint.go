@@ -22,13 +22,16 @@ type Endpoint struct {
 	Types []string
 	// Secrets sign every delivery, newest first: during a rotation a
 	// receiver holding either one verifies.
-	Secrets        []string
-	Source         string // "api" or "env" (ORDERDESK_EVENTS_URL)
-	State          string
-	DisabledReason string
-	DisabledAt     *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	Secrets []string
+	// SecretsRetireAt ends the older secrets' grace after a rotation: from
+	// then on only the newest signs. nil: every secret signs.
+	SecretsRetireAt *time.Time
+	Source          string // "api" or "env" (ORDERDESK_EVENTS_URL)
+	State           string
+	DisabledReason  string
+	DisabledAt      *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Wants reports whether the endpoint takes events of type t.
@@ -44,6 +47,14 @@ func (e Endpoint) Wants(t string) bool {
 	return false
 }
 
+// SigningSecrets are the secrets that sign a delivery made at now.
+func (e Endpoint) SigningSecrets(now time.Time) []string {
+	if len(e.Secrets) > 1 && e.SecretsRetireAt != nil && !now.Before(*e.SecretsRetireAt) {
+		return e.Secrets[:1]
+	}
+	return e.Secrets
+}
+
 // Delivery states.
 const (
 	DeliveryPending   = "pending"
@@ -57,6 +68,8 @@ type Due struct {
 	EndpointID    string
 	EventPos      int64
 	EventID       string
+	EventType     string
+	CreatedAt     time.Time // the event's creation, for the lag
 	Payload       []byte
 	Attempts      int
 	FirstFailedAt *time.Time
@@ -108,20 +121,24 @@ type Stored struct {
 
 // Store is the persistence events need.
 type Store interface {
-	// DispatchEvents fans undispatched events out into deliveries to the
-	// endpoints that want them; it returns the endpoints given work.
-	DispatchEvents(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// DispatchEvents fans up to limit undispatched events out into
+	// deliveries to the endpoints that want them; it returns how many
+	// events it dispatched.
+	DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error)
 	// EndpointsWithDue lists endpoints holding deliveries due by now.
 	EndpointsWithDue(ctx context.Context, now time.Time) ([]string, error)
 	// Endpoint returns an endpoint of any shop, or ErrNotFound.
 	Endpoint(ctx context.Context, id string) (Endpoint, error)
-	// DueDeliveries returns up to limit deliveries of the endpoint due by
-	// now, each the earliest undelivered of its order there.
-	DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]Due, error)
+	// ClaimDeliveries takes up to limit deliveries of the enabled endpoint
+	// due by now, each the earliest undelivered of its order there, and
+	// moves them lease ahead: another sender does not take them meanwhile,
+	// and if this one dies they are due again after the lease.
+	ClaimDeliveries(ctx context.Context, endpointID string, now time.Time, lease time.Duration, limit int) ([]Due, error)
 	// NextDue is when the endpoint's next blocked-free delivery comes due.
 	NextDue(ctx context.Context, endpointID string) (time.Time, bool, error)
-	// RecordAttempt records an attempt and its outcome in one transaction.
-	RecordAttempt(ctx context.Context, d Due, a Attempt, o Outcome) error
+	// RecordAttempts records attempts and their outcomes (the deliveries'
+	// states, an endpoint's disabling) in one transaction.
+	RecordAttempts(ctx context.Context, rs []Result) error
 
 	CreateEndpoint(ctx context.Context, e Endpoint) error
 	ListEndpoints(ctx context.Context, shopID int64) ([]Endpoint, error)
@@ -133,6 +150,9 @@ type Store interface {
 	// EndpointBySource finds the shop's endpoint of a source ("env").
 	EndpointBySource(ctx context.Context, shopID int64, source string) (Endpoint, bool, error)
 	UpdateEndpointConfig(ctx context.Context, e Endpoint) error
+	// RotateSecret puts secret first among the endpoint's secrets, keeps
+	// the newest older one signing until retireAt, and drops the rest.
+	RotateSecret(ctx context.Context, shopID int64, id, secret string, retireAt, now time.Time) (Endpoint, error)
 	// RecentAttempts lists an endpoint's latest attempts, newest first.
 	RecentAttempts(ctx context.Context, endpointID string, limit int) ([]Attempt, error)
 	EndpointStats(ctx context.Context) ([]EndpointStats, error)

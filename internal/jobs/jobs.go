@@ -209,6 +209,8 @@ type Options struct {
 	Actions ActionExecutor
 	// ActionWorkers bounds concurrent action jobs (default 10).
 	ActionWorkers int
+	// Events, when set, delivers outbound events (see events.go).
+	Events *EventsOptions
 	// SQL is the database/sql handle of the Postgres pool: action jobs are
 	// inserted in GORM's transactions, which are database/sql ones.
 	SQL *sql.DB
@@ -219,6 +221,11 @@ type Runner struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error
+	insert   func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// pump, when events are delivered, runs beside the workers.
+	pump     *pump
+	stopPump context.CancelFunc
+	pumpDone chan struct{}
 }
 
 func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, error) {
@@ -256,6 +263,16 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 		middleware = append(middleware, tracingMiddleware(o.Tracing)...)
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+	if e := o.Events; e != nil {
+		if err := river.AddWorkerSafely(workers, &deliverWorker{d: e.Deliverer}); err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		n := e.Workers
+		if n <= 0 {
+			n = 10
+		}
+		queues[EventsQueue] = river.QueueConfig{MaxWorkers: n}
+	}
 	if o.Actions != nil {
 		if err := river.AddWorkerSafely(workers, &actionWorker{exec: o.Actions}); err != nil {
 			return nil, fmt.Errorf("jobs: %w", err)
@@ -298,7 +315,10 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 	}
-	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+		_, err := c.Insert(ctx, args, opts)
+		return err
+	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		switch t := tx.(type) {
 		case pgx.Tx:
 			_, err := c.InsertTx(ctx, t, args, opts)
@@ -311,7 +331,7 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 			return err
 		}
 		return fmt.Errorf("jobs: want a pgx.Tx or *sql.Tx, got %T", tx)
-	}}, nil
+	}}, log, o), nil
 }
 
 // NewSQLite runs jobs on the embedded SQLite database.
@@ -324,21 +344,54 @@ func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Runner{start: c.Start, stop: c.Stop, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+		_, err := c.Insert(ctx, args, opts)
+		return err
+	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		stx, ok := tx.(*sql.Tx)
 		if !ok {
 			return fmt.Errorf("jobs: want a *sql.Tx, got %T", tx)
 		}
 		_, err := c.InsertTx(ctx, stx, args, opts)
 		return err
-	}}, nil
+	}}, log, o), nil
 }
 
-// Start starts the workers.
-func (r *Runner) Start(ctx context.Context) error { return r.start(ctx) }
+// withPump adds the event pump when events are delivered.
+func withPump(r *Runner, log *slog.Logger, o Options) *Runner {
+	if e := o.Events; e != nil {
+		every := e.Every
+		if every <= 0 {
+			every = time.Second
+		}
+		r.pump = &pump{st: e.Store, runner: r, every: every, kick: make(chan struct{}, 1), log: log}
+	}
+	return r
+}
+
+// Start starts the workers (and the event pump).
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.start(ctx); err != nil {
+		return err
+	}
+	if r.pump != nil {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		r.stopPump, r.pumpDone = cancel, make(chan struct{})
+		go func() {
+			defer close(r.pumpDone)
+			r.pump.run(pctx)
+		}()
+		r.KickEvents()
+	}
+	return nil
+}
 
 // Stop lets running jobs finish (bounded by ctx) and stops the workers.
 func (r *Runner) Stop(ctx context.Context) error {
+	if r.stopPump != nil {
+		r.stopPump()
+		<-r.pumpDone
+	}
 	if err := r.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stop jobs: %w", err)
 	}

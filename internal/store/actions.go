@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -173,13 +174,23 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 // is idempotency.ErrKeyReused. Another pending action on the order is
 // orders.ErrActionInProgress and claims nothing.
 func (o *Orders) SubmitAction(ctx context.Context, sub orders.Submission, enqueue orders.EnqueueFunc) (orders.Submitted, error) {
-	// SQLite can refuse a write transaction as busy under many concurrent
-	// writers although its busy timeout is set; the whole transaction is
-	// then simply tried again.
+	var out orders.Submitted
+	err := o.s.retryBusy(ctx, func() error {
+		var err error
+		out, err = o.submitAction(ctx, sub, enqueue)
+		return err
+	})
+	return out, err
+}
+
+// retryBusy runs a whole transaction again when SQLite refused it as busy,
+// which it can under many concurrent writers although its busy timeout is
+// set.
+func (s *Store) retryBusy(ctx context.Context, f func() error) error {
 	for attempt := 1; ; attempt++ {
-		out, err := o.submitAction(ctx, sub, enqueue)
+		err := f()
 		if err == nil || !isBusy(err) || attempt == 8 || ctx.Err() != nil {
-			return out, err
+			return err
 		}
 		time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
 	}
@@ -298,7 +309,9 @@ var errFinal = errors.New("the action is final")
 func (o *Orders) UpdateAction(ctx context.Context, shopID int64, id string, change func(*orders.Action) error) (orders.Action, error) {
 	var out orders.Action
 	var changeErr error
+	var written []events.Event
 	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		written = nil
 		q := tx
 		if o.s.dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -344,6 +357,15 @@ func (o *Orders) UpdateAction(ctx context.Context, shopID int64, id string, chan
 					}
 				}
 			}
+			// The action.* event is written with the outcome it reports.
+			w, err := writeActionEvent(tx, a)
+			if err != nil {
+				return err
+			}
+			written = w
+			if f := o.s.hooks.beforeCommit; f != nil {
+				return f()
+			}
 		}
 		out = a
 		return nil
@@ -354,6 +376,7 @@ func (o *Orders) UpdateAction(ctx context.Context, shopID int64, id string, chan
 	if err != nil {
 		return orders.Action{}, err
 	}
+	o.s.written(written)
 	return out, nil
 }
 

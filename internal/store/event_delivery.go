@@ -14,17 +14,18 @@ import (
 )
 
 type endpointRow struct {
-	ID             string `gorm:"primaryKey"`
-	ShopID         int64
-	URL            string
-	Types          string
-	Secrets        string
-	Source         string
-	State          string
-	DisabledReason *string
-	DisabledAt     *time.Time
-	CreatedAt      time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
+	ID              string `gorm:"primaryKey"`
+	ShopID          int64
+	URL             string
+	Types           string
+	Secrets         string
+	SecretsRetireAt *time.Time
+	Source          string
+	State           string
+	DisabledReason  *string
+	DisabledAt      *time.Time
+	CreatedAt       time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt       time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (endpointRow) TableName() string { return "event_endpoints" }
@@ -38,13 +39,13 @@ func toEndpointRow(e events.Endpoint) (endpointRow, error) {
 	if err != nil {
 		return endpointRow{}, fmt.Errorf("encode endpoint secrets: %w", err)
 	}
-	return endpointRow{ID: e.ID, ShopID: e.ShopID, URL: e.URL, Types: string(types), Secrets: string(secrets), Source: e.Source,
+	return endpointRow{ID: e.ID, ShopID: e.ShopID, URL: e.URL, Types: string(types), Secrets: string(secrets), SecretsRetireAt: utcPtr(e.SecretsRetireAt), Source: e.Source,
 		State: e.State, DisabledReason: nonEmpty(e.DisabledReason), DisabledAt: utcPtr(e.DisabledAt),
 		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}, nil
 }
 
 func (r endpointRow) toDomain() (events.Endpoint, error) {
-	e := events.Endpoint{ID: r.ID, ShopID: r.ShopID, URL: r.URL, Source: r.Source, State: r.State,
+	e := events.Endpoint{ID: r.ID, ShopID: r.ShopID, URL: r.URL, SecretsRetireAt: utcPtr(r.SecretsRetireAt), Source: r.Source, State: r.State,
 		DisabledReason: deref(r.DisabledReason), DisabledAt: utcPtr(r.DisabledAt), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if err := json.Unmarshal([]byte(r.Types), &e.Types); err != nil {
 		return events.Endpoint{}, fmt.Errorf("endpoint %s types: %w", r.ID, err)
@@ -97,74 +98,75 @@ func (attemptRow) TableName() string { return "event_attempts" }
 const unblocked = `NOT EXISTS (SELECT 1 FROM event_deliveries p WHERE p.endpoint_id = d.endpoint_id
 	AND p.shop_id = d.shop_id AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state <> 'delivered')`
 
-// DispatchEvents fans undispatched events out into deliveries, in one
-// transaction with marking them dispatched. On Postgres replicas skip the
-// events another is dispatching.
-func (e *Events) DispatchEvents(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	var woken []string
-	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("dispatched = ?", false).Order("pos").Limit(limit)
-		if e.s.dialect == "postgres" {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-		}
-		var rows []eventRow
-		if err := q.Find(&rows).Error; err != nil {
-			return fmt.Errorf("undispatched events: %w", err)
-		}
-		if len(rows) == 0 {
+// DispatchEvents fans up to limit undispatched events out into
+// deliveries, in one transaction with marking them dispatched, and returns
+// how many it dispatched. On Postgres replicas skip the events another is
+// dispatching. A delivery's created_at is its event's: the backlog's age
+// and the lag count from the change.
+func (e *Events) DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error) {
+	n := 0
+	err := e.s.retryBusy(ctx, func() error {
+		return e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			n = 0
+			q := tx.Where("dispatched = ?", false).Order("pos").Limit(limit)
+			if e.s.dialect == "postgres" {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+			}
+			var rows []eventRow
+			if err := q.Find(&rows).Error; err != nil {
+				return fmt.Errorf("undispatched events: %w", err)
+			}
+			if len(rows) == 0 {
+				return nil
+			}
+			n = len(rows)
+			shops := map[int64]bool{}
+			var shopIDs []int64
+			for _, r := range rows {
+				if !shops[r.ShopID] {
+					shops[r.ShopID] = true
+					shopIDs = append(shopIDs, r.ShopID)
+				}
+			}
+			var eps []endpointRow
+			if err := tx.Where("shop_id IN ?", shopIDs).Find(&eps).Error; err != nil {
+				return fmt.Errorf("endpoints: %w", err)
+			}
+			byShop := map[int64][]events.Endpoint{}
+			for _, r := range eps {
+				ep, err := r.toDomain()
+				if err != nil {
+					return err
+				}
+				byShop[r.ShopID] = append(byShop[r.ShopID], ep)
+			}
+			var deliveries []deliveryRow
+			pos := make([]int64, 0, len(rows))
+			for _, r := range rows {
+				pos = append(pos, r.Pos)
+				for _, ep := range byShop[r.ShopID] {
+					if !ep.Wants(r.Type) {
+						continue
+					}
+					deliveries = append(deliveries, deliveryRow{EndpointID: ep.ID, EventPos: r.Pos, ShopID: r.ShopID, OrderID: r.OrderID,
+						Sequence: r.Sequence, State: events.DeliveryPending, NextAttemptAt: now.UTC(), CreatedAt: r.CreatedAt.UTC()})
+				}
+			}
+			if len(deliveries) > 0 {
+				if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(deliveries, 200).Error; err != nil {
+					return fmt.Errorf("create deliveries: %w", err)
+				}
+			}
+			if err := tx.Model(&eventRow{}).Where("pos IN ?", pos).Update("dispatched", true).Error; err != nil {
+				return fmt.Errorf("mark dispatched: %w", err)
+			}
 			return nil
-		}
-		shops := map[int64]bool{}
-		var shopIDs []int64
-		for _, r := range rows {
-			if !shops[r.ShopID] {
-				shops[r.ShopID] = true
-				shopIDs = append(shopIDs, r.ShopID)
-			}
-		}
-		var eps []endpointRow
-		if err := tx.Where("shop_id IN ?", shopIDs).Find(&eps).Error; err != nil {
-			return fmt.Errorf("endpoints: %w", err)
-		}
-		byShop := map[int64][]events.Endpoint{}
-		for _, r := range eps {
-			ep, err := r.toDomain()
-			if err != nil {
-				return err
-			}
-			byShop[r.ShopID] = append(byShop[r.ShopID], ep)
-		}
-		var deliveries []deliveryRow
-		wake := map[string]bool{}
-		pos := make([]int64, 0, len(rows))
-		for _, r := range rows {
-			pos = append(pos, r.Pos)
-			for _, ep := range byShop[r.ShopID] {
-				if !ep.Wants(r.Type) {
-					continue
-				}
-				deliveries = append(deliveries, deliveryRow{EndpointID: ep.ID, EventPos: r.Pos, ShopID: r.ShopID, OrderID: r.OrderID,
-					Sequence: r.Sequence, State: events.DeliveryPending, NextAttemptAt: now.UTC(), CreatedAt: now.UTC()})
-				if ep.State == events.EndpointEnabled && !wake[ep.ID] {
-					wake[ep.ID] = true
-					woken = append(woken, ep.ID)
-				}
-			}
-		}
-		if len(deliveries) > 0 {
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(deliveries, 200).Error; err != nil {
-				return fmt.Errorf("create deliveries: %w", err)
-			}
-		}
-		if err := tx.Model(&eventRow{}).Where("pos IN ?", pos).Update("dispatched", true).Error; err != nil {
-			return fmt.Errorf("mark dispatched: %w", err)
-		}
-		return nil
+		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("dispatch events: %w", err)
+		return 0, fmt.Errorf("dispatch events: %w", err)
 	}
-	return woken, nil
+	return n, nil
 }
 
 // EndpointsWithDue lists enabled endpoints with a delivery due by now.
@@ -201,28 +203,59 @@ func (e *Events) endpoint(_ context.Context, q *gorm.DB, id string) (events.Endp
 	return row.toDomain()
 }
 
-// DueDeliveries returns the endpoint's deliveries due by now, each the
-// earliest undelivered event of its order there, oldest first.
-func (e *Events) DueDeliveries(ctx context.Context, endpointID string, now time.Time, limit int) ([]events.Due, error) {
-	var rows []struct {
-		EndpointID    string
-		EventPos      int64
-		Attempts      int
-		FirstFailedAt *time.Time
-		EventID       string
-		Payload       string
-	}
-	err := e.s.db.WithContext(ctx).Raw(`SELECT d.endpoint_id, d.event_pos, d.attempts, d.first_failed_at, ev.id AS event_id, ev.payload
-		FROM event_deliveries d JOIN events ev ON ev.pos = d.event_pos
-		WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ? AND `+unblocked+`
-		ORDER BY d.event_pos LIMIT ?`, endpointID, now.UTC(), limit).Scan(&rows).Error
+// ClaimDeliveries takes the endpoint's deliveries due by now, each the
+// earliest undelivered event of its order there, oldest first, and moves
+// their next attempt a lease ahead in the same transaction: concurrent
+// senders (several jobs, several replicas) never take the same delivery,
+// and one whose sender died is due again when the lease runs out. Only an
+// enabled endpoint's deliveries are taken.
+func (e *Events) ClaimDeliveries(ctx context.Context, endpointID string, now time.Time, lease time.Duration, limit int) ([]events.Due, error) {
+	var out []events.Due
+	err := e.s.retryBusy(ctx, func() error {
+		out = nil
+		return e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			lock := ""
+			if e.s.dialect == "postgres" {
+				lock = " FOR UPDATE OF d SKIP LOCKED"
+			}
+			var rows []struct {
+				EndpointID    string
+				EventPos      int64
+				Attempts      int
+				FirstFailedAt *time.Time
+				EventID       string
+				EventType     string
+				EventCreated  time.Time
+				Payload       string
+			}
+			err := tx.Raw(`SELECT d.endpoint_id, d.event_pos, d.attempts, d.first_failed_at, ev.id AS event_id, ev.type AS event_type,
+				d.created_at AS event_created, ev.payload
+				FROM event_deliveries d JOIN events ev ON ev.pos = d.event_pos
+				WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+				AND EXISTS (SELECT 1 FROM event_endpoints ep WHERE ep.id = d.endpoint_id AND ep.state = 'enabled')
+				AND `+unblocked+`
+				ORDER BY d.event_pos LIMIT ?`+lock, endpointID, now.UTC(), limit).Scan(&rows).Error
+			if err != nil {
+				return fmt.Errorf("due deliveries: %w", err)
+			}
+			if len(rows) == 0 {
+				return nil
+			}
+			pos := make([]int64, 0, len(rows))
+			for _, r := range rows {
+				pos = append(pos, r.EventPos)
+				out = append(out, events.Due{EndpointID: r.EndpointID, EventPos: r.EventPos, EventID: r.EventID, EventType: r.EventType,
+					CreatedAt: r.EventCreated.UTC(), Payload: []byte(r.Payload), Attempts: r.Attempts, FirstFailedAt: utcPtr(r.FirstFailedAt)})
+			}
+			if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos IN ?", endpointID, pos).
+				Update("next_attempt_at", now.Add(lease).UTC()).Error; err != nil {
+				return fmt.Errorf("claim deliveries: %w", err)
+			}
+			return nil
+		})
+	})
 	if err != nil {
-		return nil, fmt.Errorf("due deliveries: %w", err)
-	}
-	out := make([]events.Due, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, events.Due{EndpointID: r.EndpointID, EventPos: r.EventPos, EventID: r.EventID, Payload: []byte(r.Payload),
-			Attempts: r.Attempts, FirstFailedAt: utcPtr(r.FirstFailedAt)})
+		return nil, err
 	}
 	return out, nil
 }
@@ -242,40 +275,92 @@ func (e *Events) NextDue(ctx context.Context, endpointID string) (time.Time, boo
 	return rows[0].NextAttemptAt.UTC(), true, nil
 }
 
-// RecordAttempt records an attempt, the delivery's new state and, when
-// the outcome says so, the endpoint's disabling, in one transaction.
-func (e *Events) RecordAttempt(ctx context.Context, d events.Due, a events.Attempt, o events.Outcome) error {
-	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		at := attemptRow{EndpointID: d.EndpointID, EventPos: d.EventPos, AttemptedAt: a.At.UTC(), LatencyMs: a.Latency.Milliseconds(), Error: nonEmpty(a.Error)}
-		if a.Status != 0 {
-			at.Status = &a.Status
-		}
-		if err := tx.Create(&at).Error; err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
-		upd := map[string]any{
-			"state": o.State, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": o.Next.UTC(),
-			"first_failed_at": utcPtr(o.FirstFailedAt), "last_status": at.Status, "last_error": at.Error,
-		}
-		if o.State == events.DeliveryDelivered {
-			upd["delivered_at"] = a.At.UTC()
-		}
-		if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos = ?", d.EndpointID, d.EventPos).Updates(upd).Error; err != nil {
-			return fmt.Errorf("update delivery: %w", err)
-		}
-		if o.Disable != "" {
-			if err := tx.Model(&endpointRow{}).Where("id = ? AND state = ?", d.EndpointID, events.EndpointEnabled).Updates(map[string]any{
-				"state": events.EndpointDisabled, "disabled_reason": o.Disable, "disabled_at": a.At.UTC(), "updated_at": a.At.UTC(),
-			}).Error; err != nil {
-				return fmt.Errorf("disable endpoint: %w", err)
-			}
-		}
+// RecordAttempts records attempts, the deliveries' new states and, when
+// an outcome says so, the endpoint's disabling, in one transaction.
+func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
+	if len(rs) == 0 {
 		return nil
+	}
+	err := e.s.retryBusy(ctx, func() error {
+		return e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			rows := make([]attemptRow, 0, len(rs))
+			for _, r := range rs {
+				at := attemptRow{EndpointID: r.Due.EndpointID, EventPos: r.Due.EventPos, AttemptedAt: r.Attempt.At.UTC(),
+					LatencyMs: r.Attempt.Latency.Milliseconds(), Error: nonEmpty(r.Attempt.Error)}
+				if r.Attempt.Status != 0 {
+					st := r.Attempt.Status
+					at.Status = &st
+				}
+				rows = append(rows, at)
+			}
+			if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+				return fmt.Errorf("record attempts: %w", err)
+			}
+			for i, r := range rs {
+				o := r.Outcome
+				upd := map[string]any{
+					"state": o.State, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": o.Next.UTC(),
+					"first_failed_at": utcPtr(o.FirstFailedAt), "last_status": rows[i].Status, "last_error": rows[i].Error,
+				}
+				if o.State == events.DeliveryDelivered {
+					upd["delivered_at"] = r.Attempt.At.UTC()
+				}
+				if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos = ?", r.Due.EndpointID, r.Due.EventPos).Updates(upd).Error; err != nil {
+					return fmt.Errorf("update delivery: %w", err)
+				}
+				if o.Disable != "" {
+					if err := tx.Model(&endpointRow{}).Where("id = ? AND state = ?", r.Due.EndpointID, events.EndpointEnabled).Updates(map[string]any{
+						"state": events.EndpointDisabled, "disabled_reason": o.Disable, "disabled_at": r.Attempt.At.UTC(), "updated_at": r.Attempt.At.UTC(),
+					}).Error; err != nil {
+						return fmt.Errorf("disable endpoint: %w", err)
+					}
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("delivery of event %s to %s: %w", d.EventID, d.EndpointID, err)
+		return fmt.Errorf("record deliveries to %s: %w", rs[0].Due.EndpointID, err)
 	}
 	return nil
+}
+
+// RotateSecret makes secret the endpoint's newest; the previous newest
+// keeps signing until retireAt, older ones are dropped.
+func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret string, retireAt, now time.Time) (events.Endpoint, error) {
+	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("shop_id = ? AND id = ?", shopID, id)
+		if e.s.dialect == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var row endpointRow
+		err := q.Take(&row).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("endpoint %s: %w", id, err)
+		}
+		ep, err := row.toDomain()
+		if err != nil {
+			return err
+		}
+		keep := []string{secret}
+		if len(ep.Secrets) > 0 {
+			keep = append(keep, ep.Secrets[0])
+		}
+		enc, err := json.Marshal(keep)
+		if err != nil {
+			return fmt.Errorf("encode endpoint secrets: %w", err)
+		}
+		return tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ?", shopID, id).Updates(map[string]any{
+			"secrets": string(enc), "secrets_retire_at": retireAt.UTC(), "updated_at": now.UTC(),
+		}).Error
+	})
+	if err != nil {
+		return events.Endpoint{}, fmt.Errorf("rotate secret: %w", err)
+	}
+	return e.ShopEndpoint(ctx, shopID, id)
 }
 
 // CreateEndpoint records a new endpoint.
@@ -297,7 +382,7 @@ func (e *Events) UpdateEndpointConfig(ctx context.Context, ep events.Endpoint) e
 		return err
 	}
 	err = e.s.db.WithContext(ctx).Model(&endpointRow{}).Where("shop_id = ? AND id = ?", ep.ShopID, ep.ID).
-		Updates(map[string]any{"url": row.URL, "types": row.Types, "secrets": row.Secrets, "updated_at": row.UpdatedAt}).Error
+		Updates(map[string]any{"url": row.URL, "types": row.Types, "secrets": row.Secrets, "secrets_retire_at": row.SecretsRetireAt, "updated_at": row.UpdatedAt}).Error
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", err)
 	}
@@ -371,14 +456,16 @@ func (e *Events) EnableEndpoint(ctx context.Context, shopID int64, id string, no
 // RecentAttempts lists an endpoint's latest attempts, newest first.
 func (e *Events) RecentAttempts(ctx context.Context, endpointID string, limit int) ([]events.Attempt, error) {
 	var rows []struct {
-		attemptRow
-		EventID   string
-		EventType string
+		EndpointID  string
+		AttemptedAt time.Time
+		Status      *int
+		LatencyMs   int64
+		Error       *string
+		EventID     string
+		EventType   string
 	}
-	err := e.s.db.WithContext(ctx).Table("event_attempts a").
-		Select("a.id, a.endpoint_id, a.event_pos, a.attempted_at, a.status, a.latency_ms, a.error, ev.id AS event_id, ev.type AS event_type").
-		Joins("JOIN events ev ON ev.pos = a.event_pos").Where("a.endpoint_id = ?", endpointID).
-		Order("a.id DESC").Limit(limit).Scan(&rows).Error
+	err := e.s.db.WithContext(ctx).Raw(`SELECT a.endpoint_id, a.attempted_at, a.status, a.latency_ms, a.error, ev.id AS event_id, ev.type AS event_type
+		FROM event_attempts a JOIN events ev ON ev.pos = a.event_pos WHERE a.endpoint_id = ? ORDER BY a.id DESC LIMIT ?`, endpointID, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("recent attempts: %w", err)
 	}

@@ -191,3 +191,30 @@ func writeEvents(tx *gorm.DB, shopID, orderID int64, evs []events.Event) ([]even
 	}
 	return out, nil
 }
+
+// writeActionEvent writes the action.succeeded or action.failed event of
+// an action that just became final, inside that transaction, with the
+// order as stored for its contact and summary.
+func writeActionEvent(tx *gorm.DB, a orders.Action) ([]events.Event, error) {
+	shop, err := shopOf(tx, a.ShopID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []orderRow
+	if err := tx.Where("shop_id = ? AND id = ?", a.ShopID, a.OrderID).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("order of action %s: %w", a.ID, err)
+	}
+	var ord *orders.Order
+	if len(rows) == 1 {
+		o, err := rows[0].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		ord = &o
+	}
+	ev, ok := events.ForAction(shop, a, ord, time.Now())
+	if !ok {
+		return nil, nil
+	}
+	return writeEvents(tx, a.ShopID, a.OrderID, []events.Event{ev})
+}

@@ -44,13 +44,19 @@ var (
 		"Outbound event deliveries not yet accepted by their endpoint: the delivery backlog.", nil, nil)
 	descEventsAge = prometheus.NewDesc("orderdesk_event_deliveries_pending_oldest_age_seconds",
 		"Age of the oldest outbound event delivery still pending (0 when none).", nil, nil)
+	descEndpointPending = prometheus.NewDesc("orderdesk_event_endpoint_pending",
+		"Outbound event deliveries an endpoint has not accepted yet, by endpoint id (disabled endpoints' included).", []string{"endpoint_id"}, nil)
+	descEndpointRetrying = prometheus.NewDesc("orderdesk_event_endpoint_retrying",
+		"Pending deliveries of an endpoint that failed at least once and wait for their retry: the retry backlog, by endpoint id.", []string{"endpoint_id"}, nil)
+	descEndpointAge = prometheus.NewDesc("orderdesk_event_endpoint_oldest_undelivered_age_seconds",
+		"Age of the oldest event an endpoint has not received yet (from the event's creation), by endpoint id.", []string{"endpoint_id"}, nil)
 	descUp = prometheus.NewDesc("orderdesk_store_gauges_up",
 		"1 when the last scrape read every database gauge, 0 when a query failed (the failed gauges are left out).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (g *Gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descActions, descPendingAge, descJobs, descJobAge, descEventsPending, descEventsAge, descUp} {
+	for _, d := range []*prometheus.Desc{descActions, descPendingAge, descJobs, descJobAge, descEventsPending, descEventsAge, descEndpointPending, descEndpointRetrying, descEndpointAge, descUp} {
 		ch <- d
 	}
 }
@@ -177,6 +183,28 @@ func (g *Gauges) events(ctx context.Context, ch chan<- prometheus.Metric) error 
 		return err
 	}
 	ch <- prometheus.MustNewConstMetric(descEventsAge, prometheus.GaugeValue, g.age(oldest))
+	// Per endpoint (ids, never shop domains), the largest backlogs first.
+	var rows []struct {
+		EndpointID string
+		Pending    int64
+		Retrying   int64
+	}
+	if err := g.s.db.WithContext(ctx).Raw(`SELECT endpoint_id, count(*) AS pending, sum(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retrying
+		FROM event_deliveries WHERE state <> 'delivered' GROUP BY endpoint_id ORDER BY pending DESC, endpoint_id LIMIT ?`, maxLabelValues).Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		ch <- prometheus.MustNewConstMetric(descEndpointPending, prometheus.GaugeValue, float64(r.Pending), r.EndpointID)
+		ch <- prometheus.MustNewConstMetric(descEndpointRetrying, prometheus.GaugeValue, float64(r.Retrying), r.EndpointID)
+		var ts []time.Time
+		if err := g.s.db.WithContext(ctx).Raw("SELECT created_at FROM event_deliveries WHERE endpoint_id = ? AND state <> 'delivered' ORDER BY created_at LIMIT 1",
+			r.EndpointID).Scan(&ts).Error; err != nil {
+			return err
+		}
+		if len(ts) == 1 {
+			ch <- prometheus.MustNewConstMetric(descEndpointAge, prometheus.GaugeValue, g.age(&ts[0]), r.EndpointID)
+		}
+	}
 	return nil
 }
 
