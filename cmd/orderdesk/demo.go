@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/config"
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
@@ -71,6 +72,21 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 	env["SHOPIFY_SHOP"], env["SHOPIFY_ACCESS_TOKEN"] = demoShop, demoToken
 	env["SHOPIFY_BASE_URL"] = localURL(sbLn.Addr())
 	env["SHOPIFY_API_SECRET"] = demoSecret
+	// The CRM's stand-in: a receiver on a loopback port, subscribed to the
+	// demo shop's events from the environment, as ORDERDESK_EVENTS_URL.
+	if _, set := env["ORDERDESK_EVENTS_URL"]; !set {
+		secret, err := events.NewSecret()
+		if err != nil {
+			return err
+		}
+		url, stopReceiver, err := startDemoReceiver(secret, stdout)
+		if err != nil {
+			return err
+		}
+		defer stopReceiver()
+		env["ORDERDESK_EVENTS_URL"], env["ORDERDESK_EVENTS_SECRET"] = url, secret
+		env["ORDERDESK_ENV"], env["ORDERDESK_EVENTS_ALLOW_PRIVATE"] = "development", "true"
+	}
 	cfg, err := config.Load(env, config.ModeDemo)
 	if err != nil {
 		return err
@@ -135,7 +151,7 @@ func demo(ctx context.Context, args []string, env map[string]string, stdout, std
 		return err
 	}
 	second.databaseURL = cfg.DatabaseURL.Reveal()
-	printDemoBanner(stdout, ln.Addr(), cfg.APIKey.Reveal(), n, cfg.Shopify.BaseURL)
+	printDemoBanner(stdout, ln.Addr(), cfg.APIKey.Reveal(), n, cfg.Shopify.BaseURL, cfg.EventsURL)
 	printSecondShop(stdout, ln.Addr(), second)
 	return <-errc
 }
@@ -239,7 +255,7 @@ func localURL(addr net.Addr) string {
 	return "http://" + addr.String()
 }
 
-func printDemoBanner(w io.Writer, addr net.Addr, key string, n int, sandboxURL string) {
+func printDemoBanner(w io.Writer, addr net.Addr, key string, n int, sandboxURL, eventsURL string) {
 	base := localURL(addr)
 	fmt.Fprintf(w, `
 orderdesk demo is running on %[1]s with %[3]d orders from the Shopify sandbox at %[4]s.
@@ -255,7 +271,13 @@ Try:
 Change something "in Shopify": the sandbox sends orderdesk a signed webhook.
   curl -s -X POST '%[4]s/sandbox/orders/%[6]d/fulfillment_events?shop=%[7]s' -d '{"status":"delivered"}'
 
-`, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit, demoShop)
+Events to the CRM go to %[8]s, a built-in receiver that
+verifies each one (Standard Webhooks) and prints it here. Refund 5.00 of #1002:
+  curl -s -H 'Authorization: Bearer %[2]s' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-refund-1' \
+    -H 'X-Agent-Id: 42' -d '{"amount":"5.00"}' %[1]s/orders/%[9]d/refund
+  curl -s -H 'Authorization: Bearer %[2]s' %[1]s/events?limit=5
+
+`, base, key, n, sandboxURL, shopifysandbox.Bob.Id, shopifysandbox.OrderInTransit, demoShop, eventsURL, shopifysandbox.OrderPaidUnfulfilled)
 }
 
 // sandbox runs only the Shopify sandbox, seeded, for other processes.

@@ -212,6 +212,33 @@ func TestDemoRuns(t *testing.T) {
 			t.Errorf("the second shop's key: GET %s = %d, want %d", path, resp.StatusCode, want)
 		}
 	}
+	// A refund made with the banner's curl reaches the built-in receiver,
+	// verified, as order.refunded and action.succeeded within a second.
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orders/%d/refund", m[1], shopifysandbox.OrderPaidUnfulfilled), strings.NewReader(`{"amount":"5.00"}`))
+	req.Header.Set("Authorization", "Bearer "+demoKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "demo-test-refund")
+	req.Header.Set("X-Agent-Id", "42")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("refund: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	answered := time.Now()
+	lines := regexp.MustCompile(`CRM receiver: (order\.refunded|action\.succeeded)\s+#1002\s+5\.00 USD\s+\(verified`)
+	for {
+		out.mu.Lock()
+		n := len(lines.FindAllString(out.w.(*bytes.Buffer).String(), -1))
+		out.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Since(answered) > time.Second {
+			out.mu.Lock()
+			t.Fatalf("%d of order.refunded and action.succeeded printed within a second of the refund:\n%s", n, out.w.(*bytes.Buffer).String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	resp, err = http.Get(m[3] + "/") // the sandbox answers where the banner says
 	if err != nil {
 		t.Fatalf("sandbox at %s: %v", m[3], err)
