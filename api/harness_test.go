@@ -50,6 +50,7 @@ type harness struct {
 	router http.Handler
 	sb     *shopifysandbox.Sandbox // shop A's Shopify
 	sbB    *shopifysandbox.Sandbox // shop B's, with its own catalogue and token
+	front  *shopifysandbox.Shops   // both, behind one origin, as Shopify serves them
 	store  *store.Store
 	svc    *orders.Service
 	syncer *orders.Syncer
@@ -119,6 +120,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0), orders.WithLeaseTTL(2*time.Second), orders.WithJobWait(2*time.Second))
 	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
 	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
+	hooks.ConfirmUninstallsWith(sc)
 	var runner *jobs.Runner
 	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, Actions: svc, SQL: st.SQL()}
 	if st.Pool() != nil {
@@ -149,7 +151,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, router: router, sb: sb, sbB: sbB, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
+	h := &harness{t: t, router: router, sb: sb, sbB: sbB, front: front, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
 	h.spec = h.loadSpec()
 	return h
 }

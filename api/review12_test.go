@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,6 +47,7 @@ func TestReviewShopRedactSparesAnInstalledShop(t *testing.T) {
 				t.Fatal("shop/redact for an installed shop erased its orders")
 			}
 
+			h.front.Uninstall(shopA) // Shopify revokes the token, then sends app/uninstalled
 			ack(t, h.hookAs(shopA, "app/uninstalled", uuid.NewString(), []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`)), "accepted")
 			eventually(t, 5*time.Second, "app/uninstalled", func() bool { return h.shopState().State == tenant.Uninstalled })
 			ack(t, h.hookAs(shopA, "shop/redact", uuid.NewString(), redact), "accepted")
@@ -61,38 +63,62 @@ func TestReviewShopRedactSparesAnInstalledShop(t *testing.T) {
 }
 
 // TestReviewReplayedAppUninstalledKeepsTheInstallation (review of issue
-// 12, not fixed): neither X-Shopify-Webhook-Id (the dedupe key) nor
+// 12): neither X-Shopify-Webhook-Id (the dedupe key) nor
 // X-Shopify-Triggered-At (the staleness check) is signed, and the body of
 // app/uninstalled is the shop, the same delivery after delivery. A shop's
 // old app/uninstalled, resent with a fresh webhook id and a current
-// Triggered-At, uninstalls the shop's current installation and drops its
-// token, though Shopify still honours it. The fix is to confirm the
-// uninstall through the shop's own token (Shopify revokes it at once on a
-// real uninstall; a working token means the app is installed), as orders/*
-// deliveries are confirmed; that needs a token probe in the Shopify adapter
-// and a sandbox that revokes a shop's tokens on uninstall.
+// Triggered-At, must not uninstall the shop's current installation while
+// Shopify still honours its token: the uninstall is confirmed through the
+// shop's own token (Shopify revokes it at once on a real uninstall), and a
+// refused one is recorded with its delivery. Once the merchant really
+// uninstalls (the sandbox revokes the token), the same delivery applies.
 func TestReviewReplayedAppUninstalledKeepsTheInstallation(t *testing.T) {
-	t.Skip("review-12 finding 2 (open): a replayed app/uninstalled with forged X-Shopify-Triggered-At uninstalls the current installation; see report-review-12.md")
 	t.Parallel()
-	h := newHarness(t, harnessOpts{})
-	h.backfill()
-	body := []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`)
-	send := func(triggered time.Time) {
-		r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader(string(body)), "Content-Type", "application/json",
-			"X-Shopify-Topic", "app/uninstalled", "X-Shopify-Shop-Domain", shopA, "X-Shopify-Webhook-Id", uuid.NewString(), "X-Shopify-Event-Id", uuid.NewString(),
-			"X-Shopify-Triggered-At", triggered.UTC().Format(time.RFC3339Nano), "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), body))
-		ack(t, r, "accepted")
-	}
-	// The delivery Shopify made before the current installation: ignored.
-	send(time.Now().Add(-time.Hour))
-	eventually(t, 5*time.Second, "the stale delivery's job", func() bool { return h.jobs("apply_webhook", "completed") == 1 })
-	// The same signed body resent, under a new id and a current time.
-	send(time.Now())
-	eventually(t, 5*time.Second, "the replay's job", func() bool { return h.jobs("apply_webhook", "completed") == 2 })
-	if st := h.shopState(); st.State != tenant.Installed {
-		t.Fatalf("a replayed app/uninstalled uninstalled the shop while Shopify still honours its token: %+v", st)
-	}
-	if r := h.get(fmt.Sprintf("/orders/%d?refresh=true", shopifysandbox.OrderInTransit), keyA); r.Code != http.StatusOK {
-		t.Fatalf("after the replay the shop's reads get %d %s", r.Code, r.Body)
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{kind: kind})
+			h.backfill()
+			body := []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`)
+			send := func(triggered time.Time) string {
+				id := uuid.NewString()
+				r := h.do(http.MethodPost, "/webhooks/shopify", "", strings.NewReader(string(body)), "Content-Type", "application/json",
+					"X-Shopify-Topic", "app/uninstalled", "X-Shopify-Shop-Domain", shopA, "X-Shopify-Webhook-Id", id, "X-Shopify-Event-Id", uuid.NewString(),
+					"X-Shopify-Triggered-At", triggered.UTC().Format(time.RFC3339Nano), "X-Shopify-Hmac-Sha256", webhooksig.Sign([]byte(webhookSecret), body))
+				ack(t, r, "accepted")
+				return id
+			}
+			refusal := func(id string) string {
+				var why sql.NullString
+				if err := h.store.SQL().QueryRowContext(context.Background(), fmt.Sprintf("SELECT refusal FROM webhook_deliveries WHERE webhook_id = '%s'", id)).Scan(&why); err != nil {
+					t.Fatal(err)
+				}
+				return why.String
+			}
+			// The delivery Shopify made before the current installation: ignored.
+			send(time.Now().Add(-time.Hour))
+			eventually(t, 5*time.Second, "the stale delivery's job", func() bool { return h.jobs("apply_webhook", "completed") == 1 })
+			// The same signed body resent, under a new id and a current time.
+			replay := send(time.Now())
+			eventually(t, 5*time.Second, "the replay's job", func() bool { return h.jobs("apply_webhook", "completed") == 2 })
+			if st := h.shopState(); st.State != tenant.Installed {
+				t.Fatalf("a replayed app/uninstalled uninstalled the shop while Shopify still honours its token: %+v", st)
+			}
+			if r := h.get(fmt.Sprintf("/orders/%d?refresh=true", shopifysandbox.OrderInTransit), keyA); r.Code != http.StatusOK {
+				t.Fatalf("after the replay the shop's reads get %d %s", r.Code, r.Body)
+			}
+			if why := refusal(replay); !strings.Contains(why, "still honours") {
+				t.Errorf("the refused replay is not recorded as refused: %q", why)
+			}
+
+			// The merchant uninstalls for real: the token stops working and
+			// the same delivery now applies.
+			h.front.Uninstall(shopA)
+			real := send(time.Now())
+			eventually(t, 5*time.Second, "the real uninstall", func() bool { return h.shopState().State == tenant.Uninstalled })
+			if why := refusal(real); why != "" {
+				t.Errorf("the confirmed uninstall is recorded as refused: %q", why)
+			}
+		})
 	}
 }

@@ -51,6 +51,8 @@ func TestAppUninstalled(t *testing.T) {
 		t.Fatalf("another shop's app/uninstalled uninstalled shop A: %+v", st)
 	}
 
+	// The merchant uninstalls: Shopify revokes the shop's token, then tells.
+	h.front.Uninstall(shopA)
 	ack(t, h.hook("app/uninstalled", uuid.NewString(), []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com","domain":"a.example.com"}`), webhookSecret), "accepted")
 	eventually(t, 3*time.Second, "app/uninstalled", func() bool { return h.shopState().State == tenant.Uninstalled })
 

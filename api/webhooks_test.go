@@ -240,6 +240,7 @@ func TestRedactTopics(t *testing.T) {
 
 	// Shopify sends shop/redact 48 hours after the uninstall (an installed
 	// shop is not erased: TestReviewShopRedactSparesAnInstalledShop).
+	h.front.Uninstall(shopA) // Shopify revokes the token, then sends app/uninstalled
 	ack(t, h.hook("app/uninstalled", uuid.NewString(), []byte(`{"id":1,"myshopify_domain":"shop-a.myshopify.com"}`), webhookSecret), "accepted")
 	eventually(t, 3*time.Second, "app/uninstalled", func() bool { return h.shopState().State == tenant.Uninstalled })
 	ack(t, h.hook("shop/redact", uuid.NewString(), []byte(`{"shop_domain":"shop-a.myshopify.com"}`), webhookSecret), "accepted")

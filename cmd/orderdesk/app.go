@@ -133,6 +133,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	}
 	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
 	hooks.OnUninstalled(c.tokens.Forget)
+	hooks.ConfirmUninstallsWith(sc)
 	// Webhook deliveries are applied, and unknown outcomes reconciled
 	// (every 10 s: within 30 s of Shopify answering again), by River jobs.
 	// Actions are River jobs on their own queue; the reconcile sweep (every

@@ -103,6 +103,16 @@ func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue
 	return true, nil
 }
 
+// RefuseDelivery records why a recorded delivery's job applied nothing
+// (an app/uninstalled Shopify does not confirm).
+func (s *Store) RefuseDelivery(ctx context.Context, webhookID, refusal string) error {
+	res := s.db.WithContext(ctx).Table("webhook_deliveries").Where("webhook_id = ?", webhookID).Update("refusal", refusal)
+	if res.Error != nil {
+		return fmt.Errorf("refuse delivery %s: %w", webhookID, res.Error)
+	}
+	return nil
+}
+
 // nullable stores "" as NULL.
 func nullable(s string) any {
 	if s == "" {

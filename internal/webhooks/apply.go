@@ -81,7 +81,7 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 		s.log.InfoContext(ctx, "deleted a shop's data", "shop_id", shop.ID)
 		return nil
 	case "app/uninstalled":
-		return s.uninstalled(ctx, shop, j.TriggeredAt, payload)
+		return s.uninstalled(ctx, shop, j, payload)
 	case "customers/data_request":
 		// Recorded with the delivery; the merchant answers it from Shopify.
 		s.log.InfoContext(ctx, "customer data request recorded", "shop_id", shop.ID)
@@ -96,10 +96,17 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 // the signed body must name the routed shop: shop A's delivery resent as
 // shop B's uninstalls nothing.
 //
+// Neither the dedupe key (X-Shopify-Webhook-Id) nor X-Shopify-Triggered-At
+// is signed, and the body is the same delivery after delivery: a shop's
+// old app/uninstalled can be resent at any time with a fresh id and a
+// current time. So the uninstall is confirmed through the shop's own token
+// first: a token Shopify still honours means the app is installed, and the
+// delivery is refused (recorded with it, acknowledged, nothing changed).
+//
 // An uninstall triggered before the shop's current installation (Shopify
 // retries a delivery for hours; a job is retried too) leaves that
 // installation alone.
-func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, triggeredAt time.Time, payload []byte) error {
+func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, j Job, payload []byte) error {
 	var body struct {
 		MyshopifyDomain string `json:"myshopify_domain"`
 	}
@@ -110,12 +117,27 @@ func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, triggeredAt
 		s.log.WarnContext(ctx, "app/uninstalled names another shop than the one it was routed to: ignored", "shop_id", shop.ID, "body_shop", body.MyshopifyDomain)
 		return nil
 	}
-	done, err := s.shops.MarkUninstalled(ctx, shop.ID, time.Now().UTC(), triggeredAt)
+	if s.installations == nil {
+		return errors.New("webhook app/uninstalled: no way to confirm the uninstall with Shopify")
+	}
+	installed, err := s.installations.Installed(ctx, shop)
+	if err != nil {
+		return fmt.Errorf("webhook app/uninstalled: confirming through the shop's token: %w", err)
+	}
+	if installed {
+		const why = "app/uninstalled, but Shopify still honours the shop's access token: the app is installed"
+		s.log.WarnContext(ctx, why+"; nothing changed", "shop_id", shop.ID, "webhook_id", j.WebhookID, "triggered_at", j.TriggeredAt)
+		if err := s.recorder.RefuseDelivery(ctx, j.WebhookID, why); err != nil {
+			return fmt.Errorf("webhook app/uninstalled: %w", err)
+		}
+		return nil
+	}
+	done, err := s.shops.MarkUninstalled(ctx, shop.ID, time.Now().UTC(), j.TriggeredAt)
 	if err != nil {
 		return err
 	}
 	if !done {
-		s.log.WarnContext(ctx, "app/uninstalled triggered before the shop's current installation: ignored", "shop_id", shop.ID, "triggered_at", triggeredAt)
+		s.log.WarnContext(ctx, "app/uninstalled triggered before the shop's current installation: ignored", "shop_id", shop.ID, "triggered_at", j.TriggeredAt)
 		return nil
 	}
 	s.forget(shop.ID)

@@ -85,8 +85,20 @@ type Job struct {
 
 // Recorder records a delivery and, in the same transaction, runs enqueue
 // (nil for a refused delivery); false when the delivery was recorded before.
+// RefuseDelivery records, after the fact, why a recorded delivery's job
+// applied nothing.
 type Recorder interface {
 	RecordDelivery(ctx context.Context, d Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error)
+	RefuseDelivery(ctx context.Context, webhookID, refusal string) error
+}
+
+// Installations asks Shopify, through the shop's own token, whether the
+// app is still installed: true when the token works; false when Shopify
+// refuses it (it revokes a shop's tokens the moment the app is
+// uninstalled) or orderdesk holds none; an error when Shopify gave no
+// definite answer.
+type Installations interface {
+	Installed(ctx context.Context, shop tenant.Shop) (bool, error)
 }
 
 // Queue inserts a job inside the recorder's transaction.
@@ -131,6 +143,8 @@ type Service struct {
 	topics   map[string]bool
 	// forget drops what this process caches for a shop that uninstalled.
 	forget func(shopID int64)
+	// installations confirms an app/uninstalled before it is applied.
+	installations Installations
 }
 
 // NewService wires a Service. secret is the app's API secret; copies is the
@@ -148,6 +162,12 @@ func NewService(secret []byte, shops Shops, recorder Recorder, copies Copies, sy
 // process drops the shop's cached access token at once (other replicas
 // within their cache's TTL).
 func (s *Service) OnUninstalled(forget func(shopID int64)) { s.forget = forget }
+
+// ConfirmUninstallsWith sets how an app/uninstalled is confirmed with
+// Shopify before it is applied. Without it, app/uninstalled deliveries
+// are never applied (their jobs fail): nothing in the delivery that a
+// replay could not repeat proves the uninstall.
+func (s *Service) ConfirmUninstallsWith(i Installations) { s.installations = i }
 
 // SetQueue connects the job queue; the queue's workers call back into the
 // Service, so the two are built one after the other.

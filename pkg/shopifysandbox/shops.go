@@ -45,8 +45,11 @@ type ShopsOptions struct {
 //	GET  /admin/oauth/authorize?client_id&scope&redirect_uri&state&shop   approves at once: 302 to redirect_uri with code, hmac, host, shop, state, timestamp
 //	POST /admin/oauth/access_token {"client_id","client_secret","code"}  an offline token for the code's shop; each code works once
 //
-// and answers the currentAppInstallation { accessScopes } query with the
-// calling token's scopes. Safe for concurrent use.
+// and answers the currentAppInstallation { id accessScopes } query with the
+// calling token's installation and scopes. Uninstall stands in for the
+// merchant removing the app: like Shopify, it revokes every token of the
+// shop at once (a later install through OAuth gets a new one). Safe for
+// concurrent use.
 type Shops struct {
 	opts ShopsOptions
 
@@ -57,11 +60,14 @@ type Shops struct {
 	codes  map[string]code
 	// Exchanges counts token exchanges by outcome ("ok", "refused").
 	exchanges map[string]int
+	installs  int // installations handed out so far
 }
 
 type grant struct {
 	shop   string
 	scopes []string
+	// installation numbers the install the token came from.
+	installation int
 }
 
 type code struct {
@@ -96,7 +102,8 @@ func (m *Shops) Add(sb *Sandbox) {
 		m.first = sb.opts.Shop
 	}
 	if sb.opts.Token != "" {
-		m.tokens[sb.opts.Token] = grant{shop: sb.opts.Shop, scopes: m.opts.Scopes}
+		m.installs++
+		m.tokens[sb.opts.Token] = grant{shop: sb.opts.Shop, scopes: m.opts.Scopes, installation: m.installs}
 	}
 }
 
@@ -180,7 +187,8 @@ func (m *Shops) accessScopes(w http.ResponseWriter, r *http.Request, g grant) bo
 	for _, s := range g.scopes {
 		handles = append(handles, map[string]string{"handle": s})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"currentAppInstallation": map[string]any{"accessScopes": handles}}})
+	installation := map[string]any{"id": "gid://shopify/AppInstallation/" + strconv.Itoa(g.installation), "accessScopes": handles}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"currentAppInstallation": installation}})
 	return true
 }
 
@@ -247,9 +255,33 @@ func (m *Shops) accessToken(w http.ResponseWriter, r *http.Request, domain strin
 	c.used = true
 	m.codes[in.Code] = c
 	token := "shpat_" + randomHex(16)
-	m.tokens[token] = grant{shop: domain, scopes: c.scopes}
+	m.installs++
+	m.tokens[token] = grant{shop: domain, scopes: c.scopes, installation: m.installs}
 	m.exchanges["ok"]++
 	writeJSON(w, http.StatusOK, map[string]string{"access_token": token, "scope": strings.Join(c.scopes, ",")})
+}
+
+// Uninstall is the merchant removing the app from a shop: every access
+// token of the shop stops working at once (Shopify answers them 401), and
+// the shop's sandbox sends app/uninstalled when it has a webhook target.
+// It returns how many tokens were revoked.
+func (m *Shops) Uninstall(domain string) int {
+	m.mu.Lock()
+	n := 0
+	for t, g := range m.tokens {
+		if g.shop == domain {
+			delete(m.tokens, t)
+			n++
+		}
+	}
+	sb := m.shops[domain]
+	m.mu.Unlock()
+	if sb != nil {
+		sb.mu.Lock()
+		sb.emitLocked("app/uninstalled", map[string]any{"id": 1, "name": domain, "domain": domain, "myshopify_domain": domain})
+		sb.mu.Unlock()
+	}
+	return n
 }
 
 // Tokens lists the access tokens that open a shop (its own, and those the
