@@ -14,6 +14,8 @@ import (
 
 // Installer runs Shopify's OAuth install.
 type Installer interface {
+	// Begin returns Shopify's authorize URL and the nonce the browser's
+	// cookie keeps; it stores nothing.
 	Begin(ctx context.Context, query url.Values) (authorizeURL, nonce string, err error)
 	Complete(ctx context.Context, callback *url.URL, browserNonce string) (tenant.ShopInfo, error)
 	StateTTL() time.Duration
@@ -52,7 +54,7 @@ type InstallDone struct {
 // shopifyInstall godoc
 //
 //	@Summary		Start installing a shop (Shopify OAuth)
-//	@Description	Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+//	@Description	Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
 //	@Tags			installs
 //	@Produce		json,application/problem+json
 //	@Param			shop	query		string	true	"The shop's myshopify.com domain"	example(example.myshopify.com)
@@ -99,7 +101,7 @@ func wantsJSON(c *gin.Context) bool {
 // shopifyCallback godoc
 //
 //	@Summary		Finish installing a shop (Shopify's OAuth callback)
-//	@Description	Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+//	@Description	Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
 //	@Tags			installs
 //	@Produce		json,application/problem+json
 //	@Param			shop		query		string	true	"The shop's myshopify.com domain"

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,6 +118,8 @@ type installHarness struct {
 	shopify    *oauthShopify
 	keyring    *secrets.Keyring
 	registered chan tenant.Shop
+	// later moves the installer's clock ahead (nanoseconds).
+	later *atomic.Int64
 }
 
 func newInstallHarness(t *testing.T, kind string) *installHarness {
@@ -138,10 +141,11 @@ func newInstallHarness(t *testing.T, kind string) *installHarness {
 	}
 	registered := make(chan tenant.Shop, 10)
 	log := slog.New(slog.DiscardHandler)
+	later := new(atomic.Int64)
 	installer := tenant.NewInstaller(app, st.Tenants(), kr, func(_ context.Context, _ any, shop tenant.Shop) error {
 		registered <- shop
 		return nil
-	}, log)
+	}, log, tenant.WithStateSecret([]byte(clientSecret)), tenant.WithInstallClock(func() time.Time { return time.Now().Add(time.Duration(later.Load())) }))
 	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()),
 		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil, log), Ready: st.Ping, Registry: prometheus.NewRegistry(), Install: installer, SecureCookies: true})
 	if err != nil {
@@ -149,10 +153,11 @@ func newInstallHarness(t *testing.T, kind string) *installHarness {
 	}
 	h := &harness{t: t, router: router, store: st}
 	h.spec = h.loadSpec()
-	return &installHarness{harness: h, shopify: fake, keyring: kr, registered: registered}
+	return &installHarness{harness: h, shopify: fake, keyring: kr, registered: registered, later: later}
 }
 
-// begin starts an install and returns the state cookie and Shopify's URL.
+// begin starts an install and returns the state cookie and Shopify's URL
+// (whose state parameter the callback carries back).
 func (h *installHarness) begin(t *testing.T, shop string) (*http.Cookie, *url.URL) {
 	t.Helper()
 	r := h.do(http.MethodGet, "/shopify/install?shop="+shop, "", nil, "Accept", "application/json")
@@ -217,7 +222,12 @@ func TestOAuthInstall(t *testing.T) {
 
 			cookie, authorize := h.begin(t, shop)
 			q := authorize.Query()
-			if authorize.Path != "/admin/oauth/authorize" || q.Get("client_id") != clientID || q.Get("state") != cookie.Value ||
+			state := q.Get("state")
+			// The state is signed and carries the cookie's nonce.
+			if parts := strings.Split(state, "."); len(parts) != 4 || parts[1] != cookie.Value {
+				t.Fatalf("state %q does not carry the cookie's nonce %q", state, cookie.Value)
+			}
+			if authorize.Path != "/admin/oauth/authorize" || q.Get("client_id") != clientID ||
 				q.Get("redirect_uri") != "https://orderdesk.example.com/shopify/callback" || q.Get("scope") != strings.Join(tenant.Scopes, ",") {
 				t.Fatalf("authorize URL %s (cookie %q)", authorize, cookie.Value)
 			}
@@ -232,7 +242,7 @@ func TestOAuthInstall(t *testing.T) {
 			})
 
 			code := h.shopify.issue(shop)
-			good := sign(callbackQuery(shop, code, cookie.Value), clientSecret)
+			good := sign(callbackQuery(shop, code, state), clientSecret)
 
 			// Refusals before the good callback: each stores nothing and
 			// never reaches Shopify's token endpoint.
@@ -243,21 +253,35 @@ func TestOAuthInstall(t *testing.T) {
 				status int
 				code   string
 			}{
-				{"forged hmac", sign(callbackQuery(shop, code, cookie.Value), "not-the-secret"), cookie, http.StatusUnauthorized, "oauth_signature_invalid"},
-				{"no hmac", callbackQuery(shop, code, cookie.Value), cookie, http.StatusUnauthorized, "oauth_signature_invalid"},
+				{"forged hmac", sign(callbackQuery(shop, code, state), "not-the-secret"), cookie, http.StatusUnauthorized, "oauth_signature_invalid"},
+				{"no hmac", callbackQuery(shop, code, state), cookie, http.StatusUnauthorized, "oauth_signature_invalid"},
 				{"a parameter changed after signing", func() url.Values {
-					q := sign(callbackQuery(shop, code, cookie.Value), clientSecret)
+					q := sign(callbackQuery(shop, code, state), clientSecret)
 					q.Set("code", "other")
 					return q
 				}(), cookie, http.StatusUnauthorized, "oauth_signature_invalid"},
 				{"wrong nonce", sign(callbackQuery(shop, code, "not-the-state"), clientSecret), cookie, http.StatusForbidden, "oauth_state_invalid"},
 				{"no cookie", good, nil, http.StatusForbidden, "oauth_state_invalid"},
 				{"another browser's cookie", good, &http.Cookie{Name: cookie.Name, Value: "someone-else"}, http.StatusForbidden, "oauth_state_invalid"},
-				{"not a myshopify domain", sign(callbackQuery("evil.example.com", code, cookie.Value), clientSecret), cookie, http.StatusBadRequest, "invalid_shop_domain"},
+				{"the state of another shop", func() url.Values {
+					_, other := h.begin(t, "shop-d.myshopify.com")
+					return sign(callbackQuery(shop, code, other.Query().Get("state")), clientSecret)
+				}(), cookie, http.StatusForbidden, "oauth_state_invalid"},
+				{"the state altered", sign(callbackQuery(shop, code, strings.Replace(state, ".", ".x", 1)), clientSecret), cookie, http.StatusForbidden, "oauth_state_invalid"},
+				{"the state's expiry pushed back", func() url.Values {
+					parts := strings.Split(state, ".")
+					parts[2] = fmt.Sprint(time.Now().Add(time.Hour).Unix())
+					return sign(callbackQuery(shop, code, strings.Join(parts, ".")), clientSecret)
+				}(), cookie, http.StatusForbidden, "oauth_state_invalid"},
+				{"the cookie as the state", sign(callbackQuery(shop, code, cookie.Value), clientSecret), cookie, http.StatusForbidden, "oauth_state_invalid"},
+				{"not a myshopify domain", sign(callbackQuery("evil.example.com", code, state), clientSecret), cookie, http.StatusBadRequest, "invalid_shop_domain"},
 			}
 			for _, rf := range refusals {
 				t.Run(rf.name, func(t *testing.T) {
 					problem(t, h.callback(rf.q, rf.cookie), rf.status, rf.code)
+					if n := h.states(t); n != 0 {
+						t.Errorf("a refused callback stored %d states", n)
+					}
 					if n := len(h.shops(t)); n != 0 {
 						t.Errorf("%d shops stored", n)
 					}
@@ -266,6 +290,14 @@ func TestOAuthInstall(t *testing.T) {
 					}
 				})
 			}
+			t.Run("an expired state", func(t *testing.T) {
+				h.later.Store(int64(11 * time.Minute))
+				defer h.later.Store(0)
+				problem(t, h.callback(good, cookie), http.StatusForbidden, "oauth_state_invalid")
+				if n := h.shopify.exchangeCount(); n != 0 {
+					t.Errorf("the code was sent to Shopify %d times", n)
+				}
+			})
 
 			r := h.callback(good, cookie)
 			if r.Code != http.StatusOK {
@@ -300,10 +332,13 @@ func TestOAuthInstall(t *testing.T) {
 			t.Run("the same callback again", func(t *testing.T) {
 				problem(t, h.callback(good, cookie), http.StatusForbidden, "oauth_state_invalid")
 			})
+			if n := h.states(t); n != 1 {
+				t.Errorf("the successful callback spent %d states, want 1", n)
+			}
 			t.Run("a replayed code with a fresh state", func(t *testing.T) {
-				fresh, _ := h.begin(t, shop)
+				fresh, freshURL := h.begin(t, shop)
 				before := h.shopify.exchangeCount()
-				problem(t, h.callback(sign(callbackQuery(shop, code, fresh.Value), clientSecret), fresh), http.StatusBadRequest, "oauth_code_invalid")
+				problem(t, h.callback(sign(callbackQuery(shop, code, freshURL.Query().Get("state")), clientSecret), fresh), http.StatusBadRequest, "oauth_code_invalid")
 				if h.shopify.exchangeCount() != before+1 {
 					t.Error("the code did not reach Shopify")
 				}
@@ -312,8 +347,8 @@ func TestOAuthInstall(t *testing.T) {
 				}
 			})
 			t.Run("a state started for another shop", func(t *testing.T) {
-				other, _ := h.begin(t, "shop-d.myshopify.com")
-				problem(t, h.callback(sign(callbackQuery(shop, h.shopify.issue(shop), other.Value), clientSecret), other), http.StatusForbidden, "oauth_state_invalid")
+				other, otherURL := h.begin(t, "shop-d.myshopify.com")
+				problem(t, h.callback(sign(callbackQuery(shop, h.shopify.issue(shop), otherURL.Query().Get("state")), clientSecret), other), http.StatusForbidden, "oauth_state_invalid")
 				if n := len(h.shops(t)); n != 1 {
 					t.Errorf("%d shops", n)
 				}
@@ -334,9 +369,9 @@ func TestOAuthInstall(t *testing.T) {
 				}
 			})
 			t.Run("reinstall replaces the token", func(t *testing.T) {
-				ck, _ := h.begin(t, shop)
+				ck, ckURL := h.begin(t, shop)
 				c2 := h.shopify.issue(shop)
-				if r := h.callback(sign(callbackQuery(shop, c2, ck.Value), clientSecret), ck); r.Code != http.StatusOK {
+				if r := h.callback(sign(callbackQuery(shop, c2, ckURL.Query().Get("state")), clientSecret), ck); r.Code != http.StatusOK {
 					t.Fatalf("reinstall: %d %s", r.Code, r.Body)
 				}
 				if got := h.token(t, installed); got != "shpat_shop-c_"+c2 {
@@ -355,21 +390,38 @@ func TestInstallNotConfigured(t *testing.T) {
 }
 
 // TestInstallStartStoresNothing: GET /shopify/install needs no credential,
-// so what it stores is bounded only by how fast anyone can call it (a row
-// per call, kept 10 minutes). The state can be made stateless (the cookie
-// carries an HMAC of nonce, shop and expiry; Shopify's code is single use)
-// or the endpoint rate-limited.
+// so it stores nothing: the state is signed (nonce, shop, expiry) and its
+// nonce lives in the browser's cookie. 50 starts leave no row; a callback
+// of one of them still installs its shop.
 func TestInstallStartStoresNothing(t *testing.T) {
 	t.Parallel()
-	h := newInstallHarness(t, "sqlite")
-	for i := range 50 {
-		h.begin(t, fmt.Sprintf("flood-%d.myshopify.com", i))
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newInstallHarness(t, kind)
+			var cookie *http.Cookie
+			var authorize *url.URL
+			for i := range 50 {
+				cookie, authorize = h.begin(t, fmt.Sprintf("flood-%d.myshopify.com", i))
+			}
+			if n := h.states(t); n != 0 {
+				t.Fatalf("50 unauthenticated install starts stored %d rows", n)
+			}
+			const last = "flood-49.myshopify.com"
+			q := sign(callbackQuery(last, h.shopify.issue(last), authorize.Query().Get("state")), clientSecret)
+			if r := h.callback(q, cookie); r.Code != http.StatusOK {
+				t.Fatalf("callback of the last start: %d %s", r.Code, r.Body)
+			}
+		})
 	}
+}
+
+// states counts the install states recorded (spent by callbacks).
+func (h *installHarness) states(t *testing.T) int {
+	t.Helper()
 	var n int
 	if err := h.store.SQL().QueryRow("SELECT count(*) FROM oauth_states").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n > 0 {
-		t.Skipf("finding 5: 50 unauthenticated install starts stored %d rows (a design change: stateless states or a limit)", n)
-	}
+	return n
 }

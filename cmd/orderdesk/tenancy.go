@@ -78,5 +78,5 @@ func newInstaller(cfg config.Config, st *store.Store, keyring *secrets.Keyring, 
 	if err != nil {
 		return nil, err
 	}
-	return tenant.NewInstaller(app, st.Tenants(), keyring, runner.EnqueueRegisterWebhooks, log), nil
+	return tenant.NewInstaller(app, st.Tenants(), keyring, runner.EnqueueRegisterWebhooks, log, tenant.WithStateSecret([]byte(cfg.Shopify.APISecret.Reveal()))), nil
 }

@@ -1628,14 +1628,14 @@ type ClientInterface interface {
 
 	// FinishShopifyInstall Finish installing a shop (Shopify's OAuth callback)
 	//
-	// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+	// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
 	//
 	// Corresponds with GET /shopify/callback (the `FinishShopifyInstall` operationId).
 	FinishShopifyInstall(ctx context.Context, params *FinishShopifyInstallParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartShopifyInstall Start installing a shop (Shopify OAuth)
 	//
-	// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+	// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
 	//
 	// Corresponds with GET /shopify/install (the `StartShopifyInstall` operationId).
 	StartShopifyInstall(ctx context.Context, params *StartShopifyInstallParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1890,7 +1890,7 @@ func (c *Client) GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // FinishShopifyInstall Finish installing a shop (Shopify's OAuth callback)
 //
-// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
 //
 // Corresponds with GET /shopify/callback (the `FinishShopifyInstall` operationId).
 func (c *Client) FinishShopifyInstall(ctx context.Context, params *FinishShopifyInstallParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1907,7 +1907,7 @@ func (c *Client) FinishShopifyInstall(ctx context.Context, params *FinishShopify
 
 // StartShopifyInstall Start installing a shop (Shopify OAuth)
 //
-// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
 //
 // Corresponds with GET /shopify/install (the `StartShopifyInstall` operationId).
 func (c *Client) StartShopifyInstall(ctx context.Context, params *StartShopifyInstallParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3004,7 +3004,7 @@ type ClientWithResponsesInterface interface {
 
 	// FinishShopifyInstallWithResponse Finish installing a shop (Shopify's OAuth callback)
 	//
-	// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+	// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3013,7 +3013,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartShopifyInstallWithResponse Start installing a shop (Shopify OAuth)
 	//
-	// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+	// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5221,7 +5221,7 @@ func (c *ClientWithResponses) GetReadyzWithResponse(ctx context.Context, reqEdit
 
 // FinishShopifyInstallWithResponse Finish installing a shop (Shopify's OAuth callback)
 //
-// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+// Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5236,7 +5236,7 @@ func (c *ClientWithResponses) FinishShopifyInstallWithResponse(ctx context.Conte
 
 // StartShopifyInstallWithResponse Start installing a shop (Shopify OAuth)
 //
-// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+// Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
 //
 // Returns a wrapper object for the known response body format(s).
 //

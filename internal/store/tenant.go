@@ -41,6 +41,8 @@ type apiKeyRow struct {
 
 func (apiKeyRow) TableName() string { return "api_keys" }
 
+// oauthStateRow is an install state a callback has spent (the table's
+// name is from when states were stored at the install's start).
 type oauthStateRow struct {
 	NonceHash  string `gorm:"primaryKey"`
 	ShopDomain string
@@ -194,48 +196,24 @@ RETURNING id`
 	return shop, nil
 }
 
-// SaveOAuthState records an install in progress.
-func (t *Tenants) SaveOAuthState(ctx context.Context, s tenant.OAuthState) error {
-	row := oauthStateRow{NonceHash: s.NonceHash, ShopDomain: s.Domain, CreatedAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
+// SpendOAuthState records an install state a callback used (hashed), so
+// that it works once; of two callbacks racing with one state, only the
+// insert that wrote the row wins. Records of expired states are dropped:
+// those states are refused by their expiry anyway.
+func (t *Tenants) SpendOAuthState(ctx context.Context, s tenant.SpentState) error {
+	row := oauthStateRow{NonceHash: s.StateHash, ShopDomain: s.Domain, CreatedAt: s.SpentAt.UTC(), ExpiresAt: s.ExpiresAt.UTC()}
 	db := t.s.db.WithContext(ctx)
-	if err := db.Create(&row).Error; err != nil {
-		return fmt.Errorf("save oauth state: %w", err)
+	res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return fmt.Errorf("spend oauth state: %w", res.Error)
 	}
-	// Forget installs nobody finished.
-	if err := db.Where("expires_at < ?", s.CreatedAt.UTC()).Delete(&oauthStateRow{}).Error; err != nil {
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: it was used already", tenant.ErrOAuthState)
+	}
+	if err := db.Where("expires_at < ?", s.SpentAt.UTC()).Delete(&oauthStateRow{}).Error; err != nil {
 		return fmt.Errorf("forget expired oauth states: %w", err)
 	}
 	return nil
-}
-
-// TakeOAuthState deletes and returns the unexpired state with this nonce
-// hash: a state is good for one callback. Of two callbacks racing with the
-// same state, only the one whose delete removed the row gets it.
-func (t *Tenants) TakeOAuthState(ctx context.Context, nonceHash string, now time.Time) (tenant.OAuthState, error) {
-	var row oauthStateRow
-	err := t.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("nonce_hash = ?", nonceHash).Take(&row).Error; err != nil {
-			return err
-		}
-		res := tx.Where("nonce_hash = ?", nonceHash).Delete(&oauthStateRow{})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
-	})
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return tenant.OAuthState{}, fmt.Errorf("%w: unknown or already used", tenant.ErrOAuthState)
-	}
-	if err != nil {
-		return tenant.OAuthState{}, fmt.Errorf("take oauth state: %w", err)
-	}
-	if !now.Before(row.ExpiresAt) {
-		return tenant.OAuthState{}, fmt.Errorf("%w: the install was started too long ago", tenant.ErrOAuthState)
-	}
-	return tenant.OAuthState{NonceHash: row.NonceHash, Domain: row.ShopDomain, CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}, nil
 }
 
 // EnsureAPIKey binds a key hash to a shop; binding it again is a no-op, and

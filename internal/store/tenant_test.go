@@ -234,23 +234,23 @@ func TestOAuthStates(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		tn := s.Tenants()
-		st := tenant.OAuthState{NonceHash: "h1", Domain: "a.myshopify.com", CreatedAt: base, ExpiresAt: base.Add(10 * time.Minute)}
-		if err := tn.SaveOAuthState(ctx, st); err != nil {
+		st := tenant.SpentState{StateHash: "h1", Domain: "a.myshopify.com", SpentAt: base, ExpiresAt: base.Add(10 * time.Minute)}
+		if err := tn.SpendOAuthState(ctx, st); err != nil {
 			t.Fatal(err)
 		}
-		got, err := tn.TakeOAuthState(ctx, "h1", base.Add(time.Minute))
-		if err != nil || got.Domain != "a.myshopify.com" {
-			t.Fatalf("take = %+v, %v", got, err)
+		if err := tn.SpendOAuthState(ctx, st); !errors.Is(err, tenant.ErrOAuthState) {
+			t.Errorf("a state was spent twice: %v", err)
 		}
-		if _, err := tn.TakeOAuthState(ctx, "h1", base.Add(time.Minute)); !errors.Is(err, tenant.ErrOAuthState) {
-			t.Errorf("a state was taken twice: %v", err)
-		}
-		st.NonceHash = "h2"
-		if err := tn.SaveOAuthState(ctx, st); err != nil {
+		// Spending another after the first expired forgets the first.
+		if err := tn.SpendOAuthState(ctx, tenant.SpentState{StateHash: "h2", Domain: "a.myshopify.com", SpentAt: base.Add(11 * time.Minute), ExpiresAt: base.Add(21 * time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tn.TakeOAuthState(ctx, "h2", base.Add(11*time.Minute)); !errors.Is(err, tenant.ErrOAuthState) {
-			t.Errorf("an expired state was taken: %v", err)
+		var n int64
+		if err := s.SQL().QueryRowContext(ctx, "SELECT count(*) FROM oauth_states").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%d spent states kept, want 1 (the unexpired one)", n)
 		}
 	})
 }

@@ -2,9 +2,6 @@ package tenant
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,11 +47,12 @@ type Sealer interface {
 	Seal(plaintext []byte, context string) (string, error)
 }
 
-// OAuthState is an install in progress.
-type OAuthState struct {
-	NonceHash string
+// SpentState is an install state a callback has used: kept until it
+// expires so that it works once.
+type SpentState struct {
+	StateHash string
 	Domain    string
-	CreatedAt time.Time
+	SpentAt   time.Time
 	ExpiresAt time.Time
 }
 
@@ -73,10 +71,9 @@ type AfterInstall func(ctx context.Context, tx any, shop Shop) error
 
 // InstallStore is what the Installer needs from persistence.
 type InstallStore interface {
-	SaveOAuthState(ctx context.Context, s OAuthState) error
-	// TakeOAuthState deletes and returns the unexpired state with this
-	// nonce hash; ErrOAuthState when there is none.
-	TakeOAuthState(ctx context.Context, nonceHash string, now time.Time) (OAuthState, error)
+	// SpendOAuthState records a state used by a callback, once:
+	// ErrOAuthState when it was spent before. Expired records go.
+	SpendOAuthState(ctx context.Context, s SpentState) error
 	// SaveInstall records the shop installed (creating it, or installing
 	// it again) with its sealed token and scopes, and runs after in the
 	// same transaction.
@@ -99,20 +96,44 @@ type Installer struct {
 	log      *slog.Logger
 	now      func() time.Time
 	stateTTL time.Duration
+	states   *stateSigner // nil: no OAuth install (the CLI's `shops add`)
+}
+
+// InstallerOption configures an Installer.
+type InstallerOption func(*Installer)
+
+// WithStateSecret signs install states with a key derived from secret (the
+// app's client secret, shared by every replica); OAuth installs need it.
+func WithStateSecret(secret []byte) InstallerOption {
+	return func(in *Installer) { in.states = newStateSigner(secret) }
+}
+
+// WithInstallClock sets the installer's clock (tests of expiry).
+func WithInstallClock(now func() time.Time) InstallerOption {
+	return func(in *Installer) { in.now = now }
 }
 
 // NewInstaller wires an Installer; after may be nil. Add needs only app's
-// GrantedScopes, so the CLI can use an app without OAuth credentials.
-func NewInstaller(app OAuthApp, store InstallStore, sealer Sealer, after AfterInstall, log *slog.Logger) *Installer {
-	return &Installer{app: app, store: store, sealer: sealer, after: after, log: log, now: time.Now, stateTTL: 10 * time.Minute}
+// GrantedScopes, so the CLI can use an app without OAuth credentials;
+// Begin and Complete need WithStateSecret.
+func NewInstaller(app OAuthApp, store InstallStore, sealer Sealer, after AfterInstall, log *slog.Logger, opts ...InstallerOption) *Installer {
+	in := &Installer{app: app, store: store, sealer: sealer, after: after, log: log, now: time.Now, stateTTL: 10 * time.Minute}
+	for _, o := range opts {
+		o(in)
+	}
+	return in
 }
+
+// errNoStateKey: an OAuth install without WithStateSecret (a wiring bug).
+var errNoStateKey = errors.New("install: no key signs install states")
 
 // StateTTL is how long a merchant has between starting an install and
 // Shopify's callback.
 func (in *Installer) StateTTL() time.Duration { return in.stateTTL }
 
 // Begin starts an OAuth install for a shop: it returns Shopify's authorize
-// URL and the state nonce the caller binds to the browser (a cookie).
+// URL, carrying the signed state, and the state's nonce, which the caller
+// binds to the browser (a cookie). It stores nothing.
 // query is the install request's own query: when Shopify sent it (install
 // from the admin or the App Store) it carries an hmac, which must be valid.
 func (in *Installer) Begin(ctx context.Context, query url.Values) (authorizeURL, nonce string, err error) {
@@ -123,16 +144,16 @@ func (in *Installer) Begin(ctx context.Context, query url.Values) (authorizeURL,
 	if query.Get("hmac") != "" && !in.app.VerifyCallback(&url.URL{RawQuery: query.Encode()}) {
 		return "", "", ErrOAuthSignature
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", fmt.Errorf("install: %w", err)
+	if in.states == nil {
+		return "", "", errNoStateKey
 	}
-	nonce = base64.RawURLEncoding.EncodeToString(b)
-	now := in.now().UTC()
-	if err := in.store.SaveOAuthState(ctx, OAuthState{NonceHash: HashKey(nonce), Domain: domain, CreatedAt: now, ExpiresAt: now.Add(in.stateTTL)}); err != nil {
-		return "", "", fmt.Errorf("install: %w", err)
+	// Nothing is stored: the state is signed, and the nonce goes to the
+	// browser's cookie.
+	nonce, state, err := in.states.issue(domain, in.now().Add(in.stateTTL))
+	if err != nil {
+		return "", "", err
 	}
-	authorizeURL, err = in.app.AuthorizeURL(domain, nonce)
+	authorizeURL, err = in.app.AuthorizeURL(domain, state)
 	if err != nil {
 		return "", "", fmt.Errorf("install: %w", err)
 	}
@@ -140,9 +161,10 @@ func (in *Installer) Begin(ctx context.Context, query url.Values) (authorizeURL,
 }
 
 // Complete finishes an OAuth install from Shopify's callback: the HMAC of
-// the query, the shop domain, the state against the browser's nonce and
-// the one stored for that shop (used once), then the code for an offline
-// token. Nothing is stored unless every check passes.
+// the query, the shop domain, the state's signature (issued for that shop),
+// its expiry and its nonce against the browser's, then, the state spent,
+// the code for an offline token. Nothing is stored unless every check
+// passes.
 func (in *Installer) Complete(ctx context.Context, callback *url.URL, browserNonce string) (ShopInfo, error) {
 	q := callback.Query()
 	if q.Get("hmac") == "" || !in.app.VerifyCallback(callback) {
@@ -152,20 +174,25 @@ func (in *Installer) Complete(ctx context.Context, callback *url.URL, browserNon
 	if err != nil {
 		return ShopInfo{}, err
 	}
-	state := q.Get("state")
-	if state == "" || browserNonce == "" || subtle.ConstantTimeCompare([]byte(state), []byte(browserNonce)) != 1 {
-		return ShopInfo{}, fmt.Errorf("%w: it is not the one this browser started the install with", ErrOAuthState)
+	if in.states == nil {
+		return ShopInfo{}, errNoStateKey
 	}
-	st, err := in.store.TakeOAuthState(ctx, HashKey(state), in.now().UTC())
+	state := q.Get("state")
+	now := in.now().UTC()
+	expires, err := in.states.check(state, domain, browserNonce, now)
 	if err != nil {
 		return ShopInfo{}, err
-	}
-	if st.Domain != domain {
-		return ShopInfo{}, fmt.Errorf("%w: the install was started for another shop", ErrOAuthState)
 	}
 	code := q.Get("code")
 	if code == "" {
 		return ShopInfo{}, fmt.Errorf("%w: the callback has no code", ErrOAuthCode)
+	}
+	// Each state works once. Recorded only for a callback Shopify signed
+	// with a state orderdesk signed for this browser, so nobody can make it
+	// store rows; before the exchange, so two copies of one callback never
+	// both reach Shopify.
+	if err := in.store.SpendOAuthState(ctx, SpentState{StateHash: HashKey(state), Domain: domain, SpentAt: now, ExpiresAt: expires}); err != nil {
+		return ShopInfo{}, err
 	}
 	token, err := in.app.ExchangeCode(ctx, domain, code)
 	if err != nil {

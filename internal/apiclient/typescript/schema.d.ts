@@ -201,7 +201,7 @@ export interface paths {
         };
         /**
          * Finish installing a shop (Shopify's OAuth callback)
-         * @description Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state against the browser's cookie and the install it started (each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
+         * @description Shopify sends the merchant's browser here after the approval. orderdesk checks Shopify's HMAC of the query, the shop domain, and the state (its signature for this shop, its expiry, and its nonce against the browser's cookie; each state works once), then exchanges the code for an offline access token, stores it encrypted, and registers the shop's webhooks in the background. Nothing is stored when a check fails. Needs no API key.
          */
         get: operations["finishShopifyInstall"];
         put?: never;
@@ -221,7 +221,7 @@ export interface paths {
         };
         /**
          * Start installing a shop (Shopify OAuth)
-         * @description Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a state nonce bound to the browser by a cookie (valid 10 minutes). With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
+         * @description Redirects the merchant's browser to Shopify's authorize page, asking for the scopes orderdesk uses, with a signed state (nonce, shop and expiry under an HMAC; valid 10 minutes) whose nonce is bound to the browser by a cookie. Nothing is stored. With `Accept: application/json` the URL comes back as JSON instead. Needs no API key. When Shopify itself sends the request (install from the admin), its `hmac` must be valid.
          */
         get: operations["startShopifyInstall"];
         put?: never;
