@@ -31,7 +31,7 @@ type TimelineResponse struct {
 // timeline godoc
 //
 //	@Summary		A contact's activity timeline
-//	@Description	Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+//	@Description	Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
 //	@Tags			timeline
 //	@ID				getTimeline
 //	@Produce		json,application/problem+json
@@ -42,6 +42,7 @@ type TimelineResponse struct {
 //	@Success		200		{object}	TimelineResponse
 //	@Failure		400		{object}	Problem	"Invalid id, limit or cursor"
 //	@Failure		401		{object}	Problem
+//	@Failure		404		{object}	Problem				"No order of this customer in this shop (not_found)"
 //	@Failure		429		{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
 //	@Header			429		{integer}	Retry-After			"Seconds until the key may call again"
 //	@Failure		409		{object}	Problem				"The shop has uninstalled the app (shop_uninstalled)"

@@ -27,7 +27,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.",
+                "description": "Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -97,6 +97,18 @@ const docTemplate = `{
                                 "type": "string",
                                 "description": "The Bearer challenge: Bearer realm=orderdesk"
                             },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "No order of this customer in this shop (not_found)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."

@@ -1529,7 +1529,7 @@ type ClientInterface interface {
 
 	// GetTimeline A contact's activity timeline
 	//
-	// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+	// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
 	//
 	// Corresponds with GET /customers/{id}/timeline (the `GetTimeline` operationId).
 	GetTimeline(ctx context.Context, id int64, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1661,7 +1661,7 @@ type ClientInterface interface {
 
 // GetTimeline A contact's activity timeline
 //
-// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
 //
 // Corresponds with GET /customers/{id}/timeline (the `GetTimeline` operationId).
 func (c *Client) GetTimeline(ctx context.Context, id int64, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2887,7 +2887,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetTimelineWithResponse A contact's activity timeline
 	//
-	// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+	// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3055,6 +3055,11 @@ type GetTimelineResponse401Headers struct {
 	XRequestId      *string
 }
 
+// GetTimelineResponse404Headers the declared response headers of an HTTP 404 response for GetTimeline
+type GetTimelineResponse404Headers struct {
+	XRequestId *string
+}
+
 // GetTimelineResponse409Headers the declared response headers of an HTTP 409 response for GetTimeline
 type GetTimelineResponse409Headers struct {
 	XRequestId *string
@@ -3080,6 +3085,8 @@ type GetTimelineResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -3092,6 +3099,8 @@ type GetTimelineResponse struct {
 	Headers400 *GetTimelineResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetTimelineResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetTimelineResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *GetTimelineResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -3113,6 +3122,11 @@ func (r GetTimelineResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetTimelineResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetTimelineResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5026,7 +5040,7 @@ func (r ReceiveShopifyWebhookResponse) ContentType() string {
 
 // GetTimelineWithResponse A contact's activity timeline
 //
-// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+// Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5314,6 +5328,13 @@ func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5375,6 +5396,16 @@ func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetTimelineResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 409:
 		var headers GetTimelineResponse409Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

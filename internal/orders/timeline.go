@@ -256,6 +256,18 @@ func (s *Service) Timeline(ctx context.Context, shop tenant.Shop, customerID int
 	if err != nil {
 		return TimelinePage{}, fmt.Errorf("timeline: %w", err)
 	}
+	if after == nil && len(events) == 0 {
+		// A contact this shop has no order of (another shop's customer,
+		// or one Shopify does not know) is not found, as another shop's
+		// order is, rather than an empty timeline.
+		mine, err := s.store.ListOrders(ctx, shop.ID, ListFilter{CustomerID: customerID, Limit: 1})
+		if err != nil {
+			return TimelinePage{}, fmt.Errorf("timeline: %w", err)
+		}
+		if len(mine) == 0 {
+			return TimelinePage{}, fmt.Errorf("timeline of customer %d: no order of this customer in this shop: %w", customerID, ErrNotFound)
+		}
+	}
 	page := TimelinePage{Events: events}
 	if len(events) > limit {
 		page.Events = events[:limit]

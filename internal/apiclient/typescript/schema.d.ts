@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * A contact's activity timeline
-         * @description Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first.
+         * @description Everything that happened to the contact's orders, newest first: placed, paid, shipped (with tracking), carrier updates, delivered, cancelled, refunded, and every agent action with its outcome. A contact never seen before is read from Shopify first; one the shop has no order of (another shop's customer, or one Shopify does not know) is 404.
          */
         get: operations["getTimeline"];
         put?: never;
@@ -1010,6 +1010,17 @@ export interface operations {
                 headers: {
                     /** @description The Bearer challenge: Bearer realm=orderdesk */
                     "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No order of this customer in this shop (not_found) */
+            404: {
+                headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
