@@ -90,10 +90,7 @@ func (s *Service) cancelPart(ctx context.Context, shop tenant.Shop, l *lease, a 
 		if a.CancelAttempts == 0 {
 			return ruleError(BlockedAlreadyCancelled)
 		}
-		a.CancelDone = true
-		saved, err := s.store1(ctx, l, shop, *a)
-		*a = saved
-		return err
+		return s.cancelled(ctx, l, shop, a)
 	}
 	if a.ShopifyJobID == "" {
 		a.CancelAttempts++
@@ -106,6 +103,18 @@ func (s *Service) cancelPart(ctx context.Context, shop tenant.Shop, l *lease, a 
 			return err
 		}
 		job, err := s.shopify.CancelOrder(ctx, shop, *a.CancelInput)
+		if err != nil && a.CancelAttempts > 1 && isDefinite(err, *a) {
+			// A refusal of a re-send: an earlier send (its answer lost)
+			// may have cancelled the order since it was read, its job
+			// having run on at Shopify. Only the order tells.
+			src, rerr := s.shopify.Order(ctx, shop, o.ID)
+			if rerr != nil {
+				return fmt.Errorf("cancel order %d refused on a re-send; reading the order: %w", o.ID, rerr)
+			}
+			if Build(src, s.now().UTC()).Status == StatusCancelled {
+				return s.cancelled(ctx, l, shop, a)
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("cancel order %d at shopify: %w", o.ID, err)
 		}
@@ -130,6 +139,12 @@ func (s *Service) cancelPart(ctx context.Context, shop tenant.Shop, l *lease, a 
 		// Definitely not cancelled: the action fails, and no refund follows.
 		return fmt.Errorf("%w: the cancellation failed: %s", ErrShopifyRejected, strings.Join(st.Errors, "; "))
 	}
+	return s.cancelled(ctx, l, shop, a)
+}
+
+// cancelled records the cancel part done: the order is cancelled after
+// this action sent its cancellation.
+func (s *Service) cancelled(ctx context.Context, l *lease, shop tenant.Shop, a *Action) error {
 	a.CancelDone = true
 	saved, err := s.store1(ctx, l, shop, *a)
 	*a = saved
