@@ -386,6 +386,10 @@ func rejection(what string, errs []userError) error {
 		return fmt.Errorf("%s: %w: %s", what, orders.ErrNotFound, msg)
 	case code == "INTERNAL_ERROR":
 		return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyUnavailable, msg)
+	case code == "IDEMPOTENCY_CONCURRENT_REQUEST" || (code == "" && strings.Contains(lower, "currently in progress")):
+		// An earlier send under the same @idempotent key is still running
+		// and may yet make the change: no answer, never a refusal.
+		return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyUnavailable, msg)
 	case (code == "" || code == "INVALID") && strings.Contains(lower, "already") && strings.Contains(lower, "cancel"):
 		return &orders.RuleError{Reason: orders.BlockedAlreadyCancelled, Detail: detail}
 	case (code == "" || code == "INVALID") && strings.Contains(lower, "fulfilled"):
