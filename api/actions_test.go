@@ -14,6 +14,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
 
@@ -54,9 +55,16 @@ func path(id uint64, action string) string { return fmt.Sprintf("/orders/%d/%s",
 
 func TestCancelScenarios(t *testing.T) {
 	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testCancelScenarios(t, kind) })
+	}
+}
+
+func testCancelScenarios(t *testing.T, kind string) {
+	t.Parallel()
 	t.Run("unpaid order: no refund offered, refund asked is not_paid, cancel voids", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		var prev api.CancelPreviewResponse
 		h.get(path(shopifysandbox.OrderPending, "cancel"), keyA).decode(t, &prev)
 		if !prev.Cancellable || prev.Refund.Available || fmt.Sprint(prev.Refund.Modes) != "[none]" || len(prev.Reasons) != 6 || !prev.RestockDefault {
@@ -80,7 +88,7 @@ func TestCancelScenarios(t *testing.T) {
 	})
 	t.Run("paid order: cancel and refund in full", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		res := result(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "cancel"), "k", `{"reason":"inventory","refund":{"mode":"full"},"restock":true}`))
 		if res.Action.Amount == nil || *res.Action.Amount != "64.90" || res.Action.Parts.Refund != "succeeded" || res.Action.ShopifyRefundID == nil {
 			t.Errorf("action = %+v", res.Action)
@@ -94,7 +102,7 @@ func TestCancelScenarios(t *testing.T) {
 	})
 	t.Run("paid order: cancel with a chosen amount", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		res := result(t, h.post(path(shopifysandbox.OrderEUR, "cancel"), "k", `{"reason":"customer","refund":{"mode":"amount","amount":"30.50"}}`))
 		if n, sum := refunds(t, h.sb, shopifysandbox.OrderEUR); n != 1 || !sum.Equal(decimal.RequireFromString("30.5")) {
 			t.Errorf("sandbox refunds: %d totalling %s", n, sum)
@@ -105,7 +113,7 @@ func TestCancelScenarios(t *testing.T) {
 	})
 	t.Run("fulfilled order cannot be cancelled", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		problem(t, h.post(path(shopifysandbox.OrderDelivered, "cancel"), "k", `{"reason":"customer"}`), http.StatusConflict, "order_fulfilled")
 		if n := h.sb.Calls(shopifysandbox.OpOrderCancel); n != 0 {
 			t.Errorf("orderCancel calls = %d", n)
@@ -118,16 +126,23 @@ func TestCancelScenarios(t *testing.T) {
 	})
 	t.Run("already cancelled", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		problem(t, h.post(path(shopifysandbox.OrderCancelledVoided, "cancel"), "k", `{"reason":"customer"}`), http.StatusConflict, "already_cancelled")
 	})
 }
 
 func TestRefundScenarios(t *testing.T) {
 	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testRefundScenarios(t, kind) })
+	}
+}
+
+func testRefundScenarios(t *testing.T, kind string) {
+	t.Parallel()
 	t.Run("delivered order, item received back", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		var prev api.RefundPreviewResponse
 		h.get(path(shopifysandbox.OrderDelivered, "refund"), keyA).decode(t, &prev)
 		if !prev.Refundable || !prev.RequiresReturn || prev.MaxAmount != "99.95" || len(prev.LineItems) != 1 || !prev.LineItems[0].Shipped {
@@ -151,7 +166,7 @@ func TestRefundScenarios(t *testing.T) {
 	})
 	t.Run("no-return policy before any return", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		result(t, h.post(path(shopifysandbox.OrderInTransit, "refund"), "k", `{"amount":"25.00","return":"not_required"}`))
 		if n, sum := refunds(t, h.sb, shopifysandbox.OrderInTransit); n != 1 || !sum.Equal(decimal.NewFromInt(25)) {
 			t.Errorf("sandbox refunds: %d totalling %s", n, sum)
@@ -159,7 +174,7 @@ func TestRefundScenarios(t *testing.T) {
 	})
 	t.Run("shipped order without return state", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		problem(t, h.post(path(shopifysandbox.OrderOutForDelivery, "refund"), "k", `{"amount":"5.00"}`), http.StatusConflict, "return_required")
 		if n, _ := refunds(t, h.sb, shopifysandbox.OrderOutForDelivery); n != 0 || h.sb.Calls(shopifysandbox.OpRefundCreate) != 0 {
 			t.Errorf("a refused refund reached Shopify")
@@ -167,7 +182,7 @@ func TestRefundScenarios(t *testing.T) {
 	})
 	t.Run("unshipped line and shipping need no return", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		body := fmt.Sprintf(`{"line_items":[{"line_item_id":%d,"quantity":1,"restock":true}],"shipping":{"full":true}}`, shopifysandbox.OrderPaidUnfulfilled*10)
 		res := result(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "refund"), "k", body))
 		if *res.Action.Amount != "24.90" { // 19.90 mug + 5.00 shipping
@@ -180,7 +195,7 @@ func TestRefundScenarios(t *testing.T) {
 	})
 	t.Run("no-return policy: nothing goes back to stock", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		body := fmt.Sprintf(`{"line_items":[{"line_item_id":%d,"quantity":1,"restock":true}],"return":"not_required"}`, shopifysandbox.OrderOutForDelivery*10)
 		res := result(t, h.post(path(shopifysandbox.OrderOutForDelivery, "refund"), "k", body))
 		if in := string(h.sb.RefundInputs()[0]); !strings.Contains(in, `"restockType":"NO_RESTOCK"`) {
@@ -214,7 +229,7 @@ func TestRefundScenarios(t *testing.T) {
 		{"too many units", shopifysandbox.OrderJPY, fmt.Sprintf(`{"line_items":[{"line_item_id":%d,"quantity":2}]}`, shopifysandbox.OrderJPY*10), 422, "invalid_quantity"},
 		{"bad return state", shopifysandbox.OrderJPY, `{"amount":"1","return":"maybe"}`, 422, "invalid_return"},
 	}
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, harnessOpts{kind: kind})
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			problem(t, h.post(path(tt.order, "refund"), fmt.Sprintf("t%d", i), tt.body), tt.status, tt.code)
@@ -227,7 +242,14 @@ func TestRefundScenarios(t *testing.T) {
 
 func TestIdempotencyKeys(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{})
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testIdempotencyKeys(t, kind) })
+	}
+}
+
+func testIdempotencyKeys(t *testing.T, kind string) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: kind})
 	p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 	first := h.post(p, "same", `{"amount":"10.00"}`)
 	second := h.post(p, "same", `{ "amount" : "10.00" }`) // same request, other whitespace
@@ -275,7 +297,14 @@ func TestIdempotencyKeys(t *testing.T) {
 // pending answer is never stored.
 func TestSameKeyWhilePending(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{actionWait: 100 * time.Millisecond})
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testSameKeyWhilePending(t, kind) })
+	}
+}
+
+func testSameKeyWhilePending(t *testing.T, kind string) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: kind, actionWait: 100 * time.Millisecond})
 	h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 1500 * time.Millisecond})
 	p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 	first := h.post(p, "busy", `{"amount":"10.00"}`)
@@ -399,7 +428,14 @@ func TestActionInProgressIsNotStored(t *testing.T) {
 // with their own keys; Shopify makes exactly one refund.
 func TestConcurrentAgentsOneRefund(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{})
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testConcurrentAgentsOneRefund(t, kind) })
+	}
+}
+
+func testConcurrentAgentsOneRefund(t *testing.T, kind string) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: kind})
 	h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 300 * time.Millisecond})
 	var wg sync.WaitGroup
 	codes := make(chan int, 10)
@@ -452,9 +488,16 @@ func accepted(t *testing.T, h *harness, p, key, body string) api.ActionResultRes
 
 func TestShopifyFailuresOnMutations(t *testing.T) {
 	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testShopifyFailuresOnMutations(t, kind) })
+	}
+}
+
+func testShopifyFailuresOnMutations(t *testing.T, kind string) {
+	t.Parallel()
 	t.Run("refund 500s: pending, settled by its job once Shopify answers, once", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{actionWait: 300 * time.Millisecond})
+		h := newHarness(t, harnessOpts{kind: kind, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Status: 500, Times: 1000})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 		res := accepted(t, h, p, "k", `{"amount":"10.00"}`)
@@ -475,7 +518,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("refund answer lost after Shopify made it: settled, never twice", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
+		h := newHarness(t, harnessOpts{kind: kind, shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, ApplyFirst: true, Latency: 5 * time.Second, Times: 10})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 		res := accepted(t, h, p, "k", `{"amount":"10.00"}`)
@@ -490,7 +533,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("cancel times out after Shopify cancelled: settled from the order, not sent again", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
+		h := newHarness(t, harnessOpts{kind: kind, shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, ApplyFirst: true, Latency: 5 * time.Second})
 		res := accepted(t, h, path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`)
 		if a := settled(t, h, shopifysandbox.OrderPending, res.Action.ID); a.Status != "succeeded" || a.Parts.Cancel != "succeeded" {
@@ -502,7 +545,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("cancel 500 that did nothing: sent again, succeeds", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{actionWait: 10 * time.Second})
+		h := newHarness(t, harnessOpts{kind: kind, actionWait: 10 * time.Second})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, Status: 500})
 		res := result(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer"}`))
 		if res.Action.Status != "succeeded" || h.sb.Calls(shopifysandbox.OpOrderCancel) != 2 {
@@ -511,7 +554,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("cancel done, refund lost: the refund is finished once, the cancel not repeated", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
+		h := newHarness(t, harnessOpts{kind: kind, shopifyTimeout: 200 * time.Millisecond, actionWait: 300 * time.Millisecond})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpRefundCreate, Latency: 5 * time.Second, Times: 4})
 		p := path(shopifysandbox.OrderPaidUnfulfilled, "cancel")
 		body := `{"reason":"customer","refund":{"mode":"full"}}`
@@ -529,7 +572,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("cancel job FAILED: the action fails and no refund follows", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, CancelJobFails: true})
 		p := problem(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "cancel"), "k", `{"reason":"customer","refund":{"mode":"full"}}`), http.StatusBadGateway, "shopify_rejected")
 		if !strings.Contains(p.Detail, "could not be voided") {
@@ -544,7 +587,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("staff note too long with the marker: 422 before anything is sent", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		note := strings.Repeat("n", 220)
 		problem(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k", `{"reason":"customer","staff_note":"`+note+`"}`), http.StatusUnprocessableEntity, "invalid_staff_note")
 		if n := h.sb.Calls(shopifysandbox.OpOrderCancel); n != 0 {
@@ -557,7 +600,7 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 	})
 	t.Run("userErrors", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, harnessOpts{})
+		h := newHarness(t, harnessOpts{kind: kind})
 		h.sb.Inject(shopifysandbox.Fault{Op: shopifysandbox.OpOrderCancel, UserErrors: []shopifysandbox.UserError{{Field: []string{"orderId"}, Message: "Order cannot be cancelled while a payment is processing"}}})
 		p := problem(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "k1", `{"reason":"customer"}`), http.StatusBadGateway, "shopify_rejected")
 		if !strings.Contains(p.Detail, "payment is processing") {
@@ -582,7 +625,14 @@ func TestShopifyFailuresOnMutations(t *testing.T) {
 
 func TestActionsAndTimeline(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, harnessOpts{})
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) { testActionsAndTimeline(t, kind) })
+	}
+}
+
+func testActionsAndTimeline(t *testing.T, kind string) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{kind: kind})
 	p := path(shopifysandbox.OrderPaidUnfulfilled, "refund")
 	result(t, h.post(p, "a", `{"amount":"5.00"}`))
 	result(t, h.post(p, "b", `{"amount":"6.00"}`))
