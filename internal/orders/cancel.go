@@ -46,7 +46,7 @@ type CancelJobStatus struct {
 // cancellation.
 func (s *Service) planCancel(a *Action, o Order) error {
 	req := *a.Plan.Cancel
-	if err := req.checkDecimals(o.Currency); err != nil {
+	if err := req.checkDecimals(moneyBack(o)); err != nil {
 		return err
 	}
 	if !o.Actions.Cancel.Allowed {
@@ -60,14 +60,14 @@ func (s *Service) planCancel(a *Action, o Order) error {
 		if req.RefundMode == RefundAmount {
 			amount = *req.Amount
 		}
-		if err := checkAmount("refund.amount", amount, o.Refundable, o.Currency); err != nil {
+		if err := checkAmount("refund.amount", amount, o.Refundable, moneyBack(o)); err != nil {
 			return err
 		}
 		txs, err := allocate(o, amount)
 		if err != nil {
 			return err
 		}
-		a.Amount, a.Currency = &amount, o.Currency
+		a.Amount, a.Currency = &amount, moneyBack(o)
 		a.RefundInput = &RefundCommand{
 			OrderID: o.ID, IdempotencyKey: a.RefundKey, Note: withMarker("Order cancelled ("+req.Reason+")", a.ID),
 			NotifyCustomer: req.NotifyCustomer, Currency: refundCurrency(o), Transactions: txs,

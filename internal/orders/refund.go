@@ -15,7 +15,7 @@ import (
 // as Shopify's suggestedRefund reckons them.
 func (s *Service) planRefund(ctx context.Context, shop tenant.Shop, a *Action, o Order) error {
 	req := *a.Plan.Refund
-	if err := req.checkDecimals(o.Currency); err != nil {
+	if err := req.checkDecimals(moneyBack(o)); err != nil {
 		return err
 	}
 	if !o.Actions.Refund.Allowed {
@@ -36,23 +36,33 @@ func (s *Service) planRefund(ctx context.Context, shop tenant.Shop, a *Action, o
 			return fmt.Errorf("refund suggestion for order %d: %w", o.ID, err)
 		}
 		amount, txs = sug.Amount, sug.Transactions
-		if err := checkAmount("amount", amount, o.Refundable, o.Currency); err != nil {
+		if err := checkAmount("amount", amount, o.Refundable, moneyBack(o)); err != nil {
 			return err
 		}
 	} else {
-		if err := checkAmount("amount", amount, o.Refundable, o.Currency); err != nil {
+		if err := checkAmount("amount", amount, o.Refundable, moneyBack(o)); err != nil {
 			return err
 		}
 		if txs, err = allocate(o, amount); err != nil {
 			return err
 		}
 	}
-	a.Amount, a.Currency = &amount, o.Currency
+	a.Amount, a.Currency = &amount, moneyBack(o)
 	a.RefundInput = &RefundCommand{
 		OrderID: o.ID, IdempotencyKey: a.RefundKey, Note: withMarker(req.Note, a.ID), NotifyCustomer: req.NotifyCustomer,
 		Currency: refundCurrency(o), Lines: lines, Shipping: shipping, Transactions: txs,
 	}
 	return nil
+}
+
+// moneyBack is the currency a refund of o is made in, and so the one its
+// amounts are written, checked and reported in: the presentment currency
+// when the customer paid in another currency than the shop's.
+func moneyBack(o Order) string {
+	if c := refundCurrency(o); c != "" {
+		return c
+	}
+	return o.Currency
 }
 
 // refundCurrency is RefundInput.currency: required when the order was paid
@@ -170,7 +180,7 @@ func refundAmount(o Order, req RefundRequest) (decimal.Decimal, []RefundCommandL
 		sh := left
 		if !s.Full {
 			sh = *s.Amount
-			if err := checkAmount("shipping.amount", sh, left, o.Currency); err != nil {
+			if err := checkAmount("shipping.amount", sh, left, moneyBack(o)); err != nil {
 				return decimal.Zero, nil, nil, false, err
 			}
 		} else if !left.IsPositive() {

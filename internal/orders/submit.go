@@ -133,7 +133,7 @@ func (s *Service) checkCurrency(ctx context.Context, shop tenant.Shop, orderID i
 	if err != nil {
 		return nil // the job checks it on the fresh order
 	}
-	return check(o.Currency)
+	return check(moneyBack(o))
 }
 
 func (s *Service) submit(ctx context.Context, shop tenant.Shop, orderID int64, kind ActionKind, call ActionCall, plan ActionPlan, reason string, refund bool) (ActionResult, error) {
