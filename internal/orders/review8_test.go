@@ -80,3 +80,100 @@ func TestReview8FirstCancelRefusedAsAlreadyCancelled(t *testing.T) {
 		t.Fatalf("got %s (%s), refunds %d", got.Status, got.ErrorCode, sh.refunds)
 	}
 }
+
+// TestReview8CancelRefundCrashAtEachStep: a cancel+refund that crashes (or
+// meets an outage) before or after each Shopify call and at each save
+// ends succeeded, the order cancelled once and refunded once.
+func TestReview8CancelRefundCrashAtEachStep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	failSave := func(st *fakeStore, when func(before, after Action) bool) {
+		failed := false
+		st.failUpdate = func(before, after Action) error {
+			if !failed && when(before, after) {
+				failed = true
+				return errCrash
+			}
+			return nil
+		}
+	}
+	steps := []struct {
+		name string
+		arm  func(st *fakeStore, sh *fakeShopify)
+	}{
+		{"write-ahead save fails", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(b, a Action) bool { return b.CancelInput == nil && a.CancelInput != nil })
+		}},
+		{"attempt counted, orderCancel never sent", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(b, a Action) bool { return b.CancelAttempts == 0 && a.CancelAttempts == 1 })
+		}},
+		{"orderCancel 503 before Shopify ran it", func(_ *fakeStore, sh *fakeShopify) {
+			sh.onCancel = func(n int) error {
+				if n == 1 {
+					return fmt.Errorf("%w: 503", ErrShopifyUnavailable)
+				}
+				return nil
+			}
+		}},
+		{"orderCancel ran, answer lost", func(_ *fakeStore, sh *fakeShopify) {
+			sh.onCancel = func(n int) error {
+				if n == 1 {
+					sh.mu.Lock()
+					now := time.Now().UTC()
+					sh.order.CancelledAt = &now
+					sh.mu.Unlock()
+					return fmt.Errorf("%w: answer lost", ErrShopifyTimeout)
+				}
+				return nil
+			}
+		}},
+		{"cancel done, its save fails", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(b, a Action) bool { return !b.CancelDone && a.CancelDone })
+		}},
+		{"refund attempt counted, never sent", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(b, a Action) bool { return b.RefundAttempts == 0 && a.RefundAttempts == 1 })
+		}},
+		{"refund made, answer lost", func(_ *fakeStore, sh *fakeShopify) {
+			sh.afterMade = func(n int) error {
+				if n == 1 {
+					return fmt.Errorf("%w: answer lost", ErrShopifyTimeout)
+				}
+				return nil
+			}
+		}},
+		{"refund made, its save fails", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(b, a Action) bool { return !b.RefundDone && a.RefundDone })
+		}},
+		{"outcome save fails", func(st *fakeStore, _ *fakeShopify) {
+			failSave(st, func(_, a Action) bool { return a.Status.Final() })
+		}},
+	}
+	for i, step := range steps {
+		t.Run(step.name, func(t *testing.T) {
+			t.Parallel()
+			st, sh := newFakeStore(), newFakeShopify()
+			s := newEngine(t, st, sh, time.Minute)
+			step.arm(st, sh)
+			id := fmt.Sprintf("cr-%d", i)
+			a := Action{ID: id, ShopID: 1, OrderID: 1, Kind: ActionCancel, Status: ActionPending, AgentID: "7", Reason: "customer",
+				RefundRequested: true, Plan: ActionPlan{Cancel: &CancelRequest{Reason: "customer", RefundMode: RefundFull, Restock: true}},
+				RefundKey: refundKey(id), CreatedAt: time.Now(), UpdatedAt: time.Now()}
+			if _, err := st.SubmitAction(ctx, Submission{Action: a}, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Execute(ctx, testShop, a.ID)
+			if err == nil && got.Status.Final() && got.Status != ActionSucceeded {
+				t.Fatalf("first run ended %s (%s)", got.Status, got.Error)
+			}
+			for j := 0; j < 4 && !got.Status.Final(); j++ {
+				got, _ = s.Execute(ctx, testShop, a.ID)
+			}
+			if got.Status != ActionSucceeded || !got.CancelDone || !got.RefundDone || got.ShopifyRefundID == nil {
+				t.Fatalf("after resuming: %s (%s %s) cancel %v refund %v", got.Status, got.ErrorCode, got.Error, got.CancelDone, got.RefundDone)
+			}
+			if sh.order.CancelledAt == nil || sh.refunds != 1 {
+				t.Errorf("Shopify: cancelled %v, %d refunds", sh.order.CancelledAt != nil, sh.refunds)
+			}
+		})
+	}
+}
