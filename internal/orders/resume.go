@@ -165,6 +165,7 @@ func (s *Service) finish(ctx context.Context, shop tenant.Shop, l *lease, a Acti
 	} else if stored, err := s.store.GetOrder(ctx, shop.ID, a.OrderID); err == nil {
 		order = stored
 	}
+	pending := a
 	now := s.now().UTC()
 	a.CompletedAt = &now
 	if failure == nil {
@@ -174,9 +175,10 @@ func (s *Service) finish(ctx context.Context, shop tenant.Shop, l *lease, a Acti
 	}
 	final, err := s.store1(ctx, l, shop, a)
 	if err != nil {
-		// Not recorded: the action stays pending and the next run records
-		// it (a Shopify success is never turned into a failure).
-		return a, fmt.Errorf("record outcome: %w", err)
+		// Not recorded: the action stays pending (and is returned so, for
+		// its job to carry on) and the next run records it (a Shopify
+		// success is never turned into a failure).
+		return pending, fmt.Errorf("record outcome: %w", err)
 	}
 	if final.SentToShopify() && order.Name != "" {
 		s.recordAction(ctx, shop, final, order)

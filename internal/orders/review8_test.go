@@ -177,3 +177,37 @@ func TestReview8CancelRefundCrashAtEachStep(t *testing.T) {
 		})
 	}
 }
+
+// TestReview8OutcomeSaveFailureKeepsTheJob: when the outcome's save fails
+// after Shopify refunded, the action is still pending in the store, so its
+// job must not be told it is done (the River worker then completes the job
+// and only the sweep is left to record the outcome).
+func TestReview8OutcomeSaveFailureKeepsTheJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, sh := newFakeStore(), newFakeShopify()
+	s := newEngine(t, st, sh, time.Minute)
+	failed := false
+	st.failUpdate = func(_, after Action) error {
+		if after.Status.Final() && !failed {
+			failed = true
+			return errCrash
+		}
+		return nil
+	}
+	a := submitRefund(t, s, st, "3.00")
+	done, err := s.ExecuteAction(ctx, testShop, a.ID)
+	stored, _ := st.GetAction(ctx, 1, a.ID)
+	if stored.Status != ActionPending {
+		t.Fatalf("stored = %s", stored.Status)
+	}
+	if done || err == nil {
+		t.Errorf("job told done=%v err=%v while the action is pending", done, err)
+	}
+	if done, err = s.ExecuteAction(ctx, testShop, a.ID); !done || err != nil {
+		t.Fatalf("second run: done=%v err=%v", done, err)
+	}
+	if got, _ := st.GetAction(ctx, 1, a.ID); got.Status != ActionSucceeded || sh.refunds != 1 {
+		t.Errorf("final %s, refunds %d", got.Status, sh.refunds)
+	}
+}
