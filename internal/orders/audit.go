@@ -9,7 +9,7 @@ import (
 
 // recordAction puts a final action that went to Shopify on the contact's
 // timeline, with its outcome; one entry per action.
-func (s *Service) recordAction(ctx context.Context, shop tenant.Shop, a Action, o Order) {
+func (s *Service) recordAction(ctx context.Context, shop tenant.Shop, a Action, o Order) error {
 	ev := TimelineEvent{
 		ID: "action:" + a.ID, OrderID: o.ID, OrderName: o.Name, Type: "action." + string(a.Kind),
 		OccurredAt: a.CreatedAt, AgentID: a.AgentID, Summary: actionSummary(a),
@@ -28,8 +28,9 @@ func (s *Service) recordAction(ctx context.Context, shop tenant.Shop, a Action, 
 		ev.Data["amount"], ev.Data["currency"] = FormatMoney(*a.Amount, a.Currency), a.Currency
 	}
 	if err := s.store.AddTimelineEvents(ctx, shop.ID, []TimelineEvent{ev}); err != nil {
-		s.log.ErrorContext(ctx, "record timeline event", "action_id", a.ID, "err", err)
+		return fmt.Errorf("record action %s on the timeline: %w", a.ID, err)
 	}
+	return nil
 }
 
 func actionSummary(a Action) string {

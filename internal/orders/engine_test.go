@@ -27,6 +27,10 @@ type fakeStore struct {
 	// failUpdate, when it returns an error for an update, fails it (a
 	// crash or an outage at that save).
 	failUpdate func(before, after Action) error
+	// timeline holds the timeline events written; failTimeline, when it
+	// returns an error, fails a write.
+	timeline     map[string]TimelineEvent
+	failTimeline func() error
 }
 
 type fakeLease struct {
@@ -66,7 +70,22 @@ func (f *fakeStore) CustomerSyncedAt(context.Context, int64, int64) (time.Time, 
 	return time.Time{}, nil
 }
 func (f *fakeStore) MarkCustomerSynced(context.Context, int64, int64, time.Time) error { return nil }
-func (f *fakeStore) AddTimelineEvents(context.Context, int64, []TimelineEvent) error   { return nil }
+func (f *fakeStore) AddTimelineEvents(_ context.Context, _ int64, evs []TimelineEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failTimeline != nil {
+		if err := f.failTimeline(); err != nil {
+			return err
+		}
+	}
+	if f.timeline == nil {
+		f.timeline = map[string]TimelineEvent{}
+	}
+	for _, e := range evs {
+		f.timeline[e.ID] = e
+	}
+	return nil
+}
 func (f *fakeStore) Timeline(context.Context, int64, int64, *TimelineCursor, int) ([]TimelineEvent, error) {
 	return nil, nil
 }

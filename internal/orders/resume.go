@@ -173,15 +173,21 @@ func (s *Service) finish(ctx context.Context, shop tenant.Shop, l *lease, a Acti
 	} else {
 		a.Status, a.ErrorCode, a.Error = ActionFailed, errorCode(failure), publicError(failure)
 	}
+	// The contact's timeline first: once the outcome is recorded the
+	// action never runs again, so an entry written after it could be lost
+	// to a crash. Written (or rewritten, it is keyed by the action) here,
+	// the next run writes it again if anything below fails.
+	if a.SentToShopify() && order.Name != "" {
+		if err := s.recordAction(ctx, shop, a, order); err != nil {
+			return pending, err
+		}
+	}
 	final, err := s.store1(ctx, l, shop, a)
 	if err != nil {
 		// Not recorded: the action stays pending (and is returned so, for
 		// its job to carry on) and the next run records it (a Shopify
 		// success is never turned into a failure).
 		return pending, fmt.Errorf("record outcome: %w", err)
-	}
-	if final.SentToShopify() && order.Name != "" {
-		s.recordAction(ctx, shop, final, order)
 	}
 	return final, nil
 }

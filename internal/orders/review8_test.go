@@ -211,3 +211,33 @@ func TestReview8OutcomeSaveFailureKeepsTheJob(t *testing.T) {
 		t.Errorf("final %s, refunds %d", got.Status, sh.refunds)
 	}
 }
+
+// TestReview8TimelineEntryIsNotLost: the contact's timeline entry of an
+// action that went to Shopify is written before its outcome is recorded,
+// and a failed write keeps the action pending for the next run: written
+// after the outcome and only logged when it failed, a database blip or a
+// crash between the two left a refunded action off the timeline for good
+// (a final action never runs again).
+func TestReview8TimelineEntryIsNotLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, sh := newFakeStore(), newFakeShopify()
+	s := newEngine(t, st, sh, time.Minute)
+	failed := false
+	st.failTimeline = func() error {
+		if !failed {
+			failed = true
+			return errCrash
+		}
+		return nil
+	}
+	a := submitRefund(t, s, st, "4.00")
+	got, _ := s.Execute(ctx, testShop, a.ID)
+	for i := 0; i < 3 && !got.Status.Final(); i++ {
+		got, _ = s.Execute(ctx, testShop, a.ID)
+	}
+	ev, ok := st.timeline["action:"+a.ID]
+	if got.Status != ActionSucceeded || !ok || ev.Data["status"] != string(ActionSucceeded) || sh.refunds != 1 {
+		t.Fatalf("action %s, timeline entry %v %+v, refunds %d", got.Status, ok, ev.Data, sh.refunds)
+	}
+}
