@@ -34,12 +34,7 @@ func TestReview8CancelResendRefusedAsAlreadyCancelled(t *testing.T) {
 		}
 		return nil
 	}
-	a := Action{ID: "cancel-r8", ShopID: 1, OrderID: 1, Kind: ActionCancel, Status: ActionPending, AgentID: "7", Reason: "customer",
-		RefundRequested: true, Plan: ActionPlan{Cancel: &CancelRequest{Reason: "customer", RefundMode: RefundFull, Restock: true}},
-		RefundKey: refundKey("cancel-r8"), CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if _, err := st.SubmitAction(ctx, Submission{Action: a}, nil); err != nil {
-		t.Fatal(err)
-	}
+	a := submitCancelRefund(t, st, "cancel-r8")
 	got, _ := s.Execute(ctx, testShop, a.ID)
 	if got.Status.Final() {
 		t.Fatalf("first run final without an answer: %+v", got)
@@ -69,12 +64,7 @@ func TestReview8FirstCancelRefusedAsAlreadyCancelled(t *testing.T) {
 		sh.mu.Unlock()
 		return nil
 	}
-	a := Action{ID: "cancel-r8b", ShopID: 1, OrderID: 1, Kind: ActionCancel, Status: ActionPending, AgentID: "7", Reason: "customer",
-		RefundRequested: true, Plan: ActionPlan{Cancel: &CancelRequest{Reason: "customer", RefundMode: RefundFull, Restock: true}},
-		RefundKey: refundKey("cancel-r8b"), CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if _, err := st.SubmitAction(ctx, Submission{Action: a}, nil); err != nil {
-		t.Fatal(err)
-	}
+	a := submitCancelRefund(t, st, "cancel-r8b")
 	got, _ := s.Execute(ctx, testShop, a.ID)
 	if got.Status != ActionFailed || got.ErrorCode != string(BlockedAlreadyCancelled) || sh.refunds != 0 {
 		t.Fatalf("got %s (%s), refunds %d", got.Status, got.ErrorCode, sh.refunds)
@@ -155,12 +145,7 @@ func TestReview8CancelRefundCrashAtEachStep(t *testing.T) {
 			s := newEngine(t, st, sh, time.Minute)
 			step.arm(st, sh)
 			id := fmt.Sprintf("cr-%d", i)
-			a := Action{ID: id, ShopID: 1, OrderID: 1, Kind: ActionCancel, Status: ActionPending, AgentID: "7", Reason: "customer",
-				RefundRequested: true, Plan: ActionPlan{Cancel: &CancelRequest{Reason: "customer", RefundMode: RefundFull, Restock: true}},
-				RefundKey: refundKey(id), CreatedAt: time.Now(), UpdatedAt: time.Now()}
-			if _, err := st.SubmitAction(ctx, Submission{Action: a}, nil); err != nil {
-				t.Fatal(err)
-			}
+			a := submitCancelRefund(t, st, id)
 			got, err := s.Execute(ctx, testShop, a.ID)
 			if err == nil && got.Status.Final() && got.Status != ActionSucceeded {
 				t.Fatalf("first run ended %s (%s)", got.Status, got.Error)
@@ -240,4 +225,16 @@ func TestReview8TimelineEntryIsNotLost(t *testing.T) {
 	if got.Status != ActionSucceeded || !ok || ev.Data["status"] != string(ActionSucceeded) || sh.refunds != 1 {
 		t.Fatalf("action %s, timeline entry %v %+v, refunds %d", got.Status, ok, ev.Data, sh.refunds)
 	}
+}
+
+// submitCancelRefund records a pending cancellation with a full refund.
+func submitCancelRefund(t *testing.T, st *fakeStore, id string) Action {
+	t.Helper()
+	a := Action{ID: id, ShopID: 1, OrderID: 1, Kind: ActionCancel, Status: ActionPending, AgentID: "7", Reason: "customer",
+		RefundRequested: true, Plan: ActionPlan{Cancel: &CancelRequest{Reason: "customer", RefundMode: RefundFull, Restock: true}},
+		RefundKey: refundKey(id), CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if _, err := st.SubmitAction(context.Background(), Submission{Action: a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
