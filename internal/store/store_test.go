@@ -290,3 +290,15 @@ func TestCustomerSyncTimes(t *testing.T) {
 		}
 	})
 }
+
+// TestShopsHaveNoWebhookSecret: shops.webhook_secret (00009) was stored
+// and never read; webhooks are verified with the app's secret alone
+// (DESIGN.md), so 00014 drops it. Writing the column must fail.
+func TestShopsHaveNoWebhookSecret(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *store.Store) {
+		if _, err := s.SQL().ExecContext(context.Background(), "UPDATE shops SET webhook_secret = NULL"); err == nil {
+			t.Fatal("shops still has a webhook_secret column")
+		}
+	})
+}
