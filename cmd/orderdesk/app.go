@@ -121,6 +121,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 		return nil, err
 	}
 	log.Info("tracing", "exporter", tr.Exporter())
+	telemetry.ReportErrorsTo(log)
 	tp := tr.Provider() // nil when nothing is exported: no instrumentation
 	c, err := newCore(ctx, cfg, log, tp)
 	if err != nil {

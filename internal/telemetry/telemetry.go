@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -96,6 +97,18 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("flush traces: %w", err)
 	}
 	return nil
+}
+
+// ReportErrorsTo sends OpenTelemetry's own errors (spans the collector
+// could not be reached for, or refused) to log, as JSON lines like every
+// other line orderdesk writes, instead of the SDK's default: unstructured
+// "traces export: ..." lines on stderr through the standard library's log.
+// The SDK reports them only through its process-wide handler, so this is
+// the one global the package sets; cmd/orderdesk sets it at start-up.
+func ReportErrorsTo(log *slog.Logger) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("opentelemetry", "err", err.Error())
+	}))
 }
 
 // Propagator carries trace context across HTTP (traceparent, tracestate)

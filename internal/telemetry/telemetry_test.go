@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/orderdesk/orderdesk/internal/config"
@@ -69,5 +72,56 @@ func TestOTLPExporterBuilds(t *testing.T) {
 	tr, err := telemetry.New(context.Background(), config.Telemetry{Endpoint: "http://127.0.0.1:1", ServiceName: "orderdesk"}, "test", io.Discard)
 	if err != nil || tr.Provider() == nil || tr.Exporter() != "otlp" {
 		t.Fatalf("otlp: %v %v", tr, err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the exporter's goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Review-13 finding: a collector that cannot be reached made the SDK write
+// "2026/12/02 05:44:27 traces export: Post ...: connection refused" to
+// stderr through the standard library's log, lines that are neither JSON
+// nor in the service's log. Not parallel: the SDK's error handler is
+// process-wide.
+func TestExportErrorsAreLogLines(t *testing.T) {
+	var out lockedBuffer
+	telemetry.ReportErrorsTo(slog.New(slog.NewJSONHandler(&out, nil)))
+	tr, err := telemetry.New(context.Background(), config.Telemetry{Endpoint: "http://127.0.0.1:1", ServiceName: "orderdesk"}, "test", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sp := tr.Provider().Tracer("t").Start(context.Background(), "op")
+	sp.End()
+	_ = tr.Shutdown(context.Background()) // drains the queue: the export fails
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
+		if rec["msg"] == "opentelemetry" && strings.Contains(fmt.Sprint(rec["err"]), "127.0.0.1:1") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the failed export was not logged: %q", out.String())
 	}
 }
