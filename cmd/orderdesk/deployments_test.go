@@ -196,3 +196,47 @@ func testDeploymentMetrics(t *testing.T, kind string) {
 		}
 	}
 }
+
+var (
+	alertRule   = regexp.MustCompile(`(?m)^\s*- alert: (\S+)`)
+	labelRef    = regexp.MustCompile(`\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)`)
+	groupedBy   = regexp.MustCompile(`\bby\s*\(([^)]*)\)`)
+	aggregation = regexp.MustCompile(`\b(sum|min|max|avg|count|histogram_quantile)\s*(\(|by\b|without\b)`)
+)
+
+// TestAlertAnnotationsNameKeptLabels: an annotation's {{ $labels.x }} is
+// a label the rule's expression keeps, or the summary renders empty. The
+// Shopify budget alert said "Shop {{ $labels.shop }}" after the gauge's
+// label became shop_id (review-13 finding 3): "Shop  has 40 points left".
+func TestAlertAnnotationsNameKeptLabels(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../deployments/prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	starts := alertRule.FindAllStringSubmatchIndex(text, -1)
+	if len(starts) < 5 {
+		t.Fatalf("only %d alert rules found", len(starts))
+	}
+	for i, m := range starts {
+		end := len(text)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
+		}
+		name, rule := text[m[2]:m[3]], text[m[0]:end]
+		expr, _, _ := strings.Cut(rule, "annotations:")
+		kept := map[string]bool{}
+		for _, g := range groupedBy.FindAllStringSubmatch(expr, -1) {
+			for _, l := range strings.Split(g[1], ",") {
+				kept[strings.TrimSpace(l)] = true
+			}
+		}
+		aggregated := aggregation.MatchString(expr)
+		for _, ref := range labelRef.FindAllStringSubmatch(rule, -1) {
+			if l := ref[1]; aggregated && !kept[l] {
+				t.Errorf("%s: the annotations name $labels.%s, which the expression does not keep (by %v)", name, l, kept)
+			}
+		}
+	}
+}
