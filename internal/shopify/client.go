@@ -9,6 +9,8 @@ package shopify
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -341,114 +343,139 @@ func mapCtxErr(err error) error {
 	return err
 }
 
-// Order reads an order with its transactions and fulfilment events: the
-// full state, as needed before any mutation.
+// Order reads an order with its transactions, fulfilments (tracking,
+// carrier events) and refunds in one GraphQL query: the full state, as
+// needed before any mutation.
 func (c *Client) Order(ctx context.Context, shop tenant.Shop, id int64) (orders.ShopifyOrder, error) {
-	var o *goshopify.Order
-	err := c.read(ctx, shop, "get order", func(ctx context.Context, lib *goshopify.Client) error {
-		var err error
-		o, err = lib.Order.Get(ctx, uint64(id), nil)
-		return err
-	})
+	resp, err := Order(ctx, c.reader(shop), gid("Order", id), viewBounds.lines, viewBounds.events)
 	if err != nil {
 		return orders.ShopifyOrder{}, err
 	}
-	return c.enrich(ctx, shop, *o, true)
+	if resp.Order == nil {
+		return orders.ShopifyOrder{}, fmt.Errorf("order %d: %w", id, orders.ErrNotFound)
+	}
+	return OrderFromGraphQL(&resp.Order.OrderFacts)
 }
 
-// CustomerOrders reads a customer's orders (any status, up to 250, which
-// covers any real contact), fetching extra detail only where it changes
-// what the CRM sees.
-func (c *Client) CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]orders.ShopifyOrder, error) {
-	var list []goshopify.Order
-	err := c.read(ctx, shop, "list customer orders", func(ctx context.Context, lib *goshopify.Client) error {
-		var err error
-		list, err = lib.Customer.ListOrders(ctx, uint64(customerID), goshopify.OrderListOptions{Status: "any", ListOptions: goshopify.ListOptions{Limit: 250}})
-		return err
-	})
-	if err != nil {
-		return nil, err
+// bounds are the OrderFacts fragment's nested list sizes for one
+// operation: line items of the order, of a fulfilment and of a refund
+// (lines); carrier events of a fulfilment and transactions of a refund
+// (events).
+type bounds struct{ lines, events int }
+
+// Shopify refuses a query whose requested cost passes 1,000 points, and
+// every nested entry asked for costs points on each order of a page
+// (TestDocumentCosts holds these under the limit). Lists ask for little
+// and read an order that has more again alone, with the view's bounds.
+var (
+	viewBounds = bounds{lines: 50, events: 20}
+	listBounds = bounds{lines: 10, events: 5}
+)
+
+// customerPageSize is how many orders one CustomerOrders or Orders page
+// asks for, with listBounds.
+const customerPageSize = 5
+
+// listed converts an order of a list; one with more nested entries than
+// the list asked for is read again through the view query.
+func (c *Client) listed(ctx context.Context, shop tenant.Shop, o *OrderFacts) (orders.ShopifyOrder, error) {
+	facts, err := OrderFromGraphQL(o)
+	if !errors.Is(err, ErrTruncated) {
+		return facts, err
 	}
-	out := make([]orders.ShopifyOrder, 0, len(list))
-	for _, o := range list {
-		so, err := c.enrich(ctx, shop, o, false)
+	id, gerr := gidNumber(o.Id)
+	if gerr != nil {
+		return orders.ShopifyOrder{}, err
+	}
+	return c.Order(ctx, shop, id)
+}
+
+// CustomerOrders reads every order of a customer, newest first, following
+// the cursor until Shopify says there is no more: no cap.
+func (c *Client) CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]orders.ShopifyOrder, error) {
+	var out []orders.ShopifyOrder
+	var after *string
+	for {
+		resp, err := CustomerOrders(ctx, c.reader(shop), gid("Customer", customerID), customerPageSize, after, listBounds.lines, listBounds.events)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, so)
+		if resp.Customer == nil {
+			return nil, fmt.Errorf("customer %d: %w", customerID, orders.ErrNotFound)
+		}
+		page := resp.Customer.Orders
+		for i := range page.Nodes {
+			o, err := c.listed(ctx, shop, &page.Nodes[i].OrderFacts)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+		if !page.PageInfo.HasNextPage || page.PageInfo.EndCursor == nil {
+			return out, nil
+		}
+		after = page.PageInfo.EndCursor
 	}
-	return out, nil
 }
 
-// OrdersPage reads one page of the shop's orders. A page_info request
-// carries no other filter: Shopify refuses them together.
+// pageToken is what OrdersPage's NextPageInfo carries: the search and
+// where the next page starts (a GraphQL cursor only means something with
+// the search it came from).
+type pageToken struct {
+	Query string `json:"q,omitempty"`
+	After string `json:"a"`
+}
+
+// OrdersPage reads one page of the shop's orders updated since
+// req.UpdatedAtMin (all of them when zero), oldest change first, through
+// orders(query: "updated_at:>=..."). req.Limit is capped to what one query
+// may cost.
 func (c *Client) OrdersPage(ctx context.Context, shop tenant.Shop, req orders.PageRequest) (orders.OrdersPage, error) {
-	opts := goshopify.OrderListOptions{ListOptions: goshopify.ListOptions{Limit: req.Limit, PageInfo: req.PageInfo}}
-	if req.PageInfo == "" {
-		opts.Status = "any"
-		opts.UpdatedAtMin = req.UpdatedAtMin
+	tok := pageToken{Query: ordersSearch(req.UpdatedAtMin)}
+	if req.PageInfo != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(req.PageInfo)
+		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.After == "" {
+			return orders.OrdersPage{}, fmt.Errorf("page token %q: %w", req.PageInfo, orders.ErrInvalidInput)
+		}
 	}
-	var list []goshopify.Order
-	var page *goshopify.Pagination
-	err := c.read(ctx, shop, "list orders", func(ctx context.Context, lib *goshopify.Client) error {
-		var err error
-		list, page, err = lib.Order.ListWithPagination(ctx, opts)
-		return err
-	})
+	first := customerPageSize
+	if req.Limit > 0 && req.Limit < first {
+		first = req.Limit
+	}
+	var query, after *string
+	if tok.Query != "" {
+		query = &tok.Query
+	}
+	if tok.After != "" {
+		after = &tok.After
+	}
+	resp, err := Orders(ctx, c.reader(shop), query, first, after, listBounds.lines, listBounds.events)
 	if err != nil {
 		return orders.OrdersPage{}, err
 	}
-	out := orders.OrdersPage{Orders: make([]orders.ShopifyOrder, 0, len(list))}
-	for _, o := range list {
-		so, err := c.enrich(ctx, shop, o, false)
+	out := orders.OrdersPage{Orders: make([]orders.ShopifyOrder, 0, len(resp.Orders.Nodes))}
+	for i := range resp.Orders.Nodes {
+		o, err := c.listed(ctx, shop, &resp.Orders.Nodes[i].OrderFacts)
 		if err != nil {
 			return orders.OrdersPage{}, err
 		}
-		out.Orders = append(out.Orders, so)
+		out.Orders = append(out.Orders, o)
 	}
-	if page != nil && page.NextPageOptions != nil {
-		out.NextPageInfo = page.NextPageOptions.PageInfo
+	if pi := resp.Orders.PageInfo; pi.HasNextPage && pi.EndCursor != nil {
+		raw, err := json.Marshal(pageToken{Query: tok.Query, After: *pi.EndCursor})
+		if err != nil {
+			return orders.OrdersPage{}, fmt.Errorf("page token: %w", err)
+		}
+		out.NextPageInfo = base64.RawURLEncoding.EncodeToString(raw)
 	}
 	return out, nil
 }
 
-// enrich adds transactions and fulfilment events. full fetches all of them;
-// otherwise only where the order needs them: transactions when the captured
-// amount cannot be told from the financial status, events for parcels still
-// on their way (the estimated delivery date lives only there).
-func (c *Client) enrich(ctx context.Context, shop tenant.Shop, o goshopify.Order, full bool) (orders.ShopifyOrder, error) {
-	facts := toFacts(o)
-	if full || o.FinancialStatus == "partially_paid" {
-		var txs []goshopify.Transaction
-		err := c.read(ctx, shop, "list transactions", func(ctx context.Context, lib *goshopify.Client) error {
-			var err error
-			txs, err = lib.Transaction.List(ctx, o.Id, nil)
-			return err
-		})
-		if err != nil {
-			return orders.ShopifyOrder{}, err
-		}
-		facts.Transactions = make([]orders.ShopifyTransaction, 0, len(txs))
-		for _, t := range txs {
-			facts.Transactions = append(facts.Transactions, toTransaction(t))
-		}
+// ordersSearch is the orders search for a change time, in Shopify's
+// search syntax; empty for every order.
+func ordersSearch(updatedAtMin time.Time) string {
+	if updatedAtMin.IsZero() {
+		return ""
 	}
-	for i, f := range facts.Fulfillments {
-		if f.Status != "success" || (!full && (f.ShipmentStatus == "delivered" || f.ShipmentStatus == "failure")) {
-			continue
-		}
-		var evs []goshopify.FulfillmentEvent
-		err := c.read(ctx, shop, "list fulfillment events", func(ctx context.Context, lib *goshopify.Client) error {
-			var err error
-			evs, err = lib.FulfillmentEvent.List(ctx, o.Id, uint64(f.ID))
-			return err
-		})
-		if err != nil {
-			return orders.ShopifyOrder{}, err
-		}
-		for _, e := range evs {
-			facts.Fulfillments[i].Events = append(facts.Fulfillments[i].Events, toEvent(e))
-		}
-	}
-	return facts, nil
+	return fmt.Sprintf("updated_at:>='%s'", updatedAtMin.UTC().Format(time.RFC3339))
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -117,43 +116,15 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 	}
 }
 
-// TestLimiterKeepsUnderTheBucket fires more concurrent reads than the bucket
-// holds: the adapter waits instead of letting Shopify answer 429.
-func TestLimiterKeepsUnderTheBucket(t *testing.T) {
-	t.Parallel()
-	sb, c := newSandbox(t,
-		shopifysandbox.Options{BucketSize: 10, LeakPerSecond: 20},
-		Config{RESTBucket: 10, RESTLeakPerSecond: 20})
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.OrdersPage(context.Background(), shop, orders.PageRequest{Limit: 1})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("read failed: %v", err)
-		}
-	}
-	if n := sb.Throttled(); n != 0 {
-		t.Errorf("sandbox answered 429 %d times: the limiter let calls overflow the bucket", n)
-	}
-}
-
-func TestPagingFollowsLinkHeaderOnly(t *testing.T) {
+// TestPagingFollowsTheCursor: a search's pages follow Shopify's cursor
+// (the page token keeps the search with it), each order once.
+func TestPagingFollowsTheCursor(t *testing.T) {
 	t.Parallel()
 	sb, c := newSandbox(t, shopifysandbox.Options{BucketSize: 400, LeakPerSecond: 20}, Config{RESTBucket: 400, RESTLeakPerSecond: 20})
 	sb.AddGenerated(30, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	seen := map[int64]bool{}
 	req := orders.PageRequest{Limit: 10, UpdatedAtMin: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for pages := 1; ; pages++ {
-		// The sandbox answers 400 if a page_info request carries filters.
 		page, err := c.OrdersPage(context.Background(), shop, req)
 		if err != nil {
 			t.Fatalf("page %d: %v", pages, err)

@@ -2,53 +2,60 @@ package shopify
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 )
 
-// fixtureServer serves Shopify's documented REST payloads from testdata/.
-func fixtureServer(t *testing.T) *httptest.Server {
+// fixtureSandbox holds Shopify's documented REST payloads from testdata/
+// (an order, its transactions, its fulfilment's events) in a sandbox,
+// which serves them through GraphQL.
+func fixtureSandbox(t *testing.T) *httptest.Server {
 	t.Helper()
-	files := map[string]string{
-		"/admin/api/2026-10/orders/450789469.json":                               "testdata/order_partially_fulfilled.json",
-		"/admin/api/2026-10/orders/450789469/transactions.json":                  "testdata/transactions.json",
-		"/admin/api/2026-10/orders/450789469/fulfillments/255858046/events.json": "testdata/fulfillment_events.json",
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Shopify-Access-Token") != "tok" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		f, ok := files[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		body, err := os.ReadFile(f)
+	read := func(path string, v any) {
+		body, err := os.ReadFile(path)
 		if err != nil {
-			t.Errorf("fixture: %v", err)
+			t.Fatal(err)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", "3/40")
-		_, _ = w.Write(body)
-	}))
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	var o struct {
+		Order goshopify.Order `json:"order"`
+	}
+	var txs struct {
+		Transactions []goshopify.Transaction `json:"transactions"`
+	}
+	var evs struct {
+		Events []goshopify.FulfillmentEvent `json:"fulfillment_events"`
+	}
+	read("testdata/order_partially_fulfilled.json", &o)
+	read("testdata/transactions.json", &txs)
+	read("testdata/fulfillment_events.json", &evs)
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: "shop.myshopify.com", Token: "tok"})
+	sb.AddOrder(o.Order, txs.Transactions, map[uint64][]goshopify.FulfillmentEvent{255858046: evs.Events})
+	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
+// TestMappingFromShopifyPayloads reads Shopify's documented order through
+// GraphQL (the sandbox renders it) and checks what the CRM sees of it.
 func TestMappingFromShopifyPayloads(t *testing.T) {
 	t.Parallel()
-	srv := fixtureServer(t)
+	srv := fixtureSandbox(t)
 	c, err := New(Config{APIVersion: "2026-10", BaseURL: srv.URL, Timeout: 2 * time.Second, Tokens: StaticTokens{"shop.myshopify.com": "tok"}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -461,9 +461,34 @@ func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetDisplayFulfil
 	return v.OrderFacts.DisplayFulfillmentStatus
 }
 
+// GetTaxesIncluded returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TaxesIncluded, and is useful for accessing the field via an interface.
+func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetTaxesIncluded() bool {
+	return v.OrderFacts.TaxesIncluded
+}
+
 // GetTotalPriceSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TotalPriceSet, and is useful for accessing the field via an interface.
 func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetTotalPriceSet() OrderFactsTotalPriceSetMoneyBag {
 	return v.OrderFacts.TotalPriceSet
+}
+
+// GetSubtotalPriceSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.SubtotalPriceSet, and is useful for accessing the field via an interface.
+func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetSubtotalPriceSet() *OrderFactsSubtotalPriceSetMoneyBag {
+	return v.OrderFacts.SubtotalPriceSet
+}
+
+// GetTotalTaxSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TotalTaxSet, and is useful for accessing the field via an interface.
+func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetTotalTaxSet() *OrderFactsTotalTaxSetMoneyBag {
+	return v.OrderFacts.TotalTaxSet
+}
+
+// GetTotalDiscountsSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TotalDiscountsSet, and is useful for accessing the field via an interface.
+func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetTotalDiscountsSet() *OrderFactsTotalDiscountsSetMoneyBag {
+	return v.OrderFacts.TotalDiscountsSet
+}
+
+// GetTotalShippingPriceSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TotalShippingPriceSet, and is useful for accessing the field via an interface.
+func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) GetTotalShippingPriceSet() OrderFactsTotalShippingPriceSetMoneyBag {
+	return v.OrderFacts.TotalShippingPriceSet
 }
 
 // GetTotalRefundedShippingSet returns CustomerOrdersCustomerOrdersOrderConnectionNodesOrder.TotalRefundedShippingSet, and is useful for accessing the field via an interface.
@@ -557,7 +582,17 @@ type __premarshalCustomerOrdersCustomerOrdersOrderConnectionNodesOrder struct {
 
 	DisplayFulfillmentStatus OrderDisplayFulfillmentStatus `json:"displayFulfillmentStatus"`
 
+	TaxesIncluded bool `json:"taxesIncluded"`
+
 	TotalPriceSet OrderFactsTotalPriceSetMoneyBag `json:"totalPriceSet"`
+
+	SubtotalPriceSet *OrderFactsSubtotalPriceSetMoneyBag `json:"subtotalPriceSet"`
+
+	TotalTaxSet *OrderFactsTotalTaxSetMoneyBag `json:"totalTaxSet"`
+
+	TotalDiscountsSet *OrderFactsTotalDiscountsSetMoneyBag `json:"totalDiscountsSet"`
+
+	TotalShippingPriceSet OrderFactsTotalShippingPriceSetMoneyBag `json:"totalShippingPriceSet"`
 
 	TotalRefundedShippingSet OrderFactsTotalRefundedShippingSetMoneyBag `json:"totalRefundedShippingSet"`
 
@@ -600,7 +635,12 @@ func (v *CustomerOrdersCustomerOrdersOrderConnectionNodesOrder) __premarshalJSON
 	retval.PresentmentCurrencyCode = v.OrderFacts.PresentmentCurrencyCode
 	retval.DisplayFinancialStatus = v.OrderFacts.DisplayFinancialStatus
 	retval.DisplayFulfillmentStatus = v.OrderFacts.DisplayFulfillmentStatus
+	retval.TaxesIncluded = v.OrderFacts.TaxesIncluded
 	retval.TotalPriceSet = v.OrderFacts.TotalPriceSet
+	retval.SubtotalPriceSet = v.OrderFacts.SubtotalPriceSet
+	retval.TotalTaxSet = v.OrderFacts.TotalTaxSet
+	retval.TotalDiscountsSet = v.OrderFacts.TotalDiscountsSet
+	retval.TotalShippingPriceSet = v.OrderFacts.TotalShippingPriceSet
 	retval.TotalRefundedShippingSet = v.OrderFacts.TotalRefundedShippingSet
 	retval.Customer = v.OrderFacts.Customer
 	retval.LineItems = v.OrderFacts.LineItems
@@ -841,7 +881,12 @@ var AllOrderDisplayFulfillmentStatus = []OrderDisplayFulfillmentStatus{
 
 // What orderdesk reads of an order, for every read (view, customer list,
 // incremental sync). Nested lists have bounds; a connection that says it
-// has more is refused by the adapter (never silently cut).
+// has more is refused by the adapter (never silently cut). The bounds of
+// the line-item lists ($lines) and of the event and refund-transaction
+// lists ($events) are the operation's: Shopify refuses a query whose
+// requested cost passes 1,000 points, and each line asked for costs
+// points on every order of a page, so lists ask for few and an order that
+// has more is read again alone, with the view's larger bounds.
 type OrderFacts struct {
 	Id                       string                                        `json:"id"`
 	Name                     string                                        `json:"name"`
@@ -858,7 +903,12 @@ type OrderFacts struct {
 	PresentmentCurrencyCode  CurrencyCode                                  `json:"presentmentCurrencyCode"`
 	DisplayFinancialStatus   *OrderDisplayFinancialStatus                  `json:"displayFinancialStatus"`
 	DisplayFulfillmentStatus OrderDisplayFulfillmentStatus                 `json:"displayFulfillmentStatus"`
+	TaxesIncluded            bool                                          `json:"taxesIncluded"`
 	TotalPriceSet            OrderFactsTotalPriceSetMoneyBag               `json:"totalPriceSet"`
+	SubtotalPriceSet         *OrderFactsSubtotalPriceSetMoneyBag           `json:"subtotalPriceSet"`
+	TotalTaxSet              *OrderFactsTotalTaxSetMoneyBag                `json:"totalTaxSet"`
+	TotalDiscountsSet        *OrderFactsTotalDiscountsSetMoneyBag          `json:"totalDiscountsSet"`
+	TotalShippingPriceSet    OrderFactsTotalShippingPriceSetMoneyBag       `json:"totalShippingPriceSet"`
 	TotalRefundedShippingSet OrderFactsTotalRefundedShippingSetMoneyBag    `json:"totalRefundedShippingSet"`
 	Customer                 *OrderFactsCustomer                           `json:"customer"`
 	LineItems                OrderFactsLineItemsLineItemConnection         `json:"lineItems"`
@@ -917,8 +967,29 @@ func (v *OrderFacts) GetDisplayFulfillmentStatus() OrderDisplayFulfillmentStatus
 	return v.DisplayFulfillmentStatus
 }
 
+// GetTaxesIncluded returns OrderFacts.TaxesIncluded, and is useful for accessing the field via an interface.
+func (v *OrderFacts) GetTaxesIncluded() bool { return v.TaxesIncluded }
+
 // GetTotalPriceSet returns OrderFacts.TotalPriceSet, and is useful for accessing the field via an interface.
 func (v *OrderFacts) GetTotalPriceSet() OrderFactsTotalPriceSetMoneyBag { return v.TotalPriceSet }
+
+// GetSubtotalPriceSet returns OrderFacts.SubtotalPriceSet, and is useful for accessing the field via an interface.
+func (v *OrderFacts) GetSubtotalPriceSet() *OrderFactsSubtotalPriceSetMoneyBag {
+	return v.SubtotalPriceSet
+}
+
+// GetTotalTaxSet returns OrderFacts.TotalTaxSet, and is useful for accessing the field via an interface.
+func (v *OrderFacts) GetTotalTaxSet() *OrderFactsTotalTaxSetMoneyBag { return v.TotalTaxSet }
+
+// GetTotalDiscountsSet returns OrderFacts.TotalDiscountsSet, and is useful for accessing the field via an interface.
+func (v *OrderFacts) GetTotalDiscountsSet() *OrderFactsTotalDiscountsSetMoneyBag {
+	return v.TotalDiscountsSet
+}
+
+// GetTotalShippingPriceSet returns OrderFacts.TotalShippingPriceSet, and is useful for accessing the field via an interface.
+func (v *OrderFacts) GetTotalShippingPriceSet() OrderFactsTotalShippingPriceSetMoneyBag {
+	return v.TotalShippingPriceSet
+}
 
 // GetTotalRefundedShippingSet returns OrderFacts.TotalRefundedShippingSet, and is useful for accessing the field via an interface.
 func (v *OrderFacts) GetTotalRefundedShippingSet() OrderFactsTotalRefundedShippingSetMoneyBag {
@@ -1002,6 +1073,7 @@ type OrderFactsFulfillmentsFulfillment struct {
 	DisplayStatus        *FulfillmentDisplayStatus                                                          `json:"displayStatus"`
 	CreatedAt            time.Time                                                                          `json:"createdAt"`
 	UpdatedAt            time.Time                                                                          `json:"updatedAt"`
+	DeliveredAt          *time.Time                                                                         `json:"deliveredAt"`
 	EstimatedDeliveryAt  *time.Time                                                                         `json:"estimatedDeliveryAt"`
 	Location             *OrderFactsFulfillmentsFulfillmentLocation                                         `json:"location"`
 	TrackingInfo         []OrderFactsFulfillmentsFulfillmentTrackingInfo                                    `json:"trackingInfo"`
@@ -1025,6 +1097,9 @@ func (v *OrderFactsFulfillmentsFulfillment) GetCreatedAt() time.Time { return v.
 
 // GetUpdatedAt returns OrderFactsFulfillmentsFulfillment.UpdatedAt, and is useful for accessing the field via an interface.
 func (v *OrderFactsFulfillmentsFulfillment) GetUpdatedAt() time.Time { return v.UpdatedAt }
+
+// GetDeliveredAt returns OrderFactsFulfillmentsFulfillment.DeliveredAt, and is useful for accessing the field via an interface.
+func (v *OrderFactsFulfillmentsFulfillment) GetDeliveredAt() *time.Time { return v.DeliveredAt }
 
 // GetEstimatedDeliveryAt returns OrderFactsFulfillmentsFulfillment.EstimatedDeliveryAt, and is useful for accessing the field via an interface.
 func (v *OrderFactsFulfillmentsFulfillment) GetEstimatedDeliveryAt() *time.Time {
@@ -1641,9 +1716,10 @@ func (v *OrderFactsShippingLinesShippingLineConnection) GetNodes() []OrderFactsS
 
 // OrderFactsShippingLinesShippingLineConnectionNodesShippingLine includes the requested fields of the GraphQL type ShippingLine.
 type OrderFactsShippingLinesShippingLineConnectionNodesShippingLine struct {
-	Id               *string                                                                                `json:"id"`
-	Title            string                                                                                 `json:"title"`
-	OriginalPriceSet OrderFactsShippingLinesShippingLineConnectionNodesShippingLineOriginalPriceSetMoneyBag `json:"originalPriceSet"`
+	Id                 *string                                                                                  `json:"id"`
+	Title              string                                                                                   `json:"title"`
+	OriginalPriceSet   OrderFactsShippingLinesShippingLineConnectionNodesShippingLineOriginalPriceSetMoneyBag   `json:"originalPriceSet"`
+	DiscountedPriceSet OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag `json:"discountedPriceSet"`
 }
 
 // GetId returns OrderFactsShippingLinesShippingLineConnectionNodesShippingLine.Id, and is useful for accessing the field via an interface.
@@ -1657,6 +1733,73 @@ func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLine) GetTitl
 // GetOriginalPriceSet returns OrderFactsShippingLinesShippingLineConnectionNodesShippingLine.OriginalPriceSet, and is useful for accessing the field via an interface.
 func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLine) GetOriginalPriceSet() OrderFactsShippingLinesShippingLineConnectionNodesShippingLineOriginalPriceSetMoneyBag {
 	return v.OriginalPriceSet
+}
+
+// GetDiscountedPriceSet returns OrderFactsShippingLinesShippingLineConnectionNodesShippingLine.DiscountedPriceSet, and is useful for accessing the field via an interface.
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLine) GetDiscountedPriceSet() OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag {
+	return v.DiscountedPriceSet
+}
+
+// OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag struct {
+	Money `json:"-"`
+}
+
+// GetShopMoney returns OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag) GetShopMoney() MoneyShopMoneyMoneyV2 {
+	return v.Money.ShopMoney
+}
+
+// GetPresentmentMoney returns OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 {
+	return v.Money.PresentmentMoney
+}
+
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Money)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalOrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag struct {
+	ShopMoney MoneyShopMoneyMoneyV2 `json:"shopMoney"`
+
+	PresentmentMoney MoneyPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *OrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag, error) {
+	var retval __premarshalOrderFactsShippingLinesShippingLineConnectionNodesShippingLineDiscountedPriceSetMoneyBag
+
+	retval.ShopMoney = v.Money.ShopMoney
+	retval.PresentmentMoney = v.Money.PresentmentMoney
+	return &retval, nil
 }
 
 // OrderFactsShippingLinesShippingLineConnectionNodesShippingLineOriginalPriceSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
@@ -1729,6 +1872,130 @@ type OrderFactsShippingLinesShippingLineConnectionPageInfo struct {
 // GetHasNextPage returns OrderFactsShippingLinesShippingLineConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
 func (v *OrderFactsShippingLinesShippingLineConnectionPageInfo) GetHasNextPage() bool {
 	return v.HasNextPage
+}
+
+// OrderFactsSubtotalPriceSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type OrderFactsSubtotalPriceSetMoneyBag struct {
+	Money `json:"-"`
+}
+
+// GetShopMoney returns OrderFactsSubtotalPriceSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsSubtotalPriceSetMoneyBag) GetShopMoney() MoneyShopMoneyMoneyV2 {
+	return v.Money.ShopMoney
+}
+
+// GetPresentmentMoney returns OrderFactsSubtotalPriceSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsSubtotalPriceSetMoneyBag) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 {
+	return v.Money.PresentmentMoney
+}
+
+func (v *OrderFactsSubtotalPriceSetMoneyBag) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*OrderFactsSubtotalPriceSetMoneyBag
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.OrderFactsSubtotalPriceSetMoneyBag = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Money)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalOrderFactsSubtotalPriceSetMoneyBag struct {
+	ShopMoney MoneyShopMoneyMoneyV2 `json:"shopMoney"`
+
+	PresentmentMoney MoneyPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+func (v *OrderFactsSubtotalPriceSetMoneyBag) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *OrderFactsSubtotalPriceSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsSubtotalPriceSetMoneyBag, error) {
+	var retval __premarshalOrderFactsSubtotalPriceSetMoneyBag
+
+	retval.ShopMoney = v.Money.ShopMoney
+	retval.PresentmentMoney = v.Money.PresentmentMoney
+	return &retval, nil
+}
+
+// OrderFactsTotalDiscountsSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type OrderFactsTotalDiscountsSetMoneyBag struct {
+	Money `json:"-"`
+}
+
+// GetShopMoney returns OrderFactsTotalDiscountsSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalDiscountsSetMoneyBag) GetShopMoney() MoneyShopMoneyMoneyV2 {
+	return v.Money.ShopMoney
+}
+
+// GetPresentmentMoney returns OrderFactsTotalDiscountsSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalDiscountsSetMoneyBag) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 {
+	return v.Money.PresentmentMoney
+}
+
+func (v *OrderFactsTotalDiscountsSetMoneyBag) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*OrderFactsTotalDiscountsSetMoneyBag
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.OrderFactsTotalDiscountsSetMoneyBag = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Money)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalOrderFactsTotalDiscountsSetMoneyBag struct {
+	ShopMoney MoneyShopMoneyMoneyV2 `json:"shopMoney"`
+
+	PresentmentMoney MoneyPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+func (v *OrderFactsTotalDiscountsSetMoneyBag) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *OrderFactsTotalDiscountsSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsTotalDiscountsSetMoneyBag, error) {
+	var retval __premarshalOrderFactsTotalDiscountsSetMoneyBag
+
+	retval.ShopMoney = v.Money.ShopMoney
+	retval.PresentmentMoney = v.Money.PresentmentMoney
+	return &retval, nil
 }
 
 // OrderFactsTotalPriceSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
@@ -1849,6 +2116,130 @@ func (v *OrderFactsTotalRefundedShippingSetMoneyBag) MarshalJSON() ([]byte, erro
 
 func (v *OrderFactsTotalRefundedShippingSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsTotalRefundedShippingSetMoneyBag, error) {
 	var retval __premarshalOrderFactsTotalRefundedShippingSetMoneyBag
+
+	retval.ShopMoney = v.Money.ShopMoney
+	retval.PresentmentMoney = v.Money.PresentmentMoney
+	return &retval, nil
+}
+
+// OrderFactsTotalShippingPriceSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type OrderFactsTotalShippingPriceSetMoneyBag struct {
+	Money `json:"-"`
+}
+
+// GetShopMoney returns OrderFactsTotalShippingPriceSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalShippingPriceSetMoneyBag) GetShopMoney() MoneyShopMoneyMoneyV2 {
+	return v.Money.ShopMoney
+}
+
+// GetPresentmentMoney returns OrderFactsTotalShippingPriceSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalShippingPriceSetMoneyBag) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 {
+	return v.Money.PresentmentMoney
+}
+
+func (v *OrderFactsTotalShippingPriceSetMoneyBag) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*OrderFactsTotalShippingPriceSetMoneyBag
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.OrderFactsTotalShippingPriceSetMoneyBag = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Money)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalOrderFactsTotalShippingPriceSetMoneyBag struct {
+	ShopMoney MoneyShopMoneyMoneyV2 `json:"shopMoney"`
+
+	PresentmentMoney MoneyPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+func (v *OrderFactsTotalShippingPriceSetMoneyBag) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *OrderFactsTotalShippingPriceSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsTotalShippingPriceSetMoneyBag, error) {
+	var retval __premarshalOrderFactsTotalShippingPriceSetMoneyBag
+
+	retval.ShopMoney = v.Money.ShopMoney
+	retval.PresentmentMoney = v.Money.PresentmentMoney
+	return &retval, nil
+}
+
+// OrderFactsTotalTaxSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type OrderFactsTotalTaxSetMoneyBag struct {
+	Money `json:"-"`
+}
+
+// GetShopMoney returns OrderFactsTotalTaxSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalTaxSetMoneyBag) GetShopMoney() MoneyShopMoneyMoneyV2 {
+	return v.Money.ShopMoney
+}
+
+// GetPresentmentMoney returns OrderFactsTotalTaxSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *OrderFactsTotalTaxSetMoneyBag) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 {
+	return v.Money.PresentmentMoney
+}
+
+func (v *OrderFactsTotalTaxSetMoneyBag) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*OrderFactsTotalTaxSetMoneyBag
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.OrderFactsTotalTaxSetMoneyBag = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.Money)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalOrderFactsTotalTaxSetMoneyBag struct {
+	ShopMoney MoneyShopMoneyMoneyV2 `json:"shopMoney"`
+
+	PresentmentMoney MoneyPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+func (v *OrderFactsTotalTaxSetMoneyBag) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *OrderFactsTotalTaxSetMoneyBag) __premarshalJSON() (*__premarshalOrderFactsTotalTaxSetMoneyBag, error) {
+	var retval __premarshalOrderFactsTotalTaxSetMoneyBag
 
 	retval.ShopMoney = v.Money.ShopMoney
 	retval.PresentmentMoney = v.Money.PresentmentMoney
@@ -2009,9 +2400,30 @@ func (v *OrderOrder) GetDisplayFulfillmentStatus() OrderDisplayFulfillmentStatus
 	return v.OrderFacts.DisplayFulfillmentStatus
 }
 
+// GetTaxesIncluded returns OrderOrder.TaxesIncluded, and is useful for accessing the field via an interface.
+func (v *OrderOrder) GetTaxesIncluded() bool { return v.OrderFacts.TaxesIncluded }
+
 // GetTotalPriceSet returns OrderOrder.TotalPriceSet, and is useful for accessing the field via an interface.
 func (v *OrderOrder) GetTotalPriceSet() OrderFactsTotalPriceSetMoneyBag {
 	return v.OrderFacts.TotalPriceSet
+}
+
+// GetSubtotalPriceSet returns OrderOrder.SubtotalPriceSet, and is useful for accessing the field via an interface.
+func (v *OrderOrder) GetSubtotalPriceSet() *OrderFactsSubtotalPriceSetMoneyBag {
+	return v.OrderFacts.SubtotalPriceSet
+}
+
+// GetTotalTaxSet returns OrderOrder.TotalTaxSet, and is useful for accessing the field via an interface.
+func (v *OrderOrder) GetTotalTaxSet() *OrderFactsTotalTaxSetMoneyBag { return v.OrderFacts.TotalTaxSet }
+
+// GetTotalDiscountsSet returns OrderOrder.TotalDiscountsSet, and is useful for accessing the field via an interface.
+func (v *OrderOrder) GetTotalDiscountsSet() *OrderFactsTotalDiscountsSetMoneyBag {
+	return v.OrderFacts.TotalDiscountsSet
+}
+
+// GetTotalShippingPriceSet returns OrderOrder.TotalShippingPriceSet, and is useful for accessing the field via an interface.
+func (v *OrderOrder) GetTotalShippingPriceSet() OrderFactsTotalShippingPriceSetMoneyBag {
+	return v.OrderFacts.TotalShippingPriceSet
 }
 
 // GetTotalRefundedShippingSet returns OrderOrder.TotalRefundedShippingSet, and is useful for accessing the field via an interface.
@@ -2101,7 +2513,17 @@ type __premarshalOrderOrder struct {
 
 	DisplayFulfillmentStatus OrderDisplayFulfillmentStatus `json:"displayFulfillmentStatus"`
 
+	TaxesIncluded bool `json:"taxesIncluded"`
+
 	TotalPriceSet OrderFactsTotalPriceSetMoneyBag `json:"totalPriceSet"`
+
+	SubtotalPriceSet *OrderFactsSubtotalPriceSetMoneyBag `json:"subtotalPriceSet"`
+
+	TotalTaxSet *OrderFactsTotalTaxSetMoneyBag `json:"totalTaxSet"`
+
+	TotalDiscountsSet *OrderFactsTotalDiscountsSetMoneyBag `json:"totalDiscountsSet"`
+
+	TotalShippingPriceSet OrderFactsTotalShippingPriceSetMoneyBag `json:"totalShippingPriceSet"`
 
 	TotalRefundedShippingSet OrderFactsTotalRefundedShippingSetMoneyBag `json:"totalRefundedShippingSet"`
 
@@ -2144,7 +2566,12 @@ func (v *OrderOrder) __premarshalJSON() (*__premarshalOrderOrder, error) {
 	retval.PresentmentCurrencyCode = v.OrderFacts.PresentmentCurrencyCode
 	retval.DisplayFinancialStatus = v.OrderFacts.DisplayFinancialStatus
 	retval.DisplayFulfillmentStatus = v.OrderFacts.DisplayFulfillmentStatus
+	retval.TaxesIncluded = v.OrderFacts.TaxesIncluded
 	retval.TotalPriceSet = v.OrderFacts.TotalPriceSet
+	retval.SubtotalPriceSet = v.OrderFacts.SubtotalPriceSet
+	retval.TotalTaxSet = v.OrderFacts.TotalTaxSet
+	retval.TotalDiscountsSet = v.OrderFacts.TotalDiscountsSet
+	retval.TotalShippingPriceSet = v.OrderFacts.TotalShippingPriceSet
 	retval.TotalRefundedShippingSet = v.OrderFacts.TotalRefundedShippingSet
 	retval.Customer = v.OrderFacts.Customer
 	retval.LineItems = v.OrderFacts.LineItems
@@ -2313,9 +2740,34 @@ func (v *OrdersOrdersOrderConnectionNodesOrder) GetDisplayFulfillmentStatus() Or
 	return v.OrderFacts.DisplayFulfillmentStatus
 }
 
+// GetTaxesIncluded returns OrdersOrdersOrderConnectionNodesOrder.TaxesIncluded, and is useful for accessing the field via an interface.
+func (v *OrdersOrdersOrderConnectionNodesOrder) GetTaxesIncluded() bool {
+	return v.OrderFacts.TaxesIncluded
+}
+
 // GetTotalPriceSet returns OrdersOrdersOrderConnectionNodesOrder.TotalPriceSet, and is useful for accessing the field via an interface.
 func (v *OrdersOrdersOrderConnectionNodesOrder) GetTotalPriceSet() OrderFactsTotalPriceSetMoneyBag {
 	return v.OrderFacts.TotalPriceSet
+}
+
+// GetSubtotalPriceSet returns OrdersOrdersOrderConnectionNodesOrder.SubtotalPriceSet, and is useful for accessing the field via an interface.
+func (v *OrdersOrdersOrderConnectionNodesOrder) GetSubtotalPriceSet() *OrderFactsSubtotalPriceSetMoneyBag {
+	return v.OrderFacts.SubtotalPriceSet
+}
+
+// GetTotalTaxSet returns OrdersOrdersOrderConnectionNodesOrder.TotalTaxSet, and is useful for accessing the field via an interface.
+func (v *OrdersOrdersOrderConnectionNodesOrder) GetTotalTaxSet() *OrderFactsTotalTaxSetMoneyBag {
+	return v.OrderFacts.TotalTaxSet
+}
+
+// GetTotalDiscountsSet returns OrdersOrdersOrderConnectionNodesOrder.TotalDiscountsSet, and is useful for accessing the field via an interface.
+func (v *OrdersOrdersOrderConnectionNodesOrder) GetTotalDiscountsSet() *OrderFactsTotalDiscountsSetMoneyBag {
+	return v.OrderFacts.TotalDiscountsSet
+}
+
+// GetTotalShippingPriceSet returns OrdersOrdersOrderConnectionNodesOrder.TotalShippingPriceSet, and is useful for accessing the field via an interface.
+func (v *OrdersOrdersOrderConnectionNodesOrder) GetTotalShippingPriceSet() OrderFactsTotalShippingPriceSetMoneyBag {
+	return v.OrderFacts.TotalShippingPriceSet
 }
 
 // GetTotalRefundedShippingSet returns OrdersOrdersOrderConnectionNodesOrder.TotalRefundedShippingSet, and is useful for accessing the field via an interface.
@@ -2409,7 +2861,17 @@ type __premarshalOrdersOrdersOrderConnectionNodesOrder struct {
 
 	DisplayFulfillmentStatus OrderDisplayFulfillmentStatus `json:"displayFulfillmentStatus"`
 
+	TaxesIncluded bool `json:"taxesIncluded"`
+
 	TotalPriceSet OrderFactsTotalPriceSetMoneyBag `json:"totalPriceSet"`
+
+	SubtotalPriceSet *OrderFactsSubtotalPriceSetMoneyBag `json:"subtotalPriceSet"`
+
+	TotalTaxSet *OrderFactsTotalTaxSetMoneyBag `json:"totalTaxSet"`
+
+	TotalDiscountsSet *OrderFactsTotalDiscountsSetMoneyBag `json:"totalDiscountsSet"`
+
+	TotalShippingPriceSet OrderFactsTotalShippingPriceSetMoneyBag `json:"totalShippingPriceSet"`
 
 	TotalRefundedShippingSet OrderFactsTotalRefundedShippingSetMoneyBag `json:"totalRefundedShippingSet"`
 
@@ -2452,7 +2914,12 @@ func (v *OrdersOrdersOrderConnectionNodesOrder) __premarshalJSON() (*__premarsha
 	retval.PresentmentCurrencyCode = v.OrderFacts.PresentmentCurrencyCode
 	retval.DisplayFinancialStatus = v.OrderFacts.DisplayFinancialStatus
 	retval.DisplayFulfillmentStatus = v.OrderFacts.DisplayFulfillmentStatus
+	retval.TaxesIncluded = v.OrderFacts.TaxesIncluded
 	retval.TotalPriceSet = v.OrderFacts.TotalPriceSet
+	retval.SubtotalPriceSet = v.OrderFacts.SubtotalPriceSet
+	retval.TotalTaxSet = v.OrderFacts.TotalTaxSet
+	retval.TotalDiscountsSet = v.OrderFacts.TotalDiscountsSet
+	retval.TotalShippingPriceSet = v.OrderFacts.TotalShippingPriceSet
 	retval.TotalRefundedShippingSet = v.OrderFacts.TotalRefundedShippingSet
 	retval.Customer = v.OrderFacts.Customer
 	retval.LineItems = v.OrderFacts.LineItems
@@ -2603,9 +3070,11 @@ func (v *TransactionParentTransactionOrderTransaction) GetId() string { return v
 
 // __CustomerOrdersInput is used internally by genqlient
 type __CustomerOrdersInput struct {
-	Id    string  `json:"id"`
-	First int     `json:"first"`
-	After *string `json:"after"`
+	Id     string  `json:"id"`
+	First  int     `json:"first"`
+	After  *string `json:"after"`
+	Lines  int     `json:"lines"`
+	Events int     `json:"events"`
 }
 
 // GetId returns __CustomerOrdersInput.Id, and is useful for accessing the field via an interface.
@@ -2617,13 +3086,27 @@ func (v *__CustomerOrdersInput) GetFirst() int { return v.First }
 // GetAfter returns __CustomerOrdersInput.After, and is useful for accessing the field via an interface.
 func (v *__CustomerOrdersInput) GetAfter() *string { return v.After }
 
+// GetLines returns __CustomerOrdersInput.Lines, and is useful for accessing the field via an interface.
+func (v *__CustomerOrdersInput) GetLines() int { return v.Lines }
+
+// GetEvents returns __CustomerOrdersInput.Events, and is useful for accessing the field via an interface.
+func (v *__CustomerOrdersInput) GetEvents() int { return v.Events }
+
 // __OrderInput is used internally by genqlient
 type __OrderInput struct {
-	Id string `json:"id"`
+	Id     string `json:"id"`
+	Lines  int    `json:"lines"`
+	Events int    `json:"events"`
 }
 
 // GetId returns __OrderInput.Id, and is useful for accessing the field via an interface.
 func (v *__OrderInput) GetId() string { return v.Id }
+
+// GetLines returns __OrderInput.Lines, and is useful for accessing the field via an interface.
+func (v *__OrderInput) GetLines() int { return v.Lines }
+
+// GetEvents returns __OrderInput.Events, and is useful for accessing the field via an interface.
+func (v *__OrderInput) GetEvents() int { return v.Events }
 
 // __OrdersCountInput is used internally by genqlient
 type __OrdersCountInput struct {
@@ -2635,9 +3118,11 @@ func (v *__OrdersCountInput) GetQuery() *string { return v.Query }
 
 // __OrdersInput is used internally by genqlient
 type __OrdersInput struct {
-	Query *string `json:"query"`
-	First int     `json:"first"`
-	After *string `json:"after"`
+	Query  *string `json:"query"`
+	First  int     `json:"first"`
+	After  *string `json:"after"`
+	Lines  int     `json:"lines"`
+	Events int     `json:"events"`
 }
 
 // GetQuery returns __OrdersInput.Query, and is useful for accessing the field via an interface.
@@ -2649,9 +3134,15 @@ func (v *__OrdersInput) GetFirst() int { return v.First }
 // GetAfter returns __OrdersInput.After, and is useful for accessing the field via an interface.
 func (v *__OrdersInput) GetAfter() *string { return v.After }
 
+// GetLines returns __OrdersInput.Lines, and is useful for accessing the field via an interface.
+func (v *__OrdersInput) GetLines() int { return v.Lines }
+
+// GetEvents returns __OrdersInput.Events, and is useful for accessing the field via an interface.
+func (v *__OrdersInput) GetEvents() int { return v.Events }
+
 // The query executed by CustomerOrders.
 const CustomerOrders_Operation = `
-query CustomerOrders ($id: ID!, $first: Int!, $after: String) {
+query CustomerOrders ($id: ID!, $first: Int!, $after: String, $lines: Int!, $events: Int!) {
 	customer(id: $id) {
 		orders(first: $first, after: $after, sortKey: ID, reverse: true) {
 			pageInfo {
@@ -2680,7 +3171,20 @@ fragment OrderFacts on Order {
 	presentmentCurrencyCode
 	displayFinancialStatus
 	displayFulfillmentStatus
+	taxesIncluded
 	totalPriceSet {
+		... Money
+	}
+	subtotalPriceSet {
+		... Money
+	}
+	totalTaxSet {
+		... Money
+	}
+	totalDiscountsSet {
+		... Money
+	}
+	totalShippingPriceSet {
 		... Money
 	}
 	totalRefundedShippingSet {
@@ -2697,7 +3201,7 @@ fragment OrderFacts on Order {
 			phoneNumber
 		}
 	}
-	lineItems(first: 50) {
+	lineItems(first: $lines) {
 		pageInfo {
 			hasNextPage
 		}
@@ -2712,7 +3216,7 @@ fragment OrderFacts on Order {
 			}
 		}
 	}
-	shippingLines(first: 5) {
+	shippingLines(first: 3) {
 		pageInfo {
 			hasNextPage
 		}
@@ -2720,6 +3224,9 @@ fragment OrderFacts on Order {
 			id
 			title
 			originalPriceSet {
+				... Money
+			}
+			discountedPriceSet {
 				... Money
 			}
 		}
@@ -2730,6 +3237,7 @@ fragment OrderFacts on Order {
 		displayStatus
 		createdAt
 		updatedAt
+		deliveredAt
 		estimatedDeliveryAt
 		location {
 			id
@@ -2739,7 +3247,7 @@ fragment OrderFacts on Order {
 			number
 			url
 		}
-		fulfillmentLineItems(first: 50) {
+		fulfillmentLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2750,7 +3258,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		events(first: 10, sortKey: HAPPENED_AT) {
+		events(first: $events, sortKey: HAPPENED_AT) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2770,7 +3278,7 @@ fragment OrderFacts on Order {
 		id
 		createdAt
 		note
-		refundLineItems(first: 50) {
+		refundLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2782,7 +3290,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		refundShippingLines(first: 5) {
+		refundShippingLines(first: 3) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2792,7 +3300,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		transactions(first: 10) {
+		transactions(first: $events) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2835,14 +3343,18 @@ func CustomerOrders(
 	id string,
 	first int,
 	after *string,
+	lines int,
+	events int,
 ) (data_ *CustomerOrdersResponse, err_ error) {
 	req_ := &graphql.Request{
 		OpName: "CustomerOrders",
 		Query:  CustomerOrders_Operation,
 		Variables: &__CustomerOrdersInput{
-			Id:    id,
-			First: first,
-			After: after,
+			Id:     id,
+			First:  first,
+			After:  after,
+			Lines:  lines,
+			Events: events,
 		},
 	}
 
@@ -2860,7 +3372,7 @@ func CustomerOrders(
 
 // The query executed by Order.
 const Order_Operation = `
-query Order ($id: ID!) {
+query Order ($id: ID!, $lines: Int!, $events: Int!) {
 	order(id: $id) {
 		... OrderFacts
 	}
@@ -2881,7 +3393,20 @@ fragment OrderFacts on Order {
 	presentmentCurrencyCode
 	displayFinancialStatus
 	displayFulfillmentStatus
+	taxesIncluded
 	totalPriceSet {
+		... Money
+	}
+	subtotalPriceSet {
+		... Money
+	}
+	totalTaxSet {
+		... Money
+	}
+	totalDiscountsSet {
+		... Money
+	}
+	totalShippingPriceSet {
 		... Money
 	}
 	totalRefundedShippingSet {
@@ -2898,7 +3423,7 @@ fragment OrderFacts on Order {
 			phoneNumber
 		}
 	}
-	lineItems(first: 50) {
+	lineItems(first: $lines) {
 		pageInfo {
 			hasNextPage
 		}
@@ -2913,7 +3438,7 @@ fragment OrderFacts on Order {
 			}
 		}
 	}
-	shippingLines(first: 5) {
+	shippingLines(first: 3) {
 		pageInfo {
 			hasNextPage
 		}
@@ -2921,6 +3446,9 @@ fragment OrderFacts on Order {
 			id
 			title
 			originalPriceSet {
+				... Money
+			}
+			discountedPriceSet {
 				... Money
 			}
 		}
@@ -2931,6 +3459,7 @@ fragment OrderFacts on Order {
 		displayStatus
 		createdAt
 		updatedAt
+		deliveredAt
 		estimatedDeliveryAt
 		location {
 			id
@@ -2940,7 +3469,7 @@ fragment OrderFacts on Order {
 			number
 			url
 		}
-		fulfillmentLineItems(first: 50) {
+		fulfillmentLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2951,7 +3480,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		events(first: 10, sortKey: HAPPENED_AT) {
+		events(first: $events, sortKey: HAPPENED_AT) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2971,7 +3500,7 @@ fragment OrderFacts on Order {
 		id
 		createdAt
 		note
-		refundLineItems(first: 50) {
+		refundLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2983,7 +3512,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		refundShippingLines(first: 5) {
+		refundShippingLines(first: 3) {
 			pageInfo {
 				hasNextPage
 			}
@@ -2993,7 +3522,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		transactions(first: 10) {
+		transactions(first: $events) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3033,12 +3562,16 @@ func Order(
 	ctx_ context.Context,
 	client_ graphql.Client,
 	id string,
+	lines int,
+	events int,
 ) (data_ *OrderResponse, err_ error) {
 	req_ := &graphql.Request{
 		OpName: "Order",
 		Query:  Order_Operation,
 		Variables: &__OrderInput{
-			Id: id,
+			Id:     id,
+			Lines:  lines,
+			Events: events,
 		},
 	}
 
@@ -3056,7 +3589,7 @@ func Order(
 
 // The query executed by Orders.
 const Orders_Operation = `
-query Orders ($query: String, $first: Int!, $after: String) {
+query Orders ($query: String, $first: Int!, $after: String, $lines: Int!, $events: Int!) {
 	orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
 		pageInfo {
 			hasNextPage
@@ -3083,7 +3616,20 @@ fragment OrderFacts on Order {
 	presentmentCurrencyCode
 	displayFinancialStatus
 	displayFulfillmentStatus
+	taxesIncluded
 	totalPriceSet {
+		... Money
+	}
+	subtotalPriceSet {
+		... Money
+	}
+	totalTaxSet {
+		... Money
+	}
+	totalDiscountsSet {
+		... Money
+	}
+	totalShippingPriceSet {
 		... Money
 	}
 	totalRefundedShippingSet {
@@ -3100,7 +3646,7 @@ fragment OrderFacts on Order {
 			phoneNumber
 		}
 	}
-	lineItems(first: 50) {
+	lineItems(first: $lines) {
 		pageInfo {
 			hasNextPage
 		}
@@ -3115,7 +3661,7 @@ fragment OrderFacts on Order {
 			}
 		}
 	}
-	shippingLines(first: 5) {
+	shippingLines(first: 3) {
 		pageInfo {
 			hasNextPage
 		}
@@ -3123,6 +3669,9 @@ fragment OrderFacts on Order {
 			id
 			title
 			originalPriceSet {
+				... Money
+			}
+			discountedPriceSet {
 				... Money
 			}
 		}
@@ -3133,6 +3682,7 @@ fragment OrderFacts on Order {
 		displayStatus
 		createdAt
 		updatedAt
+		deliveredAt
 		estimatedDeliveryAt
 		location {
 			id
@@ -3142,7 +3692,7 @@ fragment OrderFacts on Order {
 			number
 			url
 		}
-		fulfillmentLineItems(first: 50) {
+		fulfillmentLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3153,7 +3703,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		events(first: 10, sortKey: HAPPENED_AT) {
+		events(first: $events, sortKey: HAPPENED_AT) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3173,7 +3723,7 @@ fragment OrderFacts on Order {
 		id
 		createdAt
 		note
-		refundLineItems(first: 50) {
+		refundLineItems(first: $lines) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3185,7 +3735,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		refundShippingLines(first: 5) {
+		refundShippingLines(first: 3) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3195,7 +3745,7 @@ fragment OrderFacts on Order {
 				}
 			}
 		}
-		transactions(first: 10) {
+		transactions(first: $events) {
 			pageInfo {
 				hasNextPage
 			}
@@ -3238,14 +3788,18 @@ func Orders(
 	query *string,
 	first int,
 	after *string,
+	lines int,
+	events int,
 ) (data_ *OrdersResponse, err_ error) {
 	req_ := &graphql.Request{
 		OpName: "Orders",
 		Query:  Orders_Operation,
 		Variables: &__OrdersInput{
-			Query: query,
-			First: first,
-			After: after,
+			Query:  query,
+			First:  first,
+			After:  after,
+			Lines:  lines,
+			Events: events,
 		},
 	}
 

@@ -12,26 +12,46 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// The sandbox does not parse GraphQL: it recognises orderdesk's operations
-// by their root field and reads every input from variables, which is how
+// Every document is validated against the schema first (graphql_exec.go).
+// Reads are executed over their selection; mutations are recognised by
+// their root field and read every input from variables, which is how
 // orderdesk sends them (never interpolated into the query).
 
 const mutationCost = 10
 
 type gqlRequest struct {
-	Query     string                     `json:"query"`
-	Variables map[string]json.RawMessage `json:"variables"`
+	Query         string                     `json:"query"`
+	OperationName string                     `json:"operationName,omitempty"`
+	Variables     map[string]json.RawMessage `json:"variables"`
 }
 
 type gqlError struct {
 	Message    string         `json:"message"`
+	Locations  []gqlLocation  `json:"locations,omitempty"`
 	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
-func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+type gqlLocation struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request, version string) {
 	var req gqlRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []gqlError{{Message: "invalid JSON body"}}})
+		return
+	}
+	parsed, perrs := parseGraphQL(version, req)
+	if len(perrs) > 0 {
+		s.mu.Lock()
+		s.refused = append(s.refused, perrs[0].Message)
+		s.mu.Unlock()
+		s.writeGraphQL(w, nil, perrs)
+		return
+	}
+	if parsed.op.Operation == "query" && !strings.Contains(req.Query, "suggestedRefund(") {
+		s.serveRead(w, r, parsed)
 		return
 	}
 	var op string

@@ -134,6 +134,8 @@ type Sandbox struct {
 	chaosRand    *rand.Rand
 	nextID       uint64
 	throttled    int
+	restCalls    int      // REST Admin API requests, whatever their outcome
+	refused      []string // GraphQL documents refused as invalid: the first error of each
 	refundInputs []json.RawMessage
 	webhooks     []goshopify.Webhook
 	hookURL      string
@@ -268,6 +270,23 @@ func (s *Sandbox) RefundInputs() []json.RawMessage {
 	return slices.Clone(s.refundInputs)
 }
 
+// RESTCalls is how many REST Admin API requests the sandbox received
+// (faulted and throttled ones included): Shopify's REST API is legacy, and
+// orderdesk is meant to make none.
+func (s *Sandbox) RESTCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.restCalls
+}
+
+// RefusedDocuments are the first errors of the GraphQL documents the
+// sandbox refused as invalid against the schema, in order.
+func (s *Sandbox) RefusedDocuments() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.refused)
+}
+
 // Throttled is how many requests the leaky bucket refused with 429
 // (injected 429 faults not included).
 func (s *Sandbox) Throttled() int {
@@ -304,7 +323,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	_, rest, _ = strings.Cut(rest, "/") // drop the version
+	version, rest, _ := strings.Cut(rest, "/")
 	parts := strings.Split(strings.TrimSuffix(rest, ".json"), "/")
 	op, handler := s.route(r.Method, parts)
 	if op == "" {
@@ -316,12 +335,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if op == "graphql" {
-		s.serveGraphQL(w, r)
+		s.serveGraphQL(w, r, version)
 		return
 	}
 
 	s.mu.Lock()
 	s.calls[op]++
+	s.restCalls++
 	fault := s.takeFault(op)
 	level, limited := s.takeBucket()
 	s.mu.Unlock()
