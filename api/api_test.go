@@ -235,8 +235,8 @@ func TestMetrics(t *testing.T) {
 		`orderdesk_http_request_duration_seconds_bucket{method="GET",route="/orders/:id",status="200"`,
 		"go_goroutines",
 		"process_resident_memory_bytes",
-		`orderdesk_shopify_calls_total{api="rest",op="get order",outcome="ok"} 1`,
-		`orderdesk_shopify_rate_limit_wait_seconds_count{api="rest"}`,
+		`orderdesk_shopify_calls_total{api="graphql",op="Order",outcome="ok"} 1`,
+		`orderdesk_shopify_rate_limit_wait_seconds_count{api="graphql"}`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

@@ -372,9 +372,10 @@ var (
 	listBounds = bounds{lines: 10, events: 5}
 )
 
-// customerPageSize is how many orders one CustomerOrders or Orders page
-// asks for, with listBounds.
-const customerPageSize = 5
+// OrdersPageSize is how many orders one CustomerOrders or OrdersPage
+// page holds, with listBounds. A backfill of many orders goes through a
+// bulk operation instead.
+const OrdersPageSize = 5
 
 // listed converts an order of a list; one with more nested entries than
 // the list asked for is read again through the view query.
@@ -396,7 +397,7 @@ func (c *Client) CustomerOrders(ctx context.Context, shop tenant.Shop, customerI
 	var out []orders.ShopifyOrder
 	var after *string
 	for {
-		resp, err := CustomerOrders(ctx, c.reader(shop), gid("Customer", customerID), customerPageSize, after, listBounds.lines, listBounds.events)
+		resp, err := CustomerOrders(ctx, c.reader(shop), gid("Customer", customerID), OrdersPageSize, after, listBounds.lines, listBounds.events)
 		if err != nil {
 			return nil, err
 		}
@@ -438,7 +439,7 @@ func (c *Client) OrdersPage(ctx context.Context, shop tenant.Shop, req orders.Pa
 			return orders.OrdersPage{}, fmt.Errorf("page token %q: %w", req.PageInfo, orders.ErrInvalidInput)
 		}
 	}
-	first := customerPageSize
+	first := OrdersPageSize
 	if req.Limit > 0 && req.Limit < first {
 		first = req.Limit
 	}

@@ -136,30 +136,6 @@ func toTransaction(t goshopify.Transaction) orders.ShopifyTransaction {
 	}
 }
 
-// toEvent converts a fulfilment event; go-shopify keeps its times as strings.
-func toEvent(e goshopify.FulfillmentEvent) orders.ShopifyFulfillmentEvent {
-	out := orders.ShopifyFulfillmentEvent{ID: int64(e.Id), Status: e.Status, Message: e.Message}
-	out.HappenedAt = parseTime(e.HappenedAt)
-	if out.HappenedAt.IsZero() {
-		out.HappenedAt = parseTime(e.CreatedAt)
-	}
-	if eta := parseTime(e.EstimatedDeliveryAt); !eta.IsZero() {
-		out.EstimatedDeliveryAt = &eta
-	}
-	return out
-}
-
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 func timeOf(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}

@@ -97,7 +97,7 @@ func TestCustomerWith600Orders(t *testing.T) {
 	if len(list) != 600 {
 		t.Errorf("listed %d orders, want 600", len(list))
 	}
-	if pages, want := sb.Calls(shopifysandbox.OpCustomerOrders), (600+customerPageSize-1)/customerPageSize; pages != want {
+	if pages, want := sb.Calls(shopifysandbox.OpCustomerOrders), (600+OrdersPageSize-1)/OrdersPageSize; pages != want {
 		t.Errorf("%d customer-order pages, want %d", pages, want)
 	}
 	if n := sb.RESTCalls(); n != 0 {
@@ -154,8 +154,8 @@ func TestDocumentCosts(t *testing.T) {
 		vars    map[string]any
 	}{
 		{"Order", Order_Operation, map[string]any{"id": "gid://shopify/Order/1", "lines": viewBounds.lines, "events": viewBounds.events}},
-		{"CustomerOrders", CustomerOrders_Operation, map[string]any{"id": "gid://shopify/Customer/1", "first": customerPageSize, "lines": listBounds.lines, "events": listBounds.events}},
-		{"Orders", Orders_Operation, map[string]any{"first": customerPageSize, "lines": listBounds.lines, "events": listBounds.events}},
+		{"CustomerOrders", CustomerOrders_Operation, map[string]any{"id": "gid://shopify/Customer/1", "first": OrdersPageSize, "lines": listBounds.lines, "events": listBounds.events}},
+		{"Orders", Orders_Operation, map[string]any{"first": OrdersPageSize, "lines": listBounds.lines, "events": listBounds.events}},
 	} {
 		cost, err := shopifysandbox.QueryCost("2026-10", tt.doc, tt.op, tt.vars)
 		if err != nil {

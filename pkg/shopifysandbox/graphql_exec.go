@@ -94,6 +94,13 @@ type lazy func(args map[string]any) (any, error)
 // node is an object with an "id" the cursors are made of.
 type connection []map[string]any
 
+// lazyConnection is a connection whose nodes are rendered only when they
+// are on the page asked for (a shop's orders).
+type lazyConnection struct {
+	ids    []string
+	render func(i int) map[string]any
+}
+
 // execute resolves the operation's selection over root, an object whose
 // fields are the operation type's root fields.
 func (p *parsedRequest) execute(root map[string]any) (map[string]any, error) {
@@ -189,6 +196,12 @@ func (p *parsedRequest) field(f *ast.Field, v any) (any, error) {
 	case nil:
 		return nil, nil
 	case connection:
+		ids := make([]string, len(x))
+		for i, n := range x {
+			ids[i], _ = n["id"].(string)
+		}
+		return p.page(f, lazyConnection{ids: ids, render: func(i int) map[string]any { return x[i] }}, args)
+	case lazyConnection:
 		return p.page(f, x, args)
 	case []map[string]any:
 		if n, ok := intArg(args, "first"); ok && n < len(x) {
@@ -211,7 +224,7 @@ func (p *parsedRequest) field(f *ast.Field, v any) (any, error) {
 }
 
 // page answers a connection field: first/after or last/before, at most 250.
-func (p *parsedRequest) page(f *ast.Field, all connection, args map[string]any) (any, error) {
+func (p *parsedRequest) page(f *ast.Field, all lazyConnection, args map[string]any) (any, error) {
 	first, hasFirst := intArg(args, "first")
 	last, hasLast := intArg(args, "last")
 	switch {
@@ -220,16 +233,16 @@ func (p *parsedRequest) page(f *ast.Field, all connection, args map[string]any) 
 	case hasFirst && (first < 0 || first > 250), hasLast && (last < 0 || last > 250):
 		return nil, errors.New("first and last must be between 0 and 250")
 	}
-	start, end := 0, len(all)
+	start, end := 0, len(all.ids)
 	if after, ok := args["after"].(string); ok && after != "" {
-		i, err := cursorIndex(all, after)
+		i, err := cursorIndex(all.ids, after)
 		if err != nil {
 			return nil, err
 		}
 		start = i + 1
 	}
 	if before, ok := args["before"].(string); ok && before != "" {
-		i, err := cursorIndex(all, before)
+		i, err := cursorIndex(all.ids, before)
 		if err != nil {
 			return nil, err
 		}
@@ -238,23 +251,23 @@ func (p *parsedRequest) page(f *ast.Field, all connection, args map[string]any) 
 	if start > end {
 		start = end
 	}
-	window := all[start:end]
-	hasNext, hasPrev := end < len(all), start > 0
-	if hasFirst && first < len(window) {
-		window, hasNext = window[:first], true
+	hasNext, hasPrev := end < len(all.ids), start > 0
+	if hasFirst && first < end-start {
+		end, hasNext = start+first, true
 	}
-	if hasLast && last < len(window) {
-		window, hasPrev = window[len(window)-last:], true
+	if hasLast && last < end-start {
+		start, hasPrev = end-last, true
 	}
-	nodes := make([]any, 0, len(window))
-	edges := make([]any, 0, len(window))
-	for _, n := range window {
-		edges = append(edges, map[string]any{"__typename": "Edge", "cursor": cursorOf(n), "node": n})
+	nodes := make([]any, 0, end-start)
+	edges := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		n := all.render(i)
+		edges = append(edges, map[string]any{"__typename": "Edge", "cursor": cursorOf(all.ids[i]), "node": n})
 		nodes = append(nodes, n)
 	}
 	info := map[string]any{"__typename": "PageInfo", "hasNextPage": hasNext, "hasPreviousPage": hasPrev, "startCursor": nil, "endCursor": nil}
-	if len(window) > 0 {
-		info["startCursor"], info["endCursor"] = cursorOf(window[0]), cursorOf(window[len(window)-1])
+	if end > start {
+		info["startCursor"], info["endCursor"] = cursorOf(all.ids[start]), cursorOf(all.ids[end-1])
 	}
 	out := map[string]any{}
 	for _, sel := range f.SelectionSet {
@@ -324,18 +337,17 @@ func (p *parsedRequest) list(f *ast.Field, v any) (any, error) {
 	return nil, nil
 }
 
-func cursorOf(n map[string]any) string {
-	id, _ := n["id"].(string)
+func cursorOf(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
-func cursorIndex(all connection, cursor string) (int, error) {
+func cursorIndex(ids []string, cursor string) (int, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return 0, fmt.Errorf("invalid cursor %q", cursor)
 	}
-	for i, n := range all {
-		if n["id"] == string(raw) {
+	for i, id := range ids {
+		if id == string(raw) {
 			return i, nil
 		}
 	}

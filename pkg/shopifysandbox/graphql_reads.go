@@ -101,7 +101,7 @@ func (s *Sandbox) readRootLocked() map[string]any {
 // orderConnectionLocked sorts orders by the field's sortKey (ID,
 // UPDATED_AT, CREATED_AT, PROCESSED_AT; ID by default) and reverse, keeps
 // those match accepts, and makes them a connection.
-func (s *Sandbox) orderConnectionLocked(list []*goshopify.Order, args map[string]any, match func(*goshopify.Order) bool) (connection, error) {
+func (s *Sandbox) orderConnectionLocked(list []*goshopify.Order, args map[string]any, match func(*goshopify.Order) bool) (lazyConnection, error) {
 	key, _ := args["sortKey"].(string)
 	at := func(o *goshopify.Order) time.Time { return time.Time{} }
 	switch key {
@@ -113,7 +113,7 @@ func (s *Sandbox) orderConnectionLocked(list []*goshopify.Order, args map[string
 	case "PROCESSED_AT":
 		at = func(o *goshopify.Order) time.Time { return timeOr(cmp.Or(o.ProcessedAt, o.CreatedAt)) }
 	default:
-		return nil, fmt.Errorf("sandbox: sortKey %s is not served", key)
+		return lazyConnection{}, fmt.Errorf("sandbox: sortKey %s is not served", key)
 	}
 	sorted := slices.Clone(list)
 	slices.SortFunc(sorted, func(a, b *goshopify.Order) int {
@@ -122,10 +122,12 @@ func (s *Sandbox) orderConnectionLocked(list []*goshopify.Order, args map[string
 	if rev, _ := args["reverse"].(bool); rev {
 		slices.Reverse(sorted)
 	}
-	out := connection{}
+	var kept []*goshopify.Order
+	out := lazyConnection{render: func(i int) map[string]any { return s.gqlOrderLocked(kept[i]) }}
 	for _, o := range sorted {
 		if match == nil || match(o) {
-			out = append(out, s.gqlOrderLocked(o))
+			kept = append(kept, o)
+			out.ids = append(out.ids, gqlID("Order", o.Id))
 		}
 	}
 	return out, nil
@@ -199,11 +201,14 @@ func nullable[T comparable](v T) any {
 	return v
 }
 
+// gqlTime is a DateTime. Shopify's are whole seconds; the sandbox keeps
+// the fraction its REST answers and webhooks carry, so both APIs tell the
+// same times.
 func gqlTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func gqlTimeString(s string) any {
@@ -214,7 +219,7 @@ func gqlTimeString(s string) any {
 	if err != nil {
 		return nil
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // moneyBag is a MoneyBag: the sandbox has no exchange rates, so the
@@ -388,7 +393,9 @@ func (s *Sandbox) gqlFulfillmentLocked(f goshopify.Fulfillment) map[string]any {
 	}
 	evs := slices.Clone(s.events[f.Id])
 	slices.SortStableFunc(evs, func(a, b goshopify.FulfillmentEvent) int {
-		return cmp.Or(strings.Compare(fmt.Sprint(gqlTimeString(a.HappenedAt)), fmt.Sprint(gqlTimeString(b.HappenedAt))), cmp.Compare(a.Id, b.Id))
+		ta, _ := time.Parse(time.RFC3339, a.HappenedAt)
+		tb, _ := time.Parse(time.RFC3339, b.HappenedAt)
+		return cmp.Or(ta.Compare(tb), cmp.Compare(a.Id, b.Id))
 	})
 	var events connection
 	var eta any
