@@ -112,7 +112,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	reg := prometheus.NewRegistry()
 	sc, err := shopify.New(shopify.Config{
 		APIVersion: "2026-10", BaseURL: srv.URL, Timeout: o.shopifyTimeout, BaseBackoff: 5 * time.Millisecond,
-		Tokens: tenant.NewTokens(st.Tenants(), nil, map[string]string{shopA: tokenA, shopB: tokenB}, 0), RESTBucket: 400, RESTLeakPerSecond: 20, Metrics: reg,
+		Tokens: tenant.NewTokens(st.Tenants(), nil, map[string]string{shopA: tokenA, shopB: tokenB}, 0), Metrics: reg,
 	}, log)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -446,12 +447,25 @@ func TestWebhooksRegisterIsIdempotent(t *testing.T) {
 	if err := run(context.Background(), args, env, &second, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	n := len(webhooks.Topics)
+	n := len(webhooks.APITopics)
 	if !strings.Contains(first.String(), fmt.Sprintf("%d created, 0 already there", n)) || !strings.Contains(second.String(), fmt.Sprintf("0 created, %d already there", n)) {
 		t.Errorf("first:\n%s\nsecond:\n%s", first.String(), second.String())
 	}
 	if got := sb.Calls(shopifysandbox.OpWebhooksCreate); got != n {
 		t.Errorf("subscriptions created = %d, want %d", got, n)
+	}
+	// The compliance topics go to shopify.app.toml, never to the API.
+	for _, h := range sb.Webhooks() {
+		if slices.Contains(webhooks.ComplianceTopics, h.Topic) {
+			t.Errorf("compliance topic %s subscribed through the API", h.Topic)
+		}
+	}
+	if !strings.Contains(first.String(), `compliance_topics = ["customers/data_request", "customers/redact", "shop/redact"]`) ||
+		!strings.Contains(first.String(), `uri = "https://orderdesk.example.com/webhooks/shopify"`) {
+		t.Errorf("no shopify.app.toml snippet:\n%s", first.String())
+	}
+	if n := sb.RESTCalls(); n != 0 {
+		t.Errorf("%d REST calls", n)
 	}
 	if err := run(context.Background(), []string{"webhooks", "register", "--address", "ftp://x"}, env, io.Discard, io.Discard); err == nil {
 		t.Error("a non-http address was accepted")

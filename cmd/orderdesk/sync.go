@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,8 +101,9 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 		}
 		return errors.New("webhooks: the only subcommand is register")
 	}
-	fs := newFlags("webhooks register", "Subscribe ADDRESS (orderdesk's /webhooks/shopify) to every topic orderdesk applies. "+
-		"Idempotent: existing subscriptions are kept, missing ones created.", shopifyEnvHelp, stderr)
+	fs := newFlags("webhooks register", "Subscribe ADDRESS (orderdesk's /webhooks/shopify) to every topic orderdesk applies that the Admin API "+
+		"takes (GraphQL webhookSubscriptionCreate). Idempotent: existing subscriptions are kept, missing ones created. "+
+		"The mandatory compliance topics are not API topics: it prints the shopify.app.toml section that subscribes them.", shopifyEnvHelp, stderr)
 	address := fs.String("address", "", "the public URL of orderdesk's POST /webhooks/shopify (required)")
 	if err := parseFlags(fs, args[1:], false); err != nil {
 		return err
@@ -117,7 +119,7 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 		return err
 	}
 	defer c.store.Close()
-	created, kept, err := c.shopify.RegisterWebhooks(ctx, c.shop, *address, webhooks.Topics)
+	created, kept, err := c.shopify.RegisterWebhooks(ctx, c.shop, *address, webhooks.APITopics)
 	for _, t := range created {
 		fmt.Fprintf(stdout, "created  %s\n", t)
 	}
@@ -128,5 +130,19 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "%d created, %d already there\n", len(created), len(kept))
+	fmt.Fprint(stdout, complianceSnippet(*address))
 	return nil
+}
+
+// complianceSnippet is the shopify.app.toml section that subscribes the
+// app to the mandatory compliance topics, which the API does not take.
+func complianceSnippet(address string) string {
+	quoted := make([]string, len(webhooks.ComplianceTopics))
+	for i, t := range webhooks.ComplianceTopics {
+		quoted[i] = strconv.Quote(t)
+	}
+	return fmt.Sprintf("\nThe compliance topics (%s) are set in the app's configuration, not through the API.\n"+
+		"Add to shopify.app.toml (then shopify app deploy), or set them in the Partner Dashboard:\n\n"+
+		"[[webhooks.subscriptions]]\ncompliance_topics = [%s]\nuri = %s\n",
+		strings.Join(webhooks.ComplianceTopics, ", "), strings.Join(quoted, ", "), strconv.Quote(address))
 }

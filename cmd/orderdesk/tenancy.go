@@ -42,7 +42,7 @@ type shopifyWebhooks struct {
 }
 
 func (w shopifyWebhooks) RegisterShopWebhooks(ctx context.Context, shop tenant.Shop) error {
-	_, _, err := w.shopify.RegisterWebhooks(ctx, shop, w.address, webhooks.Topics)
+	_, _, err := w.shopify.RegisterWebhooks(ctx, shop, w.address, webhooks.APITopics)
 	return err
 }
 

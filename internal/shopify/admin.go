@@ -3,67 +3,97 @@ package shopify
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
-	goshopify "github.com/bold-commerce/go-shopify/v4"
-
+	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
 // CountOrders counts the shop's orders (any status) updated since
-// updatedAtMin, for a backfill's progress and ETA.
+// updatedAtMin, exactly (ordersCount with no limit), for a backfill's
+// progress and ETA.
 func (c *Client) CountOrders(ctx context.Context, shop tenant.Shop, updatedAtMin time.Time) (int, error) {
-	var n int
-	err := c.read(ctx, shop, "count orders", func(ctx context.Context, lib *goshopify.Client) error {
-		var err error
-		n, err = lib.Order.Count(ctx, goshopify.OrderCountOptions{Status: "any", UpdatedAtMin: updatedAtMin})
-		return err
-	})
-	return n, err
+	var query *string
+	if q := ordersSearch(updatedAtMin); q != "" {
+		query = &q
+	}
+	resp, err := OrdersCount(ctx, c.reader(shop), query)
+	if err != nil {
+		return 0, err
+	}
+	if resp.OrdersCount == nil {
+		return 0, fmt.Errorf("count orders: %w: no count", orders.ErrShopifyUnavailable)
+	}
+	return resp.OrdersCount.Count, nil
 }
 
-// RegisterWebhooks subscribes address to each topic, idempotently:
-// subscriptions that exist are kept, missing ones are created. It returns
-// the topics created and the topics already there.
+// WebhookTopic is the GraphQL WebhookSubscriptionTopic of a REST topic
+// name (orders/create is ORDERS_CREATE); false when the API has no such
+// topic, as for the compliance topics, which are set in the app's
+// configuration instead.
+func WebhookTopic(topic string) (WebhookSubscriptionTopic, bool) {
+	t := WebhookSubscriptionTopic(strings.ToUpper(strings.ReplaceAll(topic, "/", "_")))
+	return t, slices.Contains(AllWebhookSubscriptionTopic, t)
+}
+
+// webhookPageSize is how many subscriptions one listing page holds.
+const webhookPageSize = 100
+
+// RegisterWebhooks subscribes address to each topic through GraphQL
+// (webhookSubscriptionCreate), idempotently: subscriptions that exist
+// (listed first, every page) are kept, missing ones are created. A topic
+// the API does not take is refused before anything is created. It
+// returns the topics created and the topics already there.
 func (c *Client) RegisterWebhooks(ctx context.Context, shop tenant.Shop, address string, topics []string) (created, kept []string, err error) {
-	var existing []goshopify.Webhook
-	err = c.read(ctx, shop, "list webhooks", func(ctx context.Context, lib *goshopify.Client) error {
-		var err error
-		existing, err = lib.Webhook.List(ctx, nil)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	have := map[string]bool{}
-	for _, w := range existing {
-		if w.Address == address {
-			have[w.Topic] = true
-		}
-	}
+	want := make([]WebhookSubscriptionTopic, 0, len(topics))
 	for _, topic := range topics {
+		t, ok := WebhookTopic(topic)
+		if !ok {
+			return nil, nil, fmt.Errorf("webhook topic %s: not a WebhookSubscriptionTopic (compliance topics are set in shopify.app.toml): %w", topic, orders.ErrInvalidInput)
+		}
+		want = append(want, t)
+	}
+	have := map[WebhookSubscriptionTopic]bool{}
+	var after *string
+	for {
+		resp, err := WebhookSubscriptions(ctx, c.reader(shop), webhookPageSize, after)
+		if err != nil {
+			return nil, nil, err
+		}
+		page := resp.WebhookSubscriptions
+		for _, w := range page.Nodes {
+			if w.Uri == address {
+				have[w.Topic] = true
+			}
+		}
+		if !page.PageInfo.HasNextPage || page.PageInfo.EndCursor == nil {
+			break
+		}
+		after = page.PageInfo.EndCursor
+	}
+	for i, topic := range want {
 		if have[topic] {
-			kept = append(kept, topic)
+			kept = append(kept, topics[i])
 			continue
 		}
 		// Creating is not retried blindly: a lost answer is settled by the
 		// next run, which finds the subscription and keeps it.
-		lib, err := c.library(ctx, shop)
+		resp, err := WebhookSubscriptionCreate(ctx, c.transport(shop, false), topic, address)
 		if err != nil {
-			return created, kept, err
+			return created, kept, fmt.Errorf("subscribe %s: %w", topics[i], err)
 		}
-		rest, _ := c.limiters.forShop(shop.Domain)
-		if err := c.metrics.take(ctx, "rest", rest, 1); err != nil {
-			return created, kept, mapCtxErr(err)
+		if p := resp.WebhookSubscriptionCreate; p == nil || len(p.UserErrors) > 0 || p.WebhookSubscription == nil {
+			var errs []userError
+			if p != nil {
+				for _, e := range p.UserErrors {
+					errs = append(errs, userError{Field: e.Field, Message: e.Message})
+				}
+			}
+			return created, kept, rejection("subscribe "+topics[i], errs)
 		}
-		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-		_, err = lib.Webhook.Create(actx, goshopify.Webhook{Topic: topic, Address: address, Format: "json"})
-		cancel()
-		c.metrics.observe("rest", "create webhook", err)
-		if err != nil {
-			return created, kept, fmt.Errorf("subscribe %s: %w", topic, mapError(err))
-		}
-		created = append(created, topic)
+		created = append(created, topics[i])
 	}
 	return created, kept, nil
 }

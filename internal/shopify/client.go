@@ -49,11 +49,6 @@ type Config struct {
 	BaseBackoff time.Duration
 	// Metrics, when set, receives the adapter's Prometheus collectors.
 	Metrics prometheus.Registerer
-	// RESTBucket and RESTLeakPerSecond shape the REST leaky bucket: 40 and 2
-	// on standard plans (the default), 400 and 20 on Shopify Plus. The size
-	// is corrected from X-Shopify-Shop-Api-Call-Limit as answers arrive.
-	RESTBucket        float64
-	RESTLeakPerSecond float64
 	// Tracing, when set, traces every HTTP attempt to Shopify.
 	Tracing trace.TracerProvider
 }
@@ -151,9 +146,6 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = 15 * time.Second
 	}
-	if cfg.RESTBucket <= 0 || cfg.RESTLeakPerSecond <= 0 {
-		cfg.RESTBucket, cfg.RESTLeakPerSecond = 40, 2
-	}
 	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
@@ -172,7 +164,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	return &Client{
 		cfg:      cfg,
 		http:     &http.Client{Transport: rt}, // per-attempt timeouts come from contexts
-		limiters: newLimiters(cfg.RESTBucket, cfg.RESTLeakPerSecond),
+		limiters: newLimiters(),
 		log:      log,
 		metrics:  m,
 	}, nil
@@ -226,57 +218,6 @@ func (c *Client) library(ctx context.Context, shop tenant.Shop) (*goshopify.Clie
 		goshopify.WithHTTPClient(c.http),
 		goshopify.WithVersion(c.cfg.APIVersion),
 	)
-}
-
-// read runs one REST read with the shop's bucket, a per-attempt timeout and
-// bounded retries with full-jitter backoff on 429, 5xx and network errors.
-func (c *Client) read(ctx context.Context, shop tenant.Shop, what string, call func(ctx context.Context, lib *goshopify.Client) error) error {
-	rest, _ := c.limiters.forShop(shop.Domain)
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadBudget)
-	defer cancel()
-	var err error
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			c.metrics.retries.WithLabelValues("rest", what).Inc()
-		}
-		if err = c.metrics.take(ctx, "rest", rest, 1); err != nil {
-			return fmt.Errorf("%s: waiting for rate limit: %w", what, mapCtxErr(err))
-		}
-		var lib *goshopify.Client
-		lib, err = c.library(ctx, shop)
-		if err != nil {
-			return err
-		}
-		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-		err = call(actx, lib)
-		cancel()
-		c.metrics.observe("rest", what, err)
-		if lim := lib.RateLimits; lim.BucketSize > 0 {
-			rest.observe(float64(lim.RequestCount), float64(lim.BucketSize))
-		}
-		if err == nil {
-			return nil
-		}
-		wait, retry := c.retryable(err, attempt)
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
-		}
-		if !retry || attempt >= c.cfg.MaxAttempts {
-			return fmt.Errorf("%s: %w", what, mapError(err))
-		}
-		var rl goshopify.RateLimitError
-		if errors.As(err, &rl) {
-			rest.full()
-		}
-		c.log.DebugContext(ctx, "retrying shopify read", "what", what, "attempt", attempt, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, mapCtxErr(ctx.Err()))
-		case <-t.C:
-		}
-	}
 }
 
 // retryable says whether a read error is worth another attempt, and after

@@ -120,7 +120,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 // (the page token keeps the search with it), each order once.
 func TestPagingFollowsTheCursor(t *testing.T) {
 	t.Parallel()
-	sb, c := newSandbox(t, shopifysandbox.Options{BucketSize: 400, LeakPerSecond: 20}, Config{RESTBucket: 400, RESTLeakPerSecond: 20})
+	sb, c := newSandbox(t, shopifysandbox.Options{BucketSize: 400, LeakPerSecond: 20}, Config{})
 	sb.AddGenerated(30, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	seen := map[int64]bool{}
 	req := orders.PageRequest{Limit: 10, UpdatedAtMin: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -182,7 +182,7 @@ func TestGraphQLThrottlingIsRetried(t *testing.T) {
 	if n := len(sb.RefundInputs()); n != 1 {
 		t.Errorf("refund inputs = %d: a throttled call is not a refund", n)
 	}
-	_, budget := c.limiters.forShop(testShop)
+	budget := c.limiters.forShop(testShop)
 	budget.mu.Lock()
 	level := budget.level
 	budget.mu.Unlock()

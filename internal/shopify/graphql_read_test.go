@@ -240,3 +240,34 @@ func TestIncrementalSyncSearch(t *testing.T) {
 		t.Errorf("changed since %s: %d orders, next %q", since, len(page.Orders), page.NextPageInfo)
 	}
 }
+
+// TestRegisterWebhooksThroughGraphQL: subscriptions are listed and made
+// through GraphQL, existing ones kept; a compliance topic is refused
+// before anything is created (the API's topic list lacks it), and the
+// sandbox refuses it too, as an invalid WebhookSubscriptionTopic.
+func TestRegisterWebhooksThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	ctx := context.Background()
+	const addr = "https://orderdesk.example.com/webhooks/shopify"
+	created, kept, err := c.RegisterWebhooks(ctx, shop, addr, []string{"orders/create", "refunds/create"})
+	if err != nil || len(created) != 2 || len(kept) != 0 {
+		t.Fatalf("first: created %v kept %v, %v", created, kept, err)
+	}
+	created, kept, err = c.RegisterWebhooks(ctx, shop, addr, []string{"orders/create", "refunds/create", "app/uninstalled"})
+	if err != nil || fmt.Sprint(created) != "[app/uninstalled]" || fmt.Sprint(kept) != "[orders/create refunds/create]" {
+		t.Fatalf("second: created %v kept %v, %v", created, kept, err)
+	}
+	if _, _, err := c.RegisterWebhooks(ctx, shop, addr, []string{"orders/paid", "shop/redact"}); !errors.Is(err, orders.ErrInvalidInput) {
+		t.Errorf("compliance topic: %v, want ErrInvalidInput", err)
+	}
+	if n := len(sb.Webhooks()); n != 3 {
+		t.Errorf("%d subscriptions, want 3 (nothing made when a topic is refused)", n)
+	}
+	if _, err := WebhookSubscriptionCreate(ctx, c.transport(shop, false), WebhookSubscriptionTopic("SHOP_REDACT"), addr); !errors.Is(err, orders.ErrShopifyRejected) {
+		t.Errorf("sandbox took SHOP_REDACT: %v", err)
+	}
+	if n := sb.RESTCalls(); n != 0 {
+		t.Errorf("%d REST calls", n)
+	}
+}

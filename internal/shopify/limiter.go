@@ -6,10 +6,9 @@ import (
 	"time"
 )
 
-// bucket mirrors one of Shopify's leaky buckets on orderdesk's side, so calls
-// wait here instead of earning a 429. REST: 40 requests, leaking 2/s, with
-// the level reported in X-Shopify-Shop-Api-Call-Limit. GraphQL: points,
-// restored per second, reported in extensions.cost.throttleStatus.
+// bucket mirrors Shopify's GraphQL cost bucket on orderdesk's side, so
+// calls wait here instead of being throttled: points, restored per second,
+// reported in extensions.cost.throttleStatus.
 type bucket struct {
 	mu       sync.Mutex
 	capacity float64
@@ -78,26 +77,24 @@ func (b *bucket) full() {
 	b.level = b.capacity
 }
 
-// limiters keeps one REST and one GraphQL bucket per shop.
+// limiters keeps one GraphQL cost bucket per shop.
 type limiters struct {
-	mu             sync.Mutex
-	restSize, leak float64
-	rest           map[string]*bucket
-	graphql        map[string]*bucket
+	mu      sync.Mutex
+	graphql map[string]*bucket
 }
 
-func newLimiters(restSize, leak float64) *limiters {
-	return &limiters{restSize: restSize, leak: leak, rest: map[string]*bucket{}, graphql: map[string]*bucket{}}
+func newLimiters() *limiters {
+	return &limiters{graphql: map[string]*bucket{}}
 }
 
-func (l *limiters) forShop(shop string) (rest, graphql *bucket) {
+// forShop is the shop's GraphQL cost bucket. Standard plans have 2000
+// points available, restoring 100/s; the bucket counts used points
+// (capacity minus available) and takes Shopify's figures as they arrive.
+func (l *limiters) forShop(shop string) *bucket {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.rest[shop] == nil {
-		l.rest[shop] = newBucket(l.restSize, l.leak)
-		// GraphQL points: standard plans have 2000 available, restoring 100/s.
-		// The cost bucket counts used points: capacity minus available.
+	if l.graphql[shop] == nil {
 		l.graphql[shop] = newBucket(2000, 100)
 	}
-	return l.rest[shop], l.graphql[shop]
+	return l.graphql[shop]
 }

@@ -225,7 +225,7 @@ func (e errTopLevel) retryable() bool {
 // other failures without a definite answer only when keyed is set (an
 // @idempotent mutation, or a read).
 func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query string, vars map[string]any, out any, keyed bool) error {
-	_, budget := c.limiters.forShop(shop.Domain)
+	budget := c.limiters.forShop(shop.Domain)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			c.metrics.retries.WithLabelValues("graphql", what).Inc()
@@ -307,7 +307,7 @@ func mapMutationError(err error) error {
 // is always retried (Shopify ran nothing); other failures only when retry
 // is set (reads and idempotent mutations).
 func (c *Client) graphql(ctx context.Context, shop tenant.Shop, what, query string, vars, out any, retry bool) error {
-	_, budget := c.limiters.forShop(shop.Domain)
+	budget := c.limiters.forShop(shop.Domain)
 	var err error
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {

@@ -51,7 +51,7 @@ func TestTransport(t *testing.T) {
 	if !strings.Contains(got.Query, "query OrdersCount") || got.Variables["query"] != q {
 		t.Fatalf("sent %q with %v", got.Query, got.Variables)
 	}
-	_, budget := c.limiters.forShop(testShop)
+	budget := c.limiters.forShop(testShop)
 	budget.mu.Lock()
 	level := budget.level
 	budget.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -26,13 +27,21 @@ var (
 	ErrUnknownShop = errors.New("webhook for a shop orderdesk does not serve")
 )
 
-// Topics orderdesk applies; others are acknowledged and ignored.
-var Topics = []string{
+// APITopics are the topics orderdesk subscribes a shop to through the
+// Admin API (webhookSubscriptionCreate).
+var APITopics = []string{
 	"orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
 	"orders/partially_fulfilled", "orders/edited", "refunds/create", "fulfillments/create",
-	"fulfillments/update", "fulfillment_events/create",
-	"customers/data_request", "customers/redact", "shop/redact", "app/uninstalled",
+	"fulfillments/update", "fulfillment_events/create", "app/uninstalled",
 }
+
+// ComplianceTopics are Shopify's mandatory privacy topics. They are not
+// in the API's WebhookSubscriptionTopic: an app subscribes to them in its
+// configuration (shopify.app.toml, or the Partner Dashboard).
+var ComplianceTopics = []string{"customers/data_request", "customers/redact", "shop/redact"}
+
+// Topics orderdesk applies (both kinds); others are acknowledged and ignored.
+var Topics = append(slices.Clone(APITopics), ComplianceTopics...)
 
 // Headers are the delivery's Shopify headers.
 type Headers struct {

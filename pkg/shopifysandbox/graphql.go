@@ -10,7 +10,6 @@ import (
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
-	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Every document is validated against the schema first (graphql_exec.go).
@@ -51,7 +50,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request, version s
 		s.writeGraphQL(w, nil, perrs)
 		return
 	}
-	if parsed.op.Operation == ast.Query && readOp(parsed.rootFields()) != "" && !strings.Contains(req.Query, "suggestedRefund(") {
+	if readOp(parsed.rootFields()) != "" && !strings.Contains(req.Query, "suggestedRefund(") {
 		s.serveRead(w, r, parsed)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
 )
@@ -67,12 +68,14 @@ func parseGraphQL(version string, req gqlRequest) (*parsedRequest, []gqlError) {
 		}
 		vars[k] = v
 	}
-	for _, d := range op.VariableDefinitions {
-		if _, ok := vars[d.Variable]; !ok && d.Type.NonNull && d.DefaultValue == nil {
-			return nil, []gqlError{{Message: fmt.Sprintf("Variable $%s of type %s was provided invalid value", d.Variable, d.Type), Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}
-		}
+	// Variables are coerced to their declared types as Shopify does: a
+	// missing required one, or an enum value the schema lacks (a
+	// compliance topic as a WebhookSubscriptionTopic), is refused.
+	coerced, verr := validator.VariableValues(schema, op, vars)
+	if verr != nil {
+		return nil, []gqlError{{Message: strings.TrimPrefix(verr.Error(), "input: "), Extensions: map[string]any{"code": "INVALID_VARIABLE"}}}
 	}
-	return &parsedRequest{schema: schema, op: op, vars: vars}, nil
+	return &parsedRequest{schema: schema, op: op, vars: coerced}, nil
 }
 
 // rootFields names the operation's top-level fields.

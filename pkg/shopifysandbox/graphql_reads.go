@@ -12,6 +12,7 @@ import (
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // The GraphQL reads: order(id:), customer(id:) { orders }, orders(query:)
@@ -82,6 +83,13 @@ func (s *Sandbox) readRootLocked() map[string]any {
 			}
 			return s.orderConnectionLocked(s.sortedLocked(), args, match)
 		}),
+		"webhookSubscriptions": lazy(func(args map[string]any) (any, error) {
+			out := lazyConnection{render: func(i int) map[string]any { return gqlWebhook(s.webhooks[i]) }}
+			for _, h := range s.webhooks {
+				out.ids = append(out.ids, gqlID("WebhookSubscription", h.Id))
+			}
+			return out, nil
+		}),
 		"ordersCount": lazy(func(args map[string]any) (any, error) {
 			match, err := searchOrders(args["query"])
 			if err != nil {
@@ -95,6 +103,51 @@ func (s *Sandbox) readRootLocked() map[string]any {
 			}
 			return map[string]any{"__typename": "Count", "count": n, "precision": "EXACT"}, nil
 		}),
+	}
+}
+
+// mutationRootLocked is the mutation root's objects the executor serves;
+// callers hold mu.
+func (s *Sandbox) mutationRootLocked() map[string]any {
+	return map[string]any{
+		"__typename": "Mutation",
+		"webhookSubscriptionCreate": lazy(func(args map[string]any) (any, error) {
+			topic, _ := args["topic"].(string)
+			in, _ := args["webhookSubscription"].(map[string]any)
+			uri, _ := in["uri"].(string)
+			refuse := func(field, msg string) (any, error) {
+				return map[string]any{"__typename": "WebhookSubscriptionCreatePayload", "webhookSubscription": nil,
+					"userErrors": []map[string]any{{"__typename": "UserError", "field": []string{"webhookSubscription", field}, "message": msg}}}, nil
+			}
+			if !strings.HasPrefix(uri, "https://") && !strings.HasPrefix(uri, "http://") {
+				return refuse("uri", "Address is invalid")
+			}
+			rest := strings.ToLower(strings.Replace(topic, "_", "/", 1))
+			for _, h := range s.webhooks {
+				if h.Topic == rest && h.Address == uri {
+					return refuse("uri", "Address for this topic has already been taken")
+				}
+			}
+			now := s.opts.Now().UTC()
+			h := goshopify.Webhook{Id: s.newID(), Topic: rest, Address: uri, Format: "json", CreatedAt: &now, UpdatedAt: &now}
+			s.webhooks = append(s.webhooks, h)
+			return map[string]any{"__typename": "WebhookSubscriptionCreatePayload", "webhookSubscription": gqlWebhook(h), "userErrors": []map[string]any{}}, nil
+		}),
+	}
+}
+
+// Webhooks are the shop's webhook subscriptions (topics in REST spelling).
+func (s *Sandbox) Webhooks() []goshopify.Webhook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.webhooks)
+}
+
+func gqlWebhook(h goshopify.Webhook) map[string]any {
+	return map[string]any{
+		"__typename": "WebhookSubscription", "id": gqlID("WebhookSubscription", h.Id),
+		"topic": strings.ToUpper(strings.ReplaceAll(h.Topic, "/", "_")), "uri": h.Address, "format": "JSON",
+		"createdAt": gqlTime(h.CreatedAt), "updatedAt": gqlTime(h.UpdatedAt),
 	}
 }
 
@@ -478,7 +531,11 @@ func (s *Sandbox) serveRead(w http.ResponseWriter, r *http.Request, p *parsedReq
 		return
 	}
 	s.mu.Lock()
-	data, err := p.execute(s.readRootLocked())
+	root := s.readRootLocked()
+	if p.op.Operation == ast.Mutation {
+		root = s.mutationRootLocked()
+	}
+	data, err := p.execute(root)
 	s.mu.Unlock()
 	if err != nil {
 		s.writeCosted(w, nil, []gqlError{{Message: err.Error(), Extensions: map[string]any{"code": "BAD_REQUEST"}}}, cost)

@@ -22,6 +22,8 @@ import (
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
 	"github.com/shopspring/decimal"
+
+	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
 )
 
 // Options configure a sandbox.
@@ -154,6 +156,11 @@ func New(opts Options) *Sandbox {
 	}
 	if opts.LeakPerSecond == 0 {
 		opts.LeakPerSecond = 2
+	}
+	// Parse the schemas documents are validated against before the first
+	// request needs one (about a second each, more under the race detector).
+	for _, v := range shopifyschema.Versions() {
+		go func() { _, _ = shopifyschema.Load(v) }()
 	}
 	return &Sandbox{
 		opts:         opts,

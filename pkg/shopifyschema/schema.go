@@ -31,6 +31,12 @@ import (
 //go:embed *.json.gz
 var files embed.FS
 
+// sdlFiles are the committed renderings of files (TestSDLCommitted holds
+// them to the introspection); Load parses these, as rendering takes long.
+//
+//go:embed *.graphql
+var sdlFiles embed.FS
+
 // Provenance says where a schema file comes from.
 type Provenance struct {
 	APIVersion string // Admin API version, e.g. 2026-10
@@ -298,14 +304,18 @@ func deprecated(is bool, reason *string) string {
 // and parsing it takes a noticeable fraction of a second.
 var cache sync.Map // version -> func() (*ast.Schema, error)
 
-// Load parses a version's schema.
+// Load parses a version's schema, from its committed SDL.
 func Load(version string) (*ast.Schema, error) {
 	f, _ := cache.LoadOrStore(version, sync.OnceValues(func() (*ast.Schema, error) {
-		sdl, err := SDL(version)
-		if err != nil {
+		if _, err := ProvenanceOf(version); err != nil {
 			return nil, err
 		}
-		s, gerr := gqlparser.LoadSchema(&ast.Source{Name: "admin_" + version + ".graphql", Input: sdl})
+		name := "admin_" + version + ".graphql"
+		sdl, err := sdlFiles.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("schema %s: %w", version, err)
+		}
+		s, gerr := gqlparser.LoadSchema(&ast.Source{Name: name, Input: string(sdl)})
 		if gerr != nil {
 			return nil, fmt.Errorf("schema %s: %w", version, gerr)
 		}
