@@ -15,6 +15,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
 	"github.com/orderdesk/orderdesk/pkg/webhooksig"
@@ -212,6 +213,42 @@ func TestWebhookTopics(t *testing.T) {
 
 	// customers/data_request is recorded and acknowledged.
 	send("customers/data_request", []byte(`{"shop_domain":"shop-a.myshopify.com","customer":{"id":1}}`))
+
+	// Every read behind these deliveries (and the refund) went through GraphQL.
+	if n := h.sb.RESTCalls(); n != 0 {
+		t.Errorf("%d REST calls to Shopify", n)
+	}
+}
+
+// TestNoRESTCall: a demo-like session (backfill, a contact's orders, a
+// view read from Shopify, a refund, a cancellation) makes no REST call:
+// the sandbox counts them.
+func TestNoRESTCall(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{kind: kind})
+			h.backfill()
+			if r := h.get(fmt.Sprintf("/orders?customer_id=%d", shopifysandbox.Bob.Id), keyA); r.Code != http.StatusOK {
+				t.Fatalf("list: %d %s", r.Code, r.Body)
+			}
+			if r := h.get(fmt.Sprintf("/orders/%d?refresh=true", shopifysandbox.OrderInTransit), keyA); r.Code != http.StatusOK {
+				t.Fatalf("view: %d %s", r.Code, r.Body)
+			}
+			if r := h.get(fmt.Sprintf("/customers/%d/timeline", shopifysandbox.Bob.Id), keyA); r.Code != http.StatusOK {
+				t.Fatalf("timeline: %d %s", r.Code, r.Body)
+			}
+			result(t, h.post(path(shopifysandbox.OrderPaidUnfulfilled, "refund"), "n1", `{"amount":"5.00"}`))
+			result(t, h.post(path(shopifysandbox.OrderPending, "cancel"), "n2", `{"reason":"customer","refund":{"mode":"none"},"restock":true}`))
+			if n := h.sb.RESTCalls(); n != 0 {
+				t.Errorf("%d REST calls to Shopify", n)
+			}
+			if n := h.sb.Calls(shopifysandbox.OpOrderGet); n == 0 {
+				t.Error("no order(id:) read: the test did not reach Shopify")
+			}
+		})
+	}
 }
 
 func TestRedactTopics(t *testing.T) {
