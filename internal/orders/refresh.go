@@ -113,7 +113,7 @@ func (r *refresher) schedule(key refreshKey, fn func(context.Context) error) boo
 			b.waiting--
 			r.mu.Unlock()
 		}()
-		ctx := r.ctx
+		ctx := Background(r.ctx)
 		select {
 		case b.slots <- struct{}{}:
 		case <-ctx.Done():

@@ -148,6 +148,7 @@ type Counter interface {
 // after every page: a run interrupted for any reason resumes from the page
 // it reached when started again with the same `since`.
 func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Time, counter Counter, progress func(SyncProgress)) (SyncProgress, error) {
+	ctx = Background(ctx)
 	run, found, err := s.sync.SyncRun(ctx, shop.ID)
 	if err != nil {
 		return SyncProgress{}, err

@@ -121,10 +121,15 @@ func (m *metrics) observe(api, op string, err error) {
 	m.calls.WithLabelValues(api, op, outcome).Inc()
 }
 
-// take waits for room in a bucket, recording how long.
+// take waits for room in a bucket, recording how long; background work
+// (orders.IsBackground) waits for room under backgroundShare.
 func (m *metrics) take(ctx context.Context, api string, b *bucket, cost float64) error {
+	share := 1.0
+	if orders.IsBackground(ctx) {
+		share = backgroundShare
+	}
 	start := time.Now()
-	err := b.take(ctx, cost)
+	err := b.take(ctx, cost, share)
 	m.waits.WithLabelValues(api).Observe(time.Since(start).Seconds())
 	return err
 }

@@ -31,13 +31,19 @@ func (b *bucket) drain() {
 	b.at = now
 }
 
-// take waits until cost fits under the capacity, then adds it. It keeps a
+// backgroundShare is the part of a shop's points background work may use
+// (orders.Background: backfills, refreshes of stale copies); the rest is
+// kept for agents' reads and actions.
+const backgroundShare = 0.6
+
+// take waits until cost fits under share of the capacity (1 for agents'
+// work, backgroundShare for background work), then adds it. It keeps a
 // margin of one unit so concurrent replicas sharing the bucket rarely overflow it.
-func (b *bucket) take(ctx context.Context, cost float64) error {
+func (b *bucket) take(ctx context.Context, cost, share float64) error {
 	for {
 		b.mu.Lock()
 		b.drain()
-		room := b.capacity - 1 - b.level
+		room := b.capacity*share - 1 - b.level
 		if room >= cost || b.level == 0 {
 			b.level += cost
 			b.mu.Unlock()
