@@ -383,9 +383,9 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestSyncBackfillResumes backfills 2,000 sandbox orders within Shopify's
-// standard rate limit, interrupts the run after page 3, and runs it again:
-// it resumes at page 4 and reads no page twice.
+// TestSyncBackfillResumes backfills 200 sandbox orders through paged
+// GraphQL queries, interrupts the run after page 3, and runs it again: it
+// resumes at page 4 and reads no page twice.
 func TestSyncBackfillResumes(t *testing.T) {
 	t.Parallel()
 	for _, kind := range storetest.Kinds {
@@ -393,7 +393,7 @@ func TestSyncBackfillResumes(t *testing.T) {
 			t.Parallel()
 			sb := shopifysandbox.New(shopifysandbox.Options{Shop: "bf.myshopify.com", Token: "shpat_bf"}) // 40 calls, 2/s
 			sb.Seed(time.Now())
-			sb.AddGenerated(2000, time.Now())
+			sb.AddGenerated(200, time.Now())
 			srv := httptest.NewServer(sb)
 			defer srv.Close()
 			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "bf.db")
@@ -418,8 +418,8 @@ func TestSyncBackfillResumes(t *testing.T) {
 			}
 			t.Logf("first run:\n%ssecond run:\n%s", out.buf.String(), second.String())
 			// Pages of shopify.OrdersPageSize orders (what one query may cost).
-			pages := (2015 + shopify.OrdersPageSize - 1) / shopify.OrdersPageSize
-			if !strings.Contains(second.String(), fmt.Sprintf("(resumed) page 4: %d/2015 orders", 4*shopify.OrdersPageSize)) || !strings.Contains(second.String(), fmt.Sprintf("done: 2015 orders in %d pages", pages)) {
+			pages := (215 + shopify.OrdersPageSize - 1) / shopify.OrdersPageSize
+			if !strings.Contains(second.String(), fmt.Sprintf("(resumed) page 4: %d/215 orders", 4*shopify.OrdersPageSize)) || !strings.Contains(second.String(), fmt.Sprintf("done: 215 orders in %d pages", pages)) {
 				t.Errorf("resumed output:\n%s", second.String())
 			}
 			if n := sb.Calls(shopifysandbox.OpOrdersList); n != pages {
