@@ -94,9 +94,14 @@ type attemptRow struct {
 func (attemptRow) TableName() string { return "event_attempts" }
 
 // unblocked is the condition that no earlier event of the same order is
-// still undelivered at the endpoint: each order's events leave in sequence.
+// still undelivered at the endpoint, nor still undispatched (its delivery
+// may not exist yet: on Postgres another replica may be dispatching it,
+// its rows locked, while this one dispatched a later event of the order):
+// each order's events leave in sequence.
 const unblocked = `NOT EXISTS (SELECT 1 FROM event_deliveries p WHERE p.endpoint_id = d.endpoint_id
-	AND p.shop_id = d.shop_id AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state <> 'delivered')`
+	AND p.shop_id = d.shop_id AND p.order_id = d.order_id AND p.sequence < d.sequence AND p.state <> 'delivered')
+	AND NOT EXISTS (SELECT 1 FROM events pe WHERE pe.shop_id = d.shop_id AND pe.order_id = d.order_id
+	AND pe.sequence < d.sequence AND NOT pe.dispatched)`
 
 // DispatchEvents fans up to limit undispatched events out into
 // deliveries, in one transaction with marking them dispatched, and returns
