@@ -47,6 +47,10 @@ func (e Endpoint) Wants(t string) bool {
 	return false
 }
 
+// MaxSigningSecrets bounds the secrets that sign one delivery: rotations
+// repeated within the grace keep the older secrets signing, up to this.
+const MaxSigningSecrets = 4
+
 // SigningSecrets are the secrets that sign a delivery made at now.
 func (e Endpoint) SigningSecrets(now time.Time) []string {
 	if len(e.Secrets) > 1 && e.SecretsRetireAt != nil && !now.Before(*e.SecretsRetireAt) {
@@ -151,7 +155,8 @@ type Store interface {
 	EndpointBySource(ctx context.Context, shopID int64, source string) (Endpoint, bool, error)
 	UpdateEndpointConfig(ctx context.Context, e Endpoint) error
 	// RotateSecret puts secret first among the endpoint's secrets, keeps
-	// the newest older one signing until retireAt, and drops the rest.
+	// the ones signing now signing until retireAt (up to
+	// MaxSigningSecrets in all), and drops the rest.
 	RotateSecret(ctx context.Context, shopID int64, id, secret string, retireAt, now time.Time) (Endpoint, error)
 	// RecentAttempts lists an endpoint's latest attempts, newest first.
 	RecentAttempts(ctx context.Context, endpointID string, limit int) ([]Attempt, error)

@@ -330,8 +330,9 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 	return nil
 }
 
-// RotateSecret makes secret the endpoint's newest; the previous newest
-// keeps signing until retireAt, older ones are dropped.
+// RotateSecret makes secret the endpoint's newest; the previous newest,
+// and older ones still in their grace (up to events.MaxSigningSecrets in
+// all), keep signing until retireAt; retired ones are dropped.
 func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret string, retireAt, now time.Time) (events.Endpoint, error) {
 	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("shop_id = ? AND id = ?", shopID, id)
@@ -350,10 +351,13 @@ func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret stri
 		if err != nil {
 			return err
 		}
+		// The previous newest keeps signing; so do the older ones still in
+		// their grace: a rotation whose answer (the new secret, shown once)
+		// was lost and is retried must not retire the secret the receiver
+		// holds.
 		keep := []string{secret}
-		if len(ep.Secrets) > 0 {
-			keep = append(keep, ep.Secrets[0])
-		}
+		older := ep.SigningSecrets(now)
+		keep = append(keep, older[:min(len(older), events.MaxSigningSecrets-1)]...)
 		enc, err := json.Marshal(keep)
 		if err != nil {
 			return fmt.Errorf("encode endpoint secrets: %w", err)
