@@ -436,18 +436,28 @@ func (e *Events) DeleteEndpoint(ctx context.Context, shopID int64, id string) er
 	return nil
 }
 
-// EnableEndpoint enables one of the shop's endpoints: everything it has
-// not received is tried again from now, with a fresh retry schedule.
+// EnableEndpoint enables one of the shop's disabled endpoints: everything
+// it has not received is tried again from now, with a fresh retry
+// schedule. An enabled endpoint is left as it is: its retries keep their
+// schedule (and the days after which it is disabled).
 func (e *Events) EnableEndpoint(ctx context.Context, shopID int64, id string, now time.Time) (events.Endpoint, error) {
 	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ?", shopID, id).Updates(map[string]any{
+		res := tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ? AND state = ?", shopID, id, events.EndpointDisabled).Updates(map[string]any{
 			"state": events.EndpointEnabled, "disabled_reason": nil, "disabled_at": nil, "updated_at": now.UTC(),
 		})
 		if res.Error != nil {
 			return fmt.Errorf("enable endpoint %s: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+			// Enabled already, or not this shop's.
+			var n int64
+			if err := tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ?", shopID, id).Count(&n).Error; err != nil {
+				return fmt.Errorf("endpoint %s: %w", id, err)
+			}
+			if n == 0 {
+				return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+			}
+			return nil
 		}
 		if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND state <> ?", id, events.DeliveryDelivered).Updates(map[string]any{
 			"state": events.DeliveryPending, "attempts": 0, "next_attempt_at": now.UTC(), "first_failed_at": nil,

@@ -63,3 +63,55 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestEnableAnEnabledEndpointChangesNothing (review-11 finding 3): enabling
+// an endpoint that is enabled is documented to change nothing; it restarted
+// every undelivered delivery's schedule (attempts, first failure, next
+// attempt now), so a CRM calling enable while its receiver is down had the
+// failing deliveries retried at once and never reached the 3 days after
+// which the endpoint is disabled.
+func TestEnableAnEnabledEndpointChangesNothing(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, _ string, s *store.Store) {
+		ctx := context.Background()
+		shopID := newShop(t, s, "enable-enabled.myshopify.com")
+		r := newReceiver(t, false) // the fake clock runs ahead
+		r.status.Store(503)
+		ep := endpoint(t, s, shopID, r)
+		c := &clock{t: time.Now()}
+		save(t, s, shopID, paidOrder(1))
+		if n := pumpAndRun(t, s, deliverer(s, c), c.Now(), ep.ID); n != 1 {
+			t.Fatalf("%d attempts, want 1 (the order's first event; its second waits)", n)
+		}
+		before, ok, err := s.Events().NextDue(ctx, ep.ID)
+		if err != nil || !ok || !before.After(c.Now()) {
+			t.Fatalf("next due %v %t %v: want a retry later", before, ok, err)
+		}
+		svc := events.NewService(s.Events(), devPolicy, nil)
+		got, err := svc.EnableEndpoint(ctx, shopID, ep.ID)
+		if err != nil || got.State != events.EndpointEnabled {
+			t.Fatalf("enable: %+v %v", got, err)
+		}
+		after, _, err := s.Events().NextDue(ctx, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !after.Equal(before) {
+			t.Errorf("enabling an enabled endpoint moved its retry from %v to %v", before, after)
+		}
+		// A disabled endpoint still restarts from now.
+		r.status.Store(410)
+		c.Add(time.Hour)
+		pumpAndRun(t, s, deliverer(s, c), c.Now(), ep.ID)
+		if st := getEndpoint(t, s, ep.ID).State; st != events.EndpointDisabled {
+			t.Fatalf("after a 410: %s", st)
+		}
+		if _, err := svc.EnableEndpoint(ctx, shopID, ep.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.status.Store(200)
+		if n := pumpAndRun(t, s, deliverer(s, c), c.Now(), ep.ID); n != 2 || len(r.receipts()) != 2 {
+			t.Errorf("re-enabled: %d attempts, %d receipts; want both events", n, len(r.receipts()))
+		}
+	})
+}
