@@ -101,6 +101,16 @@ func TestURLPolicy(t *testing.T) {
 		{prod, "https://0.0.0.0/", false},
 		{prod, "https://224.0.0.1/", false},
 		{prod, "https://[::ffff:127.0.0.1]/", false},
+		// review-11 finding 4: IPv6 forms that carry an IPv4 address a
+		// NAT64 or 6to4 gateway on the path forwards to, and reserved v4.
+		{prod, "https://[64:ff9b::7f00:1]/", false},
+		{prod, "https://[64:ff9b::a9fe:a9fe]/", false},
+		{prod, "https://[2002:c0a8:101::1]/", false},
+		{prod, "https://[64:ff9b::5db8:d822]/", true},
+		{prod, "https://198.18.0.1/", false},
+		{prod, "https://240.0.0.1/", false},
+		{prod, "https://255.255.255.255/", false},
+		{prod, "https://0.1.2.3/", false},
 		{open, "http://127.0.0.1:9/", true},
 		{open, "http://10.0.0.1/", true},
 	}

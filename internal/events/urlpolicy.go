@@ -88,6 +88,14 @@ func (p URLPolicy) checkIP(ip netip.Addr) error {
 		return nil
 	}
 	ip = ip.Unmap()
+	if v4, ok := embeddedV4(ip); ok {
+		// A NAT64 or 6to4 gateway on the path forwards to the IPv4
+		// address inside: that address decides.
+		if err := p.checkIP(v4); err != nil {
+			return fmt.Errorf("%s carries %s: %w", ip, v4, err)
+		}
+		return nil
+	}
 	var kind string
 	switch {
 	case ip.IsLoopback():
@@ -100,6 +108,8 @@ func (p URLPolicy) checkIP(ip netip.Addr) error {
 		kind = "unspecified"
 	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
 		kind = "multicast"
+	case isReservedV4(ip):
+		kind = "reserved"
 	default:
 		return nil
 	}
@@ -111,6 +121,44 @@ func (p URLPolicy) checkIP(ip netip.Addr) error {
 var shared = netip.MustParsePrefix("100.64.0.0/10")
 
 func isSharedOrULA(ip netip.Addr) bool { return shared.Contains(ip) }
+
+// reservedV4 are IPv4 ranges no public endpoint lives in: "this network"
+// (0/8), IETF protocol assignments (192.0.0.0/24), benchmarking
+// (198.18.0.0/15), and the reserved 240/4 with the broadcast address.
+var reservedV4 = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4"),
+}
+
+func isReservedV4(ip netip.Addr) bool {
+	for _, p := range reservedV4 {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// NAT64 (RFC 6052 well-known prefix) and 6to4 (RFC 3056) addresses carry
+// an IPv4 address.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+func embeddedV4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
+}
 
 // control is the dialer's Control: it refuses a connection to an address
 // the policy forbids, after name resolution.
