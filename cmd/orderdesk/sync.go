@@ -35,8 +35,10 @@ func openCore(ctx context.Context, env map[string]string, stderr io.Writer) (*co
 
 // syncCmd backfills the shop's orders, with progress, resumably.
 func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
-	fs := newFlags("sync", "Backfill the shop's orders from Shopify, 250 a page within the rate limit, printing progress. "+
-		"Interrupted (Ctrl-C, a crash), it resumes from the page it reached when run again with the same --since.", shopifyEnvHelp, stderr)
+	fs := newFlags("sync", "Backfill the shop's orders from Shopify through a bulk operation (the JSONL export streamed, "+
+		"saved 250 orders at a time), printing progress (objects, rate, ETA) on stderr. Interrupted (Ctrl-C, a crash, a "+
+		"dropped download), it resumes where it stopped, reading no object twice, when run again with the same --since. "+
+		"When Shopify refuses the bulk operation (one already running), it pages through the orders instead.", shopifyEnvHelp, stderr)
 	since := fs.Duration("since", 0, "only orders updated in this window, e.g. 720h (default: all)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -54,12 +56,14 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		// Whole minutes, so a rerun soon after means the same window and resumes.
 		from = time.Now().UTC().Add(-*since).Truncate(time.Minute)
 	}
-	p, err := c.syncer.SyncOrders(ctx, c.shop, from, c.shopify, func(p orders.SyncProgress) { fmt.Fprintln(stdout, progressLine(p)) })
+	p, err := c.syncer.Backfill(ctx, c.shop, from, c.shopify, c.shopify, func(p orders.SyncProgress) { fmt.Fprintln(stderr, progressLine(p)) })
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stdout, "interrupted after page %d (%d orders): run again to resume\n", p.Pages, p.Orders)
-		}
+		fmt.Fprintf(stderr, "interrupted after %d orders: run again with the same --since to resume\n", p.Orders)
 		return err
+	}
+	if p.Bulk {
+		fmt.Fprintf(stdout, "done: %d orders (%d objects) through a bulk operation, %s\n", p.Orders, p.Objects, rate(p))
+		return nil
 	}
 	fmt.Fprintf(stdout, "done: %d orders in %d pages, %s\n", p.Orders, p.Pages, rate(p))
 	return nil
@@ -70,7 +74,11 @@ func progressLine(p orders.SyncProgress) string {
 	if p.Resumed {
 		b.WriteString("(resumed) ")
 	}
-	fmt.Fprintf(&b, "page %d: %d", p.Pages, p.Orders)
+	if p.Bulk {
+		fmt.Fprintf(&b, "bulk: %d objects, %d", p.Objects, p.Orders)
+	} else {
+		fmt.Fprintf(&b, "page %d: %d", p.Pages, p.Orders)
+	}
 	if p.Total > 0 {
 		fmt.Fprintf(&b, "/%d orders (%d%%)", p.Total, min(100, p.Orders*100/p.Total))
 	} else {

@@ -454,10 +454,13 @@ func buildAll(srcs []ShopifyOrder, now time.Time) []Order {
 
 // SyncRun is a backfill's progress, kept so an interrupted run resumes.
 type SyncRun struct {
-	Since     time.Time
-	PageInfo  string
-	Pages     int
-	Orders    int
-	Finished  bool
-	StartedAt time.Time
+	Since    time.Time
+	PageInfo string // the paged read's next page
+	// Checkpoint is where a bulk export's download stands (the Exporter's
+	// own encoding); empty when the run pages.
+	Checkpoint string
+	Pages      int
+	Orders     int
+	Finished   bool
+	StartedAt  time.Time
 }

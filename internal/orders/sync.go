@@ -136,6 +136,109 @@ type SyncProgress struct {
 	Total         int // orders Shopify counts for the run; 0 if unknown
 	Elapsed       time.Duration
 	Resumed       bool
+	// Bulk is set when the run reads a bulk export; Objects counts its
+	// objects (orders and their children, one JSONL line each) read so far.
+	Bulk    bool
+	Objects int
+}
+
+// ErrExportRefused is a bulk export Shopify would not start (one already
+// running, the shop's limit reached) or that ended without a result: the
+// backfill pages instead.
+var ErrExportRefused = errors.New("bulk export refused")
+
+// ExportBatch is a batch of exported orders and the checkpoint after it.
+type ExportBatch struct {
+	Orders     []ShopifyOrder
+	Checkpoint string
+	Objects    int // objects read so far, this batch included
+	Total      int // orders in the export; 0 while unknown
+}
+
+// Exporter reads a shop's orders through Shopify's bulk export.
+type Exporter interface {
+	// StartExport starts an export of the orders updated since `since`
+	// (all when zero) and returns its first checkpoint; ErrExportRefused
+	// (wrapped) when Shopify will not run it.
+	StartExport(ctx context.Context, shop tenant.Shop, since time.Time) (string, error)
+	// ReadExport waits for the export, then streams it from checkpoint,
+	// handing save batches of about `batch` orders with the checkpoint
+	// after each. An error from save stops it.
+	ReadExport(ctx context.Context, shop tenant.Shop, checkpoint string, batch int, save func(ExportBatch) error) error
+}
+
+// exportBatch is how many orders a backfill saves at a time.
+const exportBatch = 250
+
+// Backfill backfills the shop's orders updated since `since` (all when
+// zero) through a bulk export, saving a batch at a time with the export's
+// checkpoint: a run interrupted for any reason resumes from the object it
+// had reached when started again with the same `since`. When Shopify
+// refuses the export (or exp is nil) it pages instead (SyncOrders).
+func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time, exp Exporter, counter Counter, progress func(SyncProgress)) (SyncProgress, error) {
+	if exp == nil {
+		return s.SyncOrders(ctx, shop, since, counter, progress)
+	}
+	run, found, err := s.sync.SyncRun(ctx, shop.ID)
+	if err != nil {
+		return SyncProgress{}, err
+	}
+	p := SyncProgress{Bulk: true}
+	switch {
+	case found && !run.Finished && run.Since.Equal(since.UTC()) && run.Checkpoint != "":
+		p.Resumed, p.Orders = true, run.Orders
+	case found && !run.Finished && run.Since.Equal(since.UTC()) && run.PageInfo != "":
+		return s.SyncOrders(ctx, shop, since, counter, progress) // a paged run to finish
+	default:
+		cp, err := exp.StartExport(ctx, shop, since)
+		if errors.Is(err, ErrExportRefused) {
+			s.log.WarnContext(ctx, "bulk export refused: paging instead", "err", err)
+			return s.SyncOrders(ctx, shop, since, counter, progress)
+		}
+		if err != nil {
+			return p, fmt.Errorf("backfill: %w", err)
+		}
+		run = SyncRun{Since: since.UTC(), StartedAt: s.now().UTC(), Checkpoint: cp}
+		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+			return p, err
+		}
+	}
+	start := s.now()
+	err = exp.ReadExport(ctx, shop, run.Checkpoint, exportBatch, func(b ExportBatch) error {
+		// Saved even when ctx is done: what was read is kept with its checkpoint.
+		if err := s.saveHistory(context.WithoutCancel(ctx), shop.ID, buildAll(b.Orders, s.now().UTC())...); err != nil {
+			return err
+		}
+		p.Orders += len(b.Orders)
+		p.Fetched += len(b.Orders)
+		p.Objects, p.Total, p.Elapsed = b.Objects, b.Total, s.now().Sub(start)
+		p.Pages++
+		run.Orders, run.Pages, run.Checkpoint = p.Orders, p.Pages, b.Checkpoint
+		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(p)
+		}
+		return nil
+	})
+	if errors.Is(err, ErrExportRefused) {
+		// The export failed at Shopify: nothing to resume, page instead.
+		s.log.WarnContext(ctx, "bulk export failed: paging instead", "err", err)
+		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, SyncRun{Since: since.UTC(), StartedAt: s.now().UTC(), Finished: true}); err != nil {
+			return p, err
+		}
+		return s.SyncOrders(ctx, shop, since, counter, progress)
+	}
+	if err != nil {
+		return p, fmt.Errorf("backfill: %w", err)
+	}
+	run.Finished, run.Checkpoint = true, ""
+	p.Elapsed = s.now().Sub(start)
+	if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+		return p, err
+	}
+	return p, nil
 }
 
 // Counter counts the orders a backfill will read, for progress and ETA.

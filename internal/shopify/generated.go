@@ -11,6 +11,166 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// BulkOperationBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+type BulkOperationBulkOperation struct {
+	Id              string                  `json:"id"`
+	Status          BulkOperationStatus     `json:"status"`
+	ErrorCode       *BulkOperationErrorCode `json:"errorCode"`
+	ObjectCount     string                  `json:"objectCount"`
+	RootObjectCount string                  `json:"rootObjectCount"`
+	FileSize        *string                 `json:"fileSize"`
+	Url             *string                 `json:"url"`
+	PartialDataUrl  *string                 `json:"partialDataUrl"`
+}
+
+// GetId returns BulkOperationBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetId() string { return v.Id }
+
+// GetStatus returns BulkOperationBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetStatus() BulkOperationStatus { return v.Status }
+
+// GetErrorCode returns BulkOperationBulkOperation.ErrorCode, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetErrorCode() *BulkOperationErrorCode { return v.ErrorCode }
+
+// GetObjectCount returns BulkOperationBulkOperation.ObjectCount, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetObjectCount() string { return v.ObjectCount }
+
+// GetRootObjectCount returns BulkOperationBulkOperation.RootObjectCount, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetRootObjectCount() string { return v.RootObjectCount }
+
+// GetFileSize returns BulkOperationBulkOperation.FileSize, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetFileSize() *string { return v.FileSize }
+
+// GetUrl returns BulkOperationBulkOperation.Url, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetUrl() *string { return v.Url }
+
+// GetPartialDataUrl returns BulkOperationBulkOperation.PartialDataUrl, and is useful for accessing the field via an interface.
+func (v *BulkOperationBulkOperation) GetPartialDataUrl() *string { return v.PartialDataUrl }
+
+type BulkOperationErrorCode string
+
+const (
+	BulkOperationErrorCodeAccessDenied        BulkOperationErrorCode = "ACCESS_DENIED"
+	BulkOperationErrorCodeInternalServerError BulkOperationErrorCode = "INTERNAL_SERVER_ERROR"
+	BulkOperationErrorCodeTimeout             BulkOperationErrorCode = "TIMEOUT"
+)
+
+var AllBulkOperationErrorCode = []BulkOperationErrorCode{
+	BulkOperationErrorCodeAccessDenied,
+	BulkOperationErrorCodeInternalServerError,
+	BulkOperationErrorCodeTimeout,
+}
+
+// BulkOperationResponse is returned by BulkOperation on success.
+type BulkOperationResponse struct {
+	BulkOperation *BulkOperationBulkOperation `json:"bulkOperation"`
+}
+
+// GetBulkOperation returns BulkOperationResponse.BulkOperation, and is useful for accessing the field via an interface.
+func (v *BulkOperationResponse) GetBulkOperation() *BulkOperationBulkOperation {
+	return v.BulkOperation
+}
+
+// BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload includes the requested fields of the GraphQL type BulkOperationRunQueryPayload.
+type BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload struct {
+	BulkOperation *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation                     `json:"bulkOperation"`
+	UserErrors    []BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload) GetBulkOperation() *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload) GetUserErrors() []BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError {
+	return v.UserErrors
+}
+
+// BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+type BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation struct {
+	Id     string              `json:"id"`
+	Status BulkOperationStatus `json:"status"`
+}
+
+// GetId returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadBulkOperation) GetStatus() BulkOperationStatus {
+	return v.Status
+}
+
+// BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError includes the requested fields of the GraphQL type BulkOperationUserError.
+type BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError struct {
+	Field   []string                    `json:"field"`
+	Message string                      `json:"message"`
+	Code    *BulkOperationUserErrorCode `json:"code"`
+}
+
+// GetField returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Field, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Message, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetMessage() string {
+	return v.Message
+}
+
+// GetCode returns BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError.Code, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayloadUserErrorsBulkOperationUserError) GetCode() *BulkOperationUserErrorCode {
+	return v.Code
+}
+
+// BulkOperationRunQueryResponse is returned by BulkOperationRunQuery on success.
+type BulkOperationRunQueryResponse struct {
+	BulkOperationRunQuery *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload `json:"bulkOperationRunQuery"`
+}
+
+// GetBulkOperationRunQuery returns BulkOperationRunQueryResponse.BulkOperationRunQuery, and is useful for accessing the field via an interface.
+func (v *BulkOperationRunQueryResponse) GetBulkOperationRunQuery() *BulkOperationRunQueryBulkOperationRunQueryBulkOperationRunQueryPayload {
+	return v.BulkOperationRunQuery
+}
+
+type BulkOperationStatus string
+
+const (
+	BulkOperationStatusCanceled  BulkOperationStatus = "CANCELED"
+	BulkOperationStatusCanceling BulkOperationStatus = "CANCELING"
+	BulkOperationStatusCompleted BulkOperationStatus = "COMPLETED"
+	BulkOperationStatusCreated   BulkOperationStatus = "CREATED"
+	BulkOperationStatusExpired   BulkOperationStatus = "EXPIRED"
+	BulkOperationStatusFailed    BulkOperationStatus = "FAILED"
+	BulkOperationStatusRunning   BulkOperationStatus = "RUNNING"
+)
+
+var AllBulkOperationStatus = []BulkOperationStatus{
+	BulkOperationStatusCanceled,
+	BulkOperationStatusCanceling,
+	BulkOperationStatusCompleted,
+	BulkOperationStatusCreated,
+	BulkOperationStatusExpired,
+	BulkOperationStatusFailed,
+	BulkOperationStatusRunning,
+}
+
+type BulkOperationUserErrorCode string
+
+const (
+	BulkOperationUserErrorCodeInvalid             BulkOperationUserErrorCode = "INVALID"
+	BulkOperationUserErrorCodeLimitReached        BulkOperationUserErrorCode = "LIMIT_REACHED"
+	BulkOperationUserErrorCodeOperationInProgress BulkOperationUserErrorCode = "OPERATION_IN_PROGRESS"
+)
+
+var AllBulkOperationUserErrorCode = []BulkOperationUserErrorCode{
+	BulkOperationUserErrorCodeInvalid,
+	BulkOperationUserErrorCodeLimitReached,
+	BulkOperationUserErrorCodeOperationInProgress,
+}
+
 type CountPrecision string
 
 const (
@@ -3640,6 +3800,22 @@ func (v *WebhookSubscriptionsWebhookSubscriptionsWebhookSubscriptionConnectionPa
 	return v.EndCursor
 }
 
+// __BulkOperationInput is used internally by genqlient
+type __BulkOperationInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __BulkOperationInput.Id, and is useful for accessing the field via an interface.
+func (v *__BulkOperationInput) GetId() string { return v.Id }
+
+// __BulkOperationRunQueryInput is used internally by genqlient
+type __BulkOperationRunQueryInput struct {
+	Query string `json:"query"`
+}
+
+// GetQuery returns __BulkOperationRunQueryInput.Query, and is useful for accessing the field via an interface.
+func (v *__BulkOperationRunQueryInput) GetQuery() string { return v.Query }
+
 // __CustomerOrdersInput is used internally by genqlient
 type __CustomerOrdersInput struct {
 	Id     string  `json:"id"`
@@ -3735,6 +3911,95 @@ func (v *__WebhookSubscriptionsInput) GetFirst() int { return v.First }
 
 // GetAfter returns __WebhookSubscriptionsInput.After, and is useful for accessing the field via an interface.
 func (v *__WebhookSubscriptionsInput) GetAfter() *string { return v.After }
+
+// The query executed by BulkOperation.
+const BulkOperation_Operation = `
+query BulkOperation ($id: ID!) {
+	bulkOperation(id: $id) {
+		id
+		status
+		errorCode
+		objectCount
+		rootObjectCount
+		fileSize
+		url
+		partialDataUrl
+	}
+}
+`
+
+// Where a bulk operation stands (currentBulkOperation is deprecated in
+// 2026-10: operations are polled by id).
+func BulkOperation(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *BulkOperationResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "BulkOperation",
+		Query:  BulkOperation_Operation,
+		Variables: &__BulkOperationInput{
+			Id: id,
+		},
+	}
+
+	data_ = &BulkOperationResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by BulkOperationRunQuery.
+const BulkOperationRunQuery_Operation = `
+mutation BulkOperationRunQuery ($query: String!) {
+	bulkOperationRunQuery(query: $query, groupObjects: true) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			field
+			message
+			code
+		}
+	}
+}
+`
+
+// Start a bulk query (the backfill's export of the shop's orders). The
+// inner query is one of internal/shopify/bulk/*.graphql; groupObjects puts
+// each object's children right after it, so the JSONL can be reassembled
+// a parent at a time while it streams.
+func BulkOperationRunQuery(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	query string,
+) (data_ *BulkOperationRunQueryResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "BulkOperationRunQuery",
+		Query:  BulkOperationRunQuery_Operation,
+		Variables: &__BulkOperationRunQueryInput{
+			Query: query,
+		},
+	}
+
+	data_ = &BulkOperationRunQueryResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
 
 // The query executed by CustomerOrders.
 const CustomerOrders_Operation = `

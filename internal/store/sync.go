@@ -173,14 +173,15 @@ func (o *Orders) ForgetShop(ctx context.Context, shopID int64) (bool, error) {
 }
 
 type syncRunRow struct {
-	ShopID    int64 `gorm:"primaryKey;autoIncrement:false"`
-	Since     *time.Time
-	PageInfo  string
-	Pages     int
-	Orders    int
-	Finished  bool
-	StartedAt time.Time `gorm:"autoCreateTime:false"`
-	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
+	ShopID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	Since      *time.Time
+	PageInfo   string
+	Checkpoint string
+	Pages      int
+	Orders     int
+	Finished   bool
+	StartedAt  time.Time `gorm:"autoCreateTime:false"`
+	UpdatedAt  time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (syncRunRow) TableName() string { return "sync_runs" }
@@ -195,7 +196,7 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 	if err != nil {
 		return orders.SyncRun{}, false, fmt.Errorf("sync run: %w", err)
 	}
-	run := orders.SyncRun{PageInfo: r.PageInfo, Pages: r.Pages, Orders: r.Orders, Finished: r.Finished, StartedAt: r.StartedAt.UTC()}
+	run := orders.SyncRun{PageInfo: r.PageInfo, Checkpoint: r.Checkpoint, Pages: r.Pages, Orders: r.Orders, Finished: r.Finished, StartedAt: r.StartedAt.UTC()}
 	if r.Since != nil {
 		run.Since = r.Since.UTC()
 	}
@@ -204,7 +205,7 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 
 // SaveSyncRun records a backfill's progress.
 func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
-	r := syncRunRow{ShopID: shopID, PageInfo: run.PageInfo, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
+	r := syncRunRow{ShopID: shopID, PageInfo: run.PageInfo, Checkpoint: run.Checkpoint, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
 		StartedAt: run.StartedAt.UTC(), UpdatedAt: time.Now().UTC()}
 	if !run.Since.IsZero() {
 		since := run.Since.UTC()
@@ -212,7 +213,7 @@ func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 	}
 	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "shop_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"since", "page_info", "pages", "orders", "finished", "started_at", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"since", "page_info", "checkpoint", "pages", "orders", "finished", "started_at", "updated_at"}),
 	}).Create(&r).Error
 	if err != nil {
 		return fmt.Errorf("save sync run: %w", err)

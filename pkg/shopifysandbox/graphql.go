@@ -50,6 +50,9 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request, version s
 		s.writeGraphQL(w, nil, perrs)
 		return
 	}
+	if s.serveBulk(w, r, parsed, version) {
+		return
+	}
 	if readOp(parsed.rootFields()) != "" && !strings.Contains(req.Query, "suggestedRefund(") {
 		s.serveRead(w, r, parsed)
 		return

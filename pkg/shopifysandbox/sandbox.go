@@ -144,6 +144,8 @@ type Sandbox struct {
 	hookSecret   string
 	level        float64
 	levelAt      time.Time
+	bulkOnce     sync.Once
+	bulkOps      *bulkState // bulk operations (bulk.go), with their own lock
 }
 
 // New returns an empty sandbox; Seed fills it with the catalogue.

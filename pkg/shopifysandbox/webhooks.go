@@ -82,7 +82,7 @@ func deliver(url, secret, shop, topic string, body []byte) {
 //
 // and the fault-injection admin (see serveFaultAdmin).
 func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request, path string) {
-	if s.serveFaultAdmin(w, r, strings.Trim(path, "/")) {
+	if s.serveFaultAdmin(w, r, strings.Trim(path, "/")) || s.serveBulkAdmin(w, r, strings.Trim(path, "/")) {
 		return
 	}
 	parts := strings.Split(strings.Trim(path, "/"), "/")

@@ -1,0 +1,441 @@
+package shopify
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+)
+
+// The backfill's bulk export (orders.Exporter). An order's OrderFacts hold
+// eight connections and Shopify runs bulk queries of at most five, so the
+// export is two bulk operations run side by side over the same orders in
+// the same order (sortKey: ID): bulk/orders.graphql (the order less its
+// refunds) and bulk/refunds.graphql. Their JSONL files are streamed
+// together, a group (an order's line and its children's, which
+// groupObjects puts right after it) at a time from each, joined on the
+// order id, reassembled into the nested shape of the OrderFacts fragment
+// (children by __parentId) and converted by OrderFromGraphQL, the one
+// converter of every read. An order in one file only (created or changed
+// between the two operations' snapshots) is read alone afterwards.
+
+//go:embed bulk/orders.graphql
+var bulkOrdersQuery string
+
+//go:embed bulk/refunds.graphql
+var bulkRefundsQuery string
+
+// bulkPlaceholder is where the search goes in the bulk documents (bulk
+// queries take no variables).
+const bulkPlaceholder = "query: ORDERS_QUERY"
+
+// bulkDocuments are the export's two inner queries for a search.
+func bulkDocuments(search string) [2]string {
+	q := "query: " + strconv.Quote(search)
+	return [2]string{strings.Replace(bulkOrdersQuery, bulkPlaceholder, q, 1), strings.Replace(bulkRefundsQuery, bulkPlaceholder, q, 1)}
+}
+
+// exportCheckpoint is the export's state, stored by the backfill after
+// every saved batch (orders.SyncRun.Checkpoint).
+type exportCheckpoint struct {
+	Parts     [2]exportPart `json:"parts"`
+	Objects   int           `json:"objects"`             // lines read from both files
+	Unmatched []int64       `json:"unmatched,omitempty"` // orders in one file only, read alone at the end
+}
+
+// exportPart is one bulk operation and how far its file was read: Offset
+// bytes, of which the lines in Pending are read but not yet saved (the
+// order group under way), so a resumed download starts at Offset and reads
+// no line twice.
+type exportPart struct {
+	ID      string            `json:"id"`
+	Offset  int64             `json:"offset"`
+	Pending []json.RawMessage `json:"pending,omitempty"`
+	Total   int               `json:"total,omitempty"` // root objects (orders), once completed
+}
+
+// StartExport starts the two bulk operations of an export.
+func (c *Client) StartExport(ctx context.Context, shop tenant.Shop, since time.Time) (string, error) {
+	var cp exportCheckpoint
+	for i, doc := range bulkDocuments(ordersSearch(since)) {
+		resp, err := BulkOperationRunQuery(ctx, c.transport(shop, false), doc)
+		if err != nil {
+			return "", fmt.Errorf("bulk export: %w", err)
+		}
+		p := resp.BulkOperationRunQuery
+		if p == nil {
+			return "", errors.New("bulk export: no answer")
+		}
+		if len(p.UserErrors) > 0 {
+			e := p.UserErrors[0]
+			code := ""
+			if e.Code != nil {
+				code = string(*e.Code)
+			}
+			if code == string(BulkOperationUserErrorCodeOperationInProgress) || code == string(BulkOperationUserErrorCodeLimitReached) {
+				return "", fmt.Errorf("bulk export: %s: %s: %w", code, e.Message, orders.ErrExportRefused)
+			}
+			return "", fmt.Errorf("bulk export: %s: %s", code, e.Message)
+		}
+		if p.BulkOperation == nil {
+			return "", errors.New("bulk export: no operation")
+		}
+		cp.Parts[i].ID = p.BulkOperation.Id
+	}
+	raw, err := json.Marshal(cp)
+	return string(raw), err
+}
+
+// ReadExport waits for the export's operations, then streams both files
+// from the checkpoint, joined on the order id.
+func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint string, batch int, save func(orders.ExportBatch) error) error {
+	var cp exportCheckpoint
+	if err := json.Unmarshal([]byte(checkpoint), &cp); err != nil || cp.Parts[0].ID == "" || cp.Parts[1].ID == "" {
+		return fmt.Errorf("bulk export checkpoint %q: %w", checkpoint, orders.ErrInvalidInput)
+	}
+	var readers [2]*jsonlReader
+	for i := range cp.Parts {
+		url, total, err := c.awaitBulk(ctx, shop, cp.Parts[i].ID)
+		if err != nil {
+			return err
+		}
+		cp.Parts[i].Total = total
+		r, err := c.openJSONL(ctx, url, cp.Parts[i])
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		readers[i] = r
+	}
+	var out []orders.ShopifyOrder
+	flush := func() error {
+		for i, r := range readers {
+			cp.Parts[i].Offset, cp.Parts[i].Pending = r.offset, r.pending()
+		}
+		cp.Objects = readers[0].lines + readers[1].lines
+		raw, err := json.Marshal(cp)
+		if err != nil {
+			return err
+		}
+		err = save(orders.ExportBatch{Orders: out, Checkpoint: string(raw), Objects: cp.Objects, Total: cp.Parts[0].Total})
+		out = out[:0]
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(err, flush())
+		}
+		na, err := readers[0].group()
+		var nb int
+		if err == nil {
+			nb, err = readers[1].group()
+		}
+		if err != nil {
+			// Keep what is whole: the orders joined so far are saved, the
+			// lines of the groups under way go into the checkpoint.
+			return errors.Join(err, flush())
+		}
+		if na == 0 && nb == 0 {
+			break
+		}
+		ida, idb := readers[0].rootID(na), readers[1].rootID(nb)
+		switch {
+		case nb == 0 || (na > 0 && ida < idb):
+			cp.Unmatched = append(cp.Unmatched, ida)
+			readers[0].consume(na)
+		case na == 0 || idb < ida:
+			cp.Unmatched = append(cp.Unmatched, idb)
+			readers[1].consume(nb)
+		default:
+			o, err := c.assemble(ctx, shop, readers[0].buf[:na], readers[1].buf[:nb])
+			if err != nil {
+				return err
+			}
+			out = append(out, o)
+			readers[0].consume(na)
+			readers[1].consume(nb)
+		}
+		if len(out) >= batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range cp.Unmatched {
+		o, err := c.Order(ctx, shop, id)
+		if errors.Is(err, orders.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("bulk export: order %d: %w", id, err)
+		}
+		out = append(out, o)
+	}
+	cp.Unmatched = nil
+	return flush()
+}
+
+// awaitBulk polls a bulk operation until it completes, returning its
+// file's URL ("" when it found nothing) and its root object count.
+func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (string, int, error) {
+	wait := 50 * time.Millisecond
+	for {
+		resp, err := BulkOperation(ctx, c.reader(shop), id)
+		if err != nil {
+			return "", 0, fmt.Errorf("bulk export %s: %w", id, err)
+		}
+		op := resp.BulkOperation
+		if op == nil {
+			return "", 0, fmt.Errorf("bulk export %s: gone (results expire after 7 days): %w", id, orders.ErrExportRefused)
+		}
+		switch op.Status {
+		case BulkOperationStatusCompleted:
+			total, _ := strconv.Atoi(op.RootObjectCount)
+			return deref(op.Url), total, nil
+		case BulkOperationStatusCreated, BulkOperationStatusRunning:
+		default:
+			code := ""
+			if op.ErrorCode != nil {
+				code = string(*op.ErrorCode)
+			}
+			return "", 0, fmt.Errorf("bulk export %s: %s %s: %w", id, op.Status, code, orders.ErrExportRefused)
+		}
+		select {
+		case <-ctx.Done():
+			return "", 0, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// openJSONL opens a result file at the part's offset (Range: bytes=N-),
+// with the part's pending lines in front. A completed operation that found
+// nothing has no file.
+func (c *Client) openJSONL(ctx context.Context, url string, p exportPart) (*jsonlReader, error) {
+	r := &jsonlReader{offset: p.Offset, buf: p.Pending}
+	if url == "" {
+		r.eof = true
+		return r, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bulk export file: %w", err)
+	}
+	if p.Offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", p.Offset))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("bulk export file: %w", mapCtxErr(err))
+	}
+	want := http.StatusOK
+	if p.Offset > 0 {
+		want = http.StatusPartialContent
+	}
+	if resp.StatusCode != want {
+		resp.Body.Close()
+		return nil, fmt.Errorf("bulk export file: HTTP %d (want %d)", resp.StatusCode, want)
+	}
+	r.body, r.r = resp.Body, bufio.NewReaderSize(resp.Body, 256<<10)
+	return r, nil
+}
+
+// jsonlReader reads a bulk result a group at a time: a root object's line
+// and the lines of its children (those with __parentId) that follow it.
+type jsonlReader struct {
+	body   io.Closer
+	r      *bufio.Reader
+	offset int64             // bytes read from the file
+	lines  int               // lines read this run
+	buf    []json.RawMessage // lines read and not yet consumed
+	eof    bool
+}
+
+func (r *jsonlReader) Close() {
+	if r.body != nil {
+		r.body.Close()
+	}
+}
+
+var parentKey = []byte(`"__parentId":`)
+
+// group makes buf start with one whole group and returns its length (0
+// at the end of the file).
+func (r *jsonlReader) group() (int, error) {
+	for len(r.buf) == 0 && !r.eof {
+		if err := r.readLine(); err != nil {
+			return 0, err
+		}
+	}
+	if len(r.buf) == 0 {
+		return 0, nil
+	}
+	if bytes.Contains(r.buf[0], parentKey) {
+		return 0, fmt.Errorf("bulk export file: at byte %d, a child line with no parent before it (was the operation run with groupObjects: true?)", r.offset)
+	}
+	for i := 1; ; {
+		switch {
+		case i < len(r.buf) && bytes.Contains(r.buf[i], parentKey):
+			i++
+		case i < len(r.buf), r.eof:
+			return i, nil
+		default:
+			if err := r.readLine(); err != nil {
+				return 0, err
+			}
+		}
+	}
+}
+
+func (r *jsonlReader) readLine() error {
+	line, err := r.r.ReadBytes('\n')
+	switch {
+	case err == io.EOF && len(line) == 0:
+		r.eof = true
+		return nil
+	case err == io.EOF:
+		return fmt.Errorf("bulk export file: cut after %d bytes (a line without its end): %w", r.offset, io.ErrUnexpectedEOF)
+	case err != nil:
+		return fmt.Errorf("bulk export file: after %d bytes: %w", r.offset, mapCtxErr(err))
+	}
+	r.offset += int64(len(line))
+	r.lines++
+	if l := bytes.TrimSpace(line); len(l) > 0 {
+		r.buf = append(r.buf, json.RawMessage(l))
+	}
+	return nil
+}
+
+func (r *jsonlReader) consume(n int) { r.buf = r.buf[n:] }
+
+// pending is a copy of the lines read and not yet consumed.
+func (r *jsonlReader) pending() []json.RawMessage {
+	return append([]json.RawMessage(nil), r.buf...)
+}
+
+// rootID is the numeric id of the group's root (0 for none).
+func (r *jsonlReader) rootID(n int) int64 {
+	if n == 0 {
+		return 0
+	}
+	var head struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(r.buf[0], &head) != nil {
+		return 0
+	}
+	id, _ := gidNumber(head.ID)
+	return id
+}
+
+// childField names the connection a child line belongs to, from the type
+// in its id: JSONL lines do not say which of the parent's connections
+// they come from.
+var childField = map[string]string{
+	"LineItem":            "lineItems",
+	"ShippingLine":        "shippingLines",
+	"FulfillmentLineItem": "fulfillmentLineItems",
+	"FulfillmentEvent":    "events",
+	"RefundLineItem":      "refundLineItems",
+	"RefundShippingLine":  "refundShippingLines",
+	"OrderTransaction":    "transactions",
+}
+
+// connectionsOf are the connections each owner has in OrderFacts, which
+// an object with no children must still carry (empty).
+var connectionsOf = map[string][]string{
+	"Order":       {"lineItems", "shippingLines"},
+	"Fulfillment": {"fulfillmentLineItems", "events"},
+	"Refund":      {"refundLineItems", "refundShippingLines", "transactions"},
+}
+
+// assemble rebuilds one order from its two groups (the order less its
+// refunds, and its refunds) in the nested shape of OrderFacts, and
+// converts it; an order with more than OrderFacts' plain lists hold is
+// read alone, as the paged reads do.
+func (c *Client) assemble(ctx context.Context, shop tenant.Shop, main, refunds []json.RawMessage) (orders.ShopifyOrder, error) {
+	order, err := decodeLine(main[0])
+	if err != nil {
+		return orders.ShopifyOrder{}, err
+	}
+	refundRoot, err := decodeLine(refunds[0])
+	if err != nil {
+		return orders.ShopifyOrder{}, err
+	}
+	order["refunds"] = cmp.Or[any](refundRoot["refunds"], []any{})
+	owners := map[string]map[string]any{}
+	addOwner := func(kind string, o map[string]any) {
+		id, _ := o["id"].(string)
+		owners[id] = o
+		for _, f := range connectionsOf[kind] {
+			o[f] = map[string]any{"nodes": []any{}, "pageInfo": map[string]any{"hasNextPage": false}}
+		}
+	}
+	addOwner("Order", order)
+	for _, list := range []struct{ field, kind string }{{"fulfillments", "Fulfillment"}, {"refunds", "Refund"}} {
+		items, _ := order[list.field].([]any)
+		for _, it := range items {
+			if o, ok := it.(map[string]any); ok {
+				addOwner(list.kind, o)
+			}
+		}
+	}
+	for _, line := range append(main[1:len(main):len(main)], refunds[1:]...) {
+		child, err := decodeLine(line)
+		if err != nil {
+			return orders.ShopifyOrder{}, err
+		}
+		parentID, _ := child["__parentId"].(string)
+		delete(child, "__parentId")
+		id, _ := child["id"].(string)
+		field := childField[gidKind(id)]
+		parent, ok := owners[parentID]
+		conn, _ := parent[field].(map[string]any)
+		if !ok || conn == nil {
+			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: %s under %s: no such parent in the order", id, parentID)
+		}
+		conn["nodes"] = append(conn["nodes"].([]any), child)
+	}
+	raw, err := json.Marshal(order)
+	if err != nil {
+		return orders.ShopifyOrder{}, err
+	}
+	var facts OrderFacts
+	if err := json.Unmarshal(raw, &facts); err != nil {
+		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %v: %w", order["id"], err)
+	}
+	return c.listed(ctx, shop, &facts)
+}
+
+func decodeLine(line json.RawMessage) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("bulk export: a line is not a JSON object: %w", err)
+	}
+	return m, nil
+}
+
+// gidKind is the type in a global id: gid://shopify/LineItem/1 → LineItem.
+func gidKind(gid string) string {
+	rest, ok := strings.CutPrefix(gid, "gid://shopify/")
+	if !ok {
+		return ""
+	}
+	kind, _, _ := strings.Cut(rest, "/")
+	return kind
+}

@@ -1,0 +1,120 @@
+package shopify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+// TestBulkDocuments: the export's two inner queries validate against the
+// pinned schema (no deprecated field), with and without a search.
+func TestBulkDocuments(t *testing.T) {
+	t.Parallel()
+	schema, err := shopifyschema.Load("2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, search := range []string{"", ordersSearch(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))} {
+		for i, doc := range bulkDocuments(search) {
+			if strings.Contains(doc, bulkPlaceholder) {
+				t.Errorf("document %d keeps its placeholder", i)
+			}
+			if _, err := shopifyschema.Validate(schema, fmt.Sprintf("bulk%d", i), doc); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// export runs a whole export and returns its orders by id.
+func export(t *testing.T, c *Client, since time.Time) (map[int64]orders.ShopifyOrder, []orders.ExportBatch) {
+	t.Helper()
+	ctx := context.Background()
+	cp, err := c.StartExport(ctx, shop, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]orders.ShopifyOrder{}
+	var batches []orders.ExportBatch
+	err = c.ReadExport(ctx, shop, cp, 250, func(b orders.ExportBatch) error {
+		for _, o := range b.Orders {
+			if _, dup := got[o.ID]; dup {
+				t.Errorf("order %d exported twice", o.ID)
+			}
+			got[o.ID] = o
+		}
+		batches = append(batches, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, batches
+}
+
+// TestBulkExportBuildsTheSameOrders: every catalogue order reassembled
+// from the bulk export's JSONL builds the same domain Order as the view's
+// order(id:) read, and no order is read alone.
+func TestBulkExportBuildsTheSameOrders(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	addShippingRefunded(t, sb)
+	got, _ := export(t, c, time.Time{})
+	if n := sb.Calls(shopifysandbox.OpOrderGet); n != 0 {
+		t.Errorf("%d orders read alone during the export", n)
+	}
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, id := range catalogue {
+		t.Run(fmt.Sprint(id), func(t *testing.T) {
+			bulk, ok := got[int64(id)]
+			if !ok {
+				t.Fatal("not exported")
+			}
+			read, err := c.Order(context.Background(), shop, int64(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := json.MarshalIndent(orders.Build(read, at), "", "  ")
+			g, _ := json.MarshalIndent(orders.Build(bulk, at), "", "  ")
+			if string(w) != string(g) {
+				t.Errorf("order(id:) and the bulk export differ:\n%s", lineDiff(string(w), string(g)))
+			}
+		})
+	}
+	if len(got) != len(catalogue) {
+		t.Errorf("exported %d orders, want %d", len(got), len(catalogue))
+	}
+	if n := sb.RESTCalls(); n != 0 {
+		t.Errorf("%d REST calls", n)
+	}
+}
+
+// TestBulkExportRefused: a bulk operation Shopify refuses (one already
+// running) is ErrExportRefused, which the backfill pages on.
+func TestBulkExportRefused(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	for _, code := range []string{"OPERATION_IN_PROGRESS", "LIMIT_REACHED"} {
+		sb.SetBulkFault(shopifysandbox.BulkFault{Refuse: code})
+		if _, err := c.StartExport(context.Background(), shop, time.Time{}); !errors.Is(err, orders.ErrExportRefused) {
+			t.Errorf("%s: err = %v, want ErrExportRefused", code, err)
+		}
+	}
+	sb.SetBulkFault(shopifysandbox.BulkFault{Fail: "INTERNAL_SERVER_ERROR"})
+	cp, err := c.StartExport(context.Background(), shop, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.ReadExport(context.Background(), shop, cp, 250, func(orders.ExportBatch) error { return nil })
+	if !errors.Is(err, orders.ErrExportRefused) || !strings.Contains(err.Error(), "FAILED INTERNAL_SERVER_ERROR") {
+		t.Errorf("a failed operation: err = %v", err)
+	}
+}
