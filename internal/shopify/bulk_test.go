@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
-	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
 )
 
 // TestBulkDocuments: the export's two inner queries validate against the
