@@ -383,50 +383,124 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestSyncBackfillResumes backfills 200 sandbox orders through paged
-// GraphQL queries, interrupts the run after page 3, and runs it again: it
-// resumes at page 4 and reads no page twice.
-func TestSyncBackfillResumes(t *testing.T) {
+// syncEnv is the environment of `orderdesk sync` against a sandbox, on a
+// fresh database of kind.
+func syncEnv(t *testing.T, kind, shop, token, sandboxURL string) map[string]string {
+	t.Helper()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "bf.db")
+	if kind == "postgres" {
+		dbURL, _ = storetest.SchemaURL(t)
+	}
+	return map[string]string{"ORDERDESK_DATABASE_URL": dbURL, "SHOPIFY_SHOP": shop,
+		"SHOPIFY_ACCESS_TOKEN": token, "SHOPIFY_BASE_URL": sandboxURL}
+}
+
+// TestSyncBulkBackfillResumes backfills 20,000 sandbox orders (and the
+// catalogue) through bulk operations; the download of the export drops
+// mid-stream, in the middle of an order's lines; run again, the backfill
+// resumes where it stopped: every line of both result files is sent once
+// in all, and the orders saved by the two runs add up to the shop's.
+func TestSyncBulkBackfillResumes(t *testing.T) {
 	t.Parallel()
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			sb := shopifysandbox.New(shopifysandbox.Options{Shop: "bf.myshopify.com", Token: "shpat_bf"}) // 40 calls, 2/s
+			sb := shopifysandbox.New(shopifysandbox.Options{Shop: "bulk.myshopify.com", Token: "shpat_bulk"})
 			sb.Seed(time.Now())
-			sb.AddGenerated(200, time.Now())
+			sb.AddGenerated(20000, time.Now())
 			srv := httptest.NewServer(sb)
 			defer srv.Close()
-			dbURL := "sqlite:" + filepath.Join(t.TempDir(), "bf.db")
-			if kind == "postgres" {
-				dbURL, _ = storetest.SchemaURL(t)
+			env := syncEnv(t, kind, "bulk.myshopify.com", "shpat_bulk", srv.URL)
+			sb.SetBulkFault(shopifysandbox.BulkFault{CutAfterLines: 25_001}) // within the orders file (~2 lines an order), mid-order
+			var out1, err1 bytes.Buffer
+			err := run(context.Background(), []string{"sync"}, env, &out1, &err1)
+			if err == nil || !strings.Contains(err.Error(), "unexpected EOF") {
+				t.Fatalf("cut download: err = %v\n%s", err, err1.String())
 			}
-			env := func() map[string]string {
-				return map[string]string{"ORDERDESK_DATABASE_URL": dbURL, "SHOPIFY_SHOP": "bf.myshopify.com",
-					"SHOPIFY_ACCESS_TOKEN": "shpat_bf", "SHOPIFY_BASE_URL": srv.URL}
+			var first int
+			if _, serr := fmt.Sscanf(err1.String()[strings.LastIndex(err1.String(), "interrupted after "):], "interrupted after %d orders", &first); serr != nil || first == 0 || first >= 20015 {
+				t.Fatalf("interrupted run saved %d orders (%v):\n%s", first, serr, err1.String())
 			}
+			var out2, err2 bytes.Buffer
+			if err := run(context.Background(), []string{"sync"}, env, &out2, &err2); err != nil {
+				t.Fatalf("resumed run: %v\n%s", err, err2.String())
+			}
+			t.Logf("first run: %d orders; second run:\n%s%s", first, tail(err2.String(), 3), out2.String())
+			var total, objects, second int
+			if _, err := fmt.Sscanf(out2.String(), "done: %d orders (%d objects) through a bulk operation, %d read by this run", &total, &objects, &second); err != nil {
+				t.Fatalf("resumed output %q: %v", out2.String(), err)
+			}
+			if !strings.Contains(err2.String(), "(resumed) bulk:") {
+				t.Errorf("the second run did not resume:\n%s", err2.String())
+			}
+			if total != 20015 || first+second != 20015 {
+				t.Errorf("orders: %d in all, %d + %d by the two runs; want 20015, each once", total, first, second)
+			}
+			ops := sb.BulkOperations()
+			if len(ops) != 2 {
+				t.Fatalf("%d bulk operations, want the export's 2 (the resumed run starts none)", len(ops))
+			}
+			lines := 0
+			for _, op := range ops {
+				for i, n := range sb.BulkLineReads(op.ID) {
+					if n != 1 {
+						t.Errorf("%s: line %d sent %d times", op.ID, i+1, n)
+						break
+					}
+				}
+				lines += op.Objects
+			}
+			if objects != lines {
+				t.Errorf("objects read %d, want the files' %d lines", objects, lines)
+			}
+			if n := sb.Calls(shopifysandbox.OpOrdersList) + sb.Calls(shopifysandbox.OpOrderGet) + sb.RESTCalls(); n != 0 {
+				t.Errorf("%d order pages, single reads or REST calls besides the export", n)
+			}
+		})
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.SplitAfter(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "") + "\n"
+}
+
+// TestSyncPagesWhenBulkRefused: with a bulk operation already running,
+// the backfill pages through the orders instead; interrupted after page
+// 3, it resumes at page 4 and reads no page twice.
+func TestSyncPagesWhenBulkRefused(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			sb := shopifysandbox.New(shopifysandbox.Options{Shop: "bf.myshopify.com", Token: "shpat_bf"})
+			sb.Seed(time.Now())
+			sb.AddGenerated(200, time.Now())
+			sb.SetBulkFault(shopifysandbox.BulkFault{Refuse: "OPERATION_IN_PROGRESS"})
+			srv := httptest.NewServer(sb)
+			defer srv.Close()
+			env := syncEnv(t, kind, "bf.myshopify.com", "shpat_bf", srv.URL)
 			ctx, cancel := context.WithCancel(context.Background())
-			out := &cancelOn{prefix: "page 3:", cancel: cancel}
-			if err := run(ctx, []string{"sync"}, env(), out, io.Discard); !errors.Is(err, context.Canceled) {
-				t.Fatalf("interrupted run: err = %v\n%s", err, out.buf.String())
+			progress := &cancelOn{prefix: "page 3:", cancel: cancel}
+			if err := run(ctx, []string{"sync"}, env, io.Discard, progress); !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: err = %v\n%s", err, progress.buf.String())
 			}
-			if !strings.Contains(out.buf.String(), "run again to resume") {
-				t.Errorf("no resume hint:\n%s", out.buf.String())
+			if !strings.Contains(progress.buf.String(), "run again with the same --since to resume") {
+				t.Errorf("no resume hint:\n%s", progress.buf.String())
 			}
-			var second bytes.Buffer
-			if err := run(context.Background(), []string{"sync"}, env(), &second, io.Discard); err != nil {
+			var out, second bytes.Buffer
+			if err := run(context.Background(), []string{"sync"}, env, &out, &second); err != nil {
 				t.Fatalf("resumed run: %v\n%s", err, second.String())
 			}
-			t.Logf("first run:\n%ssecond run:\n%s", out.buf.String(), second.String())
-			// Pages of shopify.OrdersPageSize orders (what one query may cost).
 			pages := (215 + shopify.OrdersPageSize - 1) / shopify.OrdersPageSize
-			if !strings.Contains(second.String(), fmt.Sprintf("(resumed) page 4: %d/215 orders", 4*shopify.OrdersPageSize)) || !strings.Contains(second.String(), fmt.Sprintf("done: 215 orders in %d pages", pages)) {
-				t.Errorf("resumed output:\n%s", second.String())
+			if !strings.Contains(second.String(), fmt.Sprintf("(resumed) page 4: %d/215 orders", 4*shopify.OrdersPageSize)) || !strings.Contains(out.String(), fmt.Sprintf("done: 215 orders in %d pages", pages)) {
+				t.Errorf("resumed output:\n%s%s", second.String(), out.String())
 			}
 			if n := sb.Calls(shopifysandbox.OpOrdersList); n != pages {
 				t.Errorf("order pages read = %d, want %d (no page twice)", n, pages)
 			}
-			if n := sb.Throttled(); n != 0 {
-				t.Errorf("Shopify answered 429 %d times", n)
+			if ops := sb.BulkOperations(); len(ops) != 0 {
+				t.Errorf("bulk operations run: %v", ops)
 			}
 		})
 	}

@@ -62,7 +62,7 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		return err
 	}
 	if p.Bulk {
-		fmt.Fprintf(stdout, "done: %d orders (%d objects) through a bulk operation, %s\n", p.Orders, p.Objects, rate(p))
+		fmt.Fprintf(stdout, "done: %d orders (%d objects) through a bulk operation, %d read by this run, %s\n", p.Orders, p.Objects, p.Fetched, rate(p))
 		return nil
 	}
 	fmt.Fprintf(stdout, "done: %d orders in %d pages, %s\n", p.Orders, p.Pages, rate(p))

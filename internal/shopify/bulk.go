@@ -3,7 +3,6 @@ package shopify
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -120,11 +119,12 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 		readers[i] = r
 	}
 	var out []orders.ShopifyOrder
+	before := cp.Objects // read by earlier runs
 	flush := func() error {
 		for i, r := range readers {
 			cp.Parts[i].Offset, cp.Parts[i].Pending = r.offset, r.pending()
 		}
-		cp.Objects = readers[0].lines + readers[1].lines
+		cp.Objects = before + readers[0].lines + readers[1].lines
 		raw, err := json.Marshal(cp)
 		if err != nil {
 			return err
@@ -341,93 +341,75 @@ func (r *jsonlReader) rootID(n int) int64 {
 	return id
 }
 
-// childField names the connection a child line belongs to, from the type
-// in its id: JSONL lines do not say which of the parent's connections
-// they come from.
-var childField = map[string]string{
-	"LineItem":            "lineItems",
-	"ShippingLine":        "shippingLines",
-	"FulfillmentLineItem": "fulfillmentLineItems",
-	"FulfillmentEvent":    "events",
-	"RefundLineItem":      "refundLineItems",
-	"RefundShippingLine":  "refundShippingLines",
-	"OrderTransaction":    "transactions",
-}
-
-// connectionsOf are the connections each owner has in OrderFacts, which
-// an object with no children must still carry (empty).
-var connectionsOf = map[string][]string{
-	"Order":       {"lineItems", "shippingLines"},
-	"Fulfillment": {"fulfillmentLineItems", "events"},
-	"Refund":      {"refundLineItems", "refundShippingLines", "transactions"},
-}
-
 // assemble rebuilds one order from its two groups (the order less its
-// refunds, and its refunds) in the nested shape of OrderFacts, and
-// converts it; an order with more than OrderFacts' plain lists hold is
-// read alone, as the paged reads do.
+// refunds, and its refunds) into OrderFacts, each child line decoded into
+// the node type of the connection its id's type belongs to (JSONL lines do
+// not say which of the parent's connections they come from) and appended
+// under the parent its __parentId names; then it converts it. An order with
+// more than OrderFacts' plain lists hold is read alone, as paged reads do.
 func (c *Client) assemble(ctx context.Context, shop tenant.Shop, main, refunds []json.RawMessage) (orders.ShopifyOrder, error) {
-	order, err := decodeLine(main[0])
-	if err != nil {
-		return orders.ShopifyOrder{}, err
+	var o OrderFacts
+	if err := json.Unmarshal(main[0], &o); err != nil {
+		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: an order line: %w", err)
 	}
-	refundRoot, err := decodeLine(refunds[0])
-	if err != nil {
-		return orders.ShopifyOrder{}, err
+	var r struct {
+		Refunds []OrderFactsRefundsRefund `json:"refunds"`
 	}
-	order["refunds"] = cmp.Or[any](refundRoot["refunds"], []any{})
-	owners := map[string]map[string]any{}
-	addOwner := func(kind string, o map[string]any) {
-		id, _ := o["id"].(string)
-		owners[id] = o
-		for _, f := range connectionsOf[kind] {
-			o[f] = map[string]any{"nodes": []any{}, "pageInfo": map[string]any{"hasNextPage": false}}
-		}
+	if err := json.Unmarshal(refunds[0], &r); err != nil {
+		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: its refunds line: %w", o.Id, err)
 	}
-	addOwner("Order", order)
-	for _, list := range []struct{ field, kind string }{{"fulfillments", "Fulfillment"}, {"refunds", "Refund"}} {
-		items, _ := order[list.field].([]any)
-		for _, it := range items {
-			if o, ok := it.(map[string]any); ok {
-				addOwner(list.kind, o)
-			}
-		}
+	o.Refunds = r.Refunds
+	fulfillments := make(map[string]*OrderFactsFulfillmentsFulfillment, len(o.Fulfillments))
+	for i := range o.Fulfillments {
+		fulfillments[o.Fulfillments[i].Id] = &o.Fulfillments[i]
+	}
+	refundsByID := make(map[string]*OrderFactsRefundsRefund, len(o.Refunds))
+	for i := range o.Refunds {
+		refundsByID[o.Refunds[i].Id] = &o.Refunds[i]
 	}
 	for _, line := range append(main[1:len(main):len(main)], refunds[1:]...) {
-		child, err := decodeLine(line)
+		var head struct {
+			ID     string `json:"id"`
+			Parent string `json:"__parentId"`
+		}
+		if err := json.Unmarshal(line, &head); err != nil {
+			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: a child line: %w", o.Id, err)
+		}
+		f, rf := fulfillments[head.Parent], refundsByID[head.Parent]
+		var err error
+		switch kind := gidKind(head.ID); {
+		case head.Parent == o.Id && kind == "LineItem":
+			err = appendNode(line, &o.LineItems.Nodes)
+		case head.Parent == o.Id && kind == "ShippingLine":
+			err = appendNode(line, &o.ShippingLines.Nodes)
+		case f != nil && kind == "FulfillmentLineItem":
+			err = appendNode(line, &f.FulfillmentLineItems.Nodes)
+		case f != nil && kind == "FulfillmentEvent":
+			err = appendNode(line, &f.Events.Nodes)
+		case rf != nil && kind == "RefundLineItem":
+			err = appendNode(line, &rf.RefundLineItems.Nodes)
+		case rf != nil && kind == "RefundShippingLine":
+			err = appendNode(line, &rf.RefundShippingLines.Nodes)
+		case rf != nil && kind == "OrderTransaction":
+			err = appendNode(line, &rf.Transactions.Nodes)
+		default:
+			err = fmt.Errorf("%s under %s: no such connection in the order", head.ID, head.Parent)
+		}
 		if err != nil {
-			return orders.ShopifyOrder{}, err
+			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: %w", o.Id, err)
 		}
-		parentID, _ := child["__parentId"].(string)
-		delete(child, "__parentId")
-		id, _ := child["id"].(string)
-		field := childField[gidKind(id)]
-		parent, ok := owners[parentID]
-		conn, _ := parent[field].(map[string]any)
-		if !ok || conn == nil {
-			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: %s under %s: no such parent in the order", id, parentID)
-		}
-		conn["nodes"] = append(conn["nodes"].([]any), child)
 	}
-	raw, err := json.Marshal(order)
-	if err != nil {
-		return orders.ShopifyOrder{}, err
-	}
-	var facts OrderFacts
-	if err := json.Unmarshal(raw, &facts); err != nil {
-		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %v: %w", order["id"], err)
-	}
-	return c.listed(ctx, shop, &facts)
+	return c.listed(ctx, shop, &o)
 }
 
-func decodeLine(line json.RawMessage) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(line))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
-		return nil, fmt.Errorf("bulk export: a line is not a JSON object: %w", err)
+// appendNode decodes a child line into a connection's node type.
+func appendNode[T any](line json.RawMessage, nodes *[]T) error {
+	var n T
+	if err := json.Unmarshal(line, &n); err != nil {
+		return err
 	}
-	return m, nil
+	*nodes = append(*nodes, n)
+	return nil
 }
 
 // gidKind is the type in a global id: gid://shopify/LineItem/1 → LineItem.
