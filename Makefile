@@ -3,7 +3,7 @@ GO       ?= go
 SWAG     ?= $(shell $(GO) env GOPATH)/bin/swag
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench
+.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench backfill-bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,3 +68,10 @@ bench: ## issue 9's benchmark: serve vs a bare pgx handler on ~20,000 orders (ne
 
 generate: ## regenerate the Shopify schema SDL and the typed GraphQL operations (genqlient), validating every document
 	$(GO) generate ./pkg/shopifyschema ./internal/shopify
+
+BACKFILL_FLAGS ?=
+
+backfill-bench: ## issue 10's backfill: 20,000 sandbox orders through bulk operations, orders/s beside the REST-paging ceiling (500/s); BACKFILL_FLAGS=-db postgres://... for Postgres
+	$(GO) build -o bin/orderdesk-bench-serve ./cmd/orderdesk
+	$(GO) build -o bin/orderdesk-bench ./cmd/orderdesk-bench
+	bin/orderdesk-bench backfill -binary bin/orderdesk-bench-serve $(BACKFILL_FLAGS)

@@ -7,6 +7,7 @@
 //
 //	orderdesk-bench [-orders 20000] [-duration 10s] [-out docs/benchmarks.md]
 //	orderdesk-bench reference -addr 127.0.0.1:8091 -db URL   (used by the bench itself)
+//	orderdesk-bench backfill [-orders 20000] [-db sqlite|postgres]   (make backfill-bench, see backfill.go)
 package main
 
 import (
@@ -51,6 +52,13 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "backfill" {
+		if err := backfill(context.Background(), os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "backfill:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "reference" {
 		if err := reference(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "reference:", err)

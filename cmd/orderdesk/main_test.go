@@ -411,7 +411,7 @@ func TestSyncBulkBackfillResumes(t *testing.T) {
 			srv := httptest.NewServer(sb)
 			defer srv.Close()
 			env := syncEnv(t, kind, "bulk.myshopify.com", "shpat_bulk", srv.URL)
-			sb.SetBulkFault(shopifysandbox.BulkFault{CutAfterLines: 25_001}) // within the orders file (~2 lines an order), mid-order
+			sb.SetBulkFault(shopifysandbox.BulkFault{CutAtLine: 25_001}) // in the orders file (~2 lines an order, the refunds file has 1): mid-order
 			var out1, err1 bytes.Buffer
 			err := run(context.Background(), []string{"sync"}, env, &out1, &err1)
 			if err == nil || !strings.Contains(err.Error(), "unexpected EOF") {

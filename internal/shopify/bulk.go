@@ -1,7 +1,6 @@
 package shopify
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	_ "embed"
@@ -54,16 +53,25 @@ type exportCheckpoint struct {
 	Unmatched []int64       `json:"unmatched,omitempty"` // orders in one file only, read alone at the end
 }
 
-// exportPart is one bulk operation and how far its file was read: Offset
-// bytes, of which the lines in Pending are read but not yet saved (the
-// order group under way), so a resumed download starts at Offset and reads
-// no line twice.
+// exportPart is one bulk operation and how far its file was received:
+// Offset bytes, of which the lines in Pending (the order groups under way)
+// and the bytes in Tail (received, not yet split into lines) are not yet
+// saved, so a resumed download asks for the file from Offset and no byte
+// of it is sent twice.
 type exportPart struct {
 	ID      string            `json:"id"`
 	Offset  int64             `json:"offset"`
+	Size    int64             `json:"size,omitempty"` // the file's, once known
 	Pending []json.RawMessage `json:"pending,omitempty"`
+	Tail    string            `json:"tail,omitempty"`
 	Total   int               `json:"total,omitempty"` // root objects (orders), once completed
 }
+
+// jsonlChunk is how much of a result file one request asks for. Each is
+// read whole before its lines are used, so what was received is exactly
+// what the checkpoint holds (a download is never asked again for bytes it
+// was sent), and memory stays bounded whatever the file's size.
+const jsonlChunk = 256 << 10
 
 // StartExport starts the two bulk operations of an export.
 func (c *Client) StartExport(ctx context.Context, shop tenant.Shop, since time.Time) (string, error) {
@@ -111,18 +119,13 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 			return err
 		}
 		cp.Parts[i].Total = total
-		r, err := c.openJSONL(ctx, url, cp.Parts[i])
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		readers[i] = r
+		readers[i] = c.openJSONL(ctx, url, cp.Parts[i])
 	}
 	var out []orders.ShopifyOrder
 	before := cp.Objects // read by earlier runs
 	flush := func() error {
 		for i, r := range readers {
-			cp.Parts[i].Offset, cp.Parts[i].Pending = r.offset, r.pending()
+			cp.Parts[i].Offset, cp.Parts[i].Size, cp.Parts[i].Pending, cp.Parts[i].Tail = r.offset, r.size, r.pending(), string(r.data)
 		}
 		cp.Objects = before + readers[0].lines + readers[1].lines
 		raw, err := json.Marshal(cp)
@@ -221,53 +224,25 @@ func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (st
 	}
 }
 
-// openJSONL opens a result file at the part's offset (Range: bytes=N-),
-// with the part's pending lines in front. A completed operation that found
-// nothing has no file.
-func (c *Client) openJSONL(ctx context.Context, url string, p exportPart) (*jsonlReader, error) {
-	r := &jsonlReader{offset: p.Offset, buf: p.Pending}
-	if url == "" {
-		r.eof = true
-		return r, nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("bulk export file: %w", err)
-	}
-	if p.Offset > 0 {
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", p.Offset))
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("bulk export file: %w", mapCtxErr(err))
-	}
-	want := http.StatusOK
-	if p.Offset > 0 {
-		want = http.StatusPartialContent
-	}
-	if resp.StatusCode != want {
-		resp.Body.Close()
-		return nil, fmt.Errorf("bulk export file: HTTP %d (want %d)", resp.StatusCode, want)
-	}
-	r.body, r.r = resp.Body, bufio.NewReaderSize(resp.Body, 256<<10)
-	return r, nil
+// openJSONL reads a result file from the part's checkpoint. A completed
+// operation that found nothing has no file.
+func (c *Client) openJSONL(ctx context.Context, url string, p exportPart) *jsonlReader {
+	return &jsonlReader{c: c, ctx: ctx, url: url, offset: p.Offset, size: p.Size, buf: p.Pending, data: []byte(p.Tail), eof: url == ""}
 }
 
-// jsonlReader reads a bulk result a group at a time: a root object's line
-// and the lines of its children (those with __parentId) that follow it.
+// jsonlReader reads a bulk result a group at a time (a root object's line
+// and the lines of its children, with __parentId, that follow it),
+// fetching the file a chunk at a time (Range: bytes=N-M).
 type jsonlReader struct {
-	body   io.Closer
-	r      *bufio.Reader
-	offset int64             // bytes read from the file
-	lines  int               // lines read this run
-	buf    []json.RawMessage // lines read and not yet consumed
-	eof    bool
-}
-
-func (r *jsonlReader) Close() {
-	if r.body != nil {
-		r.body.Close()
-	}
+	c      *Client
+	ctx    context.Context
+	url    string
+	offset int64             // bytes received
+	size   int64             // the file's size, 0 while unknown
+	data   []byte            // received, not yet split into lines
+	lines  int               // lines split this run
+	buf    []json.RawMessage // lines split and not yet consumed
+	eof    bool              // the whole file was received
 }
 
 var parentKey = []byte(`"__parentId":`)
@@ -275,46 +250,106 @@ var parentKey = []byte(`"__parentId":`)
 // group makes buf start with one whole group and returns its length (0
 // at the end of the file).
 func (r *jsonlReader) group() (int, error) {
-	for len(r.buf) == 0 && !r.eof {
-		if err := r.readLine(); err != nil {
+	for len(r.buf) == 0 {
+		more, err := r.readLine()
+		if err != nil {
 			return 0, err
 		}
-	}
-	if len(r.buf) == 0 {
-		return 0, nil
+		if !more {
+			return 0, nil
+		}
 	}
 	if bytes.Contains(r.buf[0], parentKey) {
-		return 0, fmt.Errorf("bulk export file: at byte %d, a child line with no parent before it (was the operation run with groupObjects: true?)", r.offset)
+		return 0, fmt.Errorf("bulk export file: near byte %d, a child line with no parent before it (was the operation run with groupObjects: true?)", r.offset)
 	}
 	for i := 1; ; {
-		switch {
-		case i < len(r.buf) && bytes.Contains(r.buf[i], parentKey):
-			i++
-		case i < len(r.buf), r.eof:
-			return i, nil
-		default:
-			if err := r.readLine(); err != nil {
-				return 0, err
+		if i < len(r.buf) {
+			if !bytes.Contains(r.buf[i], parentKey) {
+				return i, nil
 			}
+			i++
+			continue
+		}
+		more, err := r.readLine()
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return i, nil // the file's last group
 		}
 	}
 }
 
-func (r *jsonlReader) readLine() error {
-	line, err := r.r.ReadBytes('\n')
-	switch {
-	case err == io.EOF && len(line) == 0:
+// readLine splits the next line into buf, fetching a chunk when needed;
+// false at the end of the file.
+func (r *jsonlReader) readLine() (bool, error) {
+	for {
+		if i := bytes.IndexByte(r.data, '\n'); i >= 0 {
+			line := bytes.TrimSpace(r.data[:i])
+			r.data = r.data[i+1:]
+			r.lines++
+			if len(line) > 0 {
+				r.buf = append(r.buf, json.RawMessage(bytes.Clone(line)))
+			}
+			return true, nil
+		}
+		if r.eof {
+			if len(bytes.TrimSpace(r.data)) > 0 {
+				return false, fmt.Errorf("bulk export file: ends inside a line (%d bytes)", len(r.data))
+			}
+			return false, nil
+		}
+		if err := r.fetch(); err != nil {
+			return false, err
+		}
+	}
+}
+
+// fetch receives the next chunk of the file. Bytes received before a
+// dropped connection are kept (and counted in offset) with the error.
+func (r *jsonlReader) fetch() error {
+	if r.size > 0 && r.offset >= r.size {
 		r.eof = true
 		return nil
-	case err == io.EOF:
-		return fmt.Errorf("bulk export file: cut after %d bytes (a line without its end): %w", r.offset, io.ErrUnexpectedEOF)
-	case err != nil:
-		return fmt.Errorf("bulk export file: after %d bytes: %w", r.offset, mapCtxErr(err))
 	}
-	r.offset += int64(len(line))
-	r.lines++
-	if l := bytes.TrimSpace(line); len(l) > 0 {
-		r.buf = append(r.buf, json.RawMessage(l))
+	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return fmt.Errorf("bulk export file: %w", err)
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", r.offset, r.offset+jsonlChunk-1))
+	resp, err := r.c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("bulk export file: %w", mapCtxErr(err))
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		// Content-Range: bytes N-M/SIZE
+		if _, total, ok := strings.Cut(resp.Header.Get("Content-Range"), "/"); ok {
+			r.size, _ = strconv.ParseInt(total, 10, 64)
+		}
+	case http.StatusRequestedRangeNotSatisfiable: // past the end: nothing more
+		r.eof = true
+		return nil
+	case http.StatusOK: // the whole file, from a server that ignores ranges
+		if r.offset > 0 {
+			return errors.New("bulk export file: the server ignores Range, cannot resume")
+		}
+	default:
+		return fmt.Errorf("bulk export file: HTTP %d", resp.StatusCode)
+	}
+	var body io.Reader = resp.Body
+	if resp.StatusCode == http.StatusPartialContent {
+		body = io.LimitReader(resp.Body, jsonlChunk)
+	}
+	chunk, err := io.ReadAll(body)
+	r.data = append(r.data, chunk...)
+	r.offset += int64(len(chunk))
+	if err != nil {
+		return fmt.Errorf("bulk export file: dropped after %d bytes: %w", r.offset, mapCtxErr(err))
+	}
+	if resp.StatusCode == http.StatusOK || len(chunk) == 0 || (r.size > 0 && r.offset >= r.size) {
+		r.eof = true
 	}
 	return nil
 }

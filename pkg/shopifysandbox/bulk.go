@@ -56,9 +56,10 @@ type BulkFault struct {
 	Fail string `json:"fail,omitempty"`
 	// Hold keeps new operations RUNNING until the fault is cleared.
 	Hold bool `json:"hold,omitempty"`
-	// CutAfterLines ends the next download of a result after this many
-	// lines (and half of the next), as a dropped connection would.
-	CutAfterLines int `json:"cut_after_lines,omitempty"`
+	// CutAtLine ends the next download of a result that carries line N
+	// (counted from 1 in its file) in the middle of that line, as a
+	// dropped connection would.
+	CutAtLine int `json:"cut_at_line,omitempty"`
 }
 
 // BulkOperation is what the sandbox knows of one bulk operation.
@@ -522,45 +523,73 @@ func (s *Sandbox) serveBulkFile(w http.ResponseWriter, r *http.Request, name str
 		http.NotFound(w, r)
 		return
 	}
-	from := 0
+	from, end := 0, len(op.data) // bytes [from, end) are asked for
 	if rng := r.Header.Get("Range"); rng != "" {
-		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rng, "bytes="), "-"))
-		if err != nil || !strings.HasPrefix(rng, "bytes=") || !strings.HasSuffix(rng, "-") || n < 0 || n > len(op.data) {
+		lo, hi, ok := parseRange(rng)
+		if !ok || lo >= len(op.data) {
 			b.mu.Unlock()
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", len(op.data)))
 			http.Error(w, "range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
 			return
 		}
-		from = n
-	}
-	end := len(op.data)
-	first, _ := slices.BinarySearch(op.lineStarts, from)
-	last := len(op.lineStarts) // lines [first, last) are sent whole
-	if cut := b.fault.CutAfterLines; cut > 0 {
-		b.fault.CutAfterLines = 0
-		if first+cut < len(op.lineStarts) {
-			last = first + cut
-			next := len(op.data)
-			if last+1 < len(op.lineStarts) {
-				next = op.lineStarts[last+1]
-			}
-			end = op.lineStarts[last] + (next-op.lineStarts[last])/2
+		from = lo
+		if hi >= 0 && hi+1 < end {
+			end = hi + 1
 		}
 	}
-	for i := first; i < last; i++ {
-		op.reads[i]++
+	sent := end // bytes [from, sent) are written
+	if cut := b.fault.CutAtLine; cut > 0 {
+		if last := cut - 1; last < len(op.lineStarts) && op.lineStarts[last] >= from && op.lineStarts[last] < end {
+			b.fault.CutAtLine = 0
+			lineEnd := end
+			if last+1 < len(op.lineStarts) {
+				lineEnd = min(end, op.lineStarts[last+1])
+			}
+			sent = op.lineStarts[last] + (lineEnd-op.lineStarts[last])/2
+		}
+	}
+	// A line is sent when its last byte is.
+	for i, start := range op.lineStarts {
+		lineEnd := len(op.data)
+		if i+1 < len(op.lineStarts) {
+			lineEnd = op.lineStarts[i+1]
+		}
+		if start < sent && lineEnd > from && lineEnd <= sent {
+			op.reads[i]++
+		}
 	}
 	data := op.data
 	b.mu.Unlock()
 	w.Header().Set("Content-Type", "application/jsonl")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)-from))
+	w.Header().Set("Content-Length", strconv.Itoa(end-from))
 	status := http.StatusOK
-	if from > 0 {
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(data)-1, len(data)))
+	if r.Header.Get("Range") != "" {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, end-1, len(data)))
 		status = http.StatusPartialContent
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(data[from:end]) // a cut answer is shorter than its Content-Length: the client sees the connection drop
+	_, _ = w.Write(data[from:sent]) // a cut answer is shorter than its Content-Length: the client sees the connection drop
+}
+
+// parseRange reads "bytes=N-" or "bytes=N-M" (M is -1 when absent).
+func parseRange(h string) (from, to int, ok bool) {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	a, bs, ok2 := strings.Cut(spec, "-")
+	if !ok || !ok2 {
+		return 0, 0, false
+	}
+	from, err := strconv.Atoi(a)
+	if err != nil || from < 0 {
+		return 0, 0, false
+	}
+	if bs == "" {
+		return from, -1, true
+	}
+	to, err = strconv.Atoi(bs)
+	if err != nil || to < from {
+		return 0, 0, false
+	}
+	return from, to, true
 }
 
 // serveBulkAdmin serves the bulk fault switch and listing:

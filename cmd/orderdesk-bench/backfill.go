@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/shopify"
+	"github.com/orderdesk/orderdesk/internal/tenant"
+	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+)
+
+// restCeiling is the REST-paging backfill's ceiling: 2 calls a second of
+// 250 orders each on a standard plan's leaky bucket (issue 10).
+const restCeiling = 2 * 250
+
+// backfill is `make backfill-bench`: the sandbox with -orders generated
+// orders (plus the catalogue) in process, then
+//  1. the export alone, in process: both bulk operations run, their JSONL
+//     streamed, reassembled and converted into domain orders, nothing saved;
+//  2. `orderdesk sync` (the binary, a fresh database), end to end: export,
+//     build and save every order with its checkpoint;
+//
+// each as orders/s beside the REST-paging ceiling.
+func backfill(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
+	n := fs.Int("orders", 20000, "generated orders (plus the sandbox catalogue)")
+	binary := fs.String("binary", "bin/orderdesk", "the orderdesk binary whose sync is timed")
+	db := fs.String("db", "sqlite", "database of the timed sync: sqlite (a fresh file) or a postgres:// URL of an empty database")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sb := shopifysandbox.New(shopifysandbox.Options{Shop: benchShop, Token: benchToken})
+	now := time.Now()
+	sb.Seed(now)
+	sb.AddGenerated(*n, now)
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	fmt.Fprintf(stdout, "backfill of %d sandbox orders; REST-paging ceiling %d orders/s (2 calls/s × 250)\n", *n+15, restCeiling)
+
+	c, err := shopify.New(shopify.Config{APIVersion: "2026-10", BaseURL: srv.URL, Timeout: 30 * time.Second,
+		Tokens: shopify.StaticTokens{benchShop: benchToken}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	shop := tenant.Shop{ID: 1, Domain: benchShop}
+	start := time.Now()
+	cp, err := c.StartExport(ctx, shop, time.Time{})
+	if err != nil {
+		return err
+	}
+	got, objects := 0, 0
+	if err := c.ReadExport(ctx, shop, cp, 250, func(b orders.ExportBatch) error {
+		got, objects = got+len(b.Orders), b.Objects
+		return nil
+	}); err != nil {
+		return err
+	}
+	line(stdout, "export (bulk operations, JSONL streamed, reassembled, converted; not saved)", got, objects, time.Since(start))
+
+	dbURL := *db
+	if dbURL == "sqlite" {
+		dir, err := os.MkdirTemp("", "orderdesk-backfill-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dbURL = "sqlite:" + filepath.Join(dir, "backfill.db")
+	}
+	env := append(os.Environ(), "ORDERDESK_DATABASE_URL="+dbURL, "SHOPIFY_SHOP="+benchShop, "SHOPIFY_ACCESS_TOKEN="+benchToken,
+		"SHOPIFY_BASE_URL="+srv.URL, "ORDERDESK_LOG_LEVEL=warn")
+	migrate := exec.CommandContext(ctx, *binary, "migrate")
+	migrate.Env = env
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return fmt.Errorf("migrate: %w\n%s", err, out)
+	}
+	var out, progress bytes.Buffer
+	sync := exec.CommandContext(ctx, *binary, "sync")
+	sync.Env, sync.Stdout, sync.Stderr = env, &out, &progress
+	start = time.Now()
+	if err := sync.Run(); err != nil {
+		return fmt.Errorf("orderdesk sync: %w\n%s", err, progress.String())
+	}
+	elapsed := time.Since(start)
+	m := regexp.MustCompile(`done: (\d+) orders \((\d+) objects\) through a bulk operation`).FindStringSubmatch(out.String())
+	if m == nil {
+		return errors.New("orderdesk sync did not go through a bulk operation: " + out.String())
+	}
+	saved, _ := strconv.Atoi(m[1])
+	objects, _ = strconv.Atoi(m[2])
+	line(stdout, "orderdesk sync on "+*db+" (export, build, save with checkpoints; process start included)", saved, objects, elapsed)
+	return nil
+}
+
+func line(w io.Writer, what string, orders, objects int, d time.Duration) {
+	rate := float64(orders) / d.Seconds()
+	fmt.Fprintf(w, "%s: %d orders (%d objects) in %s = %.0f orders/s, %.1f× the REST ceiling\n",
+		what, orders, objects, d.Round(time.Millisecond), rate, rate/restCeiling)
+}
