@@ -254,22 +254,22 @@ func bulkLimit(version string) int {
 // checkBulkQuery applies Shopify's bulk query rules to a validated query.
 func checkBulkQuery(p *parsedRequest) error {
 	if p.op.Operation != ast.Query {
-		return errors.New("Bulk queries must be queries, not " + string(p.op.Operation))
+		return errors.New("bulk queries must be queries, not " + string(p.op.Operation))
 	}
 	fields := p.op.SelectionSet
 	if len(fields) != 1 {
-		return errors.New("Bulk queries must select a single top-level field")
+		return errors.New("bulk queries must select a single top-level field")
 	}
 	root, ok := fields[0].(*ast.Field)
 	if !ok || !isConnection(root) {
-		return errors.New("Bulk queries must contain at least one connection, at the top level")
+		return errors.New("bulk queries must contain at least one connection, at the top level")
 	}
 	n, depth := countConnections(ast.SelectionSet{root}, 0)
 	switch {
 	case n > bulkMaxConnections:
-		return fmt.Errorf("Bulk queries cannot contain more than %d connections (this one has %d)", bulkMaxConnections, n)
+		return fmt.Errorf("bulk queries cannot contain more than %d connections (this one has %d)", bulkMaxConnections, n)
 	case depth > bulkMaxDepth:
-		return fmt.Errorf("Bulk queries cannot nest connections more than %d levels deep (this one nests %d)", bulkMaxDepth, depth)
+		return fmt.Errorf("bulk queries cannot nest connections more than %d levels deep (this one nests %d)", bulkMaxDepth, depth)
 	}
 	return nil
 }
