@@ -179,6 +179,7 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	if exp == nil {
 		return s.SyncOrders(ctx, shop, since, counter, progress)
 	}
+	ctx = Background(ctx) // agents' reads and actions go first on the shop's points
 	run, found, err := s.sync.SyncRun(ctx, shop.ID)
 	if err != nil {
 		return SyncProgress{}, err
