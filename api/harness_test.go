@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/jobs"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -57,6 +58,7 @@ type harness struct {
 	shopA  tenant.Shop
 	shopB  tenant.Shop
 	spec   routers.Router
+	events *events.Service
 }
 
 type harnessOpts struct {
@@ -122,7 +124,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
 	hooks.ConfirmUninstallsWith(sc)
 	var runner *jobs.Runner
-	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, Actions: svc, SQL: st.SQL()}
+	// Event endpoints may be local receivers (httptest) in tests.
+	policy := events.URLPolicy{AllowHTTP: true, AllowPrivate: true}
+	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, Actions: svc, SQL: st.SQL(),
+		Events: &jobs.EventsOptions{Store: st.Events(), Every: 50 * time.Millisecond,
+			Deliverer: events.NewDeliverer(st.Events(), policy.Client(5*time.Second), 5*time.Second, log)}}
 	if st.Pool() != nil {
 		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jopts)
 	} else {
@@ -133,6 +139,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	hooks.SetQueue(runner)
 	svc.SetActionQueue(runner)
+	st.OnEventsWritten(func([]events.Event) { runner.KickEvents() })
+	evs := events.NewService(st.Events(), policy, runner.KickEvents)
 	if !o.noJobs {
 		if err := runner.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -147,11 +155,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.orders != nil {
 		os = o.orders
 	}
-	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: reg, ActionWait: o.actionWait})
+	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenants, Orders: os, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: hooks, Ready: st.Ping, Registry: reg, ActionWait: o.actionWait, Events: evs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, router: router, sb: sb, sbB: sbB, front: front, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b}
+	h := &harness{t: t, router: router, sb: sb, sbB: sbB, front: front, store: st, svc: svc, syncer: syncer, shopA: a, shopB: b, events: evs}
 	h.spec = h.loadSpec()
 	return h
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderdesk/orderdesk/api"
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
@@ -34,6 +35,7 @@ type tenantSide struct {
 	customer uint64
 	email    string
 	actionID string // a refund made on order with the shop's own key
+	endpoint string // an event endpoint of the shop
 }
 
 // isolation is the suite's world: two shops behind one sandbox front.
@@ -128,6 +130,38 @@ func staticCase(path string) isolationCase {
 }
 
 // publicCase: a route without an API key; it must hold no shop's data.
+// endpointOf is an event endpoint of the side's shop, made once.
+func endpointOf(t *testing.T, w *isolation, side *tenantSide) string {
+	t.Helper()
+	if side.endpoint == "" {
+		ep, err := w.h.events.CreateEndpoint(context.Background(), side.shop.ID, events.NewEndpoint{URL: "https://crm.example.com/" + side.domain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		side.endpoint = ep.ID
+	}
+	return side.endpoint
+}
+
+func mustEndpoints(t *testing.T, w *isolation, side *tenantSide) []events.Endpoint {
+	t.Helper()
+	eps, err := w.h.events.Endpoints(context.Background(), side.shop.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eps
+}
+
+// eventOf is an event of the side's shop (its refund's).
+func eventOf(t *testing.T, w *isolation, side *tenantSide) string {
+	t.Helper()
+	evs, err := w.h.events.Events(context.Background(), side.shop.ID, events.Filter{Limit: 1})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("shop %s has no event: %v", side.name, err)
+	}
+	return evs[0].Event.ID
+}
+
 func publicCase(path string) isolationCase {
 	return func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
 		r := w.h.get(path, key)
@@ -250,6 +284,94 @@ var isolationCases = map[string]isolationCase{
 			t.Errorf("the other shop's customer's timeline shows %v", l)
 		}
 		return fmt.Sprintf("own 200 (%d events); other shop's customer 404", len(page.Events))
+	},
+	"GET /event-endpoints": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		var list api.EventEndpointListResponse
+		r := w.h.get("/event-endpoints", key)
+		ok(t, r)
+		r.decode(t, &list)
+		if !slices.ContainsFunc(list.Endpoints, func(e api.EventEndpointResponse) bool { return e.ID == endpointOf(t, w, own) }) {
+			t.Errorf("own endpoint not listed")
+		}
+		if strings.Contains(r.Body.String(), endpointOf(t, w, other)) || strings.Contains(r.Body.String(), "whsec_") {
+			t.Errorf("the list shows the other shop's endpoint or a secret: %s", r.Body)
+		}
+		return fmt.Sprintf("own %d endpoints; other's 0", len(list.Endpoints))
+	},
+	"POST /event-endpoints": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		r := w.h.do(http.MethodPost, "/event-endpoints", key, strings.NewReader(`{"url":"https://crm.example.com/`+own.name+`","types":["order.refunded"]}`), "Content-Type", "application/json")
+		if r.Code != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.Code, r.Body)
+		}
+		var made api.EventEndpointSecretResponse
+		r.decode(t, &made)
+		for _, e := range mustEndpoints(t, w, other) {
+			if e.ID == made.Endpoint.ID {
+				t.Errorf("an endpoint made with %s's key belongs to the other shop", own.name)
+			}
+		}
+		return "201, own shop's"
+	},
+	"GET /event-endpoints/:id": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		ok(t, w.h.get("/event-endpoints/"+endpointOf(t, w, own), key))
+		notFound(t, w.h.get("/event-endpoints/"+endpointOf(t, w, other), key))
+		return "own 200; other 404"
+	},
+	"DELETE /event-endpoints/:id": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		notFound(t, w.h.do(http.MethodDelete, "/event-endpoints/"+endpointOf(t, w, other), key, nil))
+		if _, err := w.h.events.Endpoint(context.Background(), other.shop.ID, endpointOf(t, w, other), 1); err != nil {
+			t.Errorf("the other shop's endpoint is gone: %v", err)
+		}
+		ep, err := w.h.events.CreateEndpoint(context.Background(), own.shop.ID, events.NewEndpoint{URL: "https://crm.example.com/tmp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := w.h.do(http.MethodDelete, "/event-endpoints/"+ep.ID, key, nil); r.Code != http.StatusNoContent {
+			t.Errorf("own delete: %d %s", r.Code, r.Body)
+		}
+		return "own 204; other 404"
+	},
+	"POST /event-endpoints/:id/enable": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		ok(t, w.h.do(http.MethodPost, "/event-endpoints/"+endpointOf(t, w, own)+"/enable", key, nil))
+		notFound(t, w.h.do(http.MethodPost, "/event-endpoints/"+endpointOf(t, w, other)+"/enable", key, nil))
+		return "own 200; other 404"
+	},
+	"POST /event-endpoints/:id/rotate-secret": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		before, _ := w.h.store.Events().Endpoint(context.Background(), endpointOf(t, w, other))
+		notFound(t, w.h.do(http.MethodPost, "/event-endpoints/"+endpointOf(t, w, other)+"/rotate-secret", key, nil))
+		after, _ := w.h.store.Events().Endpoint(context.Background(), endpointOf(t, w, other))
+		if !slices.Equal(before.Secrets, after.Secrets) {
+			t.Errorf("the other shop's secret was rotated")
+		}
+		ok(t, w.h.do(http.MethodPost, "/event-endpoints/"+endpointOf(t, w, own)+"/rotate-secret", key, nil))
+		return "own 200; other 404"
+	},
+	"GET /events": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		var page api.EventListResponse
+		r := w.h.get("/events?limit=100", key)
+		ok(t, r)
+		r.decode(t, &page)
+		if len(page.Events) == 0 {
+			t.Errorf("own shop has no events (its refund's)")
+		}
+		for _, e := range page.Events {
+			if e.Shop.ID != own.shop.ID {
+				t.Errorf("event %s of shop %d listed", e.ID, e.Shop.ID)
+			}
+		}
+		r = w.h.get(fmt.Sprintf("/events?order_id=%d", other.order), key)
+		ok(t, r)
+		if l := leaks(r.Body.String(), other, tokenOf(other)); len(l) > 0 || strings.Contains(r.Body.String(), eventOf(t, w, other)) {
+			t.Errorf("?order_id= of the other shop's order shows %v", l)
+		}
+		return fmt.Sprintf("own %d events; other 0", len(page.Events))
+	},
+	"POST /events/:id/redeliver": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
+		notFound(t, w.h.do(http.MethodPost, "/events/"+eventOf(t, w, other)+"/redeliver", key, nil))
+		if r := w.h.do(http.MethodPost, "/events/"+eventOf(t, w, own)+"/redeliver", key, nil); r.Code != http.StatusAccepted {
+			t.Errorf("own redeliver: %d %s", r.Code, r.Body)
+		}
+		return "own 202; other 404"
 	},
 	"POST /webhooks/shopify": func(t *testing.T, w *isolation, own, other *tenantSide, key string) string {
 		// The other shop's signed orders/create, resent under this shop's

@@ -74,6 +74,8 @@ type Deps struct {
 	// ActionWait is how long an action request waits for the outcome
 	// before answering 202 (default DefaultActionWait).
 	ActionWait time.Duration
+	// Events, when set, serves the shop's event endpoints and events.
+	Events EventService
 }
 
 type server struct {
@@ -138,5 +140,13 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	authed.GET("/orders/:id/actions", query(), s.listActions)
 	authed.GET("/orders/:id/actions/:action_id", query(), s.getAction)
 	authed.GET("/customers/:id/timeline", query("limit", "cursor"), s.timeline)
+	authed.GET("/event-endpoints", query(), s.listEventEndpoints)
+	authed.POST("/event-endpoints", query(), s.createEventEndpoint)
+	authed.GET("/event-endpoints/:id", query(), s.getEventEndpoint)
+	authed.DELETE("/event-endpoints/:id", query(), s.deleteEventEndpoint)
+	authed.POST("/event-endpoints/:id/enable", query(), s.enableEventEndpoint)
+	authed.POST("/event-endpoints/:id/rotate-secret", query(), s.rotateEventEndpointSecret)
+	authed.GET("/events", query("type", "order_id", "limit", "cursor"), s.listEvents)
+	authed.POST("/events/:id/redeliver", query(), s.redeliverEvent)
 	return r, nil
 }

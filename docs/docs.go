@@ -158,6 +158,524 @@ const docTemplate = `{
                 }
             }
         },
+        "/event-endpoints": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "The shop's event endpoints",
+                "operationId": "listEventEndpoints",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpointList"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "Subscribe an endpoint to the shop's events",
+                "operationId": "createEventEndpoint",
+                "parameters": [
+                    {
+                        "description": "URL and event types",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpointRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpointSecret"
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed body or unknown field",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Body over 1 MiB",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Not application/json",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "URL refused (invalid_url) or unknown event type (invalid_event_type)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/event-endpoints/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "One event endpoint with its latest delivery attempts",
+                "operationId": "getEventEndpoint",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Endpoint id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpointDetail"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such endpoint in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.",
+                "produces": [
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "Unsubscribe an endpoint",
+                "operationId": "deleteEventEndpoint",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Endpoint id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such endpoint in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/event-endpoints/{id}/enable": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "Re-enable an endpoint",
+                "operationId": "enableEventEndpoint",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Endpoint id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpoint"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such endpoint in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/event-endpoints/{id}/rotate-secret": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "Rotate an endpoint's signing secret",
+                "operationId": "rotateEventEndpointSecret",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Endpoint id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EventEndpointSecret"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such endpoint in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/events": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "The shop's outbound events",
+                "operationId": "listEvents",
+                "parameters": [
+                    {
+                        "enum": [
+                            "order.placed",
+                            "order.paid",
+                            "order.partially_paid",
+                            "order.fulfilled",
+                            "order.partially_fulfilled",
+                            "shipment.ready_for_pickup",
+                            "shipment.in_transit",
+                            "shipment.out_for_delivery",
+                            "shipment.attempted_delivery",
+                            "shipment.delivered",
+                            "shipment.failure",
+                            "order.cancelled",
+                            "order.refunded",
+                            "action.succeeded",
+                            "action.failed"
+                        ],
+                        "type": "string",
+                        "description": "Only this event type",
+                        "name": "type",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "format": "int64",
+                        "description": "Only this order's events",
+                        "name": "order_id",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 20,
+                        "description": "Page size (default 20; above 100 is clamped to 100)",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/EventList"
+                        }
+                    },
+                    "400": {
+                        "description": "Invalid type, order_id, limit or cursor",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/events/{id}/redeliver": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.",
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "events"
+                ],
+                "summary": "Send an event again",
+                "operationId": "redeliverEvent",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Event id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/Redelivery"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such event in this shop",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The API key's rate limit; Retry-After says when to come back",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "Internal error (no details)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/healthz": {
             "get": {
                 "description": "Answers 200 while the process runs. Needs no API key.",
@@ -2435,6 +2953,652 @@ const docTemplate = `{
                 }
             }
         },
+        "EventAction": {
+            "type": "object",
+            "required": [
+                "agent_id",
+                "id",
+                "kind",
+                "outcome",
+                "request",
+                "status"
+            ],
+            "properties": {
+                "agent_id": {
+                    "type": "string",
+                    "example": "42"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "0193a0c4-7f1e-7b7a-9c55-3d1f0e2b4a6c"
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": [
+                        "cancel",
+                        "refund"
+                    ],
+                    "example": "refund"
+                },
+                "outcome": {
+                    "$ref": "#/definitions/EventActionOutcome"
+                },
+                "request": {
+                    "description": "The request as the agent made it (the cancel or refund body).",
+                    "type": "object"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "succeeded",
+                        "failed"
+                    ],
+                    "example": "succeeded"
+                }
+            }
+        },
+        "EventActionOutcome": {
+            "type": "object",
+            "required": [
+                "cancelled",
+                "refunded"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "example": "10.00"
+                },
+                "cancelled": {
+                    "type": "boolean",
+                    "example": false
+                },
+                "completed_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                },
+                "error": {
+                    "type": "string",
+                    "example": "Shopify refused the refund: amount exceeds refundable"
+                },
+                "refunded": {
+                    "type": "boolean",
+                    "example": true
+                },
+                "shopify_refund_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 509562969
+                }
+            }
+        },
+        "EventAttempt": {
+            "type": "object",
+            "required": [
+                "attempted_at",
+                "error",
+                "event_id",
+                "event_type",
+                "latency_ms",
+                "status"
+            ],
+            "properties": {
+                "attempted_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "error": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "HTTP 503 Service Unavailable"
+                },
+                "event_id": {
+                    "type": "string",
+                    "example": "evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
+                },
+                "event_type": {
+                    "type": "string",
+                    "example": "order.refunded"
+                },
+                "latency_ms": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "status": {
+                    "description": "The endpoint's HTTP status; null when it did not answer.",
+                    "type": "integer",
+                    "x-nullable": true,
+                    "example": 503
+                }
+            }
+        },
+        "EventCancellation": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "example": "customer"
+                }
+            }
+        },
+        "EventContact": {
+            "type": "object",
+            "required": [
+                "customer_id"
+            ],
+            "properties": {
+                "customer_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "x-nullable": true,
+                    "example": 207119551
+                },
+                "email": {
+                    "type": "string",
+                    "example": "bob@example.com"
+                },
+                "phone": {
+                    "type": "string",
+                    "example": "+13125551212"
+                }
+            }
+        },
+        "EventEndpoint": {
+            "type": "object",
+            "required": [
+                "created_at",
+                "disabled_at",
+                "disabled_reason",
+                "id",
+                "previous_secret_until",
+                "source",
+                "state",
+                "types",
+                "updated_at",
+                "url"
+            ],
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "disabled_at": {
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true
+                },
+                "disabled_reason": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "the endpoint answered 410 Gone"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
+                },
+                "previous_secret_until": {
+                    "description": "Until then the previous secret signs too (after a rotation).",
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true
+                },
+                "source": {
+                    "description": "api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)",
+                    "type": "string",
+                    "enum": [
+                        "api",
+                        "env"
+                    ],
+                    "example": "api"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "enabled",
+                        "disabled"
+                    ],
+                    "example": "enabled"
+                },
+                "types": {
+                    "description": "empty: every type",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "order.refunded",
+                        "action.succeeded"
+                    ]
+                },
+                "updated_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "url": {
+                    "type": "string",
+                    "example": "https://crm.example.com/orderdesk/events"
+                }
+            }
+        },
+        "EventEndpointDetail": {
+            "type": "object",
+            "required": [
+                "endpoint",
+                "recent_attempts"
+            ],
+            "properties": {
+                "endpoint": {
+                    "$ref": "#/definitions/EventEndpoint"
+                },
+                "recent_attempts": {
+                    "description": "Newest first, at most 50.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EventAttempt"
+                    }
+                }
+            }
+        },
+        "EventEndpointList": {
+            "type": "object",
+            "required": [
+                "endpoints"
+            ],
+            "properties": {
+                "endpoints": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EventEndpoint"
+                    }
+                }
+            }
+        },
+        "EventEndpointRequest": {
+            "type": "object",
+            "required": [
+                "types",
+                "url"
+            ],
+            "properties": {
+                "types": {
+                    "description": "Event types to send; omitted or empty: every type.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "order.refunded",
+                        "order.cancelled",
+                        "action.succeeded",
+                        "action.failed"
+                    ]
+                },
+                "url": {
+                    "description": "https (http only outside production); no loopback, link-local or\nprivate address unless ORDERDESK_EVENTS_ALLOW_PRIVATE.",
+                    "type": "string",
+                    "example": "https://crm.example.com/orderdesk/events"
+                }
+            }
+        },
+        "EventEndpointSecret": {
+            "type": "object",
+            "required": [
+                "endpoint",
+                "secret"
+            ],
+            "properties": {
+                "endpoint": {
+                    "$ref": "#/definitions/EventEndpoint"
+                },
+                "secret": {
+                    "description": "The whsec_ secret that signs deliveries (Standard Webhooks).",
+                    "type": "string",
+                    "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                }
+            }
+        },
+        "EventFulfillment": {
+            "type": "object",
+            "required": [
+                "fulfillment_id",
+                "line_items",
+                "tracking_numbers",
+                "tracking_urls"
+            ],
+            "properties": {
+                "fulfillment_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 255858046
+                },
+                "line_items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EventItemPart"
+                    }
+                },
+                "tracking_company": {
+                    "type": "string",
+                    "example": "UPS"
+                },
+                "tracking_numbers": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "tracking_urls": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "EventItemPart": {
+            "type": "object",
+            "required": [
+                "line_item_id",
+                "quantity"
+            ],
+            "properties": {
+                "line_item_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 466157049
+                },
+                "quantity": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "restock_type": {
+                    "type": "string",
+                    "example": "return"
+                },
+                "title": {
+                    "type": "string",
+                    "example": "IPod Nano - 8gb"
+                }
+            }
+        },
+        "EventList": {
+            "type": "object",
+            "required": [
+                "events",
+                "next_cursor"
+            ],
+            "properties": {
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EventPayload"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "cDoxMjM"
+                }
+            }
+        },
+        "EventOrderSummary": {
+            "type": "object",
+            "required": [
+                "currency",
+                "financial_status",
+                "fulfillment_status",
+                "id",
+                "name",
+                "order_number",
+                "refundable_amount",
+                "status",
+                "total_price",
+                "total_refunded"
+            ],
+            "properties": {
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                },
+                "financial_status": {
+                    "type": "string",
+                    "example": "partially_refunded"
+                },
+                "fulfillment_status": {
+                    "type": "string",
+                    "example": "unfulfilled"
+                },
+                "id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 450789469
+                },
+                "name": {
+                    "type": "string",
+                    "example": "#1001"
+                },
+                "order_number": {
+                    "type": "integer",
+                    "example": 1001
+                },
+                "refundable_amount": {
+                    "type": "string",
+                    "example": "189.00"
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "open",
+                        "archived",
+                        "cancelled"
+                    ],
+                    "example": "open"
+                },
+                "total_price": {
+                    "type": "string",
+                    "example": "199.00"
+                },
+                "total_refunded": {
+                    "type": "string",
+                    "example": "10.00"
+                }
+            }
+        },
+        "EventPayload": {
+            "type": "object",
+            "required": [
+                "contact",
+                "created_at",
+                "id",
+                "occurred_at",
+                "order",
+                "sequence",
+                "shop",
+                "type"
+            ],
+            "properties": {
+                "action": {
+                    "$ref": "#/definitions/EventAction"
+                },
+                "cancellation": {
+                    "$ref": "#/definitions/EventCancellation"
+                },
+                "contact": {
+                    "$ref": "#/definitions/EventContact"
+                },
+                "created_at": {
+                    "description": "When orderdesk wrote the event (with the change, in one transaction).",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "fulfillment": {
+                    "$ref": "#/definitions/EventFulfillment"
+                },
+                "id": {
+                    "type": "string",
+                    "example": "evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
+                },
+                "occurred_at": {
+                    "description": "When the change happened (at Shopify, or the action's end).",
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "order": {
+                    "$ref": "#/definitions/EventOrderSummary"
+                },
+                "payment": {
+                    "$ref": "#/definitions/EventPayment"
+                },
+                "refund": {
+                    "$ref": "#/definitions/EventRefund"
+                },
+                "sequence": {
+                    "description": "The order's event count: a receiver drops an event whose sequence is\nnot above the last it applied for that order.",
+                    "type": "integer",
+                    "example": 5
+                },
+                "shipment": {
+                    "$ref": "#/definitions/EventShipment"
+                },
+                "shop": {
+                    "$ref": "#/definitions/EventShop"
+                },
+                "type": {
+                    "type": "string",
+                    "enum": [
+                        "order.placed",
+                        "order.paid",
+                        "order.partially_paid",
+                        "order.fulfilled",
+                        "order.partially_fulfilled",
+                        "shipment.ready_for_pickup",
+                        "shipment.in_transit",
+                        "shipment.out_for_delivery",
+                        "shipment.attempted_delivery",
+                        "shipment.delivered",
+                        "shipment.failure",
+                        "order.cancelled",
+                        "order.refunded",
+                        "action.succeeded",
+                        "action.failed"
+                    ],
+                    "example": "order.refunded"
+                }
+            }
+        },
+        "EventPayment": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "example": "199.00"
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                }
+            }
+        },
+        "EventRefund": {
+            "type": "object",
+            "required": [
+                "amount",
+                "currency",
+                "line_items",
+                "shipping",
+                "shopify_refund_id"
+            ],
+            "properties": {
+                "amount": {
+                    "type": "string",
+                    "example": "10.00"
+                },
+                "currency": {
+                    "type": "string",
+                    "example": "USD"
+                },
+                "line_items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/EventItemPart"
+                    }
+                },
+                "note": {
+                    "type": "string",
+                    "example": "returned"
+                },
+                "shipping": {
+                    "type": "string",
+                    "example": "0.00"
+                },
+                "shopify_refund_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 509562969
+                }
+            }
+        },
+        "EventShipment": {
+            "type": "object",
+            "required": [
+                "fulfillment_id",
+                "status",
+                "tracking_numbers"
+            ],
+            "properties": {
+                "estimated_delivery_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "fulfillment_id": {
+                    "type": "integer",
+                    "format": "int64",
+                    "example": 255858046
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "ready_for_pickup",
+                        "in_transit",
+                        "out_for_delivery",
+                        "attempted_delivery",
+                        "delivered",
+                        "failure"
+                    ],
+                    "example": "in_transit"
+                },
+                "tracking_numbers": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
+        "EventShop": {
+            "type": "object",
+            "required": [
+                "domain",
+                "id"
+            ],
+            "properties": {
+                "domain": {
+                    "type": "string",
+                    "example": "example.myshopify.com"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 1
+                }
+            }
+        },
         "FieldError": {
             "type": "object",
             "required": [
@@ -2993,6 +4157,26 @@ const docTemplate = `{
                     "description": "A URI naming the problem type.",
                     "type": "string",
                     "example": "https://orderdesk.dev/problems/not_found"
+                }
+            }
+        },
+        "Redelivery": {
+            "type": "object",
+            "required": [
+                "endpoints",
+                "event_id"
+            ],
+            "properties": {
+                "endpoints": {
+                    "description": "The endpoints that take the event; enabled ones receive it shortly,\ndisabled ones once re-enabled.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "event_id": {
+                    "type": "string",
+                    "example": "evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
                 }
             }
         },

@@ -169,7 +169,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	deps := api.Deps{
 		Log: log, Auth: tenants, Orders: svc, Idempotency: idem, Webhooks: hooks,
 		Ready: st.Ping, Registry: c.metrics, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), ActionWait: cfg.ActionWait,
-		PhoneRegion: cfg.PhoneRegion, Tracing: tp,
+		PhoneRegion: cfg.PhoneRegion, Tracing: tp, Events: evs,
 	}
 	if lim := tenant.NewLimiter(cfg.RateLimit, cfg.RateBurst, 10000, nil); lim != nil {
 		deps.Limits = lim
