@@ -81,7 +81,7 @@ type EventEndpointRequest struct {
 	// private address unless ORDERDESK_EVENTS_ALLOW_PRIVATE.
 	URL string `json:"url" example:"https://crm.example.com/orderdesk/events"`
 	// Event types to send; omitted or empty: every type.
-	Types []string `json:"types" example:"order.refunded,order.cancelled,action.succeeded,action.failed"`
+	Types []string `json:"types,omitempty" example:"order.refunded,order.cancelled,action.succeeded,action.failed"`
 } //	@name	EventEndpointRequest
 
 // EventListResponse is a page of the shop's events, newest first.
@@ -147,8 +147,11 @@ func (s *server) eventsEnabled(c *gin.Context) bool {
 //	@Security		BearerAuth
 //	@Success		200	{object}	EventEndpointListResponse
 //	@Failure		401	{object}	Problem
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints [get]
 func (s *server) listEventEndpoints(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -179,11 +182,14 @@ func (s *server) listEventEndpoints(c *gin.Context) {
 //	@Success		201		{object}	EventEndpointSecretResponse
 //	@Failure		400		{object}	Problem	"Malformed body or unknown field"
 //	@Failure		401		{object}	Problem
-//	@Failure		413		{object}	Problem	"Body over 1 MiB"
-//	@Failure		415		{object}	Problem	"Not application/json"
-//	@Failure		422		{object}	Problem	"URL refused (invalid_url) or unknown event type (invalid_event_type)"
-//	@Failure		429		{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500		{object}	Problem	"Internal error (no details)"
+//	@Failure		413		{object}	Problem				"Body over 1 MiB"
+//	@Failure		415		{object}	Problem				"Not application/json"
+//	@Failure		422		{object}	Problem				"URL refused (invalid_url) or unknown event type (invalid_event_type)"
+//	@Failure		429		{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500		{object}	Problem				"Internal error (no details)"
+//	@Header			429		{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all		{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401		{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints [post]
 func (s *server) createEventEndpoint(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -212,9 +218,12 @@ func (s *server) createEventEndpoint(c *gin.Context) {
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointDetailResponse
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such endpoint in this shop"
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		404	{object}	Problem				"No such endpoint in this shop"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints/{id} [get]
 func (s *server) getEventEndpoint(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -243,9 +252,12 @@ func (s *server) getEventEndpoint(c *gin.Context) {
 //	@Param			id	path	string	true	"Endpoint id"
 //	@Success		204
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such endpoint in this shop"
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		404	{object}	Problem				"No such endpoint in this shop"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints/{id} [delete]
 func (s *server) deleteEventEndpoint(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -269,9 +281,12 @@ func (s *server) deleteEventEndpoint(c *gin.Context) {
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointResponse
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such endpoint in this shop"
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		404	{object}	Problem				"No such endpoint in this shop"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints/{id}/enable [post]
 func (s *server) enableEventEndpoint(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -296,9 +311,12 @@ func (s *server) enableEventEndpoint(c *gin.Context) {
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointSecretResponse
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such endpoint in this shop"
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		404	{object}	Problem				"No such endpoint in this shop"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints/{id}/rotate-secret [post]
 func (s *server) rotateEventEndpointSecret(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -343,8 +361,11 @@ func decodeEventCursor(s string) (int64, bool) {
 //	@Success		200			{object}	EventListResponse
 //	@Failure		400			{object}	Problem	"Invalid type, order_id, limit or cursor"
 //	@Failure		401			{object}	Problem
-//	@Failure		429			{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500			{object}	Problem	"Internal error (no details)"
+//	@Failure		429			{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500			{object}	Problem				"Internal error (no details)"
+//	@Header			429			{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all			{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401			{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/events [get]
 func (s *server) listEvents(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -416,9 +437,12 @@ func (s *server) listEvents(c *gin.Context) {
 //	@Param			id	path		string	true	"Event id"
 //	@Success		202	{object}	RedeliveryResponse
 //	@Failure		401	{object}	Problem
-//	@Failure		404	{object}	Problem	"No such event in this shop"
-//	@Failure		429	{object}	Problem	"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500	{object}	Problem	"Internal error (no details)"
+//	@Failure		404	{object}	Problem				"No such event in this shop"
+//	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500	{object}	Problem				"Internal error (no details)"
+//	@Header			429	{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all	{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401	{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/events/{id}/redeliver [post]
 func (s *server) redeliverEvent(c *gin.Context) {
 	if !s.eventsEnabled(c) {

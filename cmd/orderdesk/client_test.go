@@ -463,6 +463,76 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	r10, err = anon.ReceiveShopifyWebhookWithBodyWithResponse(ctx, hook("orders/updated", "wh-5", huge, secret), "application/json", bytes.NewReader(huge))
 	got("receiveShopifyWebhook", 413, r10, err)
 
+	// Outbound events: endpoints and the events the refunds above wrote.
+	e1, err := c.CreateEventEndpointWithResponse(ctx, apiclient.CreateEventEndpointJSONRequestBody{Url: "https://crm.example.com/orderdesk/events", Types: &[]string{"order.refunded"}})
+	got("createEventEndpoint", 201, e1, err)
+	epID := e1.JSON201.Endpoint.Id
+	if !strings.HasPrefix(e1.JSON201.Secret, "whsec_") {
+		t.Errorf("secret %q", e1.JSON201.Secret)
+	}
+	e1, err = c.CreateEventEndpointWithBodyWithResponse(ctx, "application/json", strings.NewReader(`{"url":"https://crm.example.com/x","secret":"mine"}`))
+	got("createEventEndpoint", 400, e1, err)
+	e1, err = c.CreateEventEndpointWithResponse(ctx, apiclient.CreateEventEndpointJSONRequestBody{Url: "https://crm.example.com/x"}, wrongKey)
+	got("createEventEndpoint", 401, e1, err)
+	e1, err = c.CreateEventEndpointWithBodyWithResponse(ctx, "application/json", bytes.NewReader(huge))
+	got("createEventEndpoint", 413, e1, err)
+	e1, err = c.CreateEventEndpointWithBodyWithResponse(ctx, "text/plain", strings.NewReader(`{"url":"https://crm.example.com/x"}`))
+	got("createEventEndpoint", 415, e1, err)
+	for _, u := range []string{"http://crm.example.com/x", "https://10.0.0.7/x", "https://127.0.0.1/x"} { // production: https, public
+		e1, err = c.CreateEventEndpointWithResponse(ctx, apiclient.CreateEventEndpointJSONRequestBody{Url: u})
+		got("createEventEndpoint", 422, e1, err)
+	}
+	e2, err := c.ListEventEndpointsWithResponse(ctx)
+	got("listEventEndpoints", 200, e2, err)
+	if len(e2.JSON200.Endpoints) != 1 {
+		t.Errorf("endpoints %+v", e2.JSON200.Endpoints)
+	}
+	e2, err = c.ListEventEndpointsWithResponse(ctx, wrongKey)
+	got("listEventEndpoints", 401, e2, err)
+	e3, err := c.GetEventEndpointWithResponse(ctx, epID)
+	got("getEventEndpoint", 200, e3, err)
+	e3, err = c.GetEventEndpointWithResponse(ctx, epID, wrongKey)
+	got("getEventEndpoint", 401, e3, err)
+	e3, err = c.GetEventEndpointWithResponse(ctx, "ep_unknown")
+	got("getEventEndpoint", 404, e3, err)
+	e4, err := c.EnableEventEndpointWithResponse(ctx, epID)
+	got("enableEventEndpoint", 200, e4, err)
+	e4, err = c.EnableEventEndpointWithResponse(ctx, epID, wrongKey)
+	got("enableEventEndpoint", 401, e4, err)
+	e4, err = c.EnableEventEndpointWithResponse(ctx, "ep_unknown")
+	got("enableEventEndpoint", 404, e4, err)
+	e5, err := c.RotateEventEndpointSecretWithResponse(ctx, epID)
+	got("rotateEventEndpointSecret", 200, e5, err)
+	if e5.JSON200.Endpoint.PreviousSecretUntil == nil {
+		t.Error("a rotation without the previous secret's grace")
+	}
+	e5, err = c.RotateEventEndpointSecretWithResponse(ctx, epID, wrongKey)
+	got("rotateEventEndpointSecret", 401, e5, err)
+	e5, err = c.RotateEventEndpointSecretWithResponse(ctx, "ep_unknown")
+	got("rotateEventEndpointSecret", 404, e5, err)
+	e6, err := c.ListEventsWithResponse(ctx, &apiclient.ListEventsParams{Limit: &limit})
+	got("listEvents", 200, e6, err)
+	if len(e6.JSON200.Events) == 0 {
+		t.Fatal("no events after the refunds")
+	}
+	evID := e6.JSON200.Events[0].Id
+	e6, err = c.ListEventsWithResponse(ctx, nil, query("cursor=nope"))
+	got("listEvents", 400, e6, err)
+	e6, err = c.ListEventsWithResponse(ctx, nil, wrongKey)
+	got("listEvents", 401, e6, err)
+	e7, err := c.RedeliverEventWithResponse(ctx, evID)
+	got("redeliverEvent", 202, e7, err)
+	e7, err = c.RedeliverEventWithResponse(ctx, "evt_x", wrongKey)
+	got("redeliverEvent", 401, e7, err)
+	e7, err = c.RedeliverEventWithResponse(ctx, "evt_unknown")
+	got("redeliverEvent", 404, e7, err)
+	e8, err := c.DeleteEventEndpointWithResponse(ctx, epID, wrongKey)
+	got("deleteEventEndpoint", 401, e8, err)
+	e8, err = c.DeleteEventEndpointWithResponse(ctx, epID)
+	got("deleteEventEndpoint", 204, e8, err)
+	e8, err = c.DeleteEventEndpointWithResponse(ctx, epID)
+	got("deleteEventEndpoint", 404, e8, err)
+
 	installs(t, ctx, base, withOAuth, oauth, got)
 
 	// The API key spends its burst: every authenticated operation is 429.
@@ -492,6 +562,22 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	got("getTimeline", 429, r9, err)
 	ra, err := c.GetActionWithResponse(ctx, 1, "x")
 	got("getAction", 429, ra, err)
+	e2, err = c.ListEventEndpointsWithResponse(ctx)
+	got("listEventEndpoints", 429, e2, err)
+	e1, err = c.CreateEventEndpointWithResponse(ctx, apiclient.CreateEventEndpointJSONRequestBody{Url: "https://crm.example.com/x"})
+	got("createEventEndpoint", 429, e1, err)
+	e3, err = c.GetEventEndpointWithResponse(ctx, "ep_x")
+	got("getEventEndpoint", 429, e3, err)
+	e8, err = c.DeleteEventEndpointWithResponse(ctx, "ep_x")
+	got("deleteEventEndpoint", 429, e8, err)
+	e4, err = c.EnableEventEndpointWithResponse(ctx, "ep_x")
+	got("enableEventEndpoint", 429, e4, err)
+	e5, err = c.RotateEventEndpointSecretWithResponse(ctx, "ep_x")
+	got("rotateEventEndpointSecret", 429, e5, err)
+	e6, err = c.ListEventsWithResponse(ctx, nil)
+	got("listEvents", 429, e6, err)
+	e7, err = c.RedeliverEventWithResponse(ctx, "evt_x")
+	got("redeliverEvent", 429, e7, err)
 }
 
 // rateBurst is the serve's per-key burst: enough for the test's calls.

@@ -200,6 +200,186 @@ func (e CancelRequestReason) Valid() bool {
 	}
 }
 
+// Defines values for EventActionKind.
+const (
+	EventActionKindCancel EventActionKind = "cancel"
+	EventActionKindRefund EventActionKind = "refund"
+)
+
+// Valid indicates whether the value is a known member of the EventActionKind enum.
+func (e EventActionKind) Valid() bool {
+	switch e {
+	case EventActionKindCancel:
+		return true
+	case EventActionKindRefund:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventActionStatus.
+const (
+	EventActionStatusFailed    EventActionStatus = "failed"
+	EventActionStatusSucceeded EventActionStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the EventActionStatus enum.
+func (e EventActionStatus) Valid() bool {
+	switch e {
+	case EventActionStatusFailed:
+		return true
+	case EventActionStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventEndpointSource.
+const (
+	Api EventEndpointSource = "api"
+	Env EventEndpointSource = "env"
+)
+
+// Valid indicates whether the value is a known member of the EventEndpointSource enum.
+func (e EventEndpointSource) Valid() bool {
+	switch e {
+	case Api:
+		return true
+	case Env:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventEndpointState.
+const (
+	Disabled EventEndpointState = "disabled"
+	Enabled  EventEndpointState = "enabled"
+)
+
+// Valid indicates whether the value is a known member of the EventEndpointState enum.
+func (e EventEndpointState) Valid() bool {
+	switch e {
+	case Disabled:
+		return true
+	case Enabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventOrderSummaryStatus.
+const (
+	EventOrderSummaryStatusArchived  EventOrderSummaryStatus = "archived"
+	EventOrderSummaryStatusCancelled EventOrderSummaryStatus = "cancelled"
+	EventOrderSummaryStatusOpen      EventOrderSummaryStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the EventOrderSummaryStatus enum.
+func (e EventOrderSummaryStatus) Valid() bool {
+	switch e {
+	case EventOrderSummaryStatusArchived:
+		return true
+	case EventOrderSummaryStatusCancelled:
+		return true
+	case EventOrderSummaryStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventPayloadType.
+const (
+	EventPayloadTypeActionFailed              EventPayloadType = "action.failed"
+	EventPayloadTypeActionSucceeded           EventPayloadType = "action.succeeded"
+	EventPayloadTypeOrderCancelled            EventPayloadType = "order.cancelled"
+	EventPayloadTypeOrderFulfilled            EventPayloadType = "order.fulfilled"
+	EventPayloadTypeOrderPaid                 EventPayloadType = "order.paid"
+	EventPayloadTypeOrderPartiallyFulfilled   EventPayloadType = "order.partially_fulfilled"
+	EventPayloadTypeOrderPartiallyPaid        EventPayloadType = "order.partially_paid"
+	EventPayloadTypeOrderPlaced               EventPayloadType = "order.placed"
+	EventPayloadTypeOrderRefunded             EventPayloadType = "order.refunded"
+	EventPayloadTypeShipmentAttemptedDelivery EventPayloadType = "shipment.attempted_delivery"
+	EventPayloadTypeShipmentDelivered         EventPayloadType = "shipment.delivered"
+	EventPayloadTypeShipmentFailure           EventPayloadType = "shipment.failure"
+	EventPayloadTypeShipmentInTransit         EventPayloadType = "shipment.in_transit"
+	EventPayloadTypeShipmentOutForDelivery    EventPayloadType = "shipment.out_for_delivery"
+	EventPayloadTypeShipmentReadyForPickup    EventPayloadType = "shipment.ready_for_pickup"
+)
+
+// Valid indicates whether the value is a known member of the EventPayloadType enum.
+func (e EventPayloadType) Valid() bool {
+	switch e {
+	case EventPayloadTypeActionFailed:
+		return true
+	case EventPayloadTypeActionSucceeded:
+		return true
+	case EventPayloadTypeOrderCancelled:
+		return true
+	case EventPayloadTypeOrderFulfilled:
+		return true
+	case EventPayloadTypeOrderPaid:
+		return true
+	case EventPayloadTypeOrderPartiallyFulfilled:
+		return true
+	case EventPayloadTypeOrderPartiallyPaid:
+		return true
+	case EventPayloadTypeOrderPlaced:
+		return true
+	case EventPayloadTypeOrderRefunded:
+		return true
+	case EventPayloadTypeShipmentAttemptedDelivery:
+		return true
+	case EventPayloadTypeShipmentDelivered:
+		return true
+	case EventPayloadTypeShipmentFailure:
+		return true
+	case EventPayloadTypeShipmentInTransit:
+		return true
+	case EventPayloadTypeShipmentOutForDelivery:
+		return true
+	case EventPayloadTypeShipmentReadyForPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventShipmentStatus.
+const (
+	EventShipmentStatusAttemptedDelivery EventShipmentStatus = "attempted_delivery"
+	EventShipmentStatusDelivered         EventShipmentStatus = "delivered"
+	EventShipmentStatusFailure           EventShipmentStatus = "failure"
+	EventShipmentStatusInTransit         EventShipmentStatus = "in_transit"
+	EventShipmentStatusOutForDelivery    EventShipmentStatus = "out_for_delivery"
+	EventShipmentStatusReadyForPickup    EventShipmentStatus = "ready_for_pickup"
+)
+
+// Valid indicates whether the value is a known member of the EventShipmentStatus enum.
+func (e EventShipmentStatus) Valid() bool {
+	switch e {
+	case EventShipmentStatusAttemptedDelivery:
+		return true
+	case EventShipmentStatusDelivered:
+		return true
+	case EventShipmentStatusFailure:
+		return true
+	case EventShipmentStatusInTransit:
+		return true
+	case EventShipmentStatusOutForDelivery:
+		return true
+	case EventShipmentStatusReadyForPickup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok          HealthStatus = "ok"
@@ -518,6 +698,63 @@ func (e WebhookAckStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListEventsParamsType.
+const (
+	ListEventsParamsTypeActionFailed              ListEventsParamsType = "action.failed"
+	ListEventsParamsTypeActionSucceeded           ListEventsParamsType = "action.succeeded"
+	ListEventsParamsTypeOrderCancelled            ListEventsParamsType = "order.cancelled"
+	ListEventsParamsTypeOrderFulfilled            ListEventsParamsType = "order.fulfilled"
+	ListEventsParamsTypeOrderPaid                 ListEventsParamsType = "order.paid"
+	ListEventsParamsTypeOrderPartiallyFulfilled   ListEventsParamsType = "order.partially_fulfilled"
+	ListEventsParamsTypeOrderPartiallyPaid        ListEventsParamsType = "order.partially_paid"
+	ListEventsParamsTypeOrderPlaced               ListEventsParamsType = "order.placed"
+	ListEventsParamsTypeOrderRefunded             ListEventsParamsType = "order.refunded"
+	ListEventsParamsTypeShipmentAttemptedDelivery ListEventsParamsType = "shipment.attempted_delivery"
+	ListEventsParamsTypeShipmentDelivered         ListEventsParamsType = "shipment.delivered"
+	ListEventsParamsTypeShipmentFailure           ListEventsParamsType = "shipment.failure"
+	ListEventsParamsTypeShipmentInTransit         ListEventsParamsType = "shipment.in_transit"
+	ListEventsParamsTypeShipmentOutForDelivery    ListEventsParamsType = "shipment.out_for_delivery"
+	ListEventsParamsTypeShipmentReadyForPickup    ListEventsParamsType = "shipment.ready_for_pickup"
+)
+
+// Valid indicates whether the value is a known member of the ListEventsParamsType enum.
+func (e ListEventsParamsType) Valid() bool {
+	switch e {
+	case ListEventsParamsTypeActionFailed:
+		return true
+	case ListEventsParamsTypeActionSucceeded:
+		return true
+	case ListEventsParamsTypeOrderCancelled:
+		return true
+	case ListEventsParamsTypeOrderFulfilled:
+		return true
+	case ListEventsParamsTypeOrderPaid:
+		return true
+	case ListEventsParamsTypeOrderPartiallyFulfilled:
+		return true
+	case ListEventsParamsTypeOrderPartiallyPaid:
+		return true
+	case ListEventsParamsTypeOrderPlaced:
+		return true
+	case ListEventsParamsTypeOrderRefunded:
+		return true
+	case ListEventsParamsTypeShipmentAttemptedDelivery:
+		return true
+	case ListEventsParamsTypeShipmentDelivered:
+		return true
+	case ListEventsParamsTypeShipmentFailure:
+		return true
+	case ListEventsParamsTypeShipmentInTransit:
+		return true
+	case ListEventsParamsTypeShipmentOutForDelivery:
+		return true
+	case ListEventsParamsTypeShipmentReadyForPickup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListOrdersParamsStatus.
 const (
 	ListOrdersParamsStatusArchived  ListOrdersParamsStatus = "archived"
@@ -796,6 +1033,327 @@ type Customer struct {
 
 	// Phone Example: +13125551212
 	Phone string `json:"phone"`
+}
+
+// EventAction defines model for EventAction.
+type EventAction struct {
+	// AgentId Example: 42
+	AgentId string `json:"agent_id"`
+
+	// Id Example: 0193a0c4-7f1e-7b7a-9c55-3d1f0e2b4a6c
+	Id string `json:"id"`
+
+	// Kind Example: refund
+	Kind    EventActionKind    `json:"kind"`
+	Outcome EventActionOutcome `json:"outcome"`
+
+	// Request The request as the agent made it (the cancel or refund body).
+	Request map[string]interface{} `json:"request"`
+
+	// Status Example: succeeded
+	Status EventActionStatus `json:"status"`
+}
+
+// EventActionKind Example: refund
+type EventActionKind string
+
+// EventActionStatus Example: succeeded
+type EventActionStatus string
+
+// EventActionOutcome defines model for EventActionOutcome.
+type EventActionOutcome struct {
+	// Amount Example: 10.00
+	Amount *string `json:"amount,omitempty"`
+
+	// Cancelled Example: false
+	Cancelled   bool       `json:"cancelled"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+
+	// Currency Example: USD
+	Currency *string `json:"currency,omitempty"`
+
+	// Error Example: Shopify refused the refund: amount exceeds refundable
+	Error *string `json:"error,omitempty"`
+
+	// Refunded Example: true
+	Refunded bool `json:"refunded"`
+
+	// ShopifyRefundId Example: 509562969
+	ShopifyRefundId *int64 `json:"shopify_refund_id,omitempty"`
+}
+
+// EventAttempt defines model for EventAttempt.
+type EventAttempt struct {
+	AttemptedAt time.Time `json:"attempted_at"`
+
+	// Error Example: HTTP 503 Service Unavailable
+	Error *string `json:"error"`
+
+	// EventId Example: evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f
+	EventId string `json:"event_id"`
+
+	// EventType Example: order.refunded
+	EventType string `json:"event_type"`
+
+	// LatencyMs Example: 42
+	LatencyMs int `json:"latency_ms"`
+
+	// Status The endpoint's HTTP status; null when it did not answer.
+	//
+	// Example: 503
+	Status *int `json:"status"`
+}
+
+// EventCancellation defines model for EventCancellation.
+type EventCancellation struct {
+	// Reason Example: customer
+	Reason *string `json:"reason,omitempty"`
+}
+
+// EventContact defines model for EventContact.
+type EventContact struct {
+	// CustomerId Example: 207119551
+	CustomerId *int64 `json:"customer_id"`
+
+	// Email Example: bob@example.com
+	Email *string `json:"email,omitempty"`
+
+	// Phone Example: +13125551212
+	Phone *string `json:"phone,omitempty"`
+}
+
+// EventEndpoint defines model for EventEndpoint.
+type EventEndpoint struct {
+	CreatedAt  time.Time  `json:"created_at"`
+	DisabledAt *time.Time `json:"disabled_at"`
+
+	// DisabledReason Example: the endpoint answered 410 Gone
+	DisabledReason *string `json:"disabled_reason"`
+
+	// Id Example: ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f
+	Id string `json:"id"`
+
+	// PreviousSecretUntil Until then the previous secret signs too (after a rotation).
+	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
+
+	// Source api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)
+	//
+	// Example: api
+	Source EventEndpointSource `json:"source"`
+
+	// State Example: enabled
+	State EventEndpointState `json:"state"`
+
+	// Types empty: every type
+	//
+	// Example: ["order.refunded","action.succeeded"]
+	Types     []string  `json:"types"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Url Example: https://crm.example.com/orderdesk/events
+	Url string `json:"url"`
+}
+
+// EventEndpointSource api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)
+//
+// Example: api
+type EventEndpointSource string
+
+// EventEndpointState Example: enabled
+type EventEndpointState string
+
+// EventEndpointDetail defines model for EventEndpointDetail.
+type EventEndpointDetail struct {
+	Endpoint EventEndpoint `json:"endpoint"`
+
+	// RecentAttempts Newest first, at most 50.
+	RecentAttempts []EventAttempt `json:"recent_attempts"`
+}
+
+// EventEndpointList defines model for EventEndpointList.
+type EventEndpointList struct {
+	Endpoints []EventEndpoint `json:"endpoints"`
+}
+
+// EventEndpointRequest defines model for EventEndpointRequest.
+type EventEndpointRequest struct {
+	// Types Event types to send; omitted or empty: every type.
+	//
+	// Example: ["order.refunded","order.cancelled","action.succeeded","action.failed"]
+	Types *[]string `json:"types,omitempty"`
+
+	// Url https (http only outside production); no loopback, link-local or
+	// private address unless ORDERDESK_EVENTS_ALLOW_PRIVATE.
+	//
+	// Example: https://crm.example.com/orderdesk/events
+	Url string `json:"url"`
+}
+
+// EventEndpointSecret defines model for EventEndpointSecret.
+type EventEndpointSecret struct {
+	Endpoint EventEndpoint `json:"endpoint"`
+
+	// Secret The whsec_ secret that signs deliveries (Standard Webhooks).
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret string `json:"secret"`
+}
+
+// EventFulfillment defines model for EventFulfillment.
+type EventFulfillment struct {
+	// FulfillmentId Example: 255858046
+	FulfillmentId int64           `json:"fulfillment_id"`
+	LineItems     []EventItemPart `json:"line_items"`
+
+	// TrackingCompany Example: UPS
+	TrackingCompany *string  `json:"tracking_company,omitempty"`
+	TrackingNumbers []string `json:"tracking_numbers"`
+	TrackingUrls    []string `json:"tracking_urls"`
+}
+
+// EventItemPart defines model for EventItemPart.
+type EventItemPart struct {
+	// LineItemId Example: 466157049
+	LineItemId int64 `json:"line_item_id"`
+
+	// Quantity Example: 1
+	Quantity int `json:"quantity"`
+
+	// RestockType Example: return
+	RestockType *string `json:"restock_type,omitempty"`
+
+	// Title Example: IPod Nano - 8gb
+	Title *string `json:"title,omitempty"`
+}
+
+// EventList defines model for EventList.
+type EventList struct {
+	Events []EventPayload `json:"events"`
+
+	// NextCursor Example: cDoxMjM
+	NextCursor *string `json:"next_cursor"`
+}
+
+// EventOrderSummary defines model for EventOrderSummary.
+type EventOrderSummary struct {
+	// Currency Example: USD
+	Currency string `json:"currency"`
+
+	// FinancialStatus Example: partially_refunded
+	FinancialStatus string `json:"financial_status"`
+
+	// FulfillmentStatus Example: unfulfilled
+	FulfillmentStatus string `json:"fulfillment_status"`
+
+	// Id Example: 450789469
+	Id int64 `json:"id"`
+
+	// Name Example: #1001
+	Name string `json:"name"`
+
+	// OrderNumber Example: 1001
+	OrderNumber int `json:"order_number"`
+
+	// RefundableAmount Example: 189.00
+	RefundableAmount string `json:"refundable_amount"`
+
+	// Status Example: open
+	Status EventOrderSummaryStatus `json:"status"`
+
+	// TotalPrice Example: 199.00
+	TotalPrice string `json:"total_price"`
+
+	// TotalRefunded Example: 10.00
+	TotalRefunded string `json:"total_refunded"`
+}
+
+// EventOrderSummaryStatus Example: open
+type EventOrderSummaryStatus string
+
+// EventPayload defines model for EventPayload.
+type EventPayload struct {
+	Action       *EventAction       `json:"action,omitempty"`
+	Cancellation *EventCancellation `json:"cancellation,omitempty"`
+	Contact      EventContact       `json:"contact"`
+
+	// CreatedAt When orderdesk wrote the event (with the change, in one transaction).
+	CreatedAt   time.Time         `json:"created_at"`
+	Fulfillment *EventFulfillment `json:"fulfillment,omitempty"`
+
+	// Id Example: evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f
+	Id string `json:"id"`
+
+	// OccurredAt When the change happened (at Shopify, or the action's end).
+	OccurredAt time.Time         `json:"occurred_at"`
+	Order      EventOrderSummary `json:"order"`
+	Payment    *EventPayment     `json:"payment,omitempty"`
+	Refund     *EventRefund      `json:"refund,omitempty"`
+
+	// Sequence The order's event count: a receiver drops an event whose sequence is
+	// not above the last it applied for that order.
+	//
+	// Example: 5
+	Sequence int            `json:"sequence"`
+	Shipment *EventShipment `json:"shipment,omitempty"`
+	Shop     EventShop      `json:"shop"`
+
+	// Type Example: order.refunded
+	Type EventPayloadType `json:"type"`
+}
+
+// EventPayloadType Example: order.refunded
+type EventPayloadType string
+
+// EventPayment defines model for EventPayment.
+type EventPayment struct {
+	// Amount Example: 199.00
+	Amount string `json:"amount"`
+
+	// Currency Example: USD
+	Currency string `json:"currency"`
+}
+
+// EventRefund defines model for EventRefund.
+type EventRefund struct {
+	// Amount Example: 10.00
+	Amount string `json:"amount"`
+
+	// Currency Example: USD
+	Currency  string          `json:"currency"`
+	LineItems []EventItemPart `json:"line_items"`
+
+	// Note Example: returned
+	Note *string `json:"note,omitempty"`
+
+	// Shipping Example: 0.00
+	Shipping string `json:"shipping"`
+
+	// ShopifyRefundId Example: 509562969
+	ShopifyRefundId int64 `json:"shopify_refund_id"`
+}
+
+// EventShipment defines model for EventShipment.
+type EventShipment struct {
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at,omitempty"`
+
+	// FulfillmentId Example: 255858046
+	FulfillmentId int64 `json:"fulfillment_id"`
+
+	// Status Example: in_transit
+	Status          EventShipmentStatus `json:"status"`
+	TrackingNumbers []string            `json:"tracking_numbers"`
+}
+
+// EventShipmentStatus Example: in_transit
+type EventShipmentStatus string
+
+// EventShop defines model for EventShop.
+type EventShop struct {
+	// Domain Example: example.myshopify.com
+	Domain string `json:"domain"`
+
+	// Id Example: 1
+	Id int `json:"id"`
 }
 
 // FieldError defines model for FieldError.
@@ -1091,6 +1649,16 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Redelivery defines model for Redelivery.
+type Redelivery struct {
+	// Endpoints The endpoints that take the event; enabled ones receive it shortly,
+	// disabled ones once re-enabled.
+	Endpoints []string `json:"endpoints"`
+
+	// EventId Example: evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f
+	EventId string `json:"event_id"`
+}
+
 // Refund defines model for Refund.
 type Refund struct {
 	// Amount Example: 10.00
@@ -1330,6 +1898,24 @@ type GetTimelineParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only this event type
+	Type *ListEventsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// OrderId Only this order's events
+	OrderId *int64 `form:"order_id,omitempty" json:"order_id,omitempty"`
+
+	// Limit Page size (default 20; above 100 is clamped to 100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListEventsParamsType defines parameters for ListEvents.
+type ListEventsParamsType string
+
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
 	// CustomerId Shopify customer id
@@ -1444,6 +2030,9 @@ type ReceiveShopifyWebhookParams struct {
 	XShopifyTriggeredAt *string `json:"X-Shopify-Triggered-At,omitempty"`
 }
 
+// CreateEventEndpointJSONRequestBody defines body for CreateEventEndpoint for application/json ContentType.
+type CreateEventEndpointJSONRequestBody = EventEndpointRequest
+
 // CancelOrderJSONRequestBody defines body for CancelOrder for application/json ContentType.
 type CancelOrderJSONRequestBody = CancelRequest
 
@@ -1533,6 +2122,73 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /customers/{id}/timeline (the `GetTimeline` operationId).
 	GetTimeline(ctx context.Context, id int64, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEventEndpoints The shop's event endpoints
+	//
+	// Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.
+	//
+	// Corresponds with GET /event-endpoints (the `ListEventEndpoints` operationId).
+	ListEventEndpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEventEndpointWithBody Subscribe an endpoint to the shop's events
+	//
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+	CreateEventEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEventEndpoint Subscribe an endpoint to the shop's events
+	//
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+	CreateEventEndpoint(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteEventEndpoint Unsubscribe an endpoint
+	//
+	// Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.
+	//
+	// Corresponds with DELETE /event-endpoints/{id} (the `DeleteEventEndpoint` operationId).
+	DeleteEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEventEndpoint One event endpoint with its latest delivery attempts
+	//
+	// The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.
+	//
+	// Corresponds with GET /event-endpoints/{id} (the `GetEventEndpoint` operationId).
+	GetEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnableEventEndpoint Re-enable an endpoint
+	//
+	// Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.
+	//
+	// Corresponds with POST /event-endpoints/{id}/enable (the `EnableEventEndpoint` operationId).
+	EnableEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateEventEndpointSecret Rotate an endpoint's signing secret
+	//
+	// Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.
+	//
+	// Corresponds with POST /event-endpoints/{id}/rotate-secret (the `RotateEventEndpointSecret` operationId).
+	RotateEventEndpointSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEvents The shop's outbound events
+	//
+	// Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RedeliverEvent Send an event again
+	//
+	// Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.
+	//
+	// Corresponds with POST /events/{id}/redeliver (the `RedeliverEvent` operationId).
+	RedeliverEvent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealthz Liveness
 	//
@@ -1666,6 +2322,163 @@ type ClientInterface interface {
 // Corresponds with GET /customers/{id}/timeline (the `GetTimeline` operationId).
 func (c *Client) GetTimeline(ctx context.Context, id int64, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTimelineRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEventEndpoints The shop's event endpoints
+//
+// Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.
+//
+// Corresponds with GET /event-endpoints (the `ListEventEndpoints` operationId).
+func (c *Client) ListEventEndpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventEndpointsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEventEndpointWithBody Subscribe an endpoint to the shop's events
+//
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+func (c *Client) CreateEventEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEventEndpointRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEventEndpoint Subscribe an endpoint to the shop's events
+//
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+func (c *Client) CreateEventEndpoint(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEventEndpointRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteEventEndpoint Unsubscribe an endpoint
+//
+// Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.
+//
+// Corresponds with DELETE /event-endpoints/{id} (the `DeleteEventEndpoint` operationId).
+func (c *Client) DeleteEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteEventEndpointRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEventEndpoint One event endpoint with its latest delivery attempts
+//
+// The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.
+//
+// Corresponds with GET /event-endpoints/{id} (the `GetEventEndpoint` operationId).
+func (c *Client) GetEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEventEndpointRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnableEventEndpoint Re-enable an endpoint
+//
+// Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.
+//
+// Corresponds with POST /event-endpoints/{id}/enable (the `EnableEventEndpoint` operationId).
+func (c *Client) EnableEventEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnableEventEndpointRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateEventEndpointSecret Rotate an endpoint's signing secret
+//
+// Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.
+//
+// Corresponds with POST /event-endpoints/{id}/rotate-secret (the `RotateEventEndpointSecret` operationId).
+func (c *Client) RotateEventEndpointSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateEventEndpointSecretRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents The shop's outbound events
+//
+// Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RedeliverEvent Send an event again
+//
+// Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.
+//
+// Corresponds with POST /events/{id}/redeliver (the `RedeliverEvent` operationId).
+func (c *Client) RedeliverEvent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRedeliverEventRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2026,6 +2839,333 @@ func NewGetTimelineRequest(server string, id int64, params *GetTimelineParams) (
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEventEndpointsRequest constructs an http.Request for the ListEventEndpoints method
+func NewListEventEndpointsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateEventEndpointRequest calls the generic CreateEventEndpoint builder with application/json body
+func NewCreateEventEndpointRequest(server string, body CreateEventEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEventEndpointRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateEventEndpointRequestWithBody constructs an http.Request for the CreateEventEndpoint method, with any body, and a specified content type
+func NewCreateEventEndpointRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteEventEndpointRequest constructs an http.Request for the DeleteEventEndpoint method
+func NewDeleteEventEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEventEndpointRequest constructs an http.Request for the GetEventEndpoint method
+func NewGetEventEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnableEventEndpointRequest constructs an http.Request for the EnableEventEndpoint method
+func NewEnableEventEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints/%s/enable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateEventEndpointSecretRequest constructs an http.Request for the RotateEventEndpointSecret method
+func NewRotateEventEndpointSecretRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/event-endpoints/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrderId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "order_id", *params.OrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRedeliverEventRequest constructs an http.Request for the RedeliverEvent method
+func NewRedeliverEventRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events/%s/redeliver", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2894,6 +4034,87 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /customers/{id}/timeline (the `GetTimeline` operationId).
 	GetTimelineWithResponse(ctx context.Context, id int64, params *GetTimelineParams, reqEditors ...RequestEditorFn) (*GetTimelineResponse, error)
 
+	// ListEventEndpointsWithResponse The shop's event endpoints
+	//
+	// Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /event-endpoints (the `ListEventEndpoints` operationId).
+	ListEventEndpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEventEndpointsResponse, error)
+
+	// CreateEventEndpointWithBodyWithResponse Subscribe an endpoint to the shop's events
+	//
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+	CreateEventEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
+
+	// CreateEventEndpointWithResponse Subscribe an endpoint to the shop's events
+	//
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+	CreateEventEndpointWithResponse(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
+
+	// DeleteEventEndpointWithResponse Unsubscribe an endpoint
+	//
+	// Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /event-endpoints/{id} (the `DeleteEventEndpoint` operationId).
+	DeleteEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteEventEndpointResponse, error)
+
+	// GetEventEndpointWithResponse One event endpoint with its latest delivery attempts
+	//
+	// The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /event-endpoints/{id} (the `GetEventEndpoint` operationId).
+	GetEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetEventEndpointResponse, error)
+
+	// EnableEventEndpointWithResponse Re-enable an endpoint
+	//
+	// Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /event-endpoints/{id}/enable (the `EnableEventEndpoint` operationId).
+	EnableEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*EnableEventEndpointResponse, error)
+
+	// RotateEventEndpointSecretWithResponse Rotate an endpoint's signing secret
+	//
+	// Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /event-endpoints/{id}/rotate-secret (the `RotateEventEndpointSecret` operationId).
+	RotateEventEndpointSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RotateEventEndpointSecretResponse, error)
+
+	// ListEventsWithResponse The shop's outbound events
+	//
+	// Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
+
+	// RedeliverEventWithResponse Send an event again
+	//
+	// Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events/{id}/redeliver (the `RedeliverEvent` operationId).
+	RedeliverEventWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RedeliverEventResponse, error)
+
 	// GetHealthzWithResponse Liveness
 	//
 	// Answers 200 while the process runs. Needs no API key.
@@ -3167,6 +4388,875 @@ func (r GetTimelineResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetTimelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventEndpointsResponse200Headers the declared response headers of an HTTP 200 response for ListEventEndpoints
+type ListEventEndpointsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListEventEndpointsResponse401Headers the declared response headers of an HTTP 401 response for ListEventEndpoints
+type ListEventEndpointsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListEventEndpointsResponse429Headers the declared response headers of an HTTP 429 response for ListEventEndpoints
+type ListEventEndpointsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListEventEndpointsResponse500Headers the declared response headers of an HTTP 500 response for ListEventEndpoints
+type ListEventEndpointsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListEventEndpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventEndpointList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListEventEndpointsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventEndpointsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEventEndpointsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventEndpointsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventEndpointsResponse) GetJSON200() *EventEndpointList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventEndpointsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEventEndpointsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEventEndpointsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventEndpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventEndpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventEndpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventEndpointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateEventEndpointResponse201Headers the declared response headers of an HTTP 201 response for CreateEventEndpoint
+type CreateEventEndpointResponse201Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse400Headers the declared response headers of an HTTP 400 response for CreateEventEndpoint
+type CreateEventEndpointResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse401Headers the declared response headers of an HTTP 401 response for CreateEventEndpoint
+type CreateEventEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateEventEndpointResponse413Headers the declared response headers of an HTTP 413 response for CreateEventEndpoint
+type CreateEventEndpointResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse415Headers the declared response headers of an HTTP 415 response for CreateEventEndpoint
+type CreateEventEndpointResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse422Headers the declared response headers of an HTTP 422 response for CreateEventEndpoint
+type CreateEventEndpointResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse429Headers the declared response headers of an HTTP 429 response for CreateEventEndpoint
+type CreateEventEndpointResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse500Headers the declared response headers of an HTTP 500 response for CreateEventEndpoint
+type CreateEventEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+type CreateEventEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EventEndpointSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateEventEndpointResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateEventEndpointResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateEventEndpointResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateEventEndpointResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateEventEndpointResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateEventEndpointResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateEventEndpointResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateEventEndpointResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEventEndpointResponse) GetJSON201() *EventEndpointSecret {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEventEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEventEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEventEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEventEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteEventEndpointResponse204Headers the declared response headers of an HTTP 204 response for DeleteEventEndpoint
+type DeleteEventEndpointResponse204Headers struct {
+	XRequestId *string
+}
+
+// DeleteEventEndpointResponse401Headers the declared response headers of an HTTP 401 response for DeleteEventEndpoint
+type DeleteEventEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteEventEndpointResponse404Headers the declared response headers of an HTTP 404 response for DeleteEventEndpoint
+type DeleteEventEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteEventEndpointResponse429Headers the declared response headers of an HTTP 429 response for DeleteEventEndpoint
+type DeleteEventEndpointResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// DeleteEventEndpointResponse500Headers the declared response headers of an HTTP 500 response for DeleteEventEndpoint
+type DeleteEventEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+type DeleteEventEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteEventEndpointResponse204Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteEventEndpointResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteEventEndpointResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteEventEndpointResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteEventEndpointResponse500Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteEventEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteEventEndpointResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteEventEndpointResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteEventEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteEventEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteEventEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteEventEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteEventEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEventEndpointResponse200Headers the declared response headers of an HTTP 200 response for GetEventEndpoint
+type GetEventEndpointResponse200Headers struct {
+	XRequestId *string
+}
+
+// GetEventEndpointResponse401Headers the declared response headers of an HTTP 401 response for GetEventEndpoint
+type GetEventEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetEventEndpointResponse404Headers the declared response headers of an HTTP 404 response for GetEventEndpoint
+type GetEventEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetEventEndpointResponse429Headers the declared response headers of an HTTP 429 response for GetEventEndpoint
+type GetEventEndpointResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// GetEventEndpointResponse500Headers the declared response headers of an HTTP 500 response for GetEventEndpoint
+type GetEventEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+type GetEventEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventEndpointDetail
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetEventEndpointResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEventEndpointResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetEventEndpointResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEventEndpointResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetEventEndpointResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEventEndpointResponse) GetJSON200() *EventEndpointDetail {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEventEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEventEndpointResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetEventEndpointResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetEventEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEventEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEventEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEventEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEventEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnableEventEndpointResponse200Headers the declared response headers of an HTTP 200 response for EnableEventEndpoint
+type EnableEventEndpointResponse200Headers struct {
+	XRequestId *string
+}
+
+// EnableEventEndpointResponse401Headers the declared response headers of an HTTP 401 response for EnableEventEndpoint
+type EnableEventEndpointResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// EnableEventEndpointResponse404Headers the declared response headers of an HTTP 404 response for EnableEventEndpoint
+type EnableEventEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// EnableEventEndpointResponse429Headers the declared response headers of an HTTP 429 response for EnableEventEndpoint
+type EnableEventEndpointResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// EnableEventEndpointResponse500Headers the declared response headers of an HTTP 500 response for EnableEventEndpoint
+type EnableEventEndpointResponse500Headers struct {
+	XRequestId *string
+}
+
+type EnableEventEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventEndpoint
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EnableEventEndpointResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EnableEventEndpointResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *EnableEventEndpointResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnableEventEndpointResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *EnableEventEndpointResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnableEventEndpointResponse) GetJSON200() *EventEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnableEventEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EnableEventEndpointResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r EnableEventEndpointResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EnableEventEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r EnableEventEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnableEventEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnableEventEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnableEventEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateEventEndpointSecretResponse200Headers the declared response headers of an HTTP 200 response for RotateEventEndpointSecret
+type RotateEventEndpointSecretResponse200Headers struct {
+	XRequestId *string
+}
+
+// RotateEventEndpointSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateEventEndpointSecret
+type RotateEventEndpointSecretResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RotateEventEndpointSecretResponse404Headers the declared response headers of an HTTP 404 response for RotateEventEndpointSecret
+type RotateEventEndpointSecretResponse404Headers struct {
+	XRequestId *string
+}
+
+// RotateEventEndpointSecretResponse429Headers the declared response headers of an HTTP 429 response for RotateEventEndpointSecret
+type RotateEventEndpointSecretResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RotateEventEndpointSecretResponse500Headers the declared response headers of an HTTP 500 response for RotateEventEndpointSecret
+type RotateEventEndpointSecretResponse500Headers struct {
+	XRequestId *string
+}
+
+type RotateEventEndpointSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventEndpointSecret
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateEventEndpointSecretResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateEventEndpointSecretResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RotateEventEndpointSecretResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RotateEventEndpointSecretResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RotateEventEndpointSecretResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateEventEndpointSecretResponse) GetJSON200() *EventEndpointSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateEventEndpointSecretResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateEventEndpointSecretResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RotateEventEndpointSecretResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateEventEndpointSecretResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateEventEndpointSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateEventEndpointSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateEventEndpointSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateEventEndpointSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEventsResponse200Headers the declared response headers of an HTTP 200 response for ListEvents
+type ListEventsResponse200Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse400Headers the declared response headers of an HTTP 400 response for ListEvents
+type ListEventsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListEventsResponse401Headers the declared response headers of an HTTP 401 response for ListEvents
+type ListEventsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListEventsResponse429Headers the declared response headers of an HTTP 429 response for ListEvents
+type ListEventsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ListEventsResponse500Headers the declared response headers of an HTTP 500 response for ListEvents
+type ListEventsResponse500Headers struct {
+	XRequestId *string
+}
+
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListEventsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListEventsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEventsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEventsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListEventsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RedeliverEventResponse202Headers the declared response headers of an HTTP 202 response for RedeliverEvent
+type RedeliverEventResponse202Headers struct {
+	XRequestId *string
+}
+
+// RedeliverEventResponse401Headers the declared response headers of an HTTP 401 response for RedeliverEvent
+type RedeliverEventResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// RedeliverEventResponse404Headers the declared response headers of an HTTP 404 response for RedeliverEvent
+type RedeliverEventResponse404Headers struct {
+	XRequestId *string
+}
+
+// RedeliverEventResponse429Headers the declared response headers of an HTTP 429 response for RedeliverEvent
+type RedeliverEventResponse429Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// RedeliverEventResponse500Headers the declared response headers of an HTTP 500 response for RedeliverEvent
+type RedeliverEventResponse500Headers struct {
+	XRequestId *string
+}
+
+type RedeliverEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Redelivery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *RedeliverEventResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RedeliverEventResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RedeliverEventResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RedeliverEventResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RedeliverEventResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RedeliverEventResponse) GetJSON202() *Redelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RedeliverEventResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RedeliverEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RedeliverEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RedeliverEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RedeliverEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5053,6 +7143,141 @@ func (c *ClientWithResponses) GetTimelineWithResponse(ctx context.Context, id in
 	return ParseGetTimelineResponse(rsp)
 }
 
+// ListEventEndpointsWithResponse The shop's event endpoints
+//
+// Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /event-endpoints (the `ListEventEndpoints` operationId).
+func (c *ClientWithResponses) ListEventEndpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEventEndpointsResponse, error) {
+	rsp, err := c.ListEventEndpoints(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventEndpointsResponse(rsp)
+}
+
+// CreateEventEndpointWithBodyWithResponse Subscribe an endpoint to the shop's events
+//
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+func (c *ClientWithResponses) CreateEventEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
+	rsp, err := c.CreateEventEndpointWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEventEndpointResponse(rsp)
+}
+
+// CreateEventEndpointWithResponse Subscribe an endpoint to the shop's events
+//
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
+func (c *ClientWithResponses) CreateEventEndpointWithResponse(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
+	rsp, err := c.CreateEventEndpoint(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEventEndpointResponse(rsp)
+}
+
+// DeleteEventEndpointWithResponse Unsubscribe an endpoint
+//
+// Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /event-endpoints/{id} (the `DeleteEventEndpoint` operationId).
+func (c *ClientWithResponses) DeleteEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteEventEndpointResponse, error) {
+	rsp, err := c.DeleteEventEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteEventEndpointResponse(rsp)
+}
+
+// GetEventEndpointWithResponse One event endpoint with its latest delivery attempts
+//
+// The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /event-endpoints/{id} (the `GetEventEndpoint` operationId).
+func (c *ClientWithResponses) GetEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetEventEndpointResponse, error) {
+	rsp, err := c.GetEventEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEventEndpointResponse(rsp)
+}
+
+// EnableEventEndpointWithResponse Re-enable an endpoint
+//
+// Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /event-endpoints/{id}/enable (the `EnableEventEndpoint` operationId).
+func (c *ClientWithResponses) EnableEventEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*EnableEventEndpointResponse, error) {
+	rsp, err := c.EnableEventEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnableEventEndpointResponse(rsp)
+}
+
+// RotateEventEndpointSecretWithResponse Rotate an endpoint's signing secret
+//
+// Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /event-endpoints/{id}/rotate-secret (the `RotateEventEndpointSecret` operationId).
+func (c *ClientWithResponses) RotateEventEndpointSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RotateEventEndpointSecretResponse, error) {
+	rsp, err := c.RotateEventEndpointSecret(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateEventEndpointSecretResponse(rsp)
+}
+
+// ListEventsWithResponse The shop's outbound events
+//
+// Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
+}
+
+// RedeliverEventWithResponse Send an event again
+//
+// Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events/{id}/redeliver (the `RedeliverEvent` operationId).
+func (c *ClientWithResponses) RedeliverEventWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RedeliverEventResponse, error) {
+	rsp, err := c.RedeliverEvent(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRedeliverEventResponse(rsp)
+}
+
 // GetHealthzWithResponse Liveness
 //
 // Answers 200 while the process runs. Needs no API key.
@@ -5435,6 +7660,1004 @@ func ParseGetTimelineResponse(rsp *http.Response) (*GetTimelineResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers GetTimelineResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventEndpointsResponse parses an HTTP response from a ListEventEndpointsWithResponse call
+func ParseListEventEndpointsResponse(rsp *http.Response) (*ListEventEndpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventEndpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventEndpointList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListEventEndpointsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventEndpointsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListEventEndpointsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventEndpointsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateEventEndpointResponse parses an HTTP response from a CreateEventEndpointWithResponse call
+func ParseCreateEventEndpointResponse(rsp *http.Response) (*CreateEventEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEventEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EventEndpointSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateEventEndpointResponse201Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateEventEndpointResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateEventEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateEventEndpointResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateEventEndpointResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateEventEndpointResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateEventEndpointResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateEventEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteEventEndpointResponse parses an HTTP response from a DeleteEventEndpointWithResponse call
+func ParseDeleteEventEndpointResponse(rsp *http.Response) (*DeleteEventEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteEventEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteEventEndpointResponse204Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteEventEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteEventEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteEventEndpointResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteEventEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEventEndpointResponse parses an HTTP response from a GetEventEndpointWithResponse call
+func ParseGetEventEndpointResponse(rsp *http.Response) (*GetEventEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEventEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventEndpointDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetEventEndpointResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetEventEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetEventEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetEventEndpointResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetEventEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEnableEventEndpointResponse parses an HTTP response from a EnableEventEndpointWithResponse call
+func ParseEnableEventEndpointResponse(rsp *http.Response) (*EnableEventEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnableEventEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EnableEventEndpointResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers EnableEventEndpointResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers EnableEventEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers EnableEventEndpointResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers EnableEventEndpointResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateEventEndpointSecretResponse parses an HTTP response from a RotateEventEndpointSecretWithResponse call
+func ParseRotateEventEndpointSecretResponse(rsp *http.Response) (*RotateEventEndpointSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateEventEndpointSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventEndpointSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateEventEndpointSecretResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateEventEndpointSecretResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers RotateEventEndpointSecretResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RotateEventEndpointSecretResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RotateEventEndpointSecretResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListEventsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListEventsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRedeliverEventResponse parses an HTTP response from a RedeliverEventWithResponse call
+func ParseRedeliverEventResponse(rsp *http.Response) (*RedeliverEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RedeliverEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Redelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers RedeliverEventResponse202Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers RedeliverEventResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers RedeliverEventResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers RedeliverEventResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RedeliverEventResponse500Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -82,6 +82,41 @@ export const calls: { [K in keyof operations]: (c: Client) => Promise<string> } 
     const { data, error } = await c.GET("/customers/{id}/timeline", { params: { path: { id: 207119551 }, query: { limit: 50 } } });
     return data ? data.events.map((e) => `${e.occurred_at} ${e.type} ${e.summary}`).join("\n") : problem(error);
   },
+  listEventEndpoints: async (c) => {
+    const { data, error } = await c.GET("/event-endpoints");
+    return data ? data.endpoints.map((e) => `${e.id} ${e.url} ${e.state} ${e.disabled_reason ?? ""}`).join("\n") : problem(error);
+  },
+  createEventEndpoint: async (c) => {
+    const { data, error } = await c.POST("/event-endpoints", {
+      body: { url: "https://crm.example.com/orderdesk/events", types: ["order.refunded", "action.succeeded"] },
+    });
+    return data ? `${data.endpoint.id} ${data.secret}` : problem(error);
+  },
+  getEventEndpoint: async (c) => {
+    const { data, error } = await c.GET("/event-endpoints/{id}", { params: { path: { id: "ep_1" } } });
+    return data ? data.recent_attempts.map((a) => `${a.event_type} ${a.status ?? "no answer"} ${a.latency_ms}ms ${a.error ?? ""}`).join("\n") : problem(error);
+  },
+  deleteEventEndpoint: async (c) => {
+    const { error, response } = await c.DELETE("/event-endpoints/{id}", { params: { path: { id: "ep_1" } } });
+    return error ? problem(error) : `${response.status}`;
+  },
+  enableEventEndpoint: async (c) => {
+    const { data, error } = await c.POST("/event-endpoints/{id}/enable", { params: { path: { id: "ep_1" } } });
+    return data ? data.state : problem(error);
+  },
+  rotateEventEndpointSecret: async (c) => {
+    const { data, error } = await c.POST("/event-endpoints/{id}/rotate-secret", { params: { path: { id: "ep_1" } } });
+    return data ? `${data.secret} ${data.endpoint.previous_secret_until ?? ""}` : problem(error);
+  },
+  listEvents: async (c) => {
+    const { data, error } = await c.GET("/events", { params: { query: { type: "order.refunded", order_id: 450789469, limit: 20 } } });
+    if (!data) return problem(error);
+    return data.events.map((e) => `${e.sequence} ${e.type} ${e.order.name} ${e.refund?.amount ?? ""} ${e.action?.outcome.refunded ?? ""}`).join("\n");
+  },
+  redeliverEvent: async (c) => {
+    const { data, error } = await c.POST("/events/{id}/redeliver", { params: { path: { id: "evt_1" } } });
+    return data ? `${data.event_id} ${data.endpoints.join(",")}` : problem(error);
+  },
   startShopifyInstall: async (c) => {
     const { data, error } = await c.GET("/shopify/install", {
       params: { query: { shop: "example.myshopify.com" } },

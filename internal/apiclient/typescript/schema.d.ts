@@ -24,6 +24,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/event-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's event endpoints
+         * @description Where the shop's outbound events go, oldest first, with their state (a disabled endpoint says why). Secrets are never shown here.
+         */
+        get: operations["listEventEndpoints"];
+        put?: never;
+        /**
+         * Subscribe an endpoint to the shop's events
+         * @description Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+         */
+        post: operations["createEventEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One event endpoint with its latest delivery attempts
+         * @description The endpoint and its 50 latest attempts, newest first: status (null: no answer), latency, error. Another shop's endpoint is a 404.
+         */
+        get: operations["getEventEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Unsubscribe an endpoint
+         * @description Deletes the endpoint with its pending deliveries and attempts. Another shop's endpoint is a 404.
+         */
+        delete: operations["deleteEventEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-endpoints/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-enable an endpoint
+         * @description Enables a disabled endpoint (410 Gone, or 3 days of failures): everything it has not received is sent from now, in each order's sequence, with a fresh retry schedule. Enabling an enabled endpoint changes nothing.
+         */
+        post: operations["enableEventEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description Answers a new whsec_ secret, shown this once. For 24 hours (previous_secret_until) deliveries carry a signature by each secret, so the receiver can switch without losing an event; then only the new one signs. Each call rotates again.
+         */
+        post: operations["rotateEventEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's outbound events
+         * @description Every event written for the shop, newest first, exactly as delivered (the body of each delivery is one EventPayload). Filters: type, order_id. Orders loaded as history (a backfill, a contact's first read) have no events.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an event again
+         * @description Makes the event due again, from now, at every endpoint of the shop that takes its type, with the same webhook-id (receivers deduplicate on it) and a fresh signature. Each order's sequence still holds: a redelivered event goes before that order's later undelivered ones. Another shop's event is a 404.
+         */
+        post: operations["redeliverEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -429,6 +557,283 @@ export interface components {
             /** @example +13125551212 */
             phone: string;
         };
+        EventAction: {
+            /** @example 42 */
+            agent_id: string;
+            /** @example 0193a0c4-7f1e-7b7a-9c55-3d1f0e2b4a6c */
+            id: string;
+            /**
+             * @example refund
+             * @enum {string}
+             */
+            kind: "cancel" | "refund";
+            outcome: components["schemas"]["EventActionOutcome"];
+            /** @description The request as the agent made it (the cancel or refund body). */
+            request: Record<string, never>;
+            /**
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "succeeded" | "failed";
+        };
+        EventActionOutcome: {
+            /** @example 10.00 */
+            amount?: string;
+            /** @example false */
+            cancelled: boolean;
+            /** Format: date-time */
+            completed_at?: string;
+            /** @example USD */
+            currency?: string;
+            /** @example Shopify refused the refund: amount exceeds refundable */
+            error?: string;
+            /** @example true */
+            refunded: boolean;
+            /**
+             * Format: int64
+             * @example 509562969
+             */
+            shopify_refund_id?: number;
+        };
+        EventAttempt: {
+            /** Format: date-time */
+            attempted_at: string;
+            /** @example HTTP 503 Service Unavailable */
+            error: string | null;
+            /** @example evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f */
+            event_id: string;
+            /** @example order.refunded */
+            event_type: string;
+            /** @example 42 */
+            latency_ms: number;
+            /**
+             * @description The endpoint's HTTP status; null when it did not answer.
+             * @example 503
+             */
+            status: number | null;
+        };
+        EventCancellation: {
+            /** @example customer */
+            reason?: string;
+        };
+        EventContact: {
+            /**
+             * Format: int64
+             * @example 207119551
+             */
+            customer_id: number | null;
+            /** @example bob@example.com */
+            email?: string;
+            /** @example +13125551212 */
+            phone?: string;
+        };
+        EventEndpoint: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            disabled_at: string | null;
+            /** @example the endpoint answered 410 Gone */
+            disabled_reason: string | null;
+            /** @example ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until then the previous secret signs too (after a rotation).
+             */
+            previous_secret_until: string | null;
+            /**
+             * @description api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)
+             * @example api
+             * @enum {string}
+             */
+            source: "api" | "env";
+            /**
+             * @example enabled
+             * @enum {string}
+             */
+            state: "enabled" | "disabled";
+            /**
+             * @description empty: every type
+             * @example [
+             *       "order.refunded",
+             *       "action.succeeded"
+             *     ]
+             */
+            types: string[];
+            /** Format: date-time */
+            updated_at: string;
+            /** @example https://crm.example.com/orderdesk/events */
+            url: string;
+        };
+        EventEndpointDetail: {
+            endpoint: components["schemas"]["EventEndpoint"];
+            /** @description Newest first, at most 50. */
+            recent_attempts: components["schemas"]["EventAttempt"][];
+        };
+        EventEndpointList: {
+            endpoints: components["schemas"]["EventEndpoint"][];
+        };
+        EventEndpointRequest: {
+            /**
+             * @description Event types to send; omitted or empty: every type.
+             * @example [
+             *       "order.refunded",
+             *       "order.cancelled",
+             *       "action.succeeded",
+             *       "action.failed"
+             *     ]
+             */
+            types?: string[];
+            /**
+             * @description https (http only outside production); no loopback, link-local or
+             *     private address unless ORDERDESK_EVENTS_ALLOW_PRIVATE.
+             * @example https://crm.example.com/orderdesk/events
+             */
+            url: string;
+        };
+        EventEndpointSecret: {
+            endpoint: components["schemas"]["EventEndpoint"];
+            /**
+             * @description The whsec_ secret that signs deliveries (Standard Webhooks).
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
+        EventFulfillment: {
+            /**
+             * Format: int64
+             * @example 255858046
+             */
+            fulfillment_id: number;
+            line_items: components["schemas"]["EventItemPart"][];
+            /** @example UPS */
+            tracking_company?: string;
+            tracking_numbers: string[];
+            tracking_urls: string[];
+        };
+        EventItemPart: {
+            /**
+             * Format: int64
+             * @example 466157049
+             */
+            line_item_id: number;
+            /** @example 1 */
+            quantity: number;
+            /** @example return */
+            restock_type?: string;
+            /** @example IPod Nano - 8gb */
+            title?: string;
+        };
+        EventList: {
+            events: components["schemas"]["EventPayload"][];
+            /** @example cDoxMjM */
+            next_cursor: string | null;
+        };
+        EventOrderSummary: {
+            /** @example USD */
+            currency: string;
+            /** @example partially_refunded */
+            financial_status: string;
+            /** @example unfulfilled */
+            fulfillment_status: string;
+            /**
+             * Format: int64
+             * @example 450789469
+             */
+            id: number;
+            /** @example #1001 */
+            name: string;
+            /** @example 1001 */
+            order_number: number;
+            /** @example 189.00 */
+            refundable_amount: string;
+            /**
+             * @example open
+             * @enum {string}
+             */
+            status: "open" | "archived" | "cancelled";
+            /** @example 199.00 */
+            total_price: string;
+            /** @example 10.00 */
+            total_refunded: string;
+        };
+        EventPayload: {
+            action?: components["schemas"]["EventAction"];
+            cancellation?: components["schemas"]["EventCancellation"];
+            contact: components["schemas"]["EventContact"];
+            /**
+             * Format: date-time
+             * @description When orderdesk wrote the event (with the change, in one transaction).
+             */
+            created_at: string;
+            fulfillment?: components["schemas"]["EventFulfillment"];
+            /** @example evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When the change happened (at Shopify, or the action's end).
+             */
+            occurred_at: string;
+            order: components["schemas"]["EventOrderSummary"];
+            payment?: components["schemas"]["EventPayment"];
+            refund?: components["schemas"]["EventRefund"];
+            /**
+             * @description The order's event count: a receiver drops an event whose sequence is
+             *     not above the last it applied for that order.
+             * @example 5
+             */
+            sequence: number;
+            shipment?: components["schemas"]["EventShipment"];
+            shop: components["schemas"]["EventShop"];
+            /**
+             * @example order.refunded
+             * @enum {string}
+             */
+            type: "order.placed" | "order.paid" | "order.partially_paid" | "order.fulfilled" | "order.partially_fulfilled" | "shipment.ready_for_pickup" | "shipment.in_transit" | "shipment.out_for_delivery" | "shipment.attempted_delivery" | "shipment.delivered" | "shipment.failure" | "order.cancelled" | "order.refunded" | "action.succeeded" | "action.failed";
+        };
+        EventPayment: {
+            /** @example 199.00 */
+            amount: string;
+            /** @example USD */
+            currency: string;
+        };
+        EventRefund: {
+            /** @example 10.00 */
+            amount: string;
+            /** @example USD */
+            currency: string;
+            line_items: components["schemas"]["EventItemPart"][];
+            /** @example returned */
+            note?: string;
+            /** @example 0.00 */
+            shipping: string;
+            /**
+             * Format: int64
+             * @example 509562969
+             */
+            shopify_refund_id: number;
+        };
+        EventShipment: {
+            /** Format: date-time */
+            estimated_delivery_at?: string;
+            /**
+             * Format: int64
+             * @example 255858046
+             */
+            fulfillment_id: number;
+            /**
+             * @example in_transit
+             * @enum {string}
+             */
+            status: "ready_for_pickup" | "in_transit" | "out_for_delivery" | "attempted_delivery" | "delivered" | "failure";
+            tracking_numbers: string[];
+        };
+        EventShop: {
+            /** @example example.myshopify.com */
+            domain: string;
+            /** @example 1 */
+            id: number;
+        };
         FieldError: {
             /** @example limit */
             field: string;
@@ -732,6 +1137,15 @@ export interface components {
              */
             type: string;
         };
+        Redelivery: {
+            /**
+             * @description The endpoints that take the event; enabled ones receive it shortly,
+             *     disabled ones once re-enabled.
+             */
+            endpoints: string[];
+            /** @example evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f */
+            event_id: string;
+        };
         Refund: {
             /**
              * Format: decimal
@@ -1031,6 +1445,615 @@ export interface operations {
             };
             /** @description The shop has uninstalled the app (shop_uninstalled) */
             409: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEventEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEndpointList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEventEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description URL and event types */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEndpointSecret"];
+                };
+            };
+            /** @description Malformed body or unknown field */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not application/json */
+            415: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description URL refused (invalid_url) or unknown event type (invalid_event_type) */
+            422: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEventEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEndpointDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint in this shop */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteEventEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint in this shop */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enableEventEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEndpoint"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint in this shop */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateEventEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventEndpointSecret"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such endpoint in this shop */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Only this event type */
+                type?: "order.placed" | "order.paid" | "order.partially_paid" | "order.fulfilled" | "order.partially_fulfilled" | "shipment.ready_for_pickup" | "shipment.in_transit" | "shipment.out_for_delivery" | "shipment.attempted_delivery" | "shipment.delivered" | "shipment.failure" | "order.cancelled" | "order.refunded" | "action.succeeded" | "action.failed";
+                /** @description Only this order's events */
+                order_id?: number;
+                /** @description Page size (default 20; above 100 is clamped to 100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description Invalid type, order_id, limit or cursor */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's rate limit; Retry-After says when to come back */
+            429: {
+                headers: {
+                    /** @description Seconds until the key may call again */
+                    "Retry-After"?: number;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error (no details) */
+            500: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Event id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redelivery"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The Bearer challenge: Bearer realm=orderdesk */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such event in this shop */
+            404: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
                     "X-Request-Id"?: string;
