@@ -76,8 +76,8 @@ func TestEventsAPI(t *testing.T) {
 			t.Cleanup(srv.Close)
 
 			for body, code := range map[string]string{
-				`{"url":"ftp://crm.example.com/x"}`:                           "invalid_url",
-				`{"url":""}`:                                                  "invalid_url",
+				`{"url":"ftp://crm.example.com/x"}`: "invalid_url",
+				`{"url":""}`:                        "invalid_url",
 				`{"url":"https://crm.example.com/x","types":["order.eaten"]}`: "invalid_event_type",
 			} {
 				problem(t, h.do(http.MethodPost, "/event-endpoints", keyA, strings.NewReader(body), "Content-Type", "application/json"), 422, code)
