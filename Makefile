@@ -3,7 +3,7 @@ GO       ?= go
 SWAG     ?= $(shell $(GO) env GOPATH)/bin/swag
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench backfill-bench
+.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench backfill-bench events-bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,11 @@ bench: ## issue 9's benchmark: serve vs a bare pgx handler on ~20,000 orders (ne
 	$(GO) build -o bin/orderdesk-bench-serve ./cmd/orderdesk
 	$(GO) build -o bin/orderdesk-bench ./cmd/orderdesk-bench
 	bin/orderdesk-bench -binary bin/orderdesk-bench-serve $(BENCH_FLAGS)
+
+EVENTS_BENCH_DB ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=events_bench
+events-bench: ## issue 11's figures: outbound event delivery throughput to a local receiver, and lag p50/p99 at 200 events/s (Postgres; a fresh events_bench schema)
+	psql -q "$(firstword $(subst ?, ,$(EVENTS_BENCH_DB)))" -c 'DROP SCHEMA IF EXISTS events_bench CASCADE; CREATE SCHEMA events_bench' 2>/dev/null
+	$(GO) run ./cmd/orderdesk-events-bench -db '$(EVENTS_BENCH_DB)' $(EVENTS_BENCH_FLAGS)
 
 generate: ## regenerate the Shopify schema SDL and the typed GraphQL operations (genqlient), validating every document
 	$(GO) generate ./pkg/shopifyschema ./internal/shopify

@@ -54,7 +54,7 @@ func WithJitter(r func() float64) DelivererOption { return func(d *Deliverer) { 
 func WithObserver(o Observer) DelivererOption { return func(d *Deliverer) { d.obs = o } }
 
 // WithParallel sets how many deliveries of one endpoint are in flight at
-// once (each to a different order), default 16.
+// once (each to a different order), default 32.
 func WithParallel(n int) DelivererOption {
 	return func(d *Deliverer) {
 		if n > 0 {
@@ -67,7 +67,7 @@ func WithParallel(n int) DelivererOption {
 // by timeout: a claimed delivery whose sender died is due again after a
 // lease of twice the timeout plus 30 s.
 func NewDeliverer(st Store, client *http.Client, timeout time.Duration, log *slog.Logger, opts ...DelivererOption) *Deliverer {
-	d := &Deliverer{store: st, client: client, log: log, now: time.Now, parallel: 16, batch: 64,
+	d := &Deliverer{store: st, client: client, log: log, now: time.Now, parallel: 32, batch: 128,
 		lease: 2*timeout + 30*time.Second, budget: 30 * time.Second}
 	for _, o := range opts {
 		o(d)

@@ -281,7 +281,9 @@ func (e *Events) NextDue(ctx context.Context, endpointID string) (time.Time, boo
 }
 
 // RecordAttempts records attempts, the deliveries' new states and, when
-// an outcome says so, the endpoint's disabling, in one transaction.
+// an outcome says so, the endpoint's disabling, in one transaction. The
+// deliveries one batch delivered are updated together (delivered_at is
+// then the batch's latest answer).
 func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 	if len(rs) == 0 {
 		return nil
@@ -301,8 +303,20 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 			if err := tx.CreateInBatches(rows, 200).Error; err != nil {
 				return fmt.Errorf("record attempts: %w", err)
 			}
+			// Delivered ones, the usual case, in one statement per status.
+			delivered := map[int][]int64{}
+			deliveredAt := map[int]time.Time{}
+			endpointID := rs[0].Due.EndpointID
 			for i, r := range rs {
 				o := r.Outcome
+				if o.State == events.DeliveryDelivered && o.Disable == "" && r.Due.EndpointID == endpointID && rows[i].Status != nil {
+					st := *rows[i].Status
+					delivered[st] = append(delivered[st], r.Due.EventPos)
+					if r.Attempt.At.After(deliveredAt[st]) {
+						deliveredAt[st] = r.Attempt.At
+					}
+					continue
+				}
 				upd := map[string]any{
 					"state": o.State, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": o.Next.UTC(),
 					"first_failed_at": utcPtr(o.FirstFailedAt), "last_status": rows[i].Status, "last_error": rows[i].Error,
@@ -319,6 +333,15 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 					}).Error; err != nil {
 						return fmt.Errorf("disable endpoint: %w", err)
 					}
+				}
+			}
+			for st, pos := range delivered {
+				at := deliveredAt[st].UTC()
+				if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos IN ?", endpointID, pos).Updates(map[string]any{
+					"state": events.DeliveryDelivered, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": at, "delivered_at": at,
+					"last_status": st, "last_error": nil,
+				}).Error; err != nil {
+					return fmt.Errorf("update deliveries: %w", err)
 				}
 			}
 			return nil
