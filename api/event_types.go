@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -13,9 +12,9 @@ type EventPayload struct {
 	ID   string `json:"id" example:"evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"`
 	Type string `json:"type" enums:"order.placed,order.paid,order.partially_paid,order.fulfilled,order.partially_fulfilled,shipment.ready_for_pickup,shipment.in_transit,shipment.out_for_delivery,shipment.attempted_delivery,shipment.delivered,shipment.failure,order.cancelled,order.refunded,action.succeeded,action.failed" example:"order.refunded"`
 	// When the change happened (at Shopify, or the action's end).
-	OccurredAt time.Time `json:"occurred_at" format:"date-time"`
+	OccurredAt time.Time `json:"occurred_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	// When orderdesk wrote the event (with the change, in one transaction).
-	CreatedAt time.Time `json:"created_at" format:"date-time"`
+	CreatedAt time.Time `json:"created_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	// The order's event count: a receiver drops an event whose sequence is
 	// not above the last it applied for that order.
 	Sequence     int64                `json:"sequence" example:"5"`
@@ -32,7 +31,7 @@ type EventPayload struct {
 
 // EventShop is the shop the event belongs to.
 type EventShop struct {
-	ID     int64  `json:"id" example:"1"`
+	ID     int64  `json:"id" example:"1" format:"int64"`
 	Domain string `json:"domain" example:"example.myshopify.com"`
 } //	@name	EventShop
 
@@ -52,14 +51,14 @@ type EventOrderSummary struct {
 	FinancialStatus   string `json:"financial_status" example:"partially_refunded"`
 	FulfillmentStatus string `json:"fulfillment_status" example:"unfulfilled"`
 	Currency          string `json:"currency" example:"USD"`
-	TotalPrice        string `json:"total_price" example:"199.00"`
-	TotalRefunded     string `json:"total_refunded" example:"10.00"`
-	RefundableAmount  string `json:"refundable_amount" example:"189.00"`
+	TotalPrice        string `json:"total_price" example:"199.00" format:"decimal"`
+	TotalRefunded     string `json:"total_refunded" example:"10.00" format:"decimal"`
+	RefundableAmount  string `json:"refundable_amount" example:"189.00" format:"decimal"`
 } //	@name	EventOrderSummary
 
 // EventPayment is the money captured (order.paid, order.partially_paid).
 type EventPayment struct {
-	Amount   string `json:"amount" example:"199.00"`
+	Amount   string `json:"amount" example:"199.00" format:"decimal"`
 	Currency string `json:"currency" example:"USD"`
 } //	@name	EventPayment
 
@@ -67,8 +66,8 @@ type EventPayment struct {
 type EventFulfillment struct {
 	FulfillmentID   int64           `json:"fulfillment_id" example:"255858046" format:"int64"`
 	TrackingCompany string          `json:"tracking_company,omitempty" example:"UPS"`
-	TrackingNumbers []string        `json:"tracking_numbers"`
-	TrackingURLs    []string        `json:"tracking_urls"`
+	TrackingNumbers []string        `json:"tracking_numbers" example:"1Z2345"`
+	TrackingURLs    []string        `json:"tracking_urls" example:"https://www.ups.com/track?tracknum=1Z2345"`
 	LineItems       []EventItemPart `json:"line_items"`
 } //	@name	EventFulfillment
 
@@ -84,8 +83,8 @@ type EventItemPart struct {
 type EventShipment struct {
 	FulfillmentID       int64      `json:"fulfillment_id" example:"255858046" format:"int64"`
 	Status              string     `json:"status" enums:"ready_for_pickup,in_transit,out_for_delivery,attempted_delivery,delivered,failure" example:"in_transit"`
-	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at,omitempty" format:"date-time"`
-	TrackingNumbers     []string   `json:"tracking_numbers"`
+	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at,omitempty" format:"date-time" example:"2026-11-22T09:15:00Z"`
+	TrackingNumbers     []string   `json:"tracking_numbers" example:"1Z2345"`
 } //	@name	EventShipment
 
 // EventCancellation is an order's cancellation (order.cancelled).
@@ -97,9 +96,9 @@ type EventCancellation struct {
 // action or elsewhere.
 type EventRefund struct {
 	ShopifyRefundID int64           `json:"shopify_refund_id" example:"509562969" format:"int64"`
-	Amount          string          `json:"amount" example:"10.00"`
+	Amount          string          `json:"amount" example:"10.00" format:"decimal"`
 	Currency        string          `json:"currency" example:"USD"`
-	Shipping        string          `json:"shipping" example:"0.00"`
+	Shipping        string          `json:"shipping" example:"0.00" format:"decimal"`
 	LineItems       []EventItemPart `json:"line_items"`
 	Note            string          `json:"note,omitempty" example:"returned"`
 } //	@name	EventRefund
@@ -112,7 +111,7 @@ type EventActionOutcomes struct {
 	Status  string `json:"status" enums:"succeeded,failed" example:"succeeded"`
 	AgentID string `json:"agent_id" example:"42"`
 	// The request as the agent made it (the cancel or refund body).
-	Request json.RawMessage    `json:"request" swaggertype:"object"`
+	Request map[string]any     `json:"request"`
 	Outcome EventActionOutcome `json:"outcome"`
 } //	@name	EventAction
 
@@ -120,9 +119,9 @@ type EventActionOutcomes struct {
 type EventActionOutcome struct {
 	Cancelled       bool       `json:"cancelled" example:"false"`
 	Refunded        bool       `json:"refunded" example:"true"`
-	Amount          *string    `json:"amount,omitempty" example:"10.00"`
+	Amount          *string    `json:"amount,omitempty" example:"10.00" format:"decimal"`
 	Currency        string     `json:"currency,omitempty" example:"USD"`
 	ShopifyRefundID *int64     `json:"shopify_refund_id,omitempty" example:"509562969" format:"int64"`
 	Error           string     `json:"error,omitempty" example:"Shopify refused the refund: amount exceeds refundable"`
-	CompletedAt     *time.Time `json:"completed_at,omitempty" format:"date-time"`
+	CompletedAt     *time.Time `json:"completed_at,omitempty" format:"date-time" example:"2026-11-22T09:15:00Z"`
 } //	@name	EventActionOutcome

@@ -37,11 +37,11 @@ type EventEndpointResponse struct {
 	Source         string     `json:"source" enums:"api,env" example:"api"`
 	State          string     `json:"state" enums:"enabled,disabled" example:"enabled"`
 	DisabledReason *string    `json:"disabled_reason" extensions:"x-nullable" example:"the endpoint answered 410 Gone"`
-	DisabledAt     *time.Time `json:"disabled_at" format:"date-time" extensions:"x-nullable"`
+	DisabledAt     *time.Time `json:"disabled_at" format:"date-time" example:"2026-11-22T09:15:00Z" extensions:"x-nullable"`
 	// Until then the previous secret signs too (after a rotation).
-	PreviousSecretUntil *time.Time `json:"previous_secret_until" format:"date-time" extensions:"x-nullable"`
-	CreatedAt           time.Time  `json:"created_at" format:"date-time"`
-	UpdatedAt           time.Time  `json:"updated_at" format:"date-time"`
+	PreviousSecretUntil *time.Time `json:"previous_secret_until" format:"date-time" example:"2026-11-22T09:15:00Z" extensions:"x-nullable"`
+	CreatedAt           time.Time  `json:"created_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
+	UpdatedAt           time.Time  `json:"updated_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
 } //	@name	EventEndpoint
 
 // EventEndpointSecretResponse is an endpoint with its new signing secret,
@@ -56,7 +56,7 @@ type EventEndpointSecretResponse struct {
 type EventAttemptResponse struct {
 	EventID     string    `json:"event_id" example:"evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"`
 	EventType   string    `json:"event_type" example:"order.refunded"`
-	AttemptedAt time.Time `json:"attempted_at" format:"date-time"`
+	AttemptedAt time.Time `json:"attempted_at" format:"date-time" example:"2026-11-22T09:15:00Z"`
 	// The endpoint's HTTP status; null when it did not answer.
 	Status    *int    `json:"status" extensions:"x-nullable" example:"503"`
 	LatencyMs int64   `json:"latency_ms" example:"42"`
@@ -95,7 +95,7 @@ type RedeliveryResponse struct {
 	EventID string `json:"event_id" example:"evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"`
 	// The endpoints that take the event; enabled ones receive it shortly,
 	// disabled ones once re-enabled.
-	Endpoints []string `json:"endpoints"`
+	Endpoints []string `json:"endpoints" example:"ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"`
 } //	@name	Redelivery
 
 func toEndpointResponse(e events.Endpoint) EventEndpointResponse {

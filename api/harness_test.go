@@ -127,7 +127,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	// Event endpoints may be local receivers (httptest) in tests.
 	policy := events.URLPolicy{AllowHTTP: true, AllowPrivate: true}
 	jopts := jobs.Options{PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, Actions: svc, SQL: st.SQL(),
-		Events: &jobs.EventsOptions{Store: st.Events(), Every: 50 * time.Millisecond,
+		Events: &jobs.EventsOptions{Store: st.Events(),
 			Deliverer: events.NewDeliverer(st.Events(), policy.Client(5*time.Second), 5*time.Second, log)}}
 	if st.Pool() != nil {
 		runner, err = jobs.NewPostgres(st.Pool(), hooks, syncer, log, jopts)

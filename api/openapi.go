@@ -49,7 +49,8 @@ func convertOpenAPI3() ([]byte, error) {
 //   - a type next to nullable on a nullable $ref (allOf), as 3.0 wants;
 //   - the one money syntax, orders.MoneyPattern, on every field of
 //     format "decimal";
-//   - examples for the free-form objects (timeline data, webhook payload).
+//   - examples for the free-form objects (timeline data, webhook payload,
+//     an action event's request).
 func completeOpenAPI3(doc *openapi3.T) {
 	if doc.Components != nil {
 		if scheme, ok := doc.Components.SecuritySchemes["BearerAuth"]; ok && scheme.Value != nil {
@@ -111,6 +112,11 @@ func completeOpenAPI3(doc *openapi3.T) {
 		if ev, ok := doc.Components.Schemas["TimelineEvent"]; ok && ev.Value != nil {
 			if data, ok := ev.Value.Properties["data"]; ok && data.Value != nil {
 				data.Value.Example = map[string]any{"refund_id": 509562969, "amount": "10.00", "currency": "USD", "note": "damaged"}
+			}
+		}
+		if ev, ok := doc.Components.Schemas["EventAction"]; ok && ev.Value != nil {
+			if req, ok := ev.Value.Properties["request"]; ok && req.Value != nil {
+				req.Value.Example = map[string]any{"amount": "10.00", "note": "damaged", "notify_customer": true}
 			}
 		}
 		if p, ok := doc.Components.Schemas["WebhookPayload"]; ok && p.Value != nil {

@@ -3301,7 +3301,8 @@ const docTemplate = `{
                 },
                 "request": {
                     "description": "The request as the agent made it (the cancel or refund body).",
-                    "type": "object"
+                    "type": "object",
+                    "additionalProperties": {}
                 },
                 "status": {
                     "type": "string",
@@ -3322,6 +3323,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "10.00"
                 },
                 "cancelled": {
@@ -3330,7 +3332,8 @@ const docTemplate = `{
                 },
                 "completed_at": {
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "currency": {
                     "type": "string",
@@ -3364,7 +3367,8 @@ const docTemplate = `{
             "properties": {
                 "attempted_at": {
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "error": {
                     "type": "string",
@@ -3439,12 +3443,14 @@ const docTemplate = `{
             "properties": {
                 "created_at": {
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "disabled_at": {
                     "type": "string",
                     "format": "date-time",
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "disabled_reason": {
                     "type": "string",
@@ -3459,7 +3465,8 @@ const docTemplate = `{
                     "description": "Until then the previous secret signs too (after a rotation).",
                     "type": "string",
                     "format": "date-time",
-                    "x-nullable": true
+                    "x-nullable": true,
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "source": {
                     "description": "api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)",
@@ -3491,7 +3498,8 @@ const docTemplate = `{
                 },
                 "updated_at": {
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "url": {
                     "type": "string",
@@ -3603,13 +3611,19 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "1Z2345"
+                    ]
                 },
                 "tracking_urls": {
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "https://www.ups.com/track?tracknum=1Z2345"
+                    ]
                 }
             }
         },
@@ -3701,6 +3715,7 @@ const docTemplate = `{
                 },
                 "refundable_amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "189.00"
                 },
                 "status": {
@@ -3714,10 +3729,12 @@ const docTemplate = `{
                 },
                 "total_price": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "total_refunded": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "10.00"
                 }
             }
@@ -3747,7 +3764,8 @@ const docTemplate = `{
                 "created_at": {
                     "description": "When orderdesk wrote the event (with the change, in one transaction).",
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "fulfillment": {
                     "$ref": "#/definitions/EventFulfillment"
@@ -3759,7 +3777,8 @@ const docTemplate = `{
                 "occurred_at": {
                     "description": "When the change happened (at Shopify, or the action's end).",
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "order": {
                     "$ref": "#/definitions/EventOrderSummary"
@@ -3813,6 +3832,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "199.00"
                 },
                 "currency": {
@@ -3833,6 +3853,7 @@ const docTemplate = `{
             "properties": {
                 "amount": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "10.00"
                 },
                 "currency": {
@@ -3851,6 +3872,7 @@ const docTemplate = `{
                 },
                 "shipping": {
                     "type": "string",
+                    "format": "decimal",
                     "example": "0.00"
                 },
                 "shopify_refund_id": {
@@ -3870,7 +3892,8 @@ const docTemplate = `{
             "properties": {
                 "estimated_delivery_at": {
                     "type": "string",
-                    "format": "date-time"
+                    "format": "date-time",
+                    "example": "2026-11-22T09:15:00Z"
                 },
                 "fulfillment_id": {
                     "type": "integer",
@@ -3893,7 +3916,10 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "1Z2345"
+                    ]
                 }
             }
         },
@@ -3910,6 +3936,7 @@ const docTemplate = `{
                 },
                 "id": {
                     "type": "integer",
+                    "format": "int64",
                     "example": 1
                 }
             }
@@ -4487,7 +4514,10 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
+                    ]
                 },
                 "event_id": {
                     "type": "string",

@@ -1048,6 +1048,8 @@ type EventAction struct {
 	Outcome EventActionOutcome `json:"outcome"`
 
 	// Request The request as the agent made it (the cancel or refund body).
+	//
+	// Example: {"amount":"10.00","note":"damaged","notify_customer":true}
 	Request map[string]interface{} `json:"request"`
 
 	// Status Example: succeeded
@@ -1066,7 +1068,9 @@ type EventActionOutcome struct {
 	Amount *string `json:"amount,omitempty"`
 
 	// Cancelled Example: false
-	Cancelled   bool       `json:"cancelled"`
+	Cancelled bool `json:"cancelled"`
+
+	// CompletedAt Example: 2026-11-22T09:15:00Z
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 
 	// Currency Example: USD
@@ -1084,6 +1088,7 @@ type EventActionOutcome struct {
 
 // EventAttempt defines model for EventAttempt.
 type EventAttempt struct {
+	// AttemptedAt Example: 2026-11-22T09:15:00Z
 	AttemptedAt time.Time `json:"attempted_at"`
 
 	// Error Example: HTTP 503 Service Unavailable
@@ -1124,7 +1129,10 @@ type EventContact struct {
 
 // EventEndpoint defines model for EventEndpoint.
 type EventEndpoint struct {
-	CreatedAt  time.Time  `json:"created_at"`
+	// CreatedAt Example: 2026-11-22T09:15:00Z
+	CreatedAt time.Time `json:"created_at"`
+
+	// DisabledAt Example: 2026-11-22T09:15:00Z
 	DisabledAt *time.Time `json:"disabled_at"`
 
 	// DisabledReason Example: the endpoint answered 410 Gone
@@ -1134,6 +1142,8 @@ type EventEndpoint struct {
 	Id string `json:"id"`
 
 	// PreviousSecretUntil Until then the previous secret signs too (after a rotation).
+	//
+	// Example: 2026-11-22T09:15:00Z
 	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
 
 	// Source api (POST /event-endpoints) or env (ORDERDESK_EVENTS_URL)
@@ -1147,7 +1157,9 @@ type EventEndpoint struct {
 	// Types empty: every type
 	//
 	// Example: ["order.refunded","action.succeeded"]
-	Types     []string  `json:"types"`
+	Types []string `json:"types"`
+
+	// UpdatedAt Example: 2026-11-22T09:15:00Z
 	UpdatedAt time.Time `json:"updated_at"`
 
 	// Url Example: https://crm.example.com/orderdesk/events
@@ -1206,9 +1218,13 @@ type EventFulfillment struct {
 	LineItems     []EventItemPart `json:"line_items"`
 
 	// TrackingCompany Example: UPS
-	TrackingCompany *string  `json:"tracking_company,omitempty"`
+	TrackingCompany *string `json:"tracking_company,omitempty"`
+
+	// TrackingNumbers Example: ["1Z2345"]
 	TrackingNumbers []string `json:"tracking_numbers"`
-	TrackingUrls    []string `json:"tracking_urls"`
+
+	// TrackingUrls Example: ["https://www.ups.com/track?tracknum=1Z2345"]
+	TrackingUrls []string `json:"tracking_urls"`
 }
 
 // EventItemPart defines model for EventItemPart.
@@ -1277,6 +1293,8 @@ type EventPayload struct {
 	Contact      EventContact       `json:"contact"`
 
 	// CreatedAt When orderdesk wrote the event (with the change, in one transaction).
+	//
+	// Example: 2026-11-22T09:15:00Z
 	CreatedAt   time.Time         `json:"created_at"`
 	Fulfillment *EventFulfillment `json:"fulfillment,omitempty"`
 
@@ -1284,6 +1302,8 @@ type EventPayload struct {
 	Id string `json:"id"`
 
 	// OccurredAt When the change happened (at Shopify, or the action's end).
+	//
+	// Example: 2026-11-22T09:15:00Z
 	OccurredAt time.Time         `json:"occurred_at"`
 	Order      EventOrderSummary `json:"order"`
 	Payment    *EventPayment     `json:"payment,omitempty"`
@@ -1334,14 +1354,17 @@ type EventRefund struct {
 
 // EventShipment defines model for EventShipment.
 type EventShipment struct {
+	// EstimatedDeliveryAt Example: 2026-11-22T09:15:00Z
 	EstimatedDeliveryAt *time.Time `json:"estimated_delivery_at,omitempty"`
 
 	// FulfillmentId Example: 255858046
 	FulfillmentId int64 `json:"fulfillment_id"`
 
 	// Status Example: in_transit
-	Status          EventShipmentStatus `json:"status"`
-	TrackingNumbers []string            `json:"tracking_numbers"`
+	Status EventShipmentStatus `json:"status"`
+
+	// TrackingNumbers Example: ["1Z2345"]
+	TrackingNumbers []string `json:"tracking_numbers"`
 }
 
 // EventShipmentStatus Example: in_transit
@@ -1353,7 +1376,7 @@ type EventShop struct {
 	Domain string `json:"domain"`
 
 	// Id Example: 1
-	Id int `json:"id"`
+	Id int64 `json:"id"`
 }
 
 // FieldError defines model for FieldError.
@@ -1653,6 +1676,8 @@ type Problem struct {
 type Redelivery struct {
 	// Endpoints The endpoints that take the event; enabled ones receive it shortly,
 	// disabled ones once re-enabled.
+	//
+	// Example: ["ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"]
 	Endpoints []string `json:"endpoints"`
 
 	// EventId Example: evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f

@@ -109,6 +109,15 @@ const unblocked = `NOT EXISTS (SELECT 1 FROM event_deliveries p WHERE p.endpoint
 // dispatching. A delivery's created_at is its event's: the backlog's age
 // and the lag count from the change.
 func (e *Events) DispatchEvents(ctx context.Context, now time.Time, limit int) (int, error) {
+	// Most rounds find nothing: ask without a transaction (on SQLite every
+	// transaction takes the write lock).
+	var any []int64
+	if err := e.s.db.WithContext(ctx).Model(&eventRow{}).Where("dispatched = ?", false).Limit(1).Pluck("pos", &any).Error; err != nil {
+		return 0, fmt.Errorf("dispatch events: %w", err)
+	}
+	if len(any) == 0 {
+		return 0, nil
+	}
 	n := 0
 	err := e.s.retryBusy(ctx, func() error {
 		return e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -568,8 +568,17 @@ export interface components {
              */
             kind: "cancel" | "refund";
             outcome: components["schemas"]["EventActionOutcome"];
-            /** @description The request as the agent made it (the cancel or refund body). */
-            request: Record<string, never>;
+            /**
+             * @description The request as the agent made it (the cancel or refund body).
+             * @example {
+             *       "amount": "10.00",
+             *       "note": "damaged",
+             *       "notify_customer": true
+             *     }
+             */
+            request: {
+                [key: string]: unknown;
+            };
             /**
              * @example succeeded
              * @enum {string}
@@ -577,11 +586,17 @@ export interface components {
             status: "succeeded" | "failed";
         };
         EventActionOutcome: {
-            /** @example 10.00 */
+            /**
+             * Format: decimal
+             * @example 10.00
+             */
             amount?: string;
             /** @example false */
             cancelled: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             completed_at?: string;
             /** @example USD */
             currency?: string;
@@ -596,7 +611,10 @@ export interface components {
             shopify_refund_id?: number;
         };
         EventAttempt: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             attempted_at: string;
             /** @example HTTP 503 Service Unavailable */
             error: string | null;
@@ -628,9 +646,15 @@ export interface components {
             phone?: string;
         };
         EventEndpoint: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             created_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             disabled_at: string | null;
             /** @example the endpoint answered 410 Gone */
             disabled_reason: string | null;
@@ -639,6 +663,7 @@ export interface components {
             /**
              * Format: date-time
              * @description Until then the previous secret signs too (after a rotation).
+             * @example 2026-11-22T09:15:00Z
              */
             previous_secret_until: string | null;
             /**
@@ -660,7 +685,10 @@ export interface components {
              *     ]
              */
             types: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             updated_at: string;
             /** @example https://crm.example.com/orderdesk/events */
             url: string;
@@ -708,7 +736,17 @@ export interface components {
             line_items: components["schemas"]["EventItemPart"][];
             /** @example UPS */
             tracking_company?: string;
+            /**
+             * @example [
+             *       "1Z2345"
+             *     ]
+             */
             tracking_numbers: string[];
+            /**
+             * @example [
+             *       "https://www.ups.com/track?tracknum=1Z2345"
+             *     ]
+             */
             tracking_urls: string[];
         };
         EventItemPart: {
@@ -745,16 +783,25 @@ export interface components {
             name: string;
             /** @example 1001 */
             order_number: number;
-            /** @example 189.00 */
+            /**
+             * Format: decimal
+             * @example 189.00
+             */
             refundable_amount: string;
             /**
              * @example open
              * @enum {string}
              */
             status: "open" | "archived" | "cancelled";
-            /** @example 199.00 */
+            /**
+             * Format: decimal
+             * @example 199.00
+             */
             total_price: string;
-            /** @example 10.00 */
+            /**
+             * Format: decimal
+             * @example 10.00
+             */
             total_refunded: string;
         };
         EventPayload: {
@@ -764,6 +811,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When orderdesk wrote the event (with the change, in one transaction).
+             * @example 2026-11-22T09:15:00Z
              */
             created_at: string;
             fulfillment?: components["schemas"]["EventFulfillment"];
@@ -772,6 +820,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When the change happened (at Shopify, or the action's end).
+             * @example 2026-11-22T09:15:00Z
              */
             occurred_at: string;
             order: components["schemas"]["EventOrderSummary"];
@@ -792,20 +841,29 @@ export interface components {
             type: "order.placed" | "order.paid" | "order.partially_paid" | "order.fulfilled" | "order.partially_fulfilled" | "shipment.ready_for_pickup" | "shipment.in_transit" | "shipment.out_for_delivery" | "shipment.attempted_delivery" | "shipment.delivered" | "shipment.failure" | "order.cancelled" | "order.refunded" | "action.succeeded" | "action.failed";
         };
         EventPayment: {
-            /** @example 199.00 */
+            /**
+             * Format: decimal
+             * @example 199.00
+             */
             amount: string;
             /** @example USD */
             currency: string;
         };
         EventRefund: {
-            /** @example 10.00 */
+            /**
+             * Format: decimal
+             * @example 10.00
+             */
             amount: string;
             /** @example USD */
             currency: string;
             line_items: components["schemas"]["EventItemPart"][];
             /** @example returned */
             note?: string;
-            /** @example 0.00 */
+            /**
+             * Format: decimal
+             * @example 0.00
+             */
             shipping: string;
             /**
              * Format: int64
@@ -814,7 +872,10 @@ export interface components {
             shopify_refund_id: number;
         };
         EventShipment: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-22T09:15:00Z
+             */
             estimated_delivery_at?: string;
             /**
              * Format: int64
@@ -826,12 +887,20 @@ export interface components {
              * @enum {string}
              */
             status: "ready_for_pickup" | "in_transit" | "out_for_delivery" | "attempted_delivery" | "delivered" | "failure";
+            /**
+             * @example [
+             *       "1Z2345"
+             *     ]
+             */
             tracking_numbers: string[];
         };
         EventShop: {
             /** @example example.myshopify.com */
             domain: string;
-            /** @example 1 */
+            /**
+             * Format: int64
+             * @example 1
+             */
             id: number;
         };
         FieldError: {
@@ -1141,6 +1210,9 @@ export interface components {
             /**
              * @description The endpoints that take the event; enabled ones receive it shortly,
              *     disabled ones once re-enabled.
+             * @example [
+             *       "ep_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f"
+             *     ]
              */
             endpoints: string[];
             /** @example evt_01936f0e-8a4b-7c2d-9e1f-2a3b4c5d6e7f */
