@@ -117,10 +117,21 @@ func (p *pump) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	busy := false
 	for _, id := range due {
-		if err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: id}, nil); err != nil {
+		skipped, err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: id}, nil)
+		if err != nil {
 			return err
 		}
+		busy = busy || skipped
+	}
+	if busy {
+		// The endpoint's job is running and may have looked for work
+		// before this arrived: look again soon, not at the next tick.
+		time.AfterFunc(recheck, p.runner.KickEvents)
 	}
 	return nil
 }
+
+// recheck is how soon the pump looks again while an endpoint's job runs.
+const recheck = 100 * time.Millisecond

@@ -221,7 +221,9 @@ type Runner struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error
-	insert   func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// insert inserts outside a transaction; skipped reports a unique job
+	// already waiting or running.
+	insert func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (skipped bool, err error)
 	// pump, when events are delivered, runs beside the workers.
 	pump     *pump
 	stopPump context.CancelFunc
@@ -315,9 +317,9 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 	}
-	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-		_, err := c.Insert(ctx, args, opts)
-		return err
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (bool, error) {
+		res, err := c.Insert(ctx, args, opts)
+		return err == nil && res.UniqueSkippedAsDuplicate, err
 	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		switch t := tx.(type) {
 		case pgx.Tx:
@@ -344,9 +346,9 @@ func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-		_, err := c.Insert(ctx, args, opts)
-		return err
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (bool, error) {
+		res, err := c.Insert(ctx, args, opts)
+		return err == nil && res.UniqueSkippedAsDuplicate, err
 	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		stx, ok := tx.(*sql.Tx)
 		if !ok {
