@@ -146,6 +146,7 @@ func (s *server) eventsEnabled(c *gin.Context) bool {
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
 //	@Success		200	{object}	EventEndpointListResponse
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
 //	@Failure		500	{object}	Problem				"Internal error (no details)"
@@ -217,6 +218,7 @@ func (s *server) createEventEndpoint(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointDetailResponse
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		404	{object}	Problem				"No such endpoint in this shop"
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
@@ -251,6 +253,7 @@ func (s *server) getEventEndpoint(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			id	path	string	true	"Endpoint id"
 //	@Success		204
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		404	{object}	Problem				"No such endpoint in this shop"
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
@@ -280,6 +283,7 @@ func (s *server) deleteEventEndpoint(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointResponse
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		404	{object}	Problem				"No such endpoint in this shop"
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
@@ -310,6 +314,7 @@ func (s *server) enableEventEndpoint(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			id	path		string	true	"Endpoint id"
 //	@Success		200	{object}	EventEndpointSecretResponse
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		404	{object}	Problem				"No such endpoint in this shop"
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
@@ -436,6 +441,7 @@ func (s *server) listEvents(c *gin.Context) {
 //	@Security		BearerAuth
 //	@Param			id	path		string	true	"Event id"
 //	@Success		202	{object}	RedeliveryResponse
+//	@Failure		400	{object}	Problem	"An unknown query parameter (this operation takes none)"
 //	@Failure		401	{object}	Problem
 //	@Failure		404	{object}	Problem				"No such event in this shop"
 //	@Failure		429	{object}	Problem				"The API key's rate limit; Retry-After says when to come back"

@@ -188,6 +188,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
@@ -411,6 +423,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
@@ -496,6 +520,18 @@ const docTemplate = `{
                 "responses": {
                     "204": {
                         "description": "No Content",
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
                         "headers": {
                             "X-Request-Id": {
                                 "type": "string",
@@ -601,6 +637,18 @@ const docTemplate = `{
                             }
                         }
                     },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
@@ -691,6 +739,18 @@ const docTemplate = `{
                         "description": "OK",
                         "schema": {
                             "$ref": "#/definitions/EventEndpointSecret"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         },
                         "headers": {
                             "X-Request-Id": {
@@ -925,6 +985,18 @@ const docTemplate = `{
                         "description": "Accepted",
                         "schema": {
                             "$ref": "#/definitions/Redelivery"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "An unknown query parameter (this operation takes none)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         },
                         "headers": {
                             "X-Request-Id": {

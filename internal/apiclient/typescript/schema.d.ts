@@ -1572,6 +1572,17 @@ export interface operations {
                     "application/json": components["schemas"]["EventEndpointList"];
                 };
             };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -1742,6 +1753,17 @@ export interface operations {
                     "application/json": components["schemas"]["EventEndpointDetail"];
                 };
             };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -1812,6 +1834,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Unauthorized */
             401: {
@@ -1886,6 +1919,17 @@ export interface operations {
                     "application/json": components["schemas"]["EventEndpoint"];
                 };
             };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unauthorized */
             401: {
                 headers: {
@@ -1957,6 +2001,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventEndpointSecret"];
+                };
+            };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unauthorized */
@@ -2109,6 +2164,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Redelivery"];
+                };
+            };
+            /** @description An unknown query parameter (this operation takes none) */
+            400: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Unauthorized */
