@@ -436,6 +436,8 @@ func testGeneratedClient(t *testing.T, kind string, withOAuth bool, seen *exerci
 	got("getTimeline", 400, r9, err)
 	r9, err = c.GetTimelineWithResponse(ctx, customer, nil, wrongKey)
 	got("getTimeline", 401, r9, err)
+	r9, err = c.GetTimelineWithResponse(ctx, 999999999, nil)
+	got("getTimeline", 404, r9, err)
 
 	hook := func(topic, webhookID string, body []byte, sign string) *apiclient.ReceiveShopifyWebhookParams {
 		return &apiclient.ReceiveShopifyWebhookParams{
