@@ -215,7 +215,10 @@ func TestDemoRuns(t *testing.T) {
 		}
 	}
 	// A refund made with the banner's curl reaches the built-in receiver,
-	// verified, as order.refunded and action.succeeded within a second.
+	// verified, as order.refunded and action.succeeded. The demo shows both
+	// within a second on a quiet machine; under -race, beside the other
+	// packages' tests, the second event can wait for the next pump round
+	// (1 s), so the test allows 5 s and reports the time taken.
 	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/orders/%d/refund", m[1], shopifysandbox.OrderPaidUnfulfilled), strings.NewReader(`{"amount":"5.00"}`))
 	req.Header.Set("Authorization", "Bearer "+demoKey)
 	req.Header.Set("Content-Type", "application/json")
@@ -233,11 +236,12 @@ func TestDemoRuns(t *testing.T) {
 		n := len(lines.FindAllString(out.w.(*bytes.Buffer).String(), -1))
 		out.mu.Unlock()
 		if n == 2 {
+			t.Logf("order.refunded and action.succeeded printed %s after the refund's answer", time.Since(answered).Round(time.Millisecond))
 			break
 		}
-		if time.Since(answered) > time.Second {
+		if time.Since(answered) > 5*time.Second {
 			out.mu.Lock()
-			t.Fatalf("%d of order.refunded and action.succeeded printed within a second of the refund:\n%s", n, out.w.(*bytes.Buffer).String())
+			t.Fatalf("%d of order.refunded and action.succeeded printed within 5 s of the refund:\n%s", n, out.w.(*bytes.Buffer).String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
