@@ -92,7 +92,8 @@ func testTraces(t *testing.T, kind string) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, &syncWriter{w: &out}) }()
+	sw := &syncWriter{w: &out}
+	go func() { done <- run(ctx, []string{"serve"}, env, io.Discard, sw) }()
 	waitFor(t, base+"/healthz")
 	sb.SetWebhookTarget(base+"/webhooks/shopify", secret)
 
@@ -125,7 +126,7 @@ func testTraces(t *testing.T, kind string) {
 	var spans []span
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		spans, _ = spansAndLogs(t, syncString(&out))
+		spans, _ = spansAndLogs(t, sw.String())
 		if hasSpan(spans, func(s span) bool { return strings.HasPrefix(s.Name, "river.work/apply_webhook") }) || time.Now().After(deadline) {
 			break
 		}
@@ -135,7 +136,7 @@ func testTraces(t *testing.T, kind string) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	spans, logs := spansAndLogs(t, syncString(&out))
+	spans, logs := spansAndLogs(t, sw.String())
 	byID := map[string]span{}
 	for _, s := range spans {
 		byID[s.SpanContext.SpanID] = s
@@ -193,7 +194,13 @@ func testTraces(t *testing.T, kind string) {
 	}
 }
 
-func syncString(w *bytes.Buffer) string { return w.String() }
+// String is what was written so far, read under the writer's lock: the
+// server's goroutines keep writing while the test reads.
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.(*bytes.Buffer).String()
+}
 
 func find(spans []span, f func(span) bool) (span, bool) {
 	for _, s := range spans {
