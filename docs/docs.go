@@ -5043,6 +5043,10 @@ const docTemplate = `{
             "name": "webhooks"
         },
         {
+            "description": "Signed events to the CRM: endpoints, their secrets and delivery attempts, the event log and redelivery",
+            "name": "events"
+        },
+        {
             "description": "Installing a shop through Shopify's OAuth (no API key: Shopify's HMAC and a state nonce)",
             "name": "installs"
         },

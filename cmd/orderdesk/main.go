@@ -17,6 +17,8 @@
 //	@tag.description			A contact's activity: order events and agent actions
 //	@tag.name					webhooks
 //	@tag.description			Shopify's webhooks, signed with the app secret
+//	@tag.name					events
+//	@tag.description			Signed events to the CRM: endpoints, their secrets and delivery attempts, the event log and redelivery
 //	@tag.name					installs
 //	@tag.description			Installing a shop through Shopify's OAuth (no API key: Shopify's HMAC and a state nonce)
 //	@tag.name					operations
