@@ -35,8 +35,8 @@ type Deliverer struct {
 	obs      Observer
 	now      func() time.Time
 	rnd      func() float64
-	batch    int
 	parallel int
+	timeout  time.Duration
 	lease    time.Duration
 	budget   time.Duration
 }
@@ -54,20 +54,25 @@ func WithJitter(r func() float64) DelivererOption { return func(d *Deliverer) { 
 func WithObserver(o Observer) DelivererOption { return func(d *Deliverer) { d.obs = o } }
 
 // WithParallel sets how many deliveries of one endpoint are in flight at
-// once (each to a different order), default 32.
+// once (each to a different order), default 32. It is also how many one
+// round claims.
 func WithParallel(n int) DelivererOption {
 	return func(d *Deliverer) {
 		if n > 0 {
-			d.parallel, d.batch = n, 4*n
+			d.parallel = n
 		}
 	}
 }
 
 // NewDeliverer sends with client (URLPolicy.Client), each attempt bounded
-// by timeout: a claimed delivery whose sender died is due again after a
-// lease of twice the timeout plus 30 s.
+// by timeout. A run claims one round at a time, as many deliveries as it
+// sends at once, so a round lasts at most one timeout (the client's
+// timeout covers the whole answer) and is recorded before the next is
+// claimed. A claimed delivery whose sender died is due again after a
+// lease of twice the timeout plus 30 s: a round, and its recording, always
+// end within it, whatever the timeout.
 func NewDeliverer(st Store, client *http.Client, timeout time.Duration, log *slog.Logger, opts ...DelivererOption) *Deliverer {
-	d := &Deliverer{store: st, client: client, log: log, now: time.Now, parallel: 32, batch: 128,
+	d := &Deliverer{store: st, client: client, log: log, now: time.Now, parallel: 32, timeout: timeout,
 		lease: 2*timeout + 30*time.Second, budget: 30 * time.Second}
 	for _, o := range opts {
 		o(d)
@@ -75,13 +80,27 @@ func NewDeliverer(st Store, client *http.Client, timeout time.Duration, log *slo
 	return d
 }
 
+// MaxRun is how long a Run can last: its budget, then the round begun
+// just before the budget ran out, and that round's recording.
+func (d *Deliverer) MaxRun() time.Duration { return d.budget + d.lease }
+
 // Run delivers what is due at the endpoint until nothing is, or for about
 // 30 s. It returns how many attempts it made. A disabled or deleted
-// endpoint gets nothing.
+// endpoint gets nothing. It claims no round it could not finish before
+// ctx's deadline (a job's timeout): what it sent is always recorded.
+//
+// An order's next event leaves as soon as the previous one is delivered:
+// when nothing is due after a round that delivered, the run fans out
+// events committed meanwhile itself (an action's outcome written while
+// the order's refund was in flight) and looks again, rather than leaving
+// them to the pump's next round.
 func (d *Deliverer) Run(ctx context.Context, endpointID string) (int, error) {
 	start := time.Now()
-	made := 0
+	made, delivered := 0, false
 	for time.Since(start) < d.budget {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d.timeout {
+			return made, nil
+		}
 		ep, err := d.store.Endpoint(ctx, endpointID)
 		if errors.Is(err, ErrNotFound) {
 			return made, nil
@@ -92,28 +111,46 @@ func (d *Deliverer) Run(ctx context.Context, endpointID string) (int, error) {
 		if ep.State != EndpointEnabled {
 			return made, nil
 		}
-		dues, err := d.store.ClaimDeliveries(ctx, endpointID, d.now(), d.lease, d.batch)
+		dues, err := d.store.ClaimDeliveries(ctx, endpointID, d.now(), d.lease, d.parallel)
 		if err != nil {
 			return made, err
+		}
+		if len(dues) == 0 && delivered {
+			delivered = false
+			n, err := d.store.DispatchEvents(ctx, d.now(), dispatchBatch)
+			if err != nil {
+				return made, err
+			}
+			if n > 0 {
+				continue
+			}
 		}
 		if len(dues) == 0 {
 			return made, nil
 		}
 		results := make([]Result, len(dues))
-		sem := make(chan struct{}, d.parallel)
 		var wg sync.WaitGroup
 		for i, due := range dues {
 			wg.Add(1)
-			sem <- struct{}{}
 			go func() {
-				defer func() { <-sem; wg.Done() }()
+				defer wg.Done()
 				results[i] = d.attempt(ctx, ep, due)
 			}()
 		}
 		wg.Wait()
 		made += len(results)
-		if err := d.store.RecordAttempts(ctx, results); err != nil {
+		// Recorded even when ctx ended meanwhile (shutdown): the receiver
+		// has what it answered, and must not get it again for that.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		err = d.store.RecordAttempts(rctx, results)
+		cancel()
+		if err != nil {
 			return made, err
+		}
+		for _, r := range results {
+			if r.Outcome.State == DeliveryDelivered {
+				delivered = true
+			}
 		}
 		for _, r := range results {
 			if r.Outcome.Disable != "" {
@@ -124,6 +161,13 @@ func (d *Deliverer) Run(ctx context.Context, endpointID string) (int, error) {
 	}
 	return made, nil
 }
+
+const (
+	// dispatchBatch is how many events one dispatch fans out.
+	dispatchBatch = 500
+	// recordTimeout bounds recording a round after its run's ctx ended.
+	recordTimeout = 10 * time.Second
+)
 
 // attempt sends one delivery and judges the answer.
 func (d *Deliverer) attempt(ctx context.Context, ep Endpoint, due Due) Result {

@@ -389,14 +389,7 @@ func TestGiveUpAfterThreeDays(t *testing.T) {
 		r.status.Store(500)
 		save(t, s, shopID, paidOrder(1))
 		start := c.Now()
-		for getEndpoint(t, s, ep.ID).State == events.EndpointEnabled {
-			if c.Now().Sub(start) > 5*24*time.Hour {
-				t.Fatal("still enabled after 5 days of failures")
-			}
-			pumpAndRun(t, s, d, c.Now(), ep.ID)
-			c.Add(10 * time.Minute)
-		}
-		got := getEndpoint(t, s, ep.ID)
+		got := failUntilDisabled(t, s, d, c, ep.ID, nil)
 		if took := got.DisabledAt.Sub(start); took < events.GiveUpAfter {
 			t.Errorf("disabled after %s, before 3 days", took)
 		}
@@ -408,6 +401,28 @@ func TestGiveUpAfterThreeDays(t *testing.T) {
 			t.Errorf("%d attempts in 3 days, want the schedule's ~18", r.refused)
 		}
 	})
+}
+
+// failUntilDisabled pumps and runs every 10 simulated minutes until the
+// endpoint is disabled, at most 5 days; each(elapsed) runs after every
+// round. It returns the disabled endpoint.
+func failUntilDisabled(t *testing.T, s *store.Store, d *events.Deliverer, c *clock, ep string, each func(elapsed time.Duration)) events.Endpoint {
+	t.Helper()
+	start := c.Now()
+	for {
+		got := getEndpoint(t, s, ep)
+		if got.State != events.EndpointEnabled {
+			return got
+		}
+		if c.Now().Sub(start) > 5*24*time.Hour {
+			t.Fatal("still enabled after 5 days of failures")
+		}
+		pumpAndRun(t, s, d, c.Now(), ep)
+		if each != nil {
+			each(c.Now().Sub(start))
+		}
+		c.Add(10 * time.Minute)
+	}
 }
 
 // TestRedeliverSameWebhookID: a redelivery carries the event's id again

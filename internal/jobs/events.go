@@ -35,6 +35,9 @@ func (DeliverEventsArgs) InsertOpts() river.InsertOpts {
 // EventDeliverer sends an endpoint's due deliveries (events.Deliverer).
 type EventDeliverer interface {
 	Run(ctx context.Context, endpointID string) (int, error)
+	// MaxRun is the longest a Run lasts (it claims no round it could not
+	// finish before its deadline).
+	MaxRun() time.Duration
 }
 
 type deliverWorker struct {
@@ -47,8 +50,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverEventsAr
 	return err
 }
 
-// Timeout bounds one run (a run stops claiming after about 30 s).
-func (w *deliverWorker) Timeout(*river.Job[DeliverEventsArgs]) time.Duration { return 3 * time.Minute }
+// Timeout bounds one run: longer than a run lasts (its budget and its
+// last round, derived from ORDERDESK_EVENTS_TIMEOUT), so River never cuts
+// a round whose answers are not recorded yet.
+func (w *deliverWorker) Timeout(*river.Job[DeliverEventsArgs]) time.Duration {
+	return w.d.MaxRun() + time.Minute
+}
 
 // EventsOptions turn outbound event delivery on.
 type EventsOptions struct {

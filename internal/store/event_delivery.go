@@ -592,8 +592,9 @@ func (e *Events) ListEvents(ctx context.Context, shopID int64, f events.Filter) 
 	return out, nil
 }
 
-// Redeliver makes one of the shop's events pending again, from now, at
-// every endpoint that wants it; it returns the enabled ones.
+// Redeliver makes one of the shop's events pending again, due now, at
+// every endpoint that wants it; it returns the enabled ones. A delivery
+// still pending keeps its first failure and attempts (the 3-day window).
 func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, now time.Time) ([]string, error) {
 	var woken []string
 	err := e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -621,8 +622,14 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 				State: events.DeliveryPending, NextAttemptAt: now.UTC(), CreatedAt: now.UTC()}
 			if err := tx.Clauses(clause.OnConflict{
 				Columns: []clause.Column{{Name: "endpoint_id"}, {Name: "event_pos"}},
+				// A delivery still pending (failing) keeps its retry clock:
+				// its first failure, and so when its endpoint is given up
+				// on, and its age in the backlog. A settled one starts anew.
 				DoUpdates: clause.Assignments(map[string]any{"state": events.DeliveryPending, "next_attempt_at": now.UTC(),
-					"first_failed_at": nil, "attempts": 0, "delivered_at": nil, "created_at": now.UTC()}),
+					"first_failed_at": gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.first_failed_at END", events.DeliveryPending),
+					"attempts":        gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.attempts ELSE 0 END", events.DeliveryPending),
+					"created_at":      gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.created_at ELSE ? END", events.DeliveryPending, now.UTC()),
+					"delivered_at":    nil}),
 			}).Create(&d).Error; err != nil {
 				return fmt.Errorf("redeliver to %s: %w", ep.ID, err)
 			}
