@@ -200,7 +200,7 @@ func TestReadinessWhenDatabaseGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	router, err := api.NewRouter(api.Deps{Log: slog.New(slog.DiscardHandler), Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil, nil), Ready: st.Ping, Registry: prometheus.NewRegistry()})
+	router, err := api.NewRouter(api.Deps{Log: slog.New(slog.DiscardHandler), Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()), Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil), Ready: st.Ping, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

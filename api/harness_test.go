@@ -121,7 +121,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	svc := orders.NewService(st.Orders(), sc, o.ttl, log, orders.WithSettleDelay(0), orders.WithLeaseTTL(2*time.Second), orders.WithJobWait(2*time.Second))
 	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
-	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
+	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
 	hooks.ConfirmUninstallsWith(sc)
 	var runner *jobs.Runner
 	// Event endpoints may be local receivers (httptest) in tests.

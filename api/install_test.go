@@ -147,7 +147,7 @@ func newInstallHarness(t *testing.T, kind string) *installHarness {
 		return nil
 	}, log, tenant.WithStateSecret([]byte(clientSecret)), tenant.WithInstallClock(func() time.Time { return time.Now().Add(time.Duration(later.Load())) }))
 	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()),
-		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil, log), Ready: st.Ping, Registry: prometheus.NewRegistry(), Install: installer, SecureCookies: true})
+		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, log), Ready: st.Ping, Registry: prometheus.NewRegistry(), Install: installer, SecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}

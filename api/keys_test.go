@@ -57,7 +57,7 @@ func (h *harness) replica(auth api.Authenticator, limits api.RateLimiter) *harne
 	h.t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	router, err := api.NewRouter(api.Deps{Log: log, Auth: auth, Orders: h.svc, Idempotency: idempotency.NewService(h.store.Idempotency()),
-		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil, log), Ready: h.store.Ping, Registry: prometheus.NewRegistry(), Limits: limits})
+		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, log), Ready: h.store.Ping, Registry: prometheus.NewRegistry(), Limits: limits})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func newSandboxInstall(t *testing.T, kind string) *sandboxInstall {
 	log := slog.New(slog.DiscardHandler)
 	installer := tenant.NewInstaller(app, st.Tenants(), kr, nil, log, tenant.WithStateSecret([]byte(clientSecret)))
 	router, err := api.NewRouter(api.Deps{Log: log, Auth: tenant.NewService(st.Tenants()), Orders: panicky{}, Idempotency: idempotency.NewService(st.Idempotency()),
-		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, nil, log), Ready: st.Ping, Registry: prometheus.NewRegistry(), Install: installer, SecureCookies: true})
+		Webhooks: webhooks.NewService(nil, nil, nil, nil, nil, log), Ready: st.Ping, Registry: prometheus.NewRegistry(), Install: installer, SecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	if cfg.Shopify.APISecret == "" {
 		log.Warn("SHOPIFY_API_SECRET is not set: webhooks will be refused (401)")
 	}
-	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, st.Orders(), syncer, shopify.DecodeOrder, log)
+	hooks := webhooks.NewService([]byte(cfg.Shopify.APISecret.Reveal()), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
 	hooks.OnUninstalled(c.tokens.Forget)
 	hooks.ConfirmUninstallsWith(sc)
 	// Webhook deliveries are applied, and unknown outcomes reconciled

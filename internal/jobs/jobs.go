@@ -145,9 +145,11 @@ type ReconcileArgs struct{}
 // Kind names the job in River's tables.
 func (ReconcileArgs) Kind() string { return "reconcile" }
 
-// Applier applies a webhook's payload.
+// Applier applies a webhook's payload (one delivery's job), and the
+// pending deliveries that carry their order, a batch at a time.
 type Applier interface {
 	ApplyWebhook(ctx context.Context, j webhooks.Job) error
+	ApplyPending(ctx context.Context) (webhooks.Applied, error)
 }
 
 // Reconciler settles what drifted: unknown action outcomes and stale copies.
@@ -228,9 +230,11 @@ type Runner struct {
 	pump     *pump
 	stopPump context.CancelFunc
 	pumpDone chan struct{}
+	// batches applies pending webhook deliveries beside the workers.
+	batches *batchLoop
 }
 
-func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, error) {
+func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, *jobMetrics, error) {
 	if o.ReconcileEvery <= 0 {
 		o.ReconcileEvery = 10 * time.Second
 	}
@@ -245,20 +249,24 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &applyWorker{applier: applier}); err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &reconcileWorker{reconciler: reconciler}); err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &registerWorker{registrar: o.Registrar, log: log}); err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, nil, fmt.Errorf("jobs: %w", err)
 	}
-	var middleware []rivertype.Middleware
+	var (
+		middleware []rivertype.Middleware
+		metrics    *jobMetrics
+	)
 	if o.Metrics != nil {
 		m, err := newJobMetrics(o.Metrics)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		metrics = m
 		middleware = append(middleware, m)
 	}
 	if o.Tracing != nil {
@@ -267,7 +275,7 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
 	if e := o.Events; e != nil {
 		if err := river.AddWorkerSafely(workers, &deliverWorker{d: e.Deliverer}); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
+			return nil, nil, fmt.Errorf("jobs: %w", err)
 		}
 		n := e.Workers
 		if n <= 0 {
@@ -277,11 +285,11 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 	}
 	if o.Actions != nil {
 		if err := river.AddWorkerSafely(workers, &actionWorker{exec: o.Actions}); err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
+			return nil, nil, fmt.Errorf("jobs: %w", err)
 		}
 		queues[ActionQueue] = river.QueueConfig{MaxWorkers: o.ActionWorkers}
 	}
-	return &river.Config{
+	cfg := &river.Config{
 		Middleware: middleware,
 		Logger:     log,
 		Queues:     queues,
@@ -296,13 +304,14 @@ func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options)
 				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "reconcile", RunOnStart: true}),
 		},
-	}, nil
+	}
+	return cfg, metrics, nil
 }
 
 // NewPostgres runs jobs on Postgres through the store's pgx pool; only the
 // elected leader among replicas schedules the periodic reconciliation.
 func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*Runner, error) {
-	cfg, err := config(applier, reconciler, log, o)
+	cfg, metrics, err := config(applier, reconciler, log, o)
 	if err != nil {
 		return nil, err
 	}
@@ -333,12 +342,12 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 			return err
 		}
 		return fmt.Errorf("jobs: want a pgx.Tx or *sql.Tx, got %T", tx)
-	}}, log, o), nil
+	}}, applier, metrics, log, o), nil
 }
 
 // NewSQLite runs jobs on the embedded SQLite database.
 func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*Runner, error) {
-	cfg, err := config(applier, reconciler, log, o)
+	cfg, metrics, err := config(applier, reconciler, log, o)
 	if err != nil {
 		return nil, err
 	}
@@ -356,11 +365,15 @@ func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Log
 		}
 		_, err := c.InsertTx(ctx, stx, args, opts)
 		return err
-	}}, log, o), nil
+	}}, applier, metrics, log, o), nil
 }
 
-// withPump adds the event pump when events are delivered.
-func withPump(r *Runner, log *slog.Logger, o Options) *Runner {
+// withPump adds the event pump when events are delivered, and the loop
+// that applies pending webhook deliveries.
+func withPump(r *Runner, applier Applier, metrics *jobMetrics, log *slog.Logger, o Options) *Runner {
+	if applier != nil {
+		r.batches = newBatchLoop(applier, metrics, log, o.PollInterval)
+	}
 	if e := o.Events; e != nil {
 		every := e.Every
 		if every <= 0 {
@@ -375,6 +388,9 @@ func withPump(r *Runner, log *slog.Logger, o Options) *Runner {
 func (r *Runner) Start(ctx context.Context) error {
 	if err := r.start(ctx); err != nil {
 		return err
+	}
+	if r.batches != nil {
+		r.batches.start(ctx)
 	}
 	if r.pump != nil {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -393,6 +409,9 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if r.stopPump != nil {
 		r.stopPump()
 		<-r.pumpDone
+	}
+	if r.batches != nil {
+		r.batches.stop()
 	}
 	if err := r.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stop jobs: %w", err)

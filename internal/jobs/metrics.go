@@ -13,8 +13,9 @@ import (
 
 // jobMetrics times River jobs per kind: how long a job waited past the
 // time it was due, how long its work took and how it ended; and, for
-// webhook deliveries, the lag from the delivery's arrival (its job is
-// inserted in the transaction that records it) to its order being stored.
+// webhook deliveries, the lag from the delivery's arrival to its order
+// being stored (observed by the batch loop for pending deliveries, and
+// here from the job's insert for a delivery applied by its own job).
 // Kinds are the registered workers' (a bounded, code-defined set).
 type jobMetrics struct {
 	river.MiddlewareDefaults
@@ -38,7 +39,7 @@ func newJobMetrics(reg prometheus.Registerer) (*jobMetrics, error) {
 		}, []string{"kind", "outcome"}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "orderdesk_webhook_apply_lag_seconds",
-			Help:    "Webhook-to-visible lag: from a Shopify delivery's arrival to its order stored (the apply job succeeding), retries included.",
+			Help:    "Webhook-to-visible lag: from a Shopify delivery's arrival to its order stored (its batch committed, or its apply job succeeding from the job's insert), retries included.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800},
 		}),
 		now: time.Now,

@@ -51,20 +51,56 @@ func NewSyncer(svc *Service, store SyncStore, staleAfter time.Duration) *Syncer 
 // old bodies. Webhook bodies carry no transactions or carrier events, so
 // those are kept from the stored copy where they still hold.
 func (s *Syncer) ApplyShopifyOrder(ctx context.Context, shop tenant.Shop, src ShopifyOrder) error {
-	stored, err := s.store.GetOrder(ctx, shop.ID, src.ID)
-	switch {
-	case err == nil && stored.Source.UpdatedAt.After(src.UpdatedAt):
-		s.log.InfoContext(ctx, "ignoring an older copy of an order", "order_id", src.ID, "payload_updated_at", src.UpdatedAt, "stored_updated_at", stored.Source.UpdatedAt)
-		return nil
-	case err == nil:
-		mergeUnsent(&src, stored.Source)
-	case !errors.Is(err, ErrNotFound):
-		return fmt.Errorf("apply order %d: %w", src.ID, err)
+	_, err := s.ApplyShopifyOrders(ctx, shop, []ShopifyOrder{src}, nil)
+	return err
+}
+
+// ErrSameOrderTwice: a batch named one order twice (its caller coalesces
+// deliveries of one order to the newest first).
+var ErrSameOrderTwice = errors.New("the same order twice in one batch")
+
+// ApplyShopifyOrders is ApplyShopifyOrder for many orders of one shop (at
+// most one body per order), stored in one transaction with their timeline
+// and outbound events. trusted, when set, sees each body with the stored
+// copy (nil when there is none); the bodies it refuses are returned, not
+// stored. A body older than its stored copy is skipped.
+func (s *Syncer) ApplyShopifyOrders(ctx context.Context, shop tenant.Shop, srcs []ShopifyOrder, trusted func(stored *Order, src ShopifyOrder) bool) ([]ShopifyOrder, error) {
+	var untrusted []ShopifyOrder
+	list := make([]Order, 0, len(srcs))
+	seen := make(map[int64]bool, len(srcs))
+	now := s.now().UTC()
+	for _, src := range srcs {
+		if seen[src.ID] {
+			return nil, fmt.Errorf("apply order %d: %w", src.ID, ErrSameOrderTwice)
+		}
+		seen[src.ID] = true
+		var copy *Order
+		stored, err := s.store.GetOrder(ctx, shop.ID, src.ID)
+		switch {
+		case err == nil:
+			copy = &stored
+		case !errors.Is(err, ErrNotFound):
+			return nil, fmt.Errorf("apply order %d: %w", src.ID, err)
+		}
+		switch {
+		case trusted != nil && !trusted(copy, src):
+			untrusted = append(untrusted, src)
+			continue
+		case copy != nil && copy.Source.UpdatedAt.After(src.UpdatedAt):
+			s.log.InfoContext(ctx, "ignoring an older copy of an order", "order_id", src.ID, "payload_updated_at", src.UpdatedAt, "stored_updated_at", copy.Source.UpdatedAt)
+			continue
+		case copy != nil:
+			mergeUnsent(&src, copy.Source)
+		}
+		list = append(list, Build(src, now))
 	}
-	if err := s.save(ctx, shop.ID, Build(src, s.now().UTC())); err != nil {
-		return fmt.Errorf("apply order %d: %w", src.ID, err)
+	if err := s.save(ctx, shop.ID, list...); err != nil {
+		if len(list) == 1 {
+			return nil, fmt.Errorf("apply order %d: %w", list[0].ID, err)
+		}
+		return nil, fmt.Errorf("apply %d orders: %w", len(list), err)
 	}
-	return nil
+	return untrusted, nil
 }
 
 // mergeUnsent carries over what webhook bodies leave out: carrier events of

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,49 +62,168 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 // RecordDelivery records a delivery under its webhook id and, in the same
 // transaction, lets enqueue insert the job that applies it: the job exists
 // if and only if the delivery record does. A refused delivery has no
-// enqueue (nil) and is recorded with its refusal. It returns false, doing
-// nothing, for a delivery already recorded. enqueue receives a pgx.Tx on
-// Postgres and a *sql.Tx on SQLite, the types River's drivers take.
+// enqueue (nil) and is recorded with its refusal; one that carries its
+// order is recorded with its body, pending (ClaimPending), and has none
+// either. It returns false, doing nothing, for a delivery already
+// recorded. enqueue receives a pgx.Tx on Postgres and a *sql.Tx on
+// SQLite, the types River's drivers take.
 func (s *Store) RecordDelivery(ctx context.Context, d webhooks.Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error) {
-	const insert = "INSERT INTO webhook_deliveries (shop_id, webhook_id, event_id, topic, received_at, refusal) VALUES (%s) ON CONFLICT (webhook_id) DO NOTHING"
-	args := []any{d.ShopID, d.WebhookID, nullable(d.EventID), d.Topic, d.ReceivedAt.UTC(), nullable(d.Refusal)}
-	if enqueue == nil {
-		enqueue = func(context.Context, any) error { return nil }
+	const insert = "INSERT INTO webhook_deliveries (shop_id, webhook_id, event_id, topic, received_at, refusal, payload, triggered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING"
+	var payload, triggered any
+	if d.Payload != nil {
+		payload = string(d.Payload)
 	}
-	if s.pool != nil {
-		fresh := false
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "$1, $2, $3, $4, $5, $6"), args...)
-			if err != nil || tag.RowsAffected() == 0 {
-				return err
-			}
-			fresh = true
-			return enqueue(ctx, tx)
-		})
-		if err != nil {
-			return false, fmt.Errorf("record delivery: %w", err)
+	if !d.TriggeredAt.IsZero() {
+		triggered = d.TriggeredAt.UTC()
+	}
+	fresh := false
+	err := s.rawTx(ctx, func(tx rawTx) error {
+		n, err := tx.exec(ctx, insert, d.ShopID, d.WebhookID, nullable(d.EventID), d.Topic, d.ReceivedAt.UTC(), nullable(d.Refusal), payload, triggered)
+		if err != nil || n == 0 {
+			return err
 		}
-		return fresh, nil
+		fresh = true
+		if enqueue == nil {
+			return nil
+		}
+		return enqueue(ctx, tx.tx)
+	})
+	if err != nil {
+		return false, fmt.Errorf("record delivery: %w", err)
+	}
+	return fresh, nil
+}
+
+// rawTx is a transaction of the driver River's inserts take: tx is a
+// pgx.Tx on Postgres, a *sql.Tx on SQLite.
+type rawTx struct {
+	tx   any
+	exec func(ctx context.Context, query string, args ...any) (int64, error)
+}
+
+// rawTx runs f in a transaction on the store's own driver, committed when
+// f returns nil. Queries are written with ? placeholders.
+func (s *Store) rawTx(ctx context.Context, f func(tx rawTx) error) error {
+	if s.pool != nil {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return f(rawTx{tx: tx, exec: func(ctx context.Context, q string, args ...any) (int64, error) {
+				tag, err := tx.Exec(ctx, dollars(q), args...)
+				return tag.RowsAffected(), err
+			}})
+		})
 	}
 	tx, err := s.sqlDB.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("record delivery: %w", err)
+		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, fmt.Sprintf(insert, "?, ?, ?, ?, ?, ?"), args...)
+	err = f(rawTx{tx: tx, exec: func(ctx context.Context, q string, args ...any) (int64, error) {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	}})
 	if err != nil {
-		return false, fmt.Errorf("record delivery: %w", err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
+	return tx.Commit()
+}
+
+// dollars numbers a query's ? placeholders for Postgres ($1, $2, ...).
+func dollars(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
 	}
-	if err := enqueue(ctx, tx); err != nil {
-		return false, fmt.Errorf("record delivery: %w", err)
+	return b.String()
+}
+
+// ClaimPending leases up to limit pending deliveries (recorded with their
+// body, not yet applied, no live lease), oldest first, for lease. On
+// Postgres, concurrent claimers skip each other's rows.
+func (s *Store) ClaimPending(ctx context.Context, limit int, lease time.Duration) ([]webhooks.PendingDelivery, error) {
+	now := time.Now().UTC()
+	skip := ""
+	if s.pool != nil {
+		skip = " FOR UPDATE SKIP LOCKED"
 	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("record delivery: %w", err)
+	q := "UPDATE webhook_deliveries SET claimed_until = ? WHERE webhook_id IN (SELECT webhook_id FROM webhook_deliveries " +
+		"WHERE payload IS NOT NULL AND applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY received_at LIMIT ?" + skip + ") " +
+		"RETURNING shop_id, webhook_id, COALESCE(event_id, ''), topic, received_at, triggered_at, payload"
+	var rows []struct {
+		ShopID      int64
+		WebhookID   string
+		EventID     string
+		Topic       string
+		ReceivedAt  time.Time
+		TriggeredAt *time.Time
+		Payload     string
 	}
-	return true, nil
+	if err := s.db.WithContext(ctx).Raw(q, now.Add(lease), now, limit).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("claim pending deliveries: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	shopIDs := map[int64]bool{}
+	for _, r := range rows {
+		shopIDs[r.ShopID] = true
+	}
+	var shops []shopRow
+	if err := s.db.WithContext(ctx).Select("id, domain").Where("id IN ?", slices.Collect(maps.Keys(shopIDs))).Find(&shops).Error; err != nil {
+		return nil, fmt.Errorf("claim pending deliveries: shops: %w", err)
+	}
+	domains := make(map[int64]string, len(shops))
+	for _, sh := range shops {
+		domains[sh.ID] = sh.Domain
+	}
+	out := make([]webhooks.PendingDelivery, 0, len(rows))
+	for _, r := range rows {
+		d := webhooks.PendingDelivery{ShopDomain: domains[r.ShopID], Delivery: webhooks.Delivery{ShopID: r.ShopID, WebhookID: r.WebhookID, EventID: r.EventID,
+			Topic: r.Topic, ReceivedAt: r.ReceivedAt.UTC(), Payload: []byte(r.Payload)}}
+		if r.TriggeredAt != nil {
+			d.TriggeredAt = r.TriggeredAt.UTC()
+		}
+		out = append(out, d)
+	}
+	// RETURNING's order is not the subquery's.
+	slices.SortStableFunc(out, func(a, b webhooks.PendingDelivery) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	return out, nil
+}
+
+// FinishPending marks deliveries applied at `at` and drops their bodies.
+func (s *Store) FinishPending(ctx context.Context, webhookIDs []string, at time.Time) error {
+	if len(webhookIDs) == 0 {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Exec("UPDATE webhook_deliveries SET applied_at = ?, payload = NULL, claimed_until = NULL WHERE webhook_id IN ?", at.UTC(), webhookIDs).Error
+	if err != nil {
+		return fmt.Errorf("finish %d deliveries: %w", len(webhookIDs), err)
+	}
+	return nil
+}
+
+// HandOverPending marks a pending delivery handed to a job at `at` and, in
+// the same transaction, runs enqueue, which inserts that job.
+func (s *Store) HandOverPending(ctx context.Context, webhookID string, at time.Time, enqueue func(ctx context.Context, tx any) error) error {
+	err := s.rawTx(ctx, func(tx rawTx) error {
+		n, err := tx.exec(ctx, "UPDATE webhook_deliveries SET applied_at = ?, payload = NULL, claimed_until = NULL WHERE webhook_id = ? AND applied_at IS NULL", at.UTC(), webhookID)
+		if err != nil || n == 0 {
+			return err // n == 0: another claimer finished it after our lease ran out
+		}
+		return enqueue(ctx, tx.tx)
+	})
+	if err != nil {
+		return fmt.Errorf("hand over delivery %s: %w", webhookID, err)
+	}
+	return nil
 }
 
 // RefuseDelivery records why a recorded delivery's job applied nothing

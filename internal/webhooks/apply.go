@@ -40,11 +40,11 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 		if err != nil {
 			return fmt.Errorf("webhook %s: %w", topic, err)
 		}
-		known, err := s.knownOrder(ctx, shop, src)
+		untrusted, err := s.sync.ApplyShopifyOrders(ctx, shop, []orders.ShopifyOrder{src}, trustedBody)
 		if err != nil {
 			return fmt.Errorf("webhook %s: %w", topic, err)
 		}
-		if !known {
+		if len(untrusted) > 0 {
 			// The routing header is not signed: another shop's signed
 			// delivery may have been resent under this shop's domain. The
 			// order is read through this shop's own token instead, and
@@ -53,7 +53,7 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 			s.log.InfoContext(ctx, "an order or customer the shop never had: confirming it through the shop's own token", "shop_id", shop.ID, "order_id", src.ID, "topic", topic)
 			return s.sync.RefreshOrder(ctx, shop, src.ID)
 		}
-		return s.sync.ApplyShopifyOrder(ctx, shop, src)
+		return nil
 	case "refunds/create", "fulfillments/create", "fulfillments/update", "fulfillment_events/create":
 		// These name the order; its new state comes from Shopify.
 		if ref.OrderID == 0 {
@@ -143,23 +143,4 @@ func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, j Job, payl
 	s.forget(shop.ID)
 	s.log.InfoContext(ctx, "the shop uninstalled the app: token dropped, data kept until shop/redact", "shop_id", shop.ID)
 	return nil
-}
-
-// knownOrder reports whether a payload may be applied as it is: the shop
-// has a copy of the order, for the same customer. Shopify's ids are
-// global, so a signed payload for an order the shop already has is that
-// shop's; anything else (a new order, a customer the copy does not name)
-// is confirmed through the shop's own token first.
-func (s *Service) knownOrder(ctx context.Context, shop tenant.Shop, src orders.ShopifyOrder) (bool, error) {
-	stored, err := s.copies.GetOrder(ctx, shop.ID, src.ID)
-	switch {
-	case errors.Is(err, orders.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	if src.Customer == nil || src.Customer.ID == 0 {
-		return true, nil
-	}
-	return stored.Customer != nil && stored.Customer.ID == src.Customer.ID, nil
 }

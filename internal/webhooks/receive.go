@@ -57,7 +57,14 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 		triggered, _ = time.Parse(time.RFC3339Nano, h.TriggeredAt) // checked by checkHeaders
 	}
 	var enqueue func(ctx context.Context, tx any) error
-	if d.Refusal = checkPayload(h.Topic, h.ShopDomain, body); d.Refusal == "" {
+	d.Refusal = checkPayload(h.Topic, h.ShopDomain, body)
+	switch {
+	case d.Refusal != "":
+	case carriesOrder[h.Topic]:
+		// Recorded with its body: the record is its place in the pending
+		// queue, applied in a batch (ApplyPending).
+		d.Payload, d.TriggeredAt = body, triggered.UTC()
+	default:
 		enqueue = func(ctx context.Context, tx any) error {
 			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, TriggeredAt: triggered.UTC(), Payload: body})
 		}
@@ -71,6 +78,8 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 	case d.Refusal != "":
 		s.log.WarnContext(ctx, "webhook refused", "shop_id", shop.ID, "topic", h.Topic, "webhook_id", h.WebhookID, "reason", d.Refusal)
 		return Refused, nil
+	case d.Payload != nil:
+		s.queue.KickApply()
 	}
 	return Accepted, nil
 }

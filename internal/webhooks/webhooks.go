@@ -77,6 +77,20 @@ type Delivery struct {
 	ReceivedAt time.Time
 	// Refusal says why a refused delivery was not applied; "" otherwise.
 	Refusal string
+	// Payload, set for a delivery that carries its order, is recorded
+	// with it: the record is the delivery's place in the pending queue
+	// (see ApplyPending). nil for a delivery applied by its own job.
+	Payload []byte
+	// TriggeredAt is kept with a pending delivery for its job, should it
+	// be handed to one.
+	TriggeredAt time.Time
+}
+
+// PendingDelivery is a recorded delivery that carries its order, claimed
+// to be applied in a batch.
+type PendingDelivery struct {
+	Delivery
+	ShopDomain string
 }
 
 // Job is the work a delivery leaves behind.
@@ -93,12 +107,22 @@ type Job struct {
 }
 
 // Recorder records a delivery and, in the same transaction, runs enqueue
-// (nil for a refused delivery); false when the delivery was recorded before.
-// RefuseDelivery records, after the fact, why a recorded delivery's job
-// applied nothing.
+// (nil for a refused delivery, or one recorded with its payload as
+// pending); false when the delivery was recorded before. RefuseDelivery
+// records, after the fact, why a recorded delivery's job applied nothing.
+//
+// Pending deliveries: ClaimPending leases up to limit of them, oldest
+// first, that no live lease holds (a process that dies mid-batch leaves
+// its lease to expire, and the deliveries are claimed again);
+// FinishPending marks deliveries applied and drops their bodies;
+// HandOverPending does that for one delivery and, in the same
+// transaction, runs enqueue (the job that applies it through Shopify).
 type Recorder interface {
 	RecordDelivery(ctx context.Context, d Delivery, enqueue func(ctx context.Context, tx any) error) (bool, error)
 	RefuseDelivery(ctx context.Context, webhookID, refusal string) error
+	ClaimPending(ctx context.Context, limit int, lease time.Duration) ([]PendingDelivery, error)
+	FinishPending(ctx context.Context, webhookIDs []string, at time.Time) error
+	HandOverPending(ctx context.Context, webhookID string, at time.Time, enqueue func(ctx context.Context, tx any) error) error
 }
 
 // Installations asks Shopify, through the shop's own token, whether the
@@ -110,9 +134,11 @@ type Installations interface {
 	Installed(ctx context.Context, shop tenant.Shop) (bool, error)
 }
 
-// Queue inserts a job inside the recorder's transaction.
+// Queue inserts a job inside the recorder's transaction; KickApply wakes
+// the loop that applies pending deliveries (ApplyPending).
 type Queue interface {
 	EnqueueWebhook(ctx context.Context, tx any, j Job) error
+	KickApply()
 }
 
 // Shops finds the shop a delivery is for, and records app/uninstalled.
@@ -125,15 +151,12 @@ type Shops interface {
 	MarkUninstalled(ctx context.Context, shopID int64, at, triggeredAt time.Time) (bool, error)
 }
 
-// Copies reads orderdesk's stored copy of an order (orders.ErrNotFound
-// when the shop has none).
-type Copies interface {
-	GetOrder(ctx context.Context, shopID, orderID int64) (orders.Order, error)
-}
-
 // OrderSync applies changes to orderdesk's copy.
 type OrderSync interface {
 	ApplyShopifyOrder(ctx context.Context, shop tenant.Shop, src orders.ShopifyOrder) error
+	// ApplyShopifyOrders stores many orders of one shop in one
+	// transaction; those trusted refuses are returned, not stored.
+	ApplyShopifyOrders(ctx context.Context, shop tenant.Shop, srcs []orders.ShopifyOrder, trusted func(stored *orders.Order, src orders.ShopifyOrder) bool) ([]orders.ShopifyOrder, error)
 	RefreshOrder(ctx context.Context, shop tenant.Shop, orderID int64) error
 	RedactCustomer(ctx context.Context, shop tenant.Shop, customerID int64, orderIDs []int64) error
 	ForgetShop(ctx context.Context, shop tenant.Shop) (bool, error)
@@ -144,7 +167,6 @@ type Service struct {
 	secret   []byte
 	shops    Shops
 	recorder Recorder
-	copies   Copies
 	sync     OrderSync
 	decode   func([]byte) (orders.ShopifyOrder, error)
 	log      *slog.Logger
@@ -156,15 +178,14 @@ type Service struct {
 	installations Installations
 }
 
-// NewService wires a Service. secret is the app's API secret; copies is the
-// stored copy a payload is compared with before it is trusted; decode turns
+// NewService wires a Service. secret is the app's API secret; decode turns
 // an orders/* body (Shopify's REST order) into the domain's facts.
-func NewService(secret []byte, shops Shops, recorder Recorder, copies Copies, sync OrderSync, decode func([]byte) (orders.ShopifyOrder, error), log *slog.Logger) *Service {
+func NewService(secret []byte, shops Shops, recorder Recorder, sync OrderSync, decode func([]byte) (orders.ShopifyOrder, error), log *slog.Logger) *Service {
 	topics := map[string]bool{}
 	for _, t := range Topics {
 		topics[t] = true
 	}
-	return &Service{secret: secret, shops: shops, recorder: recorder, copies: copies, sync: sync, decode: decode, log: log, topics: topics, forget: func(int64) {}}
+	return &Service{secret: secret, shops: shops, recorder: recorder, sync: sync, decode: decode, log: log, topics: topics, forget: func(int64) {}}
 }
 
 // OnUninstalled runs forget after a shop's uninstall is recorded, so this

@@ -97,3 +97,18 @@ func open(t testing.TB, rawURL string) *store.Store {
 	}
 	return s
 }
+
+// Reopenable makes a fresh database of the given kind and returns what
+// opens it: each call is a new Store on the same database (a process
+// restarted), closed when the test ends if the test has not closed it.
+func Reopenable(t testing.TB, kind string) func() *store.Store {
+	t.Helper()
+	u := "sqlite:" + filepath.Join(t.TempDir(), "orderdesk.db")
+	if kind == "postgres" {
+		u, _ = SchemaURL(t)
+	}
+	return func() *store.Store {
+		t.Helper()
+		return open(t, u)
+	}
+}
