@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -331,7 +329,6 @@ func (s *server) idempotent(c *gin.Context, id int64, body any, run func(ctx con
 		writeError(c, s.Log, err)
 		return
 	}
-	sum := sha256.Sum256([]byte(c.Request.Method + " " + c.Request.URL.Path + "\n" + string(raw)))
 	p := principal(c)
 	k := idempotency.Key{ShopID: p.Shop.ID, APIKeyID: p.KeyID, Key: key}
 	wait := s.ActionWait
@@ -339,7 +336,7 @@ func (s *server) idempotent(c *gin.Context, id int64, body any, run func(ctx con
 		wait = DefaultActionWait
 	}
 	call := orders.ActionCall{
-		Claim: orders.IdempotencyClaim{ShopID: k.ShopID, APIKeyID: k.APIKeyID, Key: k.Key, RequestHash: hex.EncodeToString(sum[:]),
+		Claim: orders.IdempotencyClaim{ShopID: k.ShopID, APIKeyID: k.APIKeyID, Key: k.Key, RequestHash: requestHash(c, raw),
 			ExpiresAt: time.Now().Add(idempotency.Retention)},
 		AgentID: agent, Request: raw, Wait: wait,
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/orderdesk/orderdesk/internal/events"
+	"github.com/orderdesk/orderdesk/internal/idempotency"
+	"github.com/orderdesk/orderdesk/internal/orders"
 )
 
 // EventService manages a shop's event endpoints and events
@@ -19,6 +21,7 @@ import (
 type EventService interface {
 	Endpoints(ctx context.Context, shopID int64) ([]events.Endpoint, error)
 	CreateEndpoint(ctx context.Context, shopID int64, in events.NewEndpoint) (events.Endpoint, error)
+	CreateEndpointOnce(ctx context.Context, shopID int64, in events.NewEndpoint, claim orders.IdempotencyClaim) (events.Endpoint, bool, error)
 	Endpoint(ctx context.Context, shopID int64, id string, attempts int) (events.EndpointView, error)
 	DeleteEndpoint(ctx context.Context, shopID int64, id string) error
 	EnableEndpoint(ctx context.Context, shopID int64, id string) (events.Endpoint, error)
@@ -173,24 +176,29 @@ func (s *server) listEventEndpoints(c *gin.Context) {
 // createEventEndpoint godoc
 //
 //	@Summary		Subscribe an endpoint to the shop's events
-//	@Description	Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+//	@Description	Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 //	@Tags			events
 //	@ID				createEventEndpoint
 //	@Accept			json
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
-//	@Param			body	body		EventEndpointRequest	true	"URL and event types"
-//	@Success		201		{object}	EventEndpointSecretResponse
-//	@Failure		400		{object}	Problem	"Malformed body or unknown field"
-//	@Failure		401		{object}	Problem
-//	@Failure		413		{object}	Problem				"Body over 1 MiB"
-//	@Failure		415		{object}	Problem				"Not application/json"
-//	@Failure		422		{object}	Problem				"URL refused (invalid_url) or unknown event type (invalid_event_type)"
-//	@Failure		429		{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
-//	@Failure		500		{object}	Problem				"Internal error (no details)"
-//	@Header			429		{integer}	Retry-After			"Seconds until the key may call again"
-//	@Header			all		{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
-//	@Header			401		{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
+//	@Param			Idempotency-Key	header		string					false	"Unique per intended endpoint (1 to 255 printable ASCII characters); a retry with it answers the endpoint the first request created"
+//	@Param			body			body		EventEndpointRequest	true	"URL and event types"
+//	@Success		201				{object}	EventEndpointSecretResponse
+//	@Failure		400				{object}	Problem	"Malformed body, unknown field, or an invalid Idempotency-Key (idempotency_key_required)"
+//	@Failure		401				{object}	Problem
+//	@Failure		404				{object}	Problem				"The endpoint this Idempotency-Key created was deleted since"
+//	@Failure		409				{object}	Problem				"idempotency_key_in_use: the first request with this key is still being recorded (not stored: retry)"
+//	@Failure		413				{object}	Problem				"Body over 1 MiB"
+//	@Failure		415				{object}	Problem				"Not application/json"
+//	@Failure		422				{object}	Problem				"URL refused (invalid_url), unknown event type (invalid_event_type), or idempotency_key_reused"
+//	@Failure		429				{object}	Problem				"The API key's rate limit; Retry-After says when to come back"
+//	@Failure		500				{object}	Problem				"Internal error (no details)"
+//	@Header			201				{boolean}	Idempotent-Replayed	"true: this Idempotency-Key created the endpoint before; nothing was created now"
+//	@Header			409				{integer}	Retry-After			"Seconds to wait before retrying"
+//	@Header			429				{integer}	Retry-After			"Seconds until the key may call again"
+//	@Header			all				{string}	X-Request-Id		"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+//	@Header			401				{string}	WWW-Authenticate	"The Bearer challenge: Bearer realm=orderdesk"
 //	@Router			/event-endpoints [post]
 func (s *server) createEventEndpoint(c *gin.Context) {
 	if !s.eventsEnabled(c) {
@@ -200,10 +208,34 @@ func (s *server) createEventEndpoint(c *gin.Context) {
 	if !decodeJSON(c, &req) {
 		return
 	}
-	ep, err := s.Events.CreateEndpoint(c.Request.Context(), principal(c).Shop.ID, events.NewEndpoint{URL: req.URL, Types: req.Types})
+	in := events.NewEndpoint{URL: req.URL, Types: req.Types}
+	p := principal(c)
+	if len(c.Request.Header.Values("Idempotency-Key")) == 0 {
+		ep, err := s.Events.CreateEndpoint(c.Request.Context(), p.Shop.ID, in)
+		if err != nil {
+			writeError(c, s.Log, err)
+			return
+		}
+		writeJSON(c, http.StatusCreated, EventEndpointSecretResponse{Endpoint: toEndpointResponse(ep), Secret: ep.Secrets[0]})
+		return
+	}
+	key, ok := idempotencyKey(c)
+	if !ok {
+		return
+	}
+	raw, err := json.Marshal(req)
 	if err != nil {
 		writeError(c, s.Log, err)
 		return
+	}
+	ep, created, err := s.Events.CreateEndpointOnce(c.Request.Context(), p.Shop.ID, in, orders.IdempotencyClaim{
+		ShopID: p.Shop.ID, APIKeyID: p.KeyID, Key: key, RequestHash: requestHash(c, raw), ExpiresAt: time.Now().Add(idempotency.Retention)})
+	if err != nil {
+		writeError(c, s.Log, err)
+		return
+	}
+	if !created {
+		c.Header("Idempotent-Replayed", "true")
 	}
 	writeJSON(c, http.StatusCreated, EventEndpointSecretResponse{Endpoint: toEndpointResponse(ep), Secret: ep.Secrets[0]})
 }

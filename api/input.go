@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,11 +64,9 @@ func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
 	// A header sent twice is refused, not read as its first value: the
 	// audit trail would name one agent of two, the action run under one
 	// key of two.
-	for _, h := range []struct{ name, code string }{{"X-Agent-Id", "agent_id_required"}, {"Idempotency-Key", "idempotency_key_required"}} {
-		if len(c.Request.Header.Values(h.name)) > 1 {
-			writeProblem(c, headerProblem(h.code, h.name, "send "+h.name+" once, with one value"))
-			return "", "", false
-		}
+	if len(c.Request.Header.Values("X-Agent-Id")) > 1 {
+		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "send X-Agent-Id once, with one value"))
+		return "", "", false
 	}
 	agent = strings.TrimSpace(c.GetHeader("X-Agent-Id"))
 	if agent == "" {
@@ -77,12 +77,31 @@ func actionHeaders(c *gin.Context) (agent, key string, ok bool) {
 		writeProblem(c, headerProblem("agent_id_required", "X-Agent-Id", "X-Agent-Id "+msg))
 		return "", "", false
 	}
-	key = c.GetHeader("Idempotency-Key")
+	key, ok = idempotencyKey(c)
+	return agent, key, ok
+}
+
+// idempotencyKey reads the request's one Idempotency-Key, or answers why
+// it cannot.
+func idempotencyKey(c *gin.Context) (string, bool) {
+	if len(c.Request.Header.Values("Idempotency-Key")) > 1 {
+		writeProblem(c, headerProblem("idempotency_key_required", "Idempotency-Key", "send Idempotency-Key once, with one value"))
+		return "", false
+	}
+	key := c.GetHeader("Idempotency-Key")
 	if !validKey(key) {
 		writeProblem(c, headerProblem("idempotency_key_required", "Idempotency-Key", "send an Idempotency-Key of 1 to 255 printable ASCII characters, unique per intended action"))
-		return "", "", false
+		return "", false
 	}
-	return agent, key, true
+	return key, true
+}
+
+// requestHash is what a key's request is compared by: the method, the
+// path and the body in canonical form (raw: the decoded body marshalled
+// again, so whitespace and key order do not matter).
+func requestHash(c *gin.Context, raw []byte) string {
+	sum := sha256.Sum256([]byte(c.Request.Method + " " + c.Request.URL.Path + "\n" + string(raw)))
+	return hex.EncodeToString(sum[:])
 }
 
 // validKey accepts 1 to 255 printable ASCII characters, not all spaces.

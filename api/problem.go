@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/idempotency"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/telemetry"
@@ -59,6 +60,9 @@ var errorMapping = []struct {
 	// Before ErrShopifyAuth, which it also matches: the cause is known.
 	{tenant.ErrShopUninstalled, http.StatusConflict, "shop_uninstalled", "The shop has uninstalled the app", true},
 	// The cause chain of a 404 says nothing the client can use.
+	// Before orders.ErrNotFound, which they wrap: the title names the kind.
+	{events.ErrEndpointNotFound, http.StatusNotFound, "not_found", "No such event endpoint in this shop", false},
+	{events.ErrEventNotFound, http.StatusNotFound, "not_found", "No such event in this shop", false},
 	{orders.ErrNotFound, http.StatusNotFound, "not_found", "No such order in this shop", false},
 	{orders.ErrRuleViolation, http.StatusConflict, "rule_violation", "Not allowed in the order's current state", true},
 	{orders.ErrActionInProgress, http.StatusConflict, "action_in_progress", "Another action is in progress on this order", true},

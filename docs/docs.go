@@ -252,7 +252,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.",
+                "description": "Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.",
                 "consumes": [
                     "application/json"
                 ],
@@ -266,6 +266,12 @@ const docTemplate = `{
                 "summary": "Subscribe an endpoint to the shop's events",
                 "operationId": "createEventEndpoint",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Unique per intended endpoint (1 to 255 printable ASCII characters); a retry with it answers the endpoint the first request created",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "description": "URL and event types",
                         "name": "body",
@@ -283,6 +289,10 @@ const docTemplate = `{
                             "$ref": "#/definitions/EventEndpointSecret"
                         },
                         "headers": {
+                            "Idempotent-Replayed": {
+                                "type": "boolean",
+                                "description": "true: this Idempotency-Key created the endpoint before; nothing was created now"
+                            },
                             "X-Request-Id": {
                                 "type": "string",
                                 "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
@@ -290,7 +300,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Malformed body or unknown field",
+                        "description": "Malformed body, unknown field, or an invalid Idempotency-Key (idempotency_key_required)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },
@@ -310,6 +320,34 @@ const docTemplate = `{
                             "WWW-Authenticate": {
                                 "type": "string",
                                 "description": "The Bearer challenge: Bearer realm=orderdesk"
+                            },
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "404": {
+                        "description": "The endpoint this Idempotency-Key created was deleted since",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "X-Request-Id": {
+                                "type": "string",
+                                "description": "The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
+                            }
+                        }
+                    },
+                    "409": {
+                        "description": "idempotency_key_in_use: the first request with this key is still being recorded (not stored: retry)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        },
+                        "headers": {
+                            "Retry-After": {
+                                "type": "integer",
+                                "description": "Seconds to wait before retrying"
                             },
                             "X-Request-Id": {
                                 "type": "string",
@@ -342,7 +380,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "URL refused (invalid_url) or unknown event type (invalid_event_type)",
+                        "description": "URL refused (invalid_url), unknown event type (invalid_event_type), or idempotency_key_reused",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         },

@@ -1923,6 +1923,12 @@ type GetTimelineParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// CreateEventEndpointParams defines parameters for CreateEventEndpoint.
+type CreateEventEndpointParams struct {
+	// IdempotencyKey Unique per intended endpoint (1 to 255 printable ASCII characters); a retry with it answers the endpoint the first request created
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
 	// Type Only this event type
@@ -2157,21 +2163,21 @@ type ClientInterface interface {
 
 	// CreateEventEndpointWithBody Subscribe an endpoint to the shop's events
 	//
-	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-	CreateEventEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateEventEndpointWithBody(ctx context.Context, params *CreateEventEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateEventEndpoint Subscribe an endpoint to the shop's events
 	//
-	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-	CreateEventEndpoint(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateEventEndpoint(ctx context.Context, params *CreateEventEndpointParams, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteEventEndpoint Unsubscribe an endpoint
 	//
@@ -2376,13 +2382,13 @@ func (c *Client) ListEventEndpoints(ctx context.Context, reqEditors ...RequestEd
 
 // CreateEventEndpointWithBody Subscribe an endpoint to the shop's events
 //
-// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-func (c *Client) CreateEventEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateEventEndpointRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateEventEndpointWithBody(ctx context.Context, params *CreateEventEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEventEndpointRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2395,13 +2401,13 @@ func (c *Client) CreateEventEndpointWithBody(ctx context.Context, contentType st
 
 // CreateEventEndpoint Subscribe an endpoint to the shop's events
 //
-// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-func (c *Client) CreateEventEndpoint(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateEventEndpointRequest(c.Server, body)
+func (c *Client) CreateEventEndpoint(ctx context.Context, params *CreateEventEndpointParams, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEventEndpointRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2899,18 +2905,18 @@ func NewListEventEndpointsRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateEventEndpointRequest calls the generic CreateEventEndpoint builder with application/json body
-func NewCreateEventEndpointRequest(server string, body CreateEventEndpointJSONRequestBody) (*http.Request, error) {
+func NewCreateEventEndpointRequest(server string, params *CreateEventEndpointParams, body CreateEventEndpointJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateEventEndpointRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateEventEndpointRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateEventEndpointRequestWithBody constructs an http.Request for the CreateEventEndpoint method, with any body, and a specified content type
-func NewCreateEventEndpointRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateEventEndpointRequestWithBody(server string, params *CreateEventEndpointParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2934,6 +2940,21 @@ func NewCreateEventEndpointRequestWithBody(server string, contentType string, bo
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4070,21 +4091,21 @@ type ClientWithResponsesInterface interface {
 
 	// CreateEventEndpointWithBodyWithResponse Subscribe an endpoint to the shop's events
 	//
-	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-	CreateEventEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
+	CreateEventEndpointWithBodyWithResponse(ctx context.Context, params *CreateEventEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
 
 	// CreateEventEndpointWithResponse Subscribe an endpoint to the shop's events
 	//
-	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+	// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-	CreateEventEndpointWithResponse(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
+	CreateEventEndpointWithResponse(ctx context.Context, params *CreateEventEndpointParams, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error)
 
 	// DeleteEventEndpointWithResponse Unsubscribe an endpoint
 	//
@@ -4527,7 +4548,8 @@ func (r ListEventEndpointsResponse) ContentType() string {
 
 // CreateEventEndpointResponse201Headers the declared response headers of an HTTP 201 response for CreateEventEndpoint
 type CreateEventEndpointResponse201Headers struct {
-	XRequestId *string
+	IdempotentReplayed *bool
+	XRequestId         *string
 }
 
 // CreateEventEndpointResponse400Headers the declared response headers of an HTTP 400 response for CreateEventEndpoint
@@ -4539,6 +4561,17 @@ type CreateEventEndpointResponse400Headers struct {
 type CreateEventEndpointResponse401Headers struct {
 	WWWAuthenticate *string
 	XRequestId      *string
+}
+
+// CreateEventEndpointResponse404Headers the declared response headers of an HTTP 404 response for CreateEventEndpoint
+type CreateEventEndpointResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateEventEndpointResponse409Headers the declared response headers of an HTTP 409 response for CreateEventEndpoint
+type CreateEventEndpointResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
 }
 
 // CreateEventEndpointResponse413Headers the declared response headers of an HTTP 413 response for CreateEventEndpoint
@@ -4576,6 +4609,10 @@ type CreateEventEndpointResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -4592,6 +4629,10 @@ type CreateEventEndpointResponse struct {
 	Headers400 *CreateEventEndpointResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateEventEndpointResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateEventEndpointResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateEventEndpointResponse409Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *CreateEventEndpointResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -4617,6 +4658,16 @@ func (r CreateEventEndpointResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r CreateEventEndpointResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateEventEndpointResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -7269,13 +7320,13 @@ func (c *ClientWithResponses) ListEventEndpointsWithResponse(ctx context.Context
 
 // CreateEventEndpointWithBodyWithResponse Subscribe an endpoint to the shop's events
 //
-// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-func (c *ClientWithResponses) CreateEventEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
-	rsp, err := c.CreateEventEndpointWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateEventEndpointWithBodyWithResponse(ctx context.Context, params *CreateEventEndpointParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
+	rsp, err := c.CreateEventEndpointWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7284,13 +7335,13 @@ func (c *ClientWithResponses) CreateEventEndpointWithBodyWithResponse(ctx contex
 
 // CreateEventEndpointWithResponse Subscribe an endpoint to the shop's events
 //
-// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+// Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /event-endpoints (the `CreateEventEndpoint` operationId).
-func (c *ClientWithResponses) CreateEventEndpointWithResponse(ctx context.Context, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
-	rsp, err := c.CreateEventEndpoint(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateEventEndpointWithResponse(ctx context.Context, params *CreateEventEndpointParams, body CreateEventEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEventEndpointResponse, error) {
+	rsp, err := c.CreateEventEndpoint(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7938,6 +7989,20 @@ func ParseCreateEventEndpointResponse(rsp *http.Response) (*CreateEventEndpointR
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7978,6 +8043,13 @@ func ParseCreateEventEndpointResponse(rsp *http.Response) (*CreateEventEndpointR
 	switch {
 	case rsp.StatusCode == 201:
 		var headers CreateEventEndpointResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value bool
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -8013,6 +8085,33 @@ func ParseCreateEventEndpointResponse(rsp *http.Response) (*CreateEventEndpointR
 			headers.XRequestId = &value
 		}
 		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateEventEndpointResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateEventEndpointResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateEventEndpointResponse413Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {

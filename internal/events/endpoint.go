@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -145,6 +146,10 @@ type Store interface {
 	RecordAttempts(ctx context.Context, rs []Result) error
 
 	CreateEndpoint(ctx context.Context, e Endpoint) error
+	// CreateEndpointOnce creates e under an Idempotency-Key claimed in the
+	// same transaction; a key that created an endpoint already returns
+	// that one (false). Errors: idempotency.ErrKeyReused, ErrInFlight.
+	CreateEndpointOnce(ctx context.Context, e Endpoint, claim orders.IdempotencyClaim) (Endpoint, bool, error)
 	ListEndpoints(ctx context.Context, shopID int64) ([]Endpoint, error)
 	ShopEndpoint(ctx context.Context, shopID int64, id string) (Endpoint, error)
 	DeleteEndpoint(ctx context.Context, shopID int64, id string) error
@@ -169,5 +174,10 @@ type Store interface {
 }
 
 // ErrNotFound is the domain's not-found: another shop's endpoint or event
-// is not found either.
-var ErrNotFound = orders.ErrNotFound
+// is not found either. ErrEndpointNotFound and ErrEventNotFound are it,
+// naming what was not found.
+var (
+	ErrNotFound         = orders.ErrNotFound
+	ErrEndpointNotFound = fmt.Errorf("no such event endpoint: %w", orders.ErrNotFound)
+	ErrEventNotFound    = fmt.Errorf("no such event: %w", orders.ErrNotFound)
+)

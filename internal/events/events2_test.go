@@ -145,5 +145,10 @@ func TestRedeliverKeepsTheRetryClock(t *testing.T) {
 		if took := got.DisabledAt.Sub(start); took > events.GiveUpAfter+10*time.Hour {
 			t.Errorf("disabled %s after the first failure: the redelivery on day 2 restarted the 3 days", took.Round(time.Minute))
 		}
+		// A redelivery names the disabled endpoint too: it receives the
+		// event once re-enabled.
+		if eps, err := svc.Redeliver(ctx, shopID, first[0].ID); err != nil || len(eps) != 1 || eps[0] != ep.ID {
+			t.Errorf("redeliver with the endpoint disabled: %v %v, want [%s]", eps, err, ep.ID)
+		}
 	})
 }

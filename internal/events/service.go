@@ -73,6 +73,29 @@ func (s *Service) checkEndpoint(ctx context.Context, in NewEndpoint) ([]string, 
 // CreateEndpoint validates and records a new endpoint of the shop with a
 // fresh secret; the secret is returned here and never shown again.
 func (s *Service) CreateEndpoint(ctx context.Context, shopID int64, in NewEndpoint) (Endpoint, error) {
+	ep, err := s.newEndpoint(ctx, shopID, in)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if err := s.st.CreateEndpoint(ctx, ep); err != nil {
+		return Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// CreateEndpointOnce is CreateEndpoint under an Idempotency-Key: a retry
+// after a lost answer (same key, same request) returns the endpoint the
+// first one created, with its signing secret, and false; nothing is
+// created again.
+func (s *Service) CreateEndpointOnce(ctx context.Context, shopID int64, in NewEndpoint, claim orders.IdempotencyClaim) (Endpoint, bool, error) {
+	ep, err := s.newEndpoint(ctx, shopID, in)
+	if err != nil {
+		return Endpoint{}, false, err
+	}
+	return s.st.CreateEndpointOnce(ctx, ep, claim)
+}
+
+func (s *Service) newEndpoint(ctx context.Context, shopID int64, in NewEndpoint) (Endpoint, error) {
 	types, err := s.checkEndpoint(ctx, in)
 	if err != nil {
 		return Endpoint{}, err
@@ -82,12 +105,8 @@ func (s *Service) CreateEndpoint(ctx context.Context, shopID int64, in NewEndpoi
 		return Endpoint{}, err
 	}
 	now := s.now().UTC()
-	ep := Endpoint{ID: "ep_" + uuid.Must(uuid.NewV7()).String(), ShopID: shopID, URL: in.URL, Types: types, Secrets: []string{secret},
-		Source: SourceAPI, State: EndpointEnabled, CreatedAt: now, UpdatedAt: now}
-	if err := s.st.CreateEndpoint(ctx, ep); err != nil {
-		return Endpoint{}, err
-	}
-	return ep, nil
+	return Endpoint{ID: "ep_" + uuid.Must(uuid.NewV7()).String(), ShopID: shopID, URL: in.URL, Types: types, Secrets: []string{secret},
+		Source: SourceAPI, State: EndpointEnabled, CreatedAt: now, UpdatedAt: now}, nil
 }
 
 // Bootstrap creates, or updates, the shop's endpoint of

@@ -207,18 +207,11 @@ func (o *Orders) submitAction(ctx context.Context, sub orders.Submission, enqueu
 	c := sub.Claim
 	now := sub.Action.CreatedAt.UTC()
 	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("api_key_id = ? AND key = ? AND expires_at < ?", c.APIKeyID, c.Key, now).Delete(&idempotencyRow{}).Error; err != nil {
-			return fmt.Errorf("expire key: %w", err)
+		got, err := readKey(tx, c, now)
+		if err != nil {
+			return err
 		}
-		var rows []idempotencyRow
-		if err := tx.Where("api_key_id = ? AND key = ?", c.APIKeyID, c.Key).Limit(1).Find(&rows).Error; err != nil {
-			return fmt.Errorf("read key: %w", err)
-		}
-		if len(rows) == 1 {
-			got := rows[0]
-			if got.RequestHash != c.RequestHash {
-				return idempotency.ErrKeyReused
-			}
+		if got != nil {
 			if got.ResponseStatus != nil {
 				out.Answer = &orders.StoredAnswer{Status: *got.ResponseStatus, Body: got.ResponseBody}
 			}
@@ -245,13 +238,8 @@ func (o *Orders) submitAction(ctx context.Context, sub orders.Submission, enqueu
 		if busy > 0 {
 			return orders.ErrActionInProgress
 		}
-		claim := idempotencyRow{ShopID: c.ShopID, APIKeyID: c.APIKeyID, Key: c.Key, RequestHash: c.RequestHash, ActionID: sub.Action.ID,
-			CreatedAt: now, ExpiresAt: c.ExpiresAt.UTC()}
-		if err := tx.Create(&claim).Error; err != nil {
-			if isUniqueViolation(err) {
-				return idempotency.ErrInFlight
-			}
-			return fmt.Errorf("claim key: %w", err)
+		if err := claimKey(tx, c, sub.Action.ID, now); err != nil {
+			return err
 		}
 		row, err := toActionRow(sub.Action)
 		if err != nil {
@@ -277,6 +265,41 @@ func (o *Orders) submitAction(ctx context.Context, sub orders.Submission, enqueu
 		return orders.Submitted{}, fmt.Errorf("submit action: %w", err)
 	}
 	return out, nil
+}
+
+// readKey forgets the key if it expired, and returns its record, or nil
+// when it has none; a record of another request (or shop) is
+// idempotency.ErrKeyReused.
+func readKey(tx *gorm.DB, c orders.IdempotencyClaim, now time.Time) (*idempotencyRow, error) {
+	if err := tx.Where("api_key_id = ? AND key = ? AND expires_at < ?", c.APIKeyID, c.Key, now).Delete(&idempotencyRow{}).Error; err != nil {
+		return nil, fmt.Errorf("expire key: %w", err)
+	}
+	var rows []idempotencyRow
+	if err := tx.Where("api_key_id = ? AND key = ?", c.APIKeyID, c.Key).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	if rows[0].RequestHash != c.RequestHash || rows[0].ShopID != c.ShopID {
+		return nil, idempotency.ErrKeyReused
+	}
+	return &rows[0], nil
+}
+
+// claimKey records the key for what it makes (an action, an endpoint),
+// in the caller's transaction; a concurrent request claiming it first is
+// idempotency.ErrInFlight.
+func claimKey(tx *gorm.DB, c orders.IdempotencyClaim, madeID string, now time.Time) error {
+	claim := idempotencyRow{ShopID: c.ShopID, APIKeyID: c.APIKeyID, Key: c.Key, RequestHash: c.RequestHash, ActionID: madeID,
+		CreatedAt: now, ExpiresAt: c.ExpiresAt.UTC()}
+	if err := tx.Create(&claim).Error; err != nil {
+		if isUniqueViolation(err) {
+			return idempotency.ErrInFlight
+		}
+		return fmt.Errorf("claim key: %w", err)
+	}
+	return nil
 }
 
 // isUniqueViolation recognises a unique-constraint failure on both databases.

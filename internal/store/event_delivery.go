@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/orderdesk/orderdesk/internal/events"
+	"github.com/orderdesk/orderdesk/internal/orders"
 )
 
 type endpointRow struct {
@@ -209,7 +210,7 @@ func (e *Events) endpoint(_ context.Context, q *gorm.DB, id string) (events.Endp
 	var row endpointRow
 	err := q.Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, events.ErrEndpointNotFound)
 	}
 	if err != nil {
 		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, err)
@@ -374,7 +375,7 @@ func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret stri
 		var row endpointRow
 		err := q.Take(&row).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+			return fmt.Errorf("endpoint %s: %w", id, events.ErrEndpointNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", id, err)
@@ -463,7 +464,7 @@ func (e *Events) DeleteEndpoint(ctx context.Context, shopID int64, id string) er
 		return fmt.Errorf("delete endpoint %s: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+		return fmt.Errorf("endpoint %s: %w", id, events.ErrEndpointNotFound)
 	}
 	return nil
 }
@@ -487,7 +488,7 @@ func (e *Events) EnableEndpoint(ctx context.Context, shopID int64, id string, no
 				return fmt.Errorf("endpoint %s: %w", id, err)
 			}
 			if n == 0 {
-				return fmt.Errorf("endpoint %s: %w", id, events.ErrNotFound)
+				return fmt.Errorf("endpoint %s: %w", id, events.ErrEndpointNotFound)
 			}
 			return nil
 		}
@@ -593,7 +594,8 @@ func (e *Events) ListEvents(ctx context.Context, shopID int64, f events.Filter) 
 }
 
 // Redeliver makes one of the shop's events pending again, due now, at
-// every endpoint that wants it; it returns the enabled ones. A delivery
+// every endpoint that wants it, and returns them all: an enabled one
+// receives it shortly, a disabled one once re-enabled. A delivery
 // still pending keeps its first failure and attempts (the 3-day window).
 func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, now time.Time) ([]string, error) {
 	var woken []string
@@ -601,7 +603,7 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 		var ev eventRow
 		err := tx.Where("shop_id = ? AND id = ? AND silent = ?", shopID, eventID, false).Take(&ev).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("event %s: %w", eventID, events.ErrNotFound)
+			return fmt.Errorf("event %s: %w", eventID, events.ErrEventNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("event %s: %w", eventID, err)
@@ -633,9 +635,7 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 			}).Create(&d).Error; err != nil {
 				return fmt.Errorf("redeliver to %s: %w", ep.ID, err)
 			}
-			if ep.State == events.EndpointEnabled {
-				woken = append(woken, ep.ID)
-			}
+			woken = append(woken, ep.ID)
 		}
 		return nil
 	})
@@ -643,4 +643,47 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 		return nil, err
 	}
 	return woken, nil
+}
+
+// CreateEndpointOnce records a new endpoint under an Idempotency-Key, in
+// one transaction with claiming the key (its action_id names the
+// endpoint): a crash leaves both or neither. A key that made an endpoint
+// already, with the same request, returns that endpoint as it is now (and
+// false); with another request, idempotency.ErrKeyReused. A concurrent
+// request with the key still claiming it gets idempotency.ErrInFlight.
+func (e *Events) CreateEndpointOnce(ctx context.Context, ep events.Endpoint, c orders.IdempotencyClaim) (events.Endpoint, bool, error) {
+	row, err := toEndpointRow(ep)
+	if err != nil {
+		return events.Endpoint{}, false, err
+	}
+	var existing string
+	err = e.s.retryBusy(ctx, func() error {
+		existing = ""
+		return e.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			now := ep.CreatedAt.UTC()
+			got, err := readKey(tx, c, now)
+			if err != nil {
+				return err
+			}
+			if got != nil {
+				existing = got.ActionID
+				return nil
+			}
+			if err := claimKey(tx, c, ep.ID, now); err != nil {
+				return err
+			}
+			if err := tx.Create(&row).Error; err != nil {
+				return fmt.Errorf("create endpoint: %w", err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return events.Endpoint{}, false, err
+	}
+	if existing != "" {
+		got, err := e.ShopEndpoint(ctx, ep.ShopID, existing)
+		return got, false, err
+	}
+	return ep, true, nil
 }

@@ -39,7 +39,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe an endpoint to the shop's events
-         * @description Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. No Idempotency-Key: a retried creation makes a second endpoint, which DELETE removes.
+         * @description Creates an endpoint and answers its whsec_ signing secret, shown this once. Every delivery is a POST of one event (the EventPayload schema) signed per Standard Webhooks (webhook-id = the event id, the same on every redelivery; webhook-timestamp; webhook-signature v1,…), retried with backoff for 3 days. The URL must be https (http only when ORDERDESK_ENV=development) and must not be a loopback, link-local or private address (unless ORDERDESK_EVENTS_ALLOW_PRIVATE=true); the address is checked again on every connection. With an Idempotency-Key (recommended; kept 24 hours per API key), a retry after a lost answer with the same key and body answers 201 again, marked Idempotent-Replayed: true, with the same endpoint as it is now and its newest secret, and creates nothing; the same key with another body is a 422 (idempotency_key_reused), and while the first request with it is still being recorded a 409 (idempotency_key_in_use). Without one, each request creates an endpoint.
          */
         post: operations["createEventEndpoint"];
         delete?: never;
@@ -1625,7 +1625,10 @@ export interface operations {
     createEventEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique per intended endpoint (1 to 255 printable ASCII characters); a retry with it answers the endpoint the first request created */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1639,6 +1642,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description true: this Idempotency-Key created the endpoint before; nothing was created now */
+                    "Idempotent-Replayed"?: boolean;
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1647,7 +1652,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventEndpointSecret"];
                 };
             };
-            /** @description Malformed body or unknown field */
+            /** @description Malformed body, unknown field, or an invalid Idempotency-Key (idempotency_key_required) */
             400: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
@@ -1663,6 +1668,30 @@ export interface operations {
                 headers: {
                     /** @description The Bearer challenge: Bearer realm=orderdesk */
                     "WWW-Authenticate"?: string;
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The endpoint this Idempotency-Key created was deleted since */
+            404: {
+                headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description idempotency_key_in_use: the first request with this key is still being recorded (not stored: retry) */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
@@ -1693,7 +1722,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description URL refused (invalid_url) or unknown event type (invalid_event_type) */
+            /** @description URL refused (invalid_url), unknown event type (invalid_event_type), or idempotency_key_reused */
             422: {
                 headers: {
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
