@@ -61,9 +61,16 @@ type core struct {
 // API key, when set), and builds the Shopify adapter and domain services.
 // tp, when set, traces the database and the Shopify calls.
 func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.TracerProvider) (*core, error) {
+	keyring, opener, err := openKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
 	storeOpts := []store.Option{store.WithPhoneRegion(cfg.PhoneRegion)}
 	if tp != nil {
 		storeOpts = append(storeOpts, store.WithTracing(tp))
+	}
+	if keyring != nil {
+		storeOpts = append(storeOpts, store.WithSecretSealer(keyring))
 	}
 	st, err := store.Open(ctx, cfg.DatabaseURL.Reveal(), storeOpts...)
 	if err != nil {
@@ -73,8 +80,7 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.
 		_ = st.Close()
 		return nil, err
 	}
-	keyring, opener, err := openKeyring(cfg)
-	if err != nil {
+	if err := sealEndpointSecrets(ctx, st, keyring, log); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -111,6 +117,25 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.
 	}
 	svc := orders.NewService(st.Orders(), sc, cfg.OrderTTL, log, orders.WithLeaseTTL(cfg.ActionLease))
 	return &core{store: st, tenants: tenants, keyring: keyring, shop: shop, shopify: sc, orders: svc, syncer: orders.NewSyncer(svc, st.Orders(), cfg.StaleAfter), tokens: tokens, metrics: reg}, nil
+}
+
+// sealEndpointSecrets seals the event endpoints' signing secrets still
+// stored in clear (from before they were sealed) under the keyring, like
+// shop tokens. Without ORDERDESK_ENCRYPTION_KEY, as tokens cannot be
+// stored at all, secrets are stored as they are: said once, at start-up.
+func sealEndpointSecrets(ctx context.Context, st *store.Store, keyring *secrets.Keyring, log *slog.Logger) error {
+	if keyring == nil {
+		log.Warn("ORDERDESK_ENCRYPTION_KEY is not set: event endpoints' signing secrets are stored unencrypted")
+		return nil
+	}
+	n, err := st.SealClearSecrets(ctx, keyring)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("sealed event endpoints' signing secrets stored in clear", "endpoints", n, "key_id", keyring.Current())
+	}
+	return nil
 }
 
 // newApp is the core plus webhooks, background jobs and the HTTP handler,

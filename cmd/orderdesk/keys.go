@@ -19,7 +19,7 @@ func keysCmd() command {
 			{"create", "create an API key for a shop (printed once)", keysCreate},
 			{"list", "list API keys (prefix, shop, name, created, last used, revoked; never the secret)", keysList},
 			{"revoke", "revoke an API key by id or prefix", keysRevoke},
-			{"rotate-encryption", "re-encrypt every stored token under the current ORDERDESK_ENCRYPTION_KEY key", keysRotate},
+			{"rotate-encryption", "re-encrypt every stored token and event signing secret under the current ORDERDESK_ENCRYPTION_KEY key", keysRotate},
 		})}
 }
 
@@ -103,7 +103,7 @@ func keysRevoke(ctx context.Context, args []string, env map[string]string, stdou
 }
 
 func keysRotate(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
-	fs := newFlags("keys rotate-encryption", "Re-encrypt every stored secret (shop access tokens) under the first key of ORDERDESK_ENCRYPTION_KEY. "+
+	fs := newFlags("keys rotate-encryption", "Re-encrypt every stored secret (shop access tokens, event endpoints' signing secrets; ones still in clear are sealed) under the first key of ORDERDESK_ENCRYPTION_KEY. "+
 		"Rotate in three steps: put the new key first and keep the old ones after it on every replica; run this; then drop the old keys.", adminEnvHelp, stderr)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -120,7 +120,12 @@ func keysRotate(ctx context.Context, args []string, env map[string]string, stdou
 	if keyring == nil {
 		return &config.Error{Var: "ORDERDESK_ENCRYPTION_KEY", Msg: "required by keys rotate-encryption: the new key first, then the old ones"}
 	}
+	clear, err := st.SealClearSecrets(ctx, keyring)
+	if err != nil {
+		return fmt.Errorf("keys rotate-encryption: %w", err)
+	}
 	n, err := st.ResealAll(ctx, keyring.CurrentPrefix(), keyring.Reseal)
+	n += clear
 	if err != nil {
 		return fmt.Errorf("keys rotate-encryption: %d re-encrypted before: %w", n, err)
 	}

@@ -57,6 +57,26 @@ func (r endpointRow) toDomain() (events.Endpoint, error) {
 	return e, nil
 }
 
+// toRow is an endpoint's row, its secrets sealed.
+func (e *Events) toRow(ep events.Endpoint) (endpointRow, error) {
+	row, err := toEndpointRow(ep)
+	if err != nil {
+		return endpointRow{}, err
+	}
+	row.Secrets, err = e.sealSecrets(row.ID, row.Secrets)
+	return row, err
+}
+
+// toDomain is an endpoint from its row, its secrets opened.
+func (e *Events) toDomain(r endpointRow) (events.Endpoint, error) {
+	list, err := e.openSecrets(r.ID, r.Secrets)
+	if err != nil {
+		return events.Endpoint{}, err
+	}
+	r.Secrets = list
+	return r.toDomain()
+}
+
 func orEmpty(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -149,7 +169,7 @@ func (e *Events) DispatchEvents(ctx context.Context, now time.Time, limit int) (
 			}
 			byShop := map[int64][]events.Endpoint{}
 			for _, r := range eps {
-				ep, err := r.toDomain()
+				ep, err := e.toDomain(r)
 				if err != nil {
 					return err
 				}
@@ -215,7 +235,7 @@ func (e *Events) endpoint(_ context.Context, q *gorm.DB, id string) (events.Endp
 	if err != nil {
 		return events.Endpoint{}, fmt.Errorf("endpoint %s: %w", id, err)
 	}
-	return row.toDomain()
+	return e.toDomain(row)
 }
 
 // ClaimDeliveries takes the endpoint's deliveries due by now, each the
@@ -380,7 +400,7 @@ func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret stri
 		if err != nil {
 			return fmt.Errorf("endpoint %s: %w", id, err)
 		}
-		ep, err := row.toDomain()
+		ep, err := e.toDomain(row)
 		if err != nil {
 			return err
 		}
@@ -391,12 +411,16 @@ func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret stri
 		keep := []string{secret}
 		older := ep.SigningSecrets(now)
 		keep = append(keep, older[:min(len(older), events.MaxSigningSecrets-1)]...)
-		enc, err := json.Marshal(keep)
+		list, err := json.Marshal(keep)
 		if err != nil {
 			return fmt.Errorf("encode endpoint secrets: %w", err)
 		}
+		enc, err := e.sealSecrets(id, string(list))
+		if err != nil {
+			return err
+		}
 		return tx.Model(&endpointRow{}).Where("shop_id = ? AND id = ?", shopID, id).Updates(map[string]any{
-			"secrets": string(enc), "secrets_retire_at": retireAt.UTC(), "updated_at": now.UTC(),
+			"secrets": enc, "secrets_retire_at": retireAt.UTC(), "updated_at": now.UTC(),
 		}).Error
 	})
 	if err != nil {
@@ -407,7 +431,7 @@ func (e *Events) RotateSecret(ctx context.Context, shopID int64, id, secret stri
 
 // CreateEndpoint records a new endpoint.
 func (e *Events) CreateEndpoint(ctx context.Context, ep events.Endpoint) error {
-	row, err := toEndpointRow(ep)
+	row, err := e.toRow(ep)
 	if err != nil {
 		return err
 	}
@@ -419,7 +443,7 @@ func (e *Events) CreateEndpoint(ctx context.Context, ep events.Endpoint) error {
 
 // UpdateEndpointConfig saves an endpoint's URL, types and secrets.
 func (e *Events) UpdateEndpointConfig(ctx context.Context, ep events.Endpoint) error {
-	row, err := toEndpointRow(ep)
+	row, err := e.toRow(ep)
 	if err != nil {
 		return err
 	}
@@ -439,7 +463,7 @@ func (e *Events) ListEndpoints(ctx context.Context, shopID int64) ([]events.Endp
 	}
 	out := make([]events.Endpoint, 0, len(rows))
 	for _, r := range rows {
-		ep, err := r.toDomain()
+		ep, err := e.toDomain(r)
 		if err != nil {
 			return nil, err
 		}
@@ -613,7 +637,7 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 			return fmt.Errorf("endpoints: %w", err)
 		}
 		for _, r := range eps {
-			ep, err := r.toDomain()
+			ep, err := e.toDomain(r)
 			if err != nil {
 				return err
 			}
@@ -652,7 +676,7 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 // false); with another request, idempotency.ErrKeyReused. A concurrent
 // request with the key still claiming it gets idempotency.ErrInFlight.
 func (e *Events) CreateEndpointOnce(ctx context.Context, ep events.Endpoint, c orders.IdempotencyClaim) (events.Endpoint, bool, error) {
-	row, err := toEndpointRow(ep)
+	row, err := e.toRow(ep)
 	if err != nil {
 		return events.Endpoint{}, false, err
 	}

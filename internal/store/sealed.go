@@ -19,9 +19,12 @@ type sealedColumn struct {
 
 // sealedColumns is every place orderdesk keeps sealed values: `orderdesk
 // keys rotate-encryption` walks them all. A new kind of secret at rest
-// (e.g. an outbound webhook's signing secret) adds its column here.
+// adds its column here.
 var sealedColumns = []sealedColumn{
 	{table: "shops", column: "access_token", key: "id", bind: "domain", context: tenant.TokenContext},
+	// Sealed as one value (the JSON list); SealClearSecrets seals the ones
+	// still in clear first.
+	{table: "event_endpoints", column: "secrets", key: "id", bind: "id", context: EndpointSecretsContext},
 }
 
 // Reseal is how a value moves to the current key (secrets.Keyring.Reseal).

@@ -47,6 +47,8 @@ type Store struct {
 	// a country code (ORDERDESK_PHONE_REGION).
 	phoneRegion string
 	tracing     trace.TracerProvider
+	// sealer seals event endpoints' signing secrets; nil: no key.
+	sealer SecretSealer
 }
 
 // Option adjusts a Store at Open.
@@ -83,7 +85,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.phoneRegion, s.tracing = want.phoneRegion, want.tracing
+	s.phoneRegion, s.tracing, s.sealer = want.phoneRegion, want.tracing, want.sealer
 	return s, nil
 }
 
