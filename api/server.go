@@ -96,10 +96,6 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 		d.PhoneRegion = orders.DefaultPhoneRegion
 	}
 	s := &server{Deps: d, metrics: m}
-	openapi, err := newOpenAPIHandler()
-	if err != nil {
-		return nil, err
-	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -123,7 +119,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	r.GET("/healthz", query(), s.healthz)
 	r.GET("/readyz", query(), s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
-	r.GET("/openapi.json", query(), openapi)
+	r.GET("/openapi.json", query(), s.openAPI)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/docs/index.html") })
 	r.GET("/docs/*any", query(), swaggerUI())
 	r.POST("/webhooks/shopify", query(), s.shopifyWebhook)      // authenticated by HMAC, not an API key
