@@ -185,6 +185,12 @@ func run(ctx context.Context, args []string) error {
 	if r.refFresh, err = view("http://" + refAddr); err != nil {
 		return err
 	}
+	// Loading takes minutes on a busy machine, longer than the 2m TTL: the
+	// first copies loaded would be stale by now and the "fresh" run would
+	// measure background refreshes. Fresh means read within the TTL.
+	if err := exec1(ctx, dbURL, "UPDATE orders SET synced_at = now()"); err != nil {
+		return err
+	}
 	calls0 := shopifyCalls(sb)
 	if r.odFresh, err = view("http://" + odAddr); err != nil {
 		return err
@@ -206,6 +212,15 @@ func run(ctx context.Context, args []string) error {
 	list := func(base string) (wrkResult, error) {
 		return runWrk(dir, base, c.conns, c.duration, listScript(shopifysandbox.Bob.Id, auth))
 	}
+	// Bob has every generated order: his first list reads them all from
+	// Shopify (a contact never read waits on Shopify once). That read is
+	// timed on its own, not inside wrk's 2 s request timeout.
+	listStart := time.Now()
+	if err := firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id); err != nil {
+		logf("first list: %v", err)
+	}
+	r.firstList = time.Since(listStart)
+	logf("first list of the customer (read-through): %s", r.firstList)
 	// A failed list run is reported as 0 rather than ending the bench.
 	if r.refList, err = list("http://" + refAddr); err != nil {
 		logf("reference list: %v", err)
@@ -433,6 +448,25 @@ type wrkResult struct {
 	non2xx   int
 }
 
+// firstList makes the customer's first list request and waits for its answer.
+func firstList(base, auth string, customer uint64) error {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/orders?customer_id=%d&limit=20", base, customer), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", auth)
+	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("first list: %s", resp.Status)
+	}
+	return nil
+}
+
 func viewScript(idFile, auth string) string {
 	return fmt.Sprintf(`local ids = {}
 for line in io.lines(%q) do ids[#ids+1] = line end
@@ -582,6 +616,7 @@ type results struct {
 	idleRSS, refRSS, afterRSS  float64
 	refFresh, odFresh, odStale wrkResult
 	refList, odList            wrkResult
+	firstList                  time.Duration
 	freshCalls, staleCalls     int
 	pgbench                    float64
 	odIngest                   wrkResult
@@ -621,11 +656,13 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "| `GET /orders/{id}`, copies older than the TTL | — | %.0f req/s, p99 %s | %.2f× the fresh view | ≥ 0.9×: %s |\n",
 		r.odStale.rps, ms(r.odStale.p99), sr, met(sr >= 0.9))
 	lr := r.odList.rps / r.refList.rps
-	fmt.Fprintf(&b, "| `GET /orders?customer_id=…&limit=20` | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
-		r.refList.rps, ms(r.refList.p99), r.odList.rps, ms(r.odList.p99), lr)
-	fc, sc := per1000(r.freshCalls, r.odFresh.requests), per1000(r.staleCalls, r.odStale.requests)
-	fmt.Fprintf(&b, "| Shopify calls per 1,000 views | — | fresh: %.2f (%d in %d views); stale: %.2f (%d in %d views, the background refreshes within the 1/s budget) | | 0: %s |\n",
-		fc, r.freshCalls, r.odFresh.requests, sc, r.staleCalls, r.odStale.requests, met(r.freshCalls == 0))
+	fmt.Fprintf(&b, "| `GET /orders?customer_id=…&limit=20` (after the customer's first list, a read-through of %d orders that took %s) | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
+		r.n, r.firstList.Round(100*time.Millisecond), r.refList.rps, ms(r.refList.p99), r.odList.rps, ms(r.odList.p99), lr)
+	fc := per1000(r.freshCalls, r.odFresh.requests)
+	fmt.Fprintf(&b, "| Shopify calls per 1,000 repeat views (copies within the TTL) | — | %.2f (%d in %d views) | | 0: %s |\n",
+		fc, r.freshCalls, r.odFresh.requests, met(r.freshCalls == 0))
+	fmt.Fprintf(&b, "| Shopify calls while viewing copies older than the TTL | — | %d in %d views: background refreshes, at most 1 a second per shop (the budget), none waited on | | |\n",
+		r.staleCalls, r.odStale.requests)
 	ir := r.odIngest.rps / r.pgbench
 	fmt.Fprintf(&b, "| webhook ingest vs one INSERT per commit | %.0f/s (pgbench) | %.0f/s (%d non-2xx) | %.2f× | ≥ 0.5×: %s |\n",
 		r.pgbench, r.odIngest.rps, r.odIngest.non2xx, ir, met(ir >= 0.5 && r.odIngest.non2xx == 0))
