@@ -69,11 +69,12 @@ func WithParallel(n int) DelivererOption {
 // sends at once, so a round lasts at most one timeout (the client's
 // timeout covers the whole answer) and is recorded before the next is
 // claimed. A claimed delivery whose sender died is due again after a
-// lease of twice the timeout plus 30 s: a round, and its recording, always
-// end within it, whatever the timeout.
+// lease of twice the timeout plus recordTimeout: a round (one timeout) and
+// its recording (at most recordTimeout) always end within it, whatever the
+// timeout, and a sender killed mid-round holds its deliveries no longer.
 func NewDeliverer(st Store, client *http.Client, timeout time.Duration, log *slog.Logger, opts ...DelivererOption) *Deliverer {
 	d := &Deliverer{store: st, client: client, log: log, now: time.Now, parallel: 32, timeout: timeout,
-		lease: 2*timeout + 30*time.Second, budget: 30 * time.Second}
+		lease: 2*timeout + recordTimeout, budget: 30 * time.Second}
 	for _, o := range opts {
 		o(d)
 	}
