@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,4 +149,59 @@ func sustained(ctx context.Context, base, dbURL string, sb *shopifysandbox.Sandb
 		}
 	}
 	return r, rows.Err()
+}
+
+// ingestRows runs the ingest rows: webhook ingest beside pgbench's one
+// INSERT per commit, the drain of that burst, and the apply lag under a
+// sustained rate.
+func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shopifysandbox.Sandbox, ids []int64, now time.Time, r *results) error {
+	// Webhook ingest: signed orders/updated of distinct orders, distinct ids.
+	hookFile := filepath.Join(dir, "hooks")
+	body, err := writeHooks(hookFile, sb, ids, 60000, now)
+	if err != nil {
+		return err
+	}
+	if r.pgbench, err = runPgbench(ctx, dir, dbURL, body, c.hookConns, c.duration); err != nil {
+		return err
+	}
+	ingestStart := time.Now()
+	if r.odIngest, err = runWrk(dir, base, c.hookConns, c.duration, hookScript(hookFile)); err != nil {
+		return err
+	}
+	logf("ingest: pgbench %.0f/s, orderdesk %.0f/s (%d non-2xx)", r.pgbench, r.odIngest.rps, r.odIngest.non2xx)
+	r.burstDrain = drain(ctx, dbURL, ingestStart, 3*time.Minute)
+	logf("burst applied in %s after it ended", r.burstDrain)
+
+	// Apply lag under a sustained rate.
+	if r.lag, err = sustained(ctx, base, dbURL, sb, ids, c.rate, c.sustain, now); err != nil {
+		return err
+	}
+	logf("sustained %d/s: sent %d, applied %d, lag p50 %.3fs p99 %.3fs", c.rate, r.lag.sent, r.lag.applied, r.lag.p50, r.lag.p99)
+	return nil
+}
+
+// onlyIngest is -rows ingest: the ingest rows alone, printed.
+func onlyIngest(ctx context.Context, c config, dir, dbURL, base string, sb *shopifysandbox.Sandbox, ids []int64, now time.Time, r *results) error {
+	if err := ingestRows(ctx, c, dir, dbURL, base, sb, ids, now, r); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n", machine())
+	r.ingestRows(&b)
+	fmt.Println(b.String())
+	return nil
+}
+
+// ingestRows writes the ingest rows of the results table.
+func (r results) ingestRows(b *strings.Builder) {
+	ir := r.odIngest.rps / r.pgbench
+	fmt.Fprintf(b, "| webhook ingest vs one INSERT per commit | %.0f/s (pgbench) | %.0f/s (%d non-2xx) | %.2f× | ≥ 0.5×: %s |\n",
+		r.pgbench, r.odIngest.rps, r.odIngest.non2xx, ir, met(ir >= 0.5 && r.odIngest.non2xx == 0))
+	drained := "all applied " + r.burstDrain.Round(100*time.Millisecond).String() + " after the burst ended"
+	if r.burstDrain < 0 {
+		drained = "**still queued** " + (-r.burstDrain).Round(time.Second).String() + " after the burst ended"
+	}
+	fmt.Fprintf(b, "| applying that burst (batches of pending deliveries) | — | %s | | |\n", drained)
+	fmt.Fprintf(b, "| apply lag at a sustained %d deliveries/s for %d s (delivery recorded → copy stored) | — | p50 %.3f s, p99 %.3f s, max %.3f s; %d sent, %d applied, %d refused/failed, %d orders behind their newest delivery | | p99 < 1 s, nothing lost: %s |\n",
+		r.rate, r.lag.sent/max(r.rate, 1), r.lag.p50, r.lag.p99, r.lag.max, r.lag.sent, r.lag.applied, r.lag.failed, r.lag.behind, met(r.lag.p99 < 1 && r.lag.applied == r.lag.sent && r.lag.behind == 0))
 }

@@ -80,6 +80,7 @@ type config struct {
 	rate      int
 	sustain   time.Duration
 	out       string
+	rows      string
 }
 
 func run(ctx context.Context, args []string) error {
@@ -94,6 +95,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.rate, "rate", 500, "sustained webhook deliveries per second for the apply-lag run")
 	fs.DurationVar(&c.sustain, "sustain", 20*time.Second, "length of the sustained run")
 	fs.StringVar(&c.out, "out", "docs/benchmarks.md", "results file")
+	fs.StringVar(&c.rows, "rows", "all", "all, or ingest: only webhook ingest, its burst's drain and the sustained apply lag (printed; -out is not written)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -175,6 +177,9 @@ func run(ctx context.Context, args []string) error {
 	r.idleRSS = rssMB(serve.Process.Pid)
 	r.refRSS = rssMB(ref.Process.Pid)
 	logf("idle RSS: serve %.1f MB, reference %.1f MB", r.idleRSS, r.refRSS)
+	if c.rows == "ingest" {
+		return onlyIngest(ctx, c, dir, dbURL, "http://"+odAddr, sb, ids, now, &r)
+	}
 
 	auth := "Bearer " + benchKey
 	view := func(base string) (wrkResult, error) {
@@ -231,28 +236,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	logf("list: reference %.0f/s, orderdesk %.0f/s", r.refList.rps, r.odList.rps)
 
-	// Webhook ingest: signed orders/updated of distinct orders, distinct ids.
-	hookFile := filepath.Join(dir, "hooks")
-	body, err := writeHooks(hookFile, sb, ids, 60000, now)
-	if err != nil {
+	if err := ingestRows(ctx, c, dir, dbURL, "http://"+odAddr, sb, ids, now, &r); err != nil {
 		return err
 	}
-	if r.pgbench, err = runPgbench(ctx, dir, dbURL, body, c.hookConns, c.duration); err != nil {
-		return err
-	}
-	ingestStart := time.Now()
-	if r.odIngest, err = runWrk(dir, "http://"+odAddr, c.hookConns, c.duration, hookScript(hookFile)); err != nil {
-		return err
-	}
-	logf("ingest: pgbench %.0f/s, orderdesk %.0f/s (%d non-2xx)", r.pgbench, r.odIngest.rps, r.odIngest.non2xx)
-	r.burstDrain = drain(ctx, dbURL, ingestStart, 3*time.Minute)
-	logf("burst applied in %s after it ended", r.burstDrain)
-
-	// Apply lag under a sustained rate.
-	if r.lag, err = sustained(ctx, "http://"+odAddr, dbURL, sb, ids, c.rate, c.sustain, now); err != nil {
-		return err
-	}
-	logf("sustained %d/s: sent %d, applied %d, lag p50 %.3fs p99 %.3fs", c.rate, r.lag.sent, r.lag.applied, r.lag.p50, r.lag.p99)
 	time.Sleep(5 * time.Second)
 	r.afterRSS = rssMB(serve.Process.Pid)
 
@@ -664,16 +650,7 @@ func (r results) table() string {
 		fc, r.freshCalls, r.odFresh.requests, met(r.freshCalls == 0))
 	fmt.Fprintf(&b, "| Shopify calls while viewing copies older than the TTL | — | %d in %d views: background refreshes, at most 1 a second per shop (the budget), none waited on | | |\n",
 		r.staleCalls, r.odStale.requests)
-	ir := r.odIngest.rps / r.pgbench
-	fmt.Fprintf(&b, "| webhook ingest vs one INSERT per commit | %.0f/s (pgbench) | %.0f/s (%d non-2xx) | %.2f× | ≥ 0.5×: %s |\n",
-		r.pgbench, r.odIngest.rps, r.odIngest.non2xx, ir, met(ir >= 0.5 && r.odIngest.non2xx == 0))
-	drained := "all applied " + r.burstDrain.Round(100*time.Millisecond).String() + " after the burst ended"
-	if r.burstDrain < 0 {
-		drained = "**still queued** " + (-r.burstDrain).Round(time.Second).String() + " after the burst ended"
-	}
-	fmt.Fprintf(&b, "| applying that burst (batches of pending deliveries) | — | %s | | |\n", drained)
-	fmt.Fprintf(&b, "| apply lag at a sustained %d deliveries/s for %d s (delivery recorded → copy stored) | — | p50 %.3f s, p99 %.3f s, max %.3f s; %d sent, %d applied, %d refused/failed, %d orders behind their newest delivery | | p99 < 1 s, nothing lost: %s |\n",
-		r.rate, r.lag.sent/max(r.rate, 1), r.lag.p50, r.lag.p99, r.lag.max, r.lag.sent, r.lag.applied, r.lag.failed, r.lag.behind, met(r.lag.p99 < 1 && r.lag.applied == r.lag.sent && r.lag.behind == 0))
+	r.ingestRows(&b)
 	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
 		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
 	if n := r.refFresh.non2xx + r.odFresh.non2xx + r.odStale.non2xx + r.refList.non2xx + r.odList.non2xx; n > 0 {

@@ -68,6 +68,9 @@ func (s *Service) ApplyWebhook(ctx context.Context, j Job) error {
 		return s.sync.RedactCustomer(ctx, shop, ref.Customer.ID, ref.OrdersToRedact)
 	case "shop/redact":
 		forgotten, err := s.sync.ForgetShop(ctx, shop)
+		if forgotten {
+			s.shopCache.drop(shop.ID)
+		}
 		switch {
 		case err != nil:
 			return err
@@ -141,6 +144,7 @@ func (s *Service) uninstalled(ctx context.Context, shop tenant.Shop, j Job, payl
 		return nil
 	}
 	s.forget(shop.ID)
+	s.shopCache.drop(shop.ID)
 	s.log.InfoContext(ctx, "the shop uninstalled the app: token dropped, data kept until shop/redact", "shop_id", shop.ID)
 	return nil
 }

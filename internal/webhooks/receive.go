@@ -38,7 +38,7 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 	if !shopDomainRe.MatchString(h.ShopDomain) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownShop, h.ShopDomain)
 	}
-	shop, err := s.shops.ShopByDomain(ctx, h.ShopDomain)
+	shop, err := s.shopCache.get(ctx, h.ShopDomain, s.shops.ShopByDomain)
 	if errors.Is(err, tenant.ErrNotFound) {
 		return "", fmt.Errorf("%w: %s", ErrUnknownShop, h.ShopDomain)
 	}

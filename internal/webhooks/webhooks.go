@@ -176,6 +176,8 @@ type Service struct {
 	forget func(shopID int64)
 	// installations confirms an app/uninstalled before it is applied.
 	installations Installations
+	// shopCache remembers deliveries' shops by domain (see shopcache.go).
+	shopCache *shopCache
 }
 
 // NewService wires a Service. secret is the app's API secret; decode turns
@@ -185,7 +187,7 @@ func NewService(secret []byte, shops Shops, recorder Recorder, sync OrderSync, d
 	for _, t := range Topics {
 		topics[t] = true
 	}
-	return &Service{secret: secret, shops: shops, recorder: recorder, sync: sync, decode: decode, log: log, topics: topics, forget: func(int64) {}}
+	return &Service{secret: secret, shops: shops, recorder: recorder, sync: sync, decode: decode, log: log, topics: topics, forget: func(int64) {}, shopCache: newShopCache(shopCacheTTL, shopCacheMax)}
 }
 
 // OnUninstalled runs forget after a shop's uninstall is recorded, so this
