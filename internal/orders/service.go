@@ -433,11 +433,16 @@ func (s *Service) saveHistory(ctx context.Context, shopID int64, list ...Order) 
 }
 
 func (s *Service) saveAs(ctx context.Context, shopID int64, history bool, list []Order) error {
+	return s.store.SaveOrders(ctx, shopID, list, timelineOf(list), history)
+}
+
+// timelineOf is the timeline the orders' facts tell.
+func timelineOf(list []Order) []TimelineEvent {
 	var events []TimelineEvent
 	for _, o := range list {
 		events = append(events, TimelineFor(o)...)
 	}
-	return s.store.SaveOrders(ctx, shopID, list, events, history)
+	return events
 }
 
 func (s *Service) fresh(syncedAt time.Time) bool {

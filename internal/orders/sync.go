@@ -23,6 +23,9 @@ type SyncStore interface {
 	// SyncRun and SaveSyncRun keep a backfill's progress.
 	SyncRun(ctx context.Context, shopID int64) (SyncRun, bool, error)
 	SaveSyncRun(ctx context.Context, shopID int64, run SyncRun) error
+	// SaveSyncBatch stores a backfill's batch as history (SaveOrders with
+	// history set) and the run's progress after it in one transaction.
+	SaveSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent, run SyncRun) error
 }
 
 // ShopOrder names an order of a shop.
@@ -242,18 +245,18 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	}
 	start := s.now()
 	err = exp.ReadExport(ctx, shop, run.Checkpoint, exportBatch, func(b ExportBatch) error {
-		// Saved even when ctx is done: what was read is kept with its checkpoint.
-		if err := s.saveHistory(context.WithoutCancel(ctx), shop.ID, buildAll(b.Orders, s.now().UTC())...); err != nil {
+		// Saved even when ctx is done: what was read is kept with its
+		// checkpoint, in one transaction, so a crash cannot keep the
+		// batch without its checkpoint (and re-save it on resume).
+		next := run
+		next.Orders, next.Pages, next.Checkpoint = p.Orders+len(b.Orders), p.Pages+1, b.Checkpoint
+		if err := s.saveSyncBatch(context.WithoutCancel(ctx), shop.ID, b.Orders, next); err != nil {
 			return err
 		}
-		p.Orders += len(b.Orders)
+		run = next
+		p.Orders, p.Pages = run.Orders, run.Pages
 		p.Fetched += len(b.Orders)
 		p.Objects, p.Total, p.Elapsed = b.Objects, b.Total, s.now().Sub(start)
-		p.Pages++
-		run.Orders, run.Pages, run.Checkpoint = p.Orders, p.Pages, b.Checkpoint
-		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
-			return err
-		}
 		if progress != nil {
 			progress(p)
 		}
@@ -311,17 +314,15 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		if err != nil {
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
-		if err := s.saveHistory(ctx, shop.ID, buildAll(page.Orders, s.now().UTC())...); err != nil {
+		next := run
+		next.Pages, next.Orders, next.PageInfo, next.Finished = p.Pages+1, p.Orders+len(page.Orders), page.NextPageInfo, page.NextPageInfo == ""
+		if err := s.saveSyncBatch(context.WithoutCancel(ctx), shop.ID, page.Orders, next); err != nil {
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
-		p.Pages++
-		p.Orders += len(page.Orders)
+		run = next
+		p.Pages, p.Orders = run.Pages, run.Orders
 		p.Fetched += len(page.Orders)
 		p.Elapsed = s.now().Sub(start)
-		run.Pages, run.Orders, run.PageInfo, run.Finished = p.Pages, p.Orders, page.NextPageInfo, page.NextPageInfo == ""
-		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
-			return p, err
-		}
 		if progress != nil {
 			progress(p)
 		}
@@ -333,4 +334,11 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		}
 		req = PageRequest{PageInfo: page.NextPageInfo, Limit: req.Limit}
 	}
+}
+
+// saveSyncBatch builds a backfill's batch and saves it as history with the
+// run's progress after it, in one transaction.
+func (s *Syncer) saveSyncBatch(ctx context.Context, shopID int64, srcs []ShopifyOrder, run SyncRun) error {
+	list := buildAll(srcs, s.now().UTC())
+	return s.sync.SaveSyncBatch(ctx, shopID, list, timelineOf(list), run)
 }

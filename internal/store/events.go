@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -72,49 +74,28 @@ func (s *Store) within(tx *gorm.DB) *Store {
 // read): an order seen for the first time then gets its facts recorded
 // silently, so the CRM is not sent years of old orders as news.
 func (o *Orders) SaveOrders(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, history bool) error {
-	if len(list) == 0 {
+	return o.saveOrders(ctx, shopID, list, timeline, history, nil)
+}
+
+// saveOrders is SaveOrders; also, when set, writes more in the same
+// transaction (a backfill's checkpoint), after the orders and their events.
+func (o *Orders) saveOrders(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, history bool, also func(tx *gorm.DB) error) error {
+	if len(list) == 0 && also == nil {
 		return nil
 	}
 	var written []events.Event
 	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		shop, err := shopOf(tx, shopID)
-		if err != nil {
-			return err
-		}
-		known := map[int64]bool{}
-		if history {
-			ids := make([]int64, 0, len(list))
-			for _, ord := range list {
-				ids = append(ids, ord.ID)
-			}
-			var have []int64
-			if err := tx.Table("orders").Where("shop_id = ? AND id IN ?", shopID, ids).Pluck("id", &have).Error; err != nil {
-				return fmt.Errorf("known orders: %w", err)
-			}
-			for _, id := range have {
-				known[id] = true
-			}
-		}
-		in := o.s.within(tx).Orders()
-		if err := in.UpsertOrders(ctx, shopID, list); err != nil {
-			return err
-		}
-		if err := in.AddTimelineEvents(ctx, shopID, timeline); err != nil {
-			return fmt.Errorf("timeline: %w", err)
-		}
-		now := time.Now().UTC()
-		for _, ord := range list {
-			evs := events.ForOrder(shop, ord, now)
-			if history && !known[ord.ID] {
-				for i := range evs {
-					evs[i].Silent = true
-				}
-			}
-			w, err := writeEvents(tx, shopID, ord.ID, evs)
+		if len(list) > 0 {
+			w, err := o.writeOrders(ctx, tx, shopID, list, timeline, history)
 			if err != nil {
 				return err
 			}
-			written = append(written, w...)
+			written = w
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if f := o.s.hooks.beforeCommit; f != nil {
 			return f()
@@ -128,6 +109,50 @@ func (o *Orders) SaveOrders(ctx context.Context, shopID int64, list []orders.Ord
 	return nil
 }
 
+// writeOrders is saveOrders' work inside its transaction: the orders, their
+// timeline, and the events of their facts not written before.
+func (o *Orders) writeOrders(ctx context.Context, tx *gorm.DB, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, history bool) ([]events.Event, error) {
+	shop, err := shopOf(tx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[int64]bool{}
+	if history {
+		ids := make([]int64, 0, len(list))
+		for _, ord := range list {
+			ids = append(ids, ord.ID)
+		}
+		for chunk := range slices.Chunk(ids, idChunk) {
+			var have []int64
+			if err := tx.Table("orders").Where("shop_id = ? AND id IN ?", shopID, chunk).Pluck("id", &have).Error; err != nil {
+				return nil, fmt.Errorf("known orders: %w", err)
+			}
+			for _, id := range have {
+				known[id] = true
+			}
+		}
+	}
+	in := o.s.within(tx).Orders()
+	if err := in.UpsertOrders(ctx, shopID, list); err != nil {
+		return nil, err
+	}
+	if err := in.AddTimelineEvents(ctx, shopID, timeline); err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	now := time.Now().UTC()
+	batch := make([]orderEvents, 0, len(list))
+	for _, ord := range list {
+		evs := events.ForOrder(shop, ord, now)
+		if history && !known[ord.ID] {
+			for i := range evs {
+				evs[i].Silent = true
+			}
+		}
+		batch = append(batch, orderEvents{orderID: ord.ID, events: evs})
+	}
+	return writeEvents(tx, shopID, batch...)
+}
+
 func shopOf(tx *gorm.DB, shopID int64) (events.Shop, error) {
 	var row shopRow
 	if err := tx.Select("id, domain").Where("id = ?", shopID).Take(&row).Error; err != nil {
@@ -136,57 +161,136 @@ func shopOf(tx *gorm.DB, shopID int64) (events.Shop, error) {
 	return events.Shop{ID: shopID, Domain: row.Domain}, nil
 }
 
-// writeEvents writes the events of one order whose facts were not written
-// before, numbering them in the order's sequence. The sequence row is
-// taken with an upsert, which holds its lock to the end of the
-// transaction: concurrent writers for one order number one after the
-// other. A writer that loses a race for a fact leaves a gap in the
-// sequence, never a repeat. It returns the events written, silent ones
+// idChunk bounds the ids of one IN list, and eventChunk the rows of one
+// multi-row INSERT (11 parameters a row), well under SQLite's 32,766 and
+// Postgres' 65,535 parameters.
+const (
+	idChunk    = 1000
+	eventChunk = 500
+)
+
+// orderEvents are the events of one order's facts.
+type orderEvents struct {
+	orderID int64
+	events  []events.Event
+}
+
+// writeEvents writes the events of orders whose facts were not written
+// before, numbering them in each order's sequence: one read of the orders'
+// known facts, one sequence upsert for the orders with new ones, and
+// multi-row inserts, whatever the number of orders. The sequence rows are
+// taken with an upsert, in order id order, which holds their locks to the
+// end of the transaction: concurrent writers for one order number one
+// after the other. A writer that loses a race for a fact leaves a gap in
+// the sequence, never a repeat. It returns the events written, silent ones
 // excluded.
-func writeEvents(tx *gorm.DB, shopID, orderID int64, evs []events.Event) ([]events.Event, error) {
-	if len(evs) == 0 {
+func writeEvents(tx *gorm.DB, shopID int64, batch ...orderEvents) ([]events.Event, error) {
+	ids := make([]int64, 0, len(batch))
+	for _, b := range batch {
+		if len(b.events) > 0 {
+			ids = append(ids, b.orderID)
+		}
+	}
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	var have []string
-	if err := tx.Table("events").Where("shop_id = ? AND order_id = ?", shopID, orderID).Pluck("key", &have).Error; err != nil {
-		return nil, fmt.Errorf("events of order %d: %w", orderID, err)
+	seen := map[int64]map[string]bool{}
+	for chunk := range slices.Chunk(ids, idChunk) {
+		var have []struct {
+			OrderID int64
+			Key     string
+		}
+		if err := tx.Table("events").Select("order_id, key").Where("shop_id = ? AND order_id IN ?", shopID, chunk).Scan(&have).Error; err != nil {
+			return nil, fmt.Errorf("events of %d orders: %w", len(chunk), err)
+		}
+		for _, h := range have {
+			if seen[h.OrderID] == nil {
+				seen[h.OrderID] = map[string]bool{}
+			}
+			seen[h.OrderID][h.Key] = true
+		}
 	}
-	seen := make(map[string]bool, len(have))
-	for _, k := range have {
-		seen[k] = true
-	}
-	fresh := make([]events.Event, 0, len(evs))
-	for _, e := range evs {
-		if !seen[e.Key] {
-			seen[e.Key] = true
-			fresh = append(fresh, e)
+	fresh := map[int64][]events.Event{}
+	for _, b := range batch {
+		keys := seen[b.orderID]
+		if keys == nil {
+			keys = map[string]bool{}
+			seen[b.orderID] = keys
+		}
+		for _, e := range b.events {
+			if !keys[e.Key] {
+				keys[e.Key] = true
+				fresh[b.orderID] = append(fresh[b.orderID], e)
+			}
 		}
 	}
 	if len(fresh) == 0 {
 		return nil, nil
 	}
-	n := int64(len(fresh))
-	var last int64
-	if err := tx.Raw("INSERT INTO event_sequences (shop_id, order_id, last) VALUES (?, ?, ?) "+
-		"ON CONFLICT (shop_id, order_id) DO UPDATE SET last = event_sequences.last + excluded.last RETURNING last",
-		shopID, orderID, n).Scan(&last).Error; err != nil {
-		return nil, fmt.Errorf("sequence of order %d: %w", orderID, err)
+	orderIDs := slices.Sorted(maps.Keys(fresh)) // one lock order for every writer
+	last := make(map[int64]int64, len(orderIDs))
+	for chunk := range slices.Chunk(orderIDs, idChunk) {
+		values := make([]string, 0, len(chunk))
+		args := make([]any, 0, 3*len(chunk))
+		for _, id := range chunk {
+			values = append(values, "(?, ?, ?)")
+			args = append(args, shopID, id, int64(len(fresh[id])))
+		}
+		var got []struct {
+			OrderID int64
+			Last    int64
+		}
+		if err := tx.Raw("INSERT INTO event_sequences (shop_id, order_id, last) VALUES "+strings.Join(values, ", ")+
+			" ON CONFLICT (shop_id, order_id) DO UPDATE SET last = event_sequences.last + excluded.last RETURNING order_id, last",
+			args...).Scan(&got).Error; err != nil {
+			return nil, fmt.Errorf("sequences of %d orders: %w", len(chunk), err)
+		}
+		for _, g := range got {
+			last[g.OrderID] = g.Last
+		}
+	}
+	type eventOf struct {
+		orderID int64
+		events.Event
+	}
+	var rows []eventOf
+	for _, id := range orderIDs {
+		evs := fresh[id]
+		n := int64(len(evs))
+		l, ok := last[id]
+		if !ok {
+			return nil, fmt.Errorf("sequence of order %d: not returned", id)
+		}
+		for i, e := range evs {
+			e.Sequence = l - n + int64(i) + 1
+			rows = append(rows, eventOf{orderID: id, Event: e})
+		}
 	}
 	var out []events.Event
-	for i, e := range fresh {
-		e.Sequence = last - n + int64(i) + 1
-		body, err := json.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", e.Key, err)
+	for chunk := range slices.Chunk(rows, eventChunk) {
+		values := make([]string, 0, len(chunk))
+		args := make([]any, 0, 11*len(chunk))
+		for _, e := range chunk {
+			body, err := json.Marshal(e.Event)
+			if err != nil {
+				return nil, fmt.Errorf("encode event %s: %w", e.Key, err)
+			}
+			values = append(values, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.ID, shopID, e.Key, e.orderID, e.Sequence, e.Type, e.OccurredAt.UTC(), e.CreatedAt.UTC(), e.Silent, e.Silent, string(body))
 		}
-		row := eventRow{ID: e.ID, ShopID: shopID, Key: e.Key, OrderID: orderID, Sequence: e.Sequence, Type: e.Type,
-			OccurredAt: e.OccurredAt.UTC(), CreatedAt: e.CreatedAt.UTC(), Silent: e.Silent, Dispatched: e.Silent, Payload: string(body)}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-		if res.Error != nil {
-			return nil, fmt.Errorf("write event %s: %w", e.Key, res.Error)
+		var inserted []string
+		if err := tx.Raw("INSERT INTO events (id, shop_id, key, order_id, sequence, type, occurred_at, created_at, silent, dispatched, payload) VALUES "+
+			strings.Join(values, ", ")+" ON CONFLICT DO NOTHING RETURNING id", args...).Scan(&inserted).Error; err != nil {
+			return nil, fmt.Errorf("write %d events: %w", len(chunk), err)
 		}
-		if res.RowsAffected == 1 && !e.Silent {
-			out = append(out, e)
+		ok := make(map[string]bool, len(inserted))
+		for _, id := range inserted {
+			ok[id] = true
+		}
+		for _, e := range chunk {
+			if ok[e.ID] && !e.Silent {
+				out = append(out, e.Event)
+			}
 		}
 	}
 	return out, nil
@@ -216,5 +320,5 @@ func writeActionEvent(tx *gorm.DB, a orders.Action) ([]events.Event, error) {
 	if !ok {
 		return nil, nil
 	}
-	return writeEvents(tx, a.ShopID, a.OrderID, []events.Event{ev})
+	return writeEvents(tx, a.ShopID, orderEvents{orderID: a.OrderID, events: []events.Event{ev}})
 }

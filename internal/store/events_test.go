@@ -180,3 +180,54 @@ func TestOutboxShopIsolation(t *testing.T) {
 		}
 	})
 }
+
+// TestSaveSyncBatchKeepsOrdersAndCheckpointTogether: a crash before a
+// backfill batch commits loses the batch and its checkpoint together, so
+// the resumed run saves that batch once, from the previous checkpoint; and
+// the orders of one batch each get their own events and sequence.
+func TestSaveSyncBatchKeepsOrdersAndCheckpointTogether(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a := shop(t, s, "a.myshopify.com")
+		st := s.Orders()
+		run := orders.SyncRun{StartedAt: base, Checkpoint: "cp0"}
+		first := []orders.Order{order(1, 7, base, "paid"), order(2, 8, base, "paid")}
+		run1 := run
+		run1.Orders, run1.Pages, run1.Checkpoint = 2, 1, "cp1"
+		if err := st.SaveSyncBatch(ctx, a.ID, first, nil, run1); err != nil {
+			t.Fatal(err)
+		}
+		crash := errors.New("crash before commit")
+		s.FailBeforeCommit(func() error { return crash })
+		second := []orders.Order{order(3, 9, base, "paid"), withRefund(order(1, 7, base, "paid"), 70, "5.00")}
+		run2 := run1
+		run2.Orders, run2.Pages, run2.Checkpoint = 4, 2, "cp2"
+		if err := st.SaveSyncBatch(ctx, a.ID, second, nil, run2); !errors.Is(err, crash) {
+			t.Fatalf("err = %v", err)
+		}
+		got, found, err := st.SyncRun(ctx, a.ID)
+		if err != nil || !found || got.Checkpoint != "cp1" || got.Orders != 2 {
+			t.Fatalf("after the crash the run is %+v (found %v, %v), want batch 1's checkpoint", got, found, err)
+		}
+		if _, err := st.GetOrder(ctx, a.ID, 3); !errors.Is(err, orders.ErrNotFound) {
+			t.Errorf("order 3 of the failed batch was kept without its checkpoint: %v", err)
+		}
+		if o, _ := st.GetOrder(ctx, a.ID, 1); len(o.Refunds) != 0 {
+			t.Errorf("order 1's change of the failed batch was kept without its checkpoint")
+		}
+		s.FailBeforeCommit(nil)
+		if err := st.SaveSyncBatch(ctx, a.ID, second, nil, run2); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := st.SyncRun(ctx, a.ID); got.Checkpoint != "cp2" || got.Orders != 4 {
+			t.Errorf("run after the resumed batch = %+v", got)
+		}
+		// Orders 1-3 were history (silent); order 1's refund, learned after
+		// it was known, is news, numbered after its two silent facts.
+		evs := listEvents(t, s, a.ID, events.Filter{})
+		if len(evs) != 1 || evs[0].Type != events.TypeOrderRefunded || evs[0].Order.ID != 1 || evs[0].Sequence != 3 {
+			t.Errorf("events = %+v", evs)
+		}
+	})
+}

@@ -326,6 +326,16 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 	return run, true, nil
 }
 
+// SaveSyncBatch stores a backfill's batch of orders as history, as
+// SaveOrders does, and the run's progress after it, in one transaction: a
+// crash leaves both or neither, so a resumed run neither skips the batch
+// nor saves it twice.
+func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, run orders.SyncRun) error {
+	return o.saveOrders(ctx, shopID, list, timeline, true, func(tx *gorm.DB) error {
+		return o.s.within(tx).Orders().SaveSyncRun(ctx, shopID, run)
+	})
+}
+
 // SaveSyncRun records a backfill's progress.
 func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
 	r := syncRunRow{ShopID: shopID, PageInfo: run.PageInfo, Checkpoint: run.Checkpoint, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
