@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -16,15 +17,28 @@ import (
 const EventsQueue = "events"
 
 // DeliverEventsArgs delivers what is due at one event endpoint.
+//
+// Sender names the pump that queued the job: a process id (new at every
+// start) and a generation. River keeps one such job waiting or running
+// (UniqueOpts below), and a job whose process was killed stays "running"
+// in River's table until River rescues it (RescueStuckJobsAfter, minutes
+// later). Unique on the endpoint alone, that dead job would hold the
+// endpoint's deliveries back until then; unique per sender, a restarted
+// process queues its own at once, and a live one queues a new generation
+// once its job has looked busy for longer than a job can run. Jobs of
+// several senders on one endpoint are safe: ClaimDeliveries gives each
+// delivery to one of them, and an order's next event only after its
+// earlier ones are delivered.
 type DeliverEventsArgs struct {
 	EndpointID string `json:"endpoint_id"`
+	Sender     string `json:"sender,omitempty"`
 }
 
 // Kind names the job in River's tables.
 func (DeliverEventsArgs) Kind() string { return "deliver_events" }
 
-// InsertOpts: one job waiting per endpoint (a running one does not take
-// new work it has not claimed: the pump queues the next). The job never
+// InsertOpts: one job waiting per endpoint and sender (a running one does
+// not take new work it has not claimed: the pump queues the next). The job never
 // fails: attempts and their retries live in event_deliveries.
 func (DeliverEventsArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: EventsQueue, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
@@ -54,8 +68,10 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverEventsAr
 // last round, derived from ORDERDESK_EVENTS_TIMEOUT), so River never cuts
 // a round whose answers are not recorded yet.
 func (w *deliverWorker) Timeout(*river.Job[DeliverEventsArgs]) time.Duration {
-	return w.d.MaxRun() + time.Minute
+	return deliverTimeout(w.d)
 }
+
+func deliverTimeout(d EventDeliverer) time.Duration { return d.MaxRun() + time.Minute }
 
 // EventsOptions turn outbound event delivery on.
 type EventsOptions struct {
@@ -79,6 +95,52 @@ type pump struct {
 	every  time.Duration
 	kick   chan struct{}
 	log    *slog.Logger
+
+	// process is this pump's id, new at every start; stale is how long an
+	// endpoint's job may look busy before its sender moves to the next
+	// generation (longer than a job can run: River's timeout of it).
+	process string
+	stale   time.Duration
+	now     func() time.Time
+	// Per endpoint (only the pump's goroutine touches these): the sender's
+	// generation, and since when its job has looked busy.
+	gen       map[string]int
+	busySince map[string]time.Time
+}
+
+// sender is the Sender of the endpoint's next job.
+func (p *pump) sender(endpointID string) string {
+	if g := p.gen[endpointID]; g > 0 {
+		return fmt.Sprintf("%s/%d", p.process, g)
+	}
+	return p.process
+}
+
+// queue inserts the endpoint's job and reports whether one of this sender
+// was already waiting or running. A job that has looked busy for longer
+// than stale belonged to a process that died while running it: the next
+// generation is queued beside it.
+func (p *pump) queue(ctx context.Context, endpointID string) (bool, error) {
+	skipped, err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
+	if err != nil || !skipped {
+		delete(p.busySince, endpointID)
+		return skipped, err
+	}
+	now := p.now()
+	since, seen := p.busySince[endpointID]
+	if !seen {
+		p.busySince[endpointID] = now
+		return true, nil
+	}
+	if now.Sub(since) <= p.stale {
+		return true, nil
+	}
+	p.gen[endpointID]++
+	delete(p.busySince, endpointID)
+	p.log.WarnContext(ctx, "an event endpoint's delivery job has looked busy longer than a job runs: queueing another beside it",
+		"endpoint", endpointID, "busy_for", now.Sub(since).Round(time.Second))
+	skipped, err = p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
+	return skipped, err
 }
 
 // KickEvents wakes the pump: events were written (call after the commit).
@@ -126,7 +188,7 @@ func (p *pump) once(ctx context.Context) error {
 	}
 	busy := false
 	for _, id := range due {
-		skipped, err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: id}, nil)
+		skipped, err := p.queue(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -379,7 +380,9 @@ func withPump(r *Runner, applier Applier, metrics *jobMetrics, log *slog.Logger,
 		if every <= 0 {
 			every = time.Second
 		}
-		r.pump = &pump{st: e.Store, runner: r, every: every, kick: make(chan struct{}, 1), log: log}
+		r.pump = &pump{st: e.Store, runner: r, every: every, kick: make(chan struct{}, 1), log: log,
+			process: uuid.NewString(), stale: deliverTimeout(e.Deliverer) + 30*time.Second, now: time.Now,
+			gen: map[string]int{}, busySince: map[string]time.Time{}}
 	}
 	return r
 }
