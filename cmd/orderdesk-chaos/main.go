@@ -68,6 +68,7 @@ type options struct {
 	seed      uint64
 	parallel  int
 	killRate  float64
+	minKills  int
 	faultRate float64
 	bin       string
 	pgURL     string
@@ -83,6 +84,7 @@ func run(args []string, out io.Writer) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the trial mix and the faults")
 	fs.IntVar(&o.parallel, "parallel", 4, "trials per round (run together against one serve)")
 	fs.Float64Var(&o.killRate, "kill", 0.35, "probability that serve is killed (SIGKILL) during a round")
+	fs.IntVar(&o.minKills, "min-kills", 0, "kill serve in at least this many rounds per database (the last rounds are killed if the draw did not reach it)")
 	fs.Float64Var(&o.faultRate, "faults", 0.3, "probability of a fault per Shopify mutation call")
 	fs.StringVar(&o.bin, "bin", "", "orderdesk binary (default: go build ./cmd/orderdesk)")
 	fs.StringVar(&o.pgURL, "postgres", os.Getenv("ORDERDESK_TEST_POSTGRES_URL"), "Postgres URL (a fresh schema is made in it)")
@@ -300,7 +302,8 @@ func series(kind string, o options, tmp string, out io.Writer) (*summary, error)
 	shown := 0
 	for first := 0; first < o.trials; first += o.parallel {
 		n := min(o.parallel, o.trials-first)
-		round(sum, sb, srv, rng, o, base, first, n)
+		roundsLeft := (o.trials - first + o.parallel - 1) / o.parallel
+		round(sum, sb, srv, rng, o, base, first, n, o.minKills-sum.kills >= roundsLeft)
 		if o.verbose {
 			sum.mu.Lock()
 			for _, note := range sum.notes[shown:] {
@@ -432,7 +435,9 @@ type trial struct {
 	saw500  []string
 }
 
-func round(sum *summary, sb *shopifysandbox.Sandbox, srv *server, rng *rand.Rand, o options, base uint64, first, n int) {
+// round runs n trials against one serve; with mustKill, serve is killed
+// during it whatever the draw.
+func round(sum *summary, sb *shopifysandbox.Sandbox, srv *server, rng *rand.Rand, o options, base uint64, first, n int, mustKill bool) {
 	trials := make([]*trial, n)
 	for i := range n {
 		id := base + uint64(first+i)
@@ -444,7 +449,7 @@ func round(sum *summary, sb *shopifysandbox.Sandbox, srv *server, rng *rand.Rand
 		Ops:   []string{shopifysandbox.OpRefundCreate, shopifysandbox.OpOrderCancel, shopifysandbox.OpJob, shopifysandbox.OpSuggestRefund},
 		Kinds: []string{"5xx", "timeout", "lost", "429", "internal", "user_error"},
 	})
-	kill := rng.Float64() < o.killRate
+	kill := rng.Float64() < o.killRate || mustKill
 	killAfter := time.Duration(rng.IntN(2500)) * time.Millisecond
 	var wg sync.WaitGroup
 	// A careful CRM retries a busy order for a while, then tells the agent.
