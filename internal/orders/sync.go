@@ -202,9 +202,13 @@ type Exporter interface {
 	StartExport(ctx context.Context, shop tenant.Shop, since time.Time) (string, error)
 	// ReadExport waits for the export, then streams it from checkpoint,
 	// handing save batches of about `batch` orders with the checkpoint
-	// after each. An error from save stops it.
+	// after each. A batch is save's to keep (Backfill saves it while the
+	// next is read). An error from save stops it.
 	ReadExport(ctx context.Context, shop tenant.Shop, checkpoint string, batch int, save func(ExportBatch) error) error
 }
+
+// errSaveFailed stops an export whose batch could not be saved.
+var errSaveFailed = errors.New("a batch could not be saved")
 
 // exportBatch is how many orders a backfill saves at a time.
 const exportBatch = 250
@@ -244,24 +248,56 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 		}
 	}
 	start := s.now()
+	// Reading and saving overlap: the export's next batch is read (and
+	// converted) while the last one is saved. Batches are saved one at a
+	// time, in order, each with its checkpoint in one transaction, and
+	// every batch read is saved before Backfill returns, so what a run
+	// has saved always ends at its stored checkpoint. Saved even when ctx
+	// is done: a crash cannot keep a batch without its checkpoint (and
+	// re-save it on resume).
+	type readBatch struct {
+		b   ExportBatch
+		run SyncRun
+	}
+	queue := make(chan readBatch, 2)
+	failed := make(chan struct{})
+	saved := make(chan error, 1)
+	go func() {
+		var err error
+		for it := range queue {
+			if err != nil {
+				continue // what is read after a failed save is read again on resume
+			}
+			if err = s.saveSyncBatch(context.WithoutCancel(ctx), shop.ID, it.b.Orders, it.run); err != nil {
+				close(failed)
+				continue
+			}
+			run = it.run
+			p.Orders, p.Pages = run.Orders, run.Pages
+			p.Fetched += len(it.b.Orders)
+			p.Objects, p.Total, p.Elapsed = it.b.Objects, it.b.Total, s.now().Sub(start)
+			if progress != nil {
+				progress(p)
+			}
+		}
+		saved <- err
+	}()
+	read := run
 	err = exp.ReadExport(ctx, shop, run.Checkpoint, exportBatch, func(b ExportBatch) error {
-		// Saved even when ctx is done: what was read is kept with its
-		// checkpoint, in one transaction, so a crash cannot keep the
-		// batch without its checkpoint (and re-save it on resume).
-		next := run
-		next.Orders, next.Pages, next.Checkpoint = p.Orders+len(b.Orders), p.Pages+1, b.Checkpoint
-		if err := s.saveSyncBatch(context.WithoutCancel(ctx), shop.ID, b.Orders, next); err != nil {
-			return err
+		next := read
+		next.Orders, next.Pages, next.Checkpoint = read.Orders+len(b.Orders), read.Pages+1, b.Checkpoint
+		select {
+		case queue <- readBatch{b: b, run: next}:
+			read = next
+			return nil
+		case <-failed:
+			return errSaveFailed
 		}
-		run = next
-		p.Orders, p.Pages = run.Orders, run.Pages
-		p.Fetched += len(b.Orders)
-		p.Objects, p.Total, p.Elapsed = b.Objects, b.Total, s.now().Sub(start)
-		if progress != nil {
-			progress(p)
-		}
-		return nil
 	})
+	close(queue)
+	if serr := <-saved; serr != nil {
+		return p, fmt.Errorf("backfill: %w", serr)
+	}
 	if errors.Is(err, ErrExportRefused) {
 		// The export failed at Shopify: nothing to resume, page instead.
 		s.log.WarnContext(ctx, "bulk export failed: paging instead", "err", err)

@@ -133,7 +133,7 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 			return err
 		}
 		err = save(orders.ExportBatch{Orders: out, Checkpoint: string(raw), Objects: cp.Objects, Total: cp.Parts[0].Total})
-		out = out[:0]
+		out = make([]orders.ShopifyOrder, 0, batch) // the batch is save's: it may keep it while the next is read
 		return err
 	}
 	for {
@@ -243,6 +243,9 @@ type jsonlReader struct {
 	lines  int               // lines split this run
 	buf    []json.RawMessage // lines split and not yet consumed
 	eof    bool              // the whole file was received
+	// headLine is the group head rootID last decoded, headID its id.
+	headLine []byte
+	headID   int64
 }
 
 var parentKey = []byte(`"__parentId":`)
@@ -366,13 +369,18 @@ func (r *jsonlReader) rootID(n int) int64 {
 	if n == 0 {
 		return 0
 	}
+	line := r.buf[0]
+	if len(line) > 0 && len(r.headLine) > 0 && &line[0] == &r.headLine[0] {
+		return r.headID // the same group head as last time (the other file's turn)
+	}
 	var head struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(r.buf[0], &head) != nil {
+	if json.Unmarshal(line, &head) != nil {
 		return 0
 	}
 	id, _ := gidNumber(head.ID)
+	r.headLine, r.headID = line, id
 	return id
 }
 
