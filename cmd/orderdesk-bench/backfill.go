@@ -12,8 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"time"
 

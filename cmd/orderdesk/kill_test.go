@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,6 +166,9 @@ func kill9Trial(t *testing.T, kind string) {
 		t.Helper()
 		cmd := exec.Command(os.Args[0], "serve")
 		cmd.Env = append(os.Environ(), env...)
+		// Killed with the test process too (a -timeout panic, a ^C): no
+		// serve outlives the test holding its port and database.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &syncWriter{w: &logs}, &syncWriter{w: &logs}
 		if err := cmd.Start(); err != nil {

@@ -78,6 +78,9 @@ type Due struct {
 	Payload       []byte
 	Attempts      int
 	FirstFailedAt *time.Time
+	// Claim is the token of the claim that handed it out: its outcome
+	// changes the delivery only while the delivery still holds it.
+	Claim string
 }
 
 // Attempt is one try at delivering an event to an endpoint.

@@ -25,10 +25,12 @@ const EventsQueue = "events"
 // later). Unique on the endpoint alone, that dead job would hold the
 // endpoint's deliveries back until then; unique per sender, a restarted
 // process queues its own at once, and a live one queues a new generation
-// once its job has looked busy for longer than a job can run. Jobs of
-// several senders on one endpoint are safe: ClaimDeliveries gives each
-// delivery to one of them, and an order's next event only after its
-// earlier ones are delivered.
+// when its job has been running longer than a job can run (a job waiting
+// for a worker is not replaced). Jobs of several senders on one endpoint
+// are safe: ClaimDeliveries gives each delivery to one of them under a
+// claim token, an order's next event only after its earlier ones are
+// delivered, and a sender whose claim was taken over records its attempt
+// without changing the delivery.
 type DeliverEventsArgs struct {
 	EndpointID string `json:"endpoint_id"`
 	Sender     string `json:"sender,omitempty"`
@@ -97,15 +99,14 @@ type pump struct {
 	log    *slog.Logger
 
 	// process is this pump's id, new at every start; stale is how long an
-	// endpoint's job may look busy before its sender moves to the next
-	// generation (longer than a job can run: River's timeout of it).
+	// endpoint's job may have been running before its sender moves to the
+	// next generation (longer than a job can run: River's timeout of it).
 	process string
 	stale   time.Duration
 	now     func() time.Time
-	// Per endpoint (only the pump's goroutine touches these): the sender's
-	// generation, and since when its job has looked busy.
-	gen       map[string]int
-	busySince map[string]time.Time
+	// gen is the sender's generation per endpoint (only the pump's
+	// goroutine touches it).
+	gen map[string]int
 }
 
 // sender is the Sender of the endpoint's next job.
@@ -117,30 +118,23 @@ func (p *pump) sender(endpointID string) string {
 }
 
 // queue inserts the endpoint's job and reports whether one of this sender
-// was already waiting or running. A job that has looked busy for longer
-// than stale belonged to a process that died while running it: the next
+// was already waiting or running. One that has been running for longer
+// than a job can run belongs to a process that died while running it
+// (River's row still says running until it is rescued): the next
 // generation is queued beside it.
 func (p *pump) queue(ctx context.Context, endpointID string) (bool, error) {
-	skipped, err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
-	if err != nil || !skipped {
-		delete(p.busySince, endpointID)
-		return skipped, err
+	res, err := p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
+	if err != nil || !res.Skipped {
+		return res.Skipped, err
 	}
-	now := p.now()
-	since, seen := p.busySince[endpointID]
-	if !seen {
-		p.busySince[endpointID] = now
-		return true, nil
-	}
-	if now.Sub(since) <= p.stale {
+	if res.State != rivertype.JobStateRunning || res.AttemptedAt.IsZero() || p.now().Sub(res.AttemptedAt) <= p.stale {
 		return true, nil
 	}
 	p.gen[endpointID]++
-	delete(p.busySince, endpointID)
-	p.log.WarnContext(ctx, "an event endpoint's delivery job has looked busy longer than a job runs: queueing another beside it",
-		"endpoint", endpointID, "busy_for", now.Sub(since).Round(time.Second))
-	skipped, err = p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
-	return skipped, err
+	p.log.WarnContext(ctx, "an event endpoint's delivery job has been running longer than a job runs (its process died): queueing another beside it",
+		"endpoint", endpointID, "running_for", p.now().Sub(res.AttemptedAt).Round(time.Second))
+	res, err = p.runner.insert(ctx, DeliverEventsArgs{EndpointID: endpointID, Sender: p.sender(endpointID)}, nil)
+	return res.Skipped, err
 }
 
 // KickEvents wakes the pump: events were written (call after the commit).

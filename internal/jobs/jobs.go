@@ -224,15 +224,38 @@ type Runner struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error
-	// insert inserts outside a transaction; skipped reports a unique job
-	// already waiting or running.
-	insert func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (skipped bool, err error)
+	// insert inserts outside a transaction; the result says whether a
+	// unique job was already waiting or running, and that job's state.
+	insert func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (inserted, error)
 	// pump, when events are delivered, runs beside the workers.
 	pump     *pump
 	stopPump context.CancelFunc
 	pumpDone chan struct{}
 	// batches applies pending webhook deliveries beside the workers.
 	batches *batchLoop
+}
+
+// inserted is what an insert outside a transaction did.
+type inserted struct {
+	// Skipped: a unique job was already waiting or running; State and
+	// AttemptedAt are that job's (AttemptedAt zero when never worked).
+	Skipped     bool
+	State       rivertype.JobState
+	AttemptedAt time.Time
+}
+
+func insertedOf(res *rivertype.JobInsertResult) inserted {
+	if res == nil || !res.UniqueSkippedAsDuplicate {
+		return inserted{}
+	}
+	out := inserted{Skipped: true}
+	if res.Job != nil {
+		out.State = res.Job.State
+		if res.Job.AttemptedAt != nil {
+			out.AttemptedAt = *res.Job.AttemptedAt
+		}
+	}
+	return out
 }
 
 func config(applier Applier, reconciler Reconciler, log *slog.Logger, o Options) (*river.Config, *jobMetrics, error) {
@@ -327,9 +350,9 @@ func NewPostgres(pool *pgxpool.Pool, applier Applier, reconciler Reconciler, log
 			return nil, fmt.Errorf("jobs: %w", err)
 		}
 	}
-	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (bool, error) {
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (inserted, error) {
 		res, err := c.Insert(ctx, args, opts)
-		return err == nil && res.UniqueSkippedAsDuplicate, err
+		return insertedOf(res), err
 	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		switch t := tx.(type) {
 		case pgx.Tx:
@@ -356,9 +379,9 @@ func NewSQLite(db *sql.DB, applier Applier, reconciler Reconciler, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (bool, error) {
+	return withPump(&Runner{start: c.Start, stop: c.Stop, insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (inserted, error) {
 		res, err := c.Insert(ctx, args, opts)
-		return err == nil && res.UniqueSkippedAsDuplicate, err
+		return insertedOf(res), err
 	}, insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) error {
 		stx, ok := tx.(*sql.Tx)
 		if !ok {
@@ -382,7 +405,7 @@ func withPump(r *Runner, applier Applier, metrics *jobMetrics, log *slog.Logger,
 		}
 		r.pump = &pump{st: e.Store, runner: r, every: every, kick: make(chan struct{}, 1), log: log,
 			process: uuid.NewString(), stale: deliverTimeout(e.Deliverer) + 30*time.Second, now: time.Now,
-			gen: map[string]int{}, busySince: map[string]time.Time{}}
+			gen: map[string]int{}}
 	}
 	return r
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -98,6 +99,8 @@ type deliveryRow struct {
 	LastError     *string
 	DeliveredAt   *time.Time
 	CreatedAt     time.Time `gorm:"autoCreateTime:false"`
+	// Claim is the token of the delivery's latest claim.
+	Claim *string
 }
 
 func (deliveryRow) TableName() string { return "event_deliveries" }
@@ -277,13 +280,15 @@ func (e *Events) ClaimDeliveries(ctx context.Context, endpointID string, now tim
 				return nil
 			}
 			pos := make([]int64, 0, len(rows))
+			claim := uuid.NewString()
 			for _, r := range rows {
 				pos = append(pos, r.EventPos)
 				out = append(out, events.Due{EndpointID: r.EndpointID, EventPos: r.EventPos, EventID: r.EventID, EventType: r.EventType,
-					CreatedAt: r.EventCreated.UTC(), Payload: []byte(r.Payload), Attempts: r.Attempts, FirstFailedAt: utcPtr(r.FirstFailedAt)})
+					CreatedAt: r.EventCreated.UTC(), Payload: []byte(r.Payload), Attempts: r.Attempts, FirstFailedAt: utcPtr(r.FirstFailedAt),
+					Claim: claim})
 			}
 			if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos IN ?", endpointID, pos).
-				Update("next_attempt_at", now.Add(lease).UTC()).Error; err != nil {
+				Updates(map[string]any{"next_attempt_at": now.Add(lease).UTC(), "claim": claim}).Error; err != nil {
 				return fmt.Errorf("claim deliveries: %w", err)
 			}
 			return nil
@@ -333,17 +338,25 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 			if err := tx.CreateInBatches(rows, 200).Error; err != nil {
 				return fmt.Errorf("record attempts: %w", err)
 			}
-			// Delivered ones, the usual case, in one statement per status.
-			delivered := map[int][]int64{}
-			deliveredAt := map[int]time.Time{}
+			// Delivered ones, the usual case, in one statement per status
+			// and claim. An outcome changes a delivery only while it is
+			// pending under the claim its attempt was made on: a sender
+			// whose lease ran out, and whose delivery another sender took
+			// over (and perhaps delivered), only records its attempt.
+			type group struct {
+				status int
+				claim  string
+			}
+			delivered := map[group][]int64{}
+			deliveredAt := map[group]time.Time{}
 			endpointID := rs[0].Due.EndpointID
 			for i, r := range rs {
 				o := r.Outcome
 				if o.State == events.DeliveryDelivered && o.Disable == "" && r.Due.EndpointID == endpointID && rows[i].Status != nil {
-					st := *rows[i].Status
-					delivered[st] = append(delivered[st], r.Due.EventPos)
-					if r.Attempt.At.After(deliveredAt[st]) {
-						deliveredAt[st] = r.Attempt.At
+					g := group{*rows[i].Status, r.Due.Claim}
+					delivered[g] = append(delivered[g], r.Due.EventPos)
+					if r.Attempt.At.After(deliveredAt[g]) {
+						deliveredAt[g] = r.Attempt.At
 					}
 					continue
 				}
@@ -354,8 +367,13 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 				if o.State == events.DeliveryDelivered {
 					upd["delivered_at"] = r.Attempt.At.UTC()
 				}
-				if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos = ?", r.Due.EndpointID, r.Due.EventPos).Updates(upd).Error; err != nil {
-					return fmt.Errorf("update delivery: %w", err)
+				res := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos = ? AND state = ? AND claim = ?",
+					r.Due.EndpointID, r.Due.EventPos, events.DeliveryPending, r.Due.Claim).Updates(upd)
+				if res.Error != nil {
+					return fmt.Errorf("update delivery: %w", res.Error)
+				}
+				if res.RowsAffected == 0 {
+					continue // taken over: the attempt is recorded, nothing else
 				}
 				if o.Disable != "" {
 					if err := tx.Model(&endpointRow{}).Where("id = ? AND state = ?", r.Due.EndpointID, events.EndpointEnabled).Updates(map[string]any{
@@ -365,11 +383,12 @@ func (e *Events) RecordAttempts(ctx context.Context, rs []events.Result) error {
 					}
 				}
 			}
-			for st, pos := range delivered {
-				at := deliveredAt[st].UTC()
-				if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos IN ?", endpointID, pos).Updates(map[string]any{
+			for g, pos := range delivered {
+				at := deliveredAt[g].UTC()
+				if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND event_pos IN ? AND state = ? AND claim = ?",
+					endpointID, pos, events.DeliveryPending, g.claim).Updates(map[string]any{
 					"state": events.DeliveryDelivered, "attempts": gorm.Expr("attempts + 1"), "next_attempt_at": at, "delivered_at": at,
-					"last_status": st, "last_error": nil,
+					"last_status": g.status, "last_error": nil,
 				}).Error; err != nil {
 					return fmt.Errorf("update deliveries: %w", err)
 				}
@@ -517,7 +536,7 @@ func (e *Events) EnableEndpoint(ctx context.Context, shopID int64, id string, no
 			return nil
 		}
 		if err := tx.Model(&deliveryRow{}).Where("endpoint_id = ? AND state <> ?", id, events.DeliveryDelivered).Updates(map[string]any{
-			"state": events.DeliveryPending, "attempts": 0, "next_attempt_at": now.UTC(), "first_failed_at": nil,
+			"state": events.DeliveryPending, "attempts": 0, "next_attempt_at": now.UTC(), "first_failed_at": nil, "claim": nil,
 		}).Error; err != nil {
 			return fmt.Errorf("resume deliveries: %w", err)
 		}
@@ -655,7 +674,7 @@ func (e *Events) Redeliver(ctx context.Context, shopID int64, eventID string, no
 					"first_failed_at": gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.first_failed_at END", events.DeliveryPending),
 					"attempts":        gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.attempts ELSE 0 END", events.DeliveryPending),
 					"created_at":      gorm.Expr("CASE WHEN event_deliveries.state = ? THEN event_deliveries.created_at ELSE ? END", events.DeliveryPending, now.UTC()),
-					"delivered_at":    nil}),
+					"delivered_at":    nil, "claim": nil}),
 			}).Create(&d).Error; err != nil {
 				return fmt.Errorf("redeliver to %s: %w", ep.ID, err)
 			}
