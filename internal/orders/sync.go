@@ -207,6 +207,26 @@ type Exporter interface {
 	ReadExport(ctx context.Context, shop tenant.Shop, checkpoint string, batch int, save func(ExportBatch) error) error
 }
 
+// statsRefresher is a SyncStore that can refresh the database planner's
+// statistics of the tables a backfill grows (store.Orders on Postgres).
+type statsRefresher interface {
+	RefreshPlannerStats(ctx context.Context) error
+}
+
+// refreshStats, after the backfill's batches 1, 2, 4, 8 and 16, has the
+// store refresh its planner statistics: plans made while the tables were
+// empty would scan them whole as they grow. Best effort: the batch is
+// saved whatever it does.
+func (s *Syncer) refreshStats(ctx context.Context, pages int) {
+	r, ok := s.sync.(statsRefresher)
+	if !ok || pages > 16 || pages&(pages-1) != 0 {
+		return
+	}
+	if err := r.RefreshPlannerStats(context.WithoutCancel(ctx)); err != nil {
+		s.log.WarnContext(ctx, "backfill: planner statistics not refreshed (the batch is saved)", "batch", pages, "err", err)
+	}
+}
+
 // errSaveFailed stops an export whose batch could not be saved.
 var errSaveFailed = errors.New("a batch could not be saved")
 
@@ -273,6 +293,7 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 				continue
 			}
 			run = it.run
+			s.refreshStats(ctx, run.Pages)
 			p.Orders, p.Pages = run.Orders, run.Pages
 			p.Fetched += len(it.b.Orders)
 			p.Objects, p.Total, p.Elapsed = it.b.Objects, it.b.Total, s.now().Sub(start)
@@ -286,6 +307,11 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	err = exp.ReadExport(ctx, shop, run.Checkpoint, exportBatch, func(b ExportBatch) error {
 		next := read
 		next.Orders, next.Pages, next.Checkpoint = read.Orders+len(b.Orders), read.Pages+1, b.Checkpoint
+		select {
+		case <-failed: // no more reading once a save failed
+			return errSaveFailed
+		default:
+		}
 		select {
 		case queue <- readBatch{b: b, run: next}:
 			read = next
@@ -356,6 +382,7 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
 		run = next
+		s.refreshStats(ctx, run.Pages)
 		p.Pages, p.Orders = run.Pages, run.Orders
 		p.Fetched += len(page.Orders)
 		p.Elapsed = s.now().Sub(start)

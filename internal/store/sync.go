@@ -330,25 +330,37 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 // SaveOrders does, and the run's progress after it, in one transaction: a
 // crash leaves both or neither, so a resumed run neither skips the batch
 // nor saves it twice.
-//
-// On Postgres, after the run's batches 1, 2, 4, 8 and 16 it analyzes the
-// tables a backfill grows. A backfill fills them from nothing in seconds,
-// long before autovacuum would analyze them, and pgx's prepared statements
-// keep the generic plans made while they were empty: the batch's lookups
-// of known orders and written events then scan the whole table, every
-// batch slower than the last (20,015 orders: 7.6 s of a 13.8 s sync went
-// to those two statements). ANALYZE replaces the statistics and with
-// them those plans; once the plans use the indexes, a larger table keeps
-// them there.
 func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, run orders.SyncRun) error {
-	err := o.saveOrders(ctx, shopID, list, timeline, true, func(tx *gorm.DB) error {
+	return o.saveOrders(ctx, shopID, list, timeline, true, func(tx *gorm.DB) error {
 		return o.s.within(tx).Orders().SaveSyncRun(ctx, shopID, run)
 	})
-	if err != nil || o.s.dialect != "postgres" || run.Pages > 16 || run.Pages&(run.Pages-1) != 0 {
-		return err
+}
+
+// RefreshPlannerStats analyzes, on Postgres, the tables a backfill grows
+// (nothing on SQLite). A backfill fills them from nothing in seconds, long
+// before autovacuum would analyze them, and pgx's prepared statements keep
+// the generic plans made while they were empty: a batch's lookups of known
+// orders and written events then scan the whole table, every batch slower
+// than the last (20,015 orders: 7.6 s of a 13.8 s sync went to those two
+// statements). ANALYZE replaces the statistics and with them those plans.
+// It waits at most a second for its lock (a VACUUM or an index build holds
+// it); a role that does not own the tables is skipped by Postgres with a
+// warning, and nothing is analyzed.
+func (o *Orders) RefreshPlannerStats(ctx context.Context) error {
+	if o.s.dialect != "postgres" {
+		return nil
 	}
-	if err := o.s.db.WithContext(ctx).Exec("ANALYZE orders, events, timeline_events").Error; err != nil {
-		return fmt.Errorf("analyze after backfill batch %d (it is saved): %w", run.Pages, err)
+	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SET LOCAL lock_timeout = '1s'").Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("SET LOCAL statement_timeout = '30s'").Error; err != nil {
+			return err
+		}
+		return tx.Exec("ANALYZE orders, events, timeline_events").Error
+	})
+	if err != nil {
+		return fmt.Errorf("analyze the backfill's tables: %w", err)
 	}
 	return nil
 }
