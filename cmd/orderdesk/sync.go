@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +42,20 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		"dropped download), it resumes where it stopped, reading no object twice, when run again with the same --since. "+
 		"When Shopify refuses the bulk operation (one already running), it pages through the orders instead.", shopifyEnvHelp, stderr)
 	since := fs.Duration("since", 0, "only orders updated in this window, e.g. 720h (default: all)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the backfill to this file (go tool pprof)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *since < 0 {
 		return errors.New("--since must not be negative")
