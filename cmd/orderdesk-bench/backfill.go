@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -40,7 +39,6 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("orders", 20000, "generated orders (plus the sandbox catalogue)")
 	binary := fs.String("binary", "bin/orderdesk", "the orderdesk binary whose sync is timed")
 	db := fs.String("db", "sqlite", "database of the timed sync: sqlite (a fresh file) or a postgres:// URL of an empty database")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the export (this process: the sandbox and orderdesk's reading) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,16 +56,6 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	shop := tenant.Shop{ID: 1, Domain: benchShop}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-	}
 	start := time.Now()
 	cp, err := c.StartExport(ctx, shop, time.Time{})
 	if err != nil {
@@ -81,9 +69,6 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	line(stdout, "export (bulk operations, JSONL streamed, reassembled, converted; not saved)", got, objects, time.Since(start))
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
 
 	dbURL := *db
 	if dbURL == "sqlite" {

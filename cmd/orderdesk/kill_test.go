@@ -162,21 +162,21 @@ func kill9Trial(t *testing.T, kind string) {
 		// in flight when the kill comes. Its claim runs 30 s.
 		"ORDERDESK_EVENTS_TIMEOUT=10s",
 	}
-	start := func() (*exec.Cmd, *bytes.Buffer) {
+	start := func() (*exec.Cmd, *syncWriter) {
 		t.Helper()
 		cmd := exec.Command(os.Args[0], "serve")
 		cmd.Env = append(os.Environ(), env...)
 		// Killed with the test process too (a -timeout panic, a ^C): no
 		// serve outlives the test holding its port and database.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &syncWriter{w: &logs}, &syncWriter{w: &logs}
+		logs := &syncWriter{w: &bytes.Buffer{}} // one lock for both streams and the reader
+		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		waitFor(t, base+"/readyz")
-		return cmd, &logs
+		return cmd, logs
 	}
 	refund := func(order uint64, amount, ikey string) {
 		t.Helper()
