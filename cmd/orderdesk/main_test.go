@@ -546,8 +546,11 @@ func TestWebhooksRegisterIsIdempotent(t *testing.T) {
 			t.Errorf("compliance topic %s subscribed through the API", h.Topic)
 		}
 	}
-	if !strings.Contains(first.String(), `compliance_topics = ["customers/data_request", "customers/redact", "shop/redact"]`) ||
-		!strings.Contains(first.String(), `uri = "https://orderdesk.example.com/webhooks/shopify"`) {
+	// The shape of Shopify's app configuration example
+	// (https://shopify.dev/docs/apps/build/app-configuration).
+	if !strings.Contains(first.String(), "[webhooks]\napi_version = \"2026-10\"\n\n[[webhooks.subscriptions]]\n"+
+		`compliance_topics = ["customers/data_request", "customers/redact", "shop/redact"]`+"\n"+
+		`uri = "https://orderdesk.example.com/webhooks/shopify"`) {
 		t.Errorf("no shopify.app.toml snippet:\n%s", first.String())
 	}
 	if n := sb.RESTCalls(); n != 0 {

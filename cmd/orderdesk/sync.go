@@ -152,19 +152,24 @@ func webhooksCmd(ctx context.Context, args []string, env map[string]string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "%d created, %d already there\n", len(created), len(kept))
-	fmt.Fprint(stdout, complianceSnippet(*address))
+	fmt.Fprint(stdout, complianceSnippet(*address, c.shopify.APIVersion()))
 	return nil
 }
 
 // complianceSnippet is the shopify.app.toml section that subscribes the
-// app to the mandatory compliance topics, which the API does not take.
-func complianceSnippet(address string) string {
+// app to the mandatory compliance topics, which the API does not take:
+// compliance_topics in a [[webhooks.subscriptions]] entry, under
+// [webhooks] with the api_version of the app's configured subscriptions'
+// payloads, as in Shopify's app configuration example
+// (https://shopify.dev/docs/apps/build/app-configuration).
+func complianceSnippet(address, apiVersion string) string {
 	quoted := make([]string, len(webhooks.ComplianceTopics))
 	for i, t := range webhooks.ComplianceTopics {
 		quoted[i] = strconv.Quote(t)
 	}
 	return fmt.Sprintf("\nThe compliance topics (%s) are set in the app's configuration, not through the API.\n"+
-		"Add to shopify.app.toml (then shopify app deploy), or set them in the Partner Dashboard:\n\n"+
+		"Add to shopify.app.toml (then shopify app deploy; keep one [webhooks] table if it has one), or set them in the Dev Dashboard:\n\n"+
+		"[webhooks]\napi_version = %s\n\n"+
 		"[[webhooks.subscriptions]]\ncompliance_topics = [%s]\nuri = %s\n",
-		strings.Join(webhooks.ComplianceTopics, ", "), strings.Join(quoted, ", "), strconv.Quote(address))
+		strings.Join(webhooks.ComplianceTopics, ", "), strconv.Quote(apiVersion), strings.Join(quoted, ", "), strconv.Quote(address))
 }

@@ -175,6 +175,9 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}, nil
 }
 
+// APIVersion is the Admin API version the adapter is pinned to.
+func (c *Client) APIVersion() string { return c.cfg.APIVersion }
+
 // rewriteOrigin sends requests for https://{shop}/... to another origin,
 // keeping the shop domain in X-Shopify-Shop-Domain so a sandbox can tell
 // shops apart.

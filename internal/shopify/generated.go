@@ -11,6 +11,36 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// AccessScopesCurrentAppInstallation includes the requested fields of the GraphQL type AppInstallation.
+type AccessScopesCurrentAppInstallation struct {
+	AccessScopes []AccessScopesCurrentAppInstallationAccessScopesAccessScope `json:"accessScopes"`
+}
+
+// GetAccessScopes returns AccessScopesCurrentAppInstallation.AccessScopes, and is useful for accessing the field via an interface.
+func (v *AccessScopesCurrentAppInstallation) GetAccessScopes() []AccessScopesCurrentAppInstallationAccessScopesAccessScope {
+	return v.AccessScopes
+}
+
+// AccessScopesCurrentAppInstallationAccessScopesAccessScope includes the requested fields of the GraphQL type AccessScope.
+type AccessScopesCurrentAppInstallationAccessScopesAccessScope struct {
+	Handle string `json:"handle"`
+}
+
+// GetHandle returns AccessScopesCurrentAppInstallationAccessScopesAccessScope.Handle, and is useful for accessing the field via an interface.
+func (v *AccessScopesCurrentAppInstallationAccessScopesAccessScope) GetHandle() string {
+	return v.Handle
+}
+
+// AccessScopesResponse is returned by AccessScopes on success.
+type AccessScopesResponse struct {
+	CurrentAppInstallation AccessScopesCurrentAppInstallation `json:"currentAppInstallation"`
+}
+
+// GetCurrentAppInstallation returns AccessScopesResponse.CurrentAppInstallation, and is useful for accessing the field via an interface.
+func (v *AccessScopesResponse) GetCurrentAppInstallation() AccessScopesCurrentAppInstallation {
+	return v.CurrentAppInstallation
+}
+
 // BulkOperationBulkOperation includes the requested fields of the GraphQL type BulkOperation.
 type BulkOperationBulkOperation struct {
 	Id              string                  `json:"id"`
@@ -941,6 +971,17 @@ func (v *Money) GetShopMoney() MoneyShopMoneyMoneyV2 { return v.ShopMoney }
 // GetPresentmentMoney returns Money.PresentmentMoney, and is useful for accessing the field via an interface.
 func (v *Money) GetPresentmentMoney() MoneyPresentmentMoneyMoneyV2 { return v.PresentmentMoney }
 
+type MoneyInput struct {
+	Amount       decimal.Decimal `json:"amount"`
+	CurrencyCode CurrencyCode    `json:"currencyCode"`
+}
+
+// GetAmount returns MoneyInput.Amount, and is useful for accessing the field via an interface.
+func (v *MoneyInput) GetAmount() decimal.Decimal { return v.Amount }
+
+// GetCurrencyCode returns MoneyInput.CurrencyCode, and is useful for accessing the field via an interface.
+func (v *MoneyInput) GetCurrencyCode() CurrencyCode { return v.CurrencyCode }
+
 // MoneyPresentmentMoneyMoneyV2 includes the requested fields of the GraphQL type MoneyV2.
 type MoneyPresentmentMoneyMoneyV2 struct {
 	Amount       decimal.Decimal `json:"amount"`
@@ -965,6 +1006,22 @@ func (v *MoneyShopMoneyMoneyV2) GetAmount() decimal.Decimal { return v.Amount }
 // GetCurrencyCode returns MoneyShopMoneyMoneyV2.CurrencyCode, and is useful for accessing the field via an interface.
 func (v *MoneyShopMoneyMoneyV2) GetCurrencyCode() CurrencyCode { return v.CurrencyCode }
 
+type OrderAdjustmentInputDiscrepancyReason string
+
+const (
+	OrderAdjustmentInputDiscrepancyReasonCustomer OrderAdjustmentInputDiscrepancyReason = "CUSTOMER"
+	OrderAdjustmentInputDiscrepancyReasonDamage   OrderAdjustmentInputDiscrepancyReason = "DAMAGE"
+	OrderAdjustmentInputDiscrepancyReasonOther    OrderAdjustmentInputDiscrepancyReason = "OTHER"
+	OrderAdjustmentInputDiscrepancyReasonRestock  OrderAdjustmentInputDiscrepancyReason = "RESTOCK"
+)
+
+var AllOrderAdjustmentInputDiscrepancyReason = []OrderAdjustmentInputDiscrepancyReason{
+	OrderAdjustmentInputDiscrepancyReasonCustomer,
+	OrderAdjustmentInputDiscrepancyReasonDamage,
+	OrderAdjustmentInputDiscrepancyReasonOther,
+	OrderAdjustmentInputDiscrepancyReasonRestock,
+}
+
 type OrderCancelReason string
 
 const (
@@ -983,6 +1040,52 @@ var AllOrderCancelReason = []OrderCancelReason{
 	OrderCancelReasonInventory,
 	OrderCancelReasonOther,
 	OrderCancelReasonStaff,
+}
+
+type OrderCancelRefundMethodInput struct {
+	OriginalPaymentMethodsRefund *bool                              `json:"originalPaymentMethodsRefund"`
+	StoreCreditRefund            *OrderCancelStoreCreditRefundInput `json:"storeCreditRefund,omitempty"`
+}
+
+// GetOriginalPaymentMethodsRefund returns OrderCancelRefundMethodInput.OriginalPaymentMethodsRefund, and is useful for accessing the field via an interface.
+func (v *OrderCancelRefundMethodInput) GetOriginalPaymentMethodsRefund() *bool {
+	return v.OriginalPaymentMethodsRefund
+}
+
+// GetStoreCreditRefund returns OrderCancelRefundMethodInput.StoreCreditRefund, and is useful for accessing the field via an interface.
+func (v *OrderCancelRefundMethodInput) GetStoreCreditRefund() *OrderCancelStoreCreditRefundInput {
+	return v.StoreCreditRefund
+}
+
+type OrderCancelStoreCreditRefundInput struct {
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+// GetExpiresAt returns OrderCancelStoreCreditRefundInput.ExpiresAt, and is useful for accessing the field via an interface.
+func (v *OrderCancelStoreCreditRefundInput) GetExpiresAt() *time.Time { return v.ExpiresAt }
+
+type OrderCancelUserErrorCode string
+
+const (
+	OrderCancelUserErrorCodeInternalError                     OrderCancelUserErrorCode = "INTERNAL_ERROR"
+	OrderCancelUserErrorCodeInvalid                           OrderCancelUserErrorCode = "INVALID"
+	OrderCancelUserErrorCodeNotFound                          OrderCancelUserErrorCode = "NOT_FOUND"
+	OrderCancelUserErrorCodeNoRefundPermission                OrderCancelUserErrorCode = "NO_REFUND_PERMISSION"
+	OrderCancelUserErrorCodeNoRefundToStoreCreditPermission   OrderCancelUserErrorCode = "NO_REFUND_TO_STORE_CREDIT_PERMISSION"
+	OrderCancelUserErrorCodeStoreCreditRefundB2bNotSupported  OrderCancelUserErrorCode = "STORE_CREDIT_REFUND_B2B_NOT_SUPPORTED"
+	OrderCancelUserErrorCodeStoreCreditRefundExpirationInPast OrderCancelUserErrorCode = "STORE_CREDIT_REFUND_EXPIRATION_IN_PAST"
+	OrderCancelUserErrorCodeStoreCreditRefundMissingCustomer  OrderCancelUserErrorCode = "STORE_CREDIT_REFUND_MISSING_CUSTOMER"
+)
+
+var AllOrderCancelUserErrorCode = []OrderCancelUserErrorCode{
+	OrderCancelUserErrorCodeInternalError,
+	OrderCancelUserErrorCodeInvalid,
+	OrderCancelUserErrorCodeNotFound,
+	OrderCancelUserErrorCodeNoRefundPermission,
+	OrderCancelUserErrorCodeNoRefundToStoreCreditPermission,
+	OrderCancelUserErrorCodeStoreCreditRefundB2bNotSupported,
+	OrderCancelUserErrorCodeStoreCreditRefundExpirationInPast,
+	OrderCancelUserErrorCodeStoreCreditRefundMissingCustomer,
 }
 
 type OrderDisplayFinancialStatus string
@@ -2750,6 +2853,29 @@ type OrderResponse struct {
 // GetOrder returns OrderResponse.Order, and is useful for accessing the field via an interface.
 func (v *OrderResponse) GetOrder() *OrderOrder { return v.Order }
 
+type OrderTransactionInput struct {
+	Amount   decimal.Decimal      `json:"amount"`
+	Gateway  string               `json:"gateway"`
+	Kind     OrderTransactionKind `json:"kind"`
+	OrderId  string               `json:"orderId"`
+	ParentId *string              `json:"parentId,omitempty"`
+}
+
+// GetAmount returns OrderTransactionInput.Amount, and is useful for accessing the field via an interface.
+func (v *OrderTransactionInput) GetAmount() decimal.Decimal { return v.Amount }
+
+// GetGateway returns OrderTransactionInput.Gateway, and is useful for accessing the field via an interface.
+func (v *OrderTransactionInput) GetGateway() string { return v.Gateway }
+
+// GetKind returns OrderTransactionInput.Kind, and is useful for accessing the field via an interface.
+func (v *OrderTransactionInput) GetKind() OrderTransactionKind { return v.Kind }
+
+// GetOrderId returns OrderTransactionInput.OrderId, and is useful for accessing the field via an interface.
+func (v *OrderTransactionInput) GetOrderId() string { return v.OrderId }
+
+// GetParentId returns OrderTransactionInput.ParentId, and is useful for accessing the field via an interface.
+func (v *OrderTransactionInput) GetParentId() *string { return v.ParentId }
+
 type OrderTransactionKind string
 
 const (
@@ -3110,6 +3236,101 @@ type OrdersResponse struct {
 // GetOrders returns OrdersResponse.Orders, and is useful for accessing the field via an interface.
 func (v *OrdersResponse) GetOrders() OrdersOrdersOrderConnection { return v.Orders }
 
+type RefundDutyInput struct {
+	DutyId     string                `json:"dutyId"`
+	RefundType *RefundDutyRefundType `json:"refundType"`
+}
+
+// GetDutyId returns RefundDutyInput.DutyId, and is useful for accessing the field via an interface.
+func (v *RefundDutyInput) GetDutyId() string { return v.DutyId }
+
+// GetRefundType returns RefundDutyInput.RefundType, and is useful for accessing the field via an interface.
+func (v *RefundDutyInput) GetRefundType() *RefundDutyRefundType { return v.RefundType }
+
+type RefundDutyRefundType string
+
+const (
+	RefundDutyRefundTypeFull         RefundDutyRefundType = "FULL"
+	RefundDutyRefundTypeProportional RefundDutyRefundType = "PROPORTIONAL"
+)
+
+var AllRefundDutyRefundType = []RefundDutyRefundType{
+	RefundDutyRefundTypeFull,
+	RefundDutyRefundTypeProportional,
+}
+
+type RefundInput struct {
+	AllowOverRefunding *bool                                  `json:"allowOverRefunding,omitempty"`
+	Currency           *CurrencyCode                          `json:"currency,omitempty"`
+	DiscrepancyReason  *OrderAdjustmentInputDiscrepancyReason `json:"discrepancyReason,omitempty"`
+	Note               *string                                `json:"note,omitempty"`
+	Notify             *bool                                  `json:"notify"`
+	OrderId            string                                 `json:"orderId"`
+	ProcessedAt        *time.Time                             `json:"processedAt,omitempty"`
+	RefundDuties       []RefundDutyInput                      `json:"refundDuties,omitempty"`
+	RefundLineItems    []RefundLineItemInput                  `json:"refundLineItems"`
+	RefundMethods      []RefundMethodInput                    `json:"refundMethods,omitempty"`
+	Shipping           *ShippingRefundInput                   `json:"shipping,omitempty"`
+	Transactions       []OrderTransactionInput                `json:"transactions"`
+}
+
+// GetAllowOverRefunding returns RefundInput.AllowOverRefunding, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetAllowOverRefunding() *bool { return v.AllowOverRefunding }
+
+// GetCurrency returns RefundInput.Currency, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetCurrency() *CurrencyCode { return v.Currency }
+
+// GetDiscrepancyReason returns RefundInput.DiscrepancyReason, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetDiscrepancyReason() *OrderAdjustmentInputDiscrepancyReason {
+	return v.DiscrepancyReason
+}
+
+// GetNote returns RefundInput.Note, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetNote() *string { return v.Note }
+
+// GetNotify returns RefundInput.Notify, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetNotify() *bool { return v.Notify }
+
+// GetOrderId returns RefundInput.OrderId, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetOrderId() string { return v.OrderId }
+
+// GetProcessedAt returns RefundInput.ProcessedAt, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetProcessedAt() *time.Time { return v.ProcessedAt }
+
+// GetRefundDuties returns RefundInput.RefundDuties, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetRefundDuties() []RefundDutyInput { return v.RefundDuties }
+
+// GetRefundLineItems returns RefundInput.RefundLineItems, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetRefundLineItems() []RefundLineItemInput { return v.RefundLineItems }
+
+// GetRefundMethods returns RefundInput.RefundMethods, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetRefundMethods() []RefundMethodInput { return v.RefundMethods }
+
+// GetShipping returns RefundInput.Shipping, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetShipping() *ShippingRefundInput { return v.Shipping }
+
+// GetTransactions returns RefundInput.Transactions, and is useful for accessing the field via an interface.
+func (v *RefundInput) GetTransactions() []OrderTransactionInput { return v.Transactions }
+
+type RefundLineItemInput struct {
+	LineItemId  string                     `json:"lineItemId"`
+	LocationId  *string                    `json:"locationId,omitempty"`
+	Quantity    int                        `json:"quantity"`
+	RestockType *RefundLineItemRestockType `json:"restockType"`
+}
+
+// GetLineItemId returns RefundLineItemInput.LineItemId, and is useful for accessing the field via an interface.
+func (v *RefundLineItemInput) GetLineItemId() string { return v.LineItemId }
+
+// GetLocationId returns RefundLineItemInput.LocationId, and is useful for accessing the field via an interface.
+func (v *RefundLineItemInput) GetLocationId() *string { return v.LocationId }
+
+// GetQuantity returns RefundLineItemInput.Quantity, and is useful for accessing the field via an interface.
+func (v *RefundLineItemInput) GetQuantity() int { return v.Quantity }
+
+// GetRestockType returns RefundLineItemInput.RestockType, and is useful for accessing the field via an interface.
+func (v *RefundLineItemInput) GetRestockType() *RefundLineItemRestockType { return v.RestockType }
+
 type RefundLineItemRestockType string
 
 const (
@@ -3125,6 +3346,37 @@ var AllRefundLineItemRestockType = []RefundLineItemRestockType{
 	RefundLineItemRestockTypeNoRestock,
 	RefundLineItemRestockTypeReturn,
 }
+
+type RefundMethodInput struct {
+	StoreCreditRefund *StoreCreditRefundInput `json:"storeCreditRefund"`
+}
+
+// GetStoreCreditRefund returns RefundMethodInput.StoreCreditRefund, and is useful for accessing the field via an interface.
+func (v *RefundMethodInput) GetStoreCreditRefund() *StoreCreditRefundInput {
+	return v.StoreCreditRefund
+}
+
+type ShippingRefundInput struct {
+	Amount     *decimal.Decimal `json:"amount,omitempty"`
+	FullRefund *bool            `json:"fullRefund,omitempty"`
+}
+
+// GetAmount returns ShippingRefundInput.Amount, and is useful for accessing the field via an interface.
+func (v *ShippingRefundInput) GetAmount() *decimal.Decimal { return v.Amount }
+
+// GetFullRefund returns ShippingRefundInput.FullRefund, and is useful for accessing the field via an interface.
+func (v *ShippingRefundInput) GetFullRefund() *bool { return v.FullRefund }
+
+type StoreCreditRefundInput struct {
+	Amount    MoneyInput `json:"amount"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+}
+
+// GetAmount returns StoreCreditRefundInput.Amount, and is useful for accessing the field via an interface.
+func (v *StoreCreditRefundInput) GetAmount() MoneyInput { return v.Amount }
+
+// GetExpiresAt returns StoreCreditRefundInput.ExpiresAt, and is useful for accessing the field via an interface.
+func (v *StoreCreditRefundInput) GetExpiresAt() *time.Time { return v.ExpiresAt }
 
 // Transaction includes the GraphQL fields of OrderTransaction requested by the fragment Transaction.
 type Transaction struct {
@@ -3911,6 +4163,389 @@ func (v *__WebhookSubscriptionsInput) GetFirst() int { return v.First }
 
 // GetAfter returns __WebhookSubscriptionsInput.After, and is useful for accessing the field via an interface.
 func (v *__WebhookSubscriptionsInput) GetAfter() *string { return v.After }
+
+// __cancelJobInput is used internally by genqlient
+type __cancelJobInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __cancelJobInput.Id, and is useful for accessing the field via an interface.
+func (v *__cancelJobInput) GetId() string { return v.Id }
+
+// __orderCancelInput is used internally by genqlient
+type __orderCancelInput struct {
+	OrderId        string                        `json:"orderId"`
+	Reason         OrderCancelReason             `json:"reason"`
+	Restock        bool                          `json:"restock"`
+	NotifyCustomer *bool                         `json:"notifyCustomer"`
+	StaffNote      *string                       `json:"staffNote"`
+	RefundMethod   *OrderCancelRefundMethodInput `json:"refundMethod"`
+}
+
+// GetOrderId returns __orderCancelInput.OrderId, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetOrderId() string { return v.OrderId }
+
+// GetReason returns __orderCancelInput.Reason, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetReason() OrderCancelReason { return v.Reason }
+
+// GetRestock returns __orderCancelInput.Restock, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetRestock() bool { return v.Restock }
+
+// GetNotifyCustomer returns __orderCancelInput.NotifyCustomer, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetNotifyCustomer() *bool { return v.NotifyCustomer }
+
+// GetStaffNote returns __orderCancelInput.StaffNote, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetStaffNote() *string { return v.StaffNote }
+
+// GetRefundMethod returns __orderCancelInput.RefundMethod, and is useful for accessing the field via an interface.
+func (v *__orderCancelInput) GetRefundMethod() *OrderCancelRefundMethodInput { return v.RefundMethod }
+
+// __refundCreateInput is used internally by genqlient
+type __refundCreateInput struct {
+	Input          RefundInput `json:"input"`
+	IdempotencyKey string      `json:"idempotencyKey"`
+}
+
+// GetInput returns __refundCreateInput.Input, and is useful for accessing the field via an interface.
+func (v *__refundCreateInput) GetInput() RefundInput { return v.Input }
+
+// GetIdempotencyKey returns __refundCreateInput.IdempotencyKey, and is useful for accessing the field via an interface.
+func (v *__refundCreateInput) GetIdempotencyKey() string { return v.IdempotencyKey }
+
+// __suggestedRefundInput is used internally by genqlient
+type __suggestedRefundInput struct {
+	Id              string                `json:"id"`
+	RefundLineItems []RefundLineItemInput `json:"refundLineItems"`
+	ShippingAmount  *decimal.Decimal      `json:"shippingAmount,omitempty"`
+}
+
+// GetId returns __suggestedRefundInput.Id, and is useful for accessing the field via an interface.
+func (v *__suggestedRefundInput) GetId() string { return v.Id }
+
+// GetRefundLineItems returns __suggestedRefundInput.RefundLineItems, and is useful for accessing the field via an interface.
+func (v *__suggestedRefundInput) GetRefundLineItems() []RefundLineItemInput { return v.RefundLineItems }
+
+// GetShippingAmount returns __suggestedRefundInput.ShippingAmount, and is useful for accessing the field via an interface.
+func (v *__suggestedRefundInput) GetShippingAmount() *decimal.Decimal { return v.ShippingAmount }
+
+// cancelJobResponse is returned by cancelJob on success.
+type cancelJobResponse struct {
+	Node *cancelJobNode `json:"node"`
+}
+
+// GetNode returns cancelJobResponse.Node, and is useful for accessing the field via an interface.
+func (v *cancelJobResponse) GetNode() *cancelJobNode { return v.Node }
+
+// installationProbeCurrentAppInstallation includes the requested fields of the GraphQL type AppInstallation.
+type installationProbeCurrentAppInstallation struct {
+	Id string `json:"id"`
+}
+
+// GetId returns installationProbeCurrentAppInstallation.Id, and is useful for accessing the field via an interface.
+func (v *installationProbeCurrentAppInstallation) GetId() string { return v.Id }
+
+// installationProbeResponse is returned by installationProbe on success.
+type installationProbeResponse struct {
+	CurrentAppInstallation installationProbeCurrentAppInstallation `json:"currentAppInstallation"`
+}
+
+// GetCurrentAppInstallation returns installationProbeResponse.CurrentAppInstallation, and is useful for accessing the field via an interface.
+func (v *installationProbeResponse) GetCurrentAppInstallation() installationProbeCurrentAppInstallation {
+	return v.CurrentAppInstallation
+}
+
+// orderCancelOrderCancelOrderCancelPayload includes the requested fields of the GraphQL type OrderCancelPayload.
+type orderCancelOrderCancelOrderCancelPayload struct {
+	Job                   *orderCancelOrderCancelOrderCancelPayloadJob                                        `json:"job"`
+	OrderCancelUserErrors []orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError `json:"orderCancelUserErrors"`
+}
+
+// GetJob returns orderCancelOrderCancelOrderCancelPayload.Job, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayload) GetJob() *orderCancelOrderCancelOrderCancelPayloadJob {
+	return v.Job
+}
+
+// GetOrderCancelUserErrors returns orderCancelOrderCancelOrderCancelPayload.OrderCancelUserErrors, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayload) GetOrderCancelUserErrors() []orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError {
+	return v.OrderCancelUserErrors
+}
+
+// orderCancelOrderCancelOrderCancelPayloadJob includes the requested fields of the GraphQL type Job.
+type orderCancelOrderCancelOrderCancelPayloadJob struct {
+	Id   string `json:"id"`
+	Done bool   `json:"done"`
+}
+
+// GetId returns orderCancelOrderCancelOrderCancelPayloadJob.Id, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayloadJob) GetId() string { return v.Id }
+
+// GetDone returns orderCancelOrderCancelOrderCancelPayloadJob.Done, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayloadJob) GetDone() bool { return v.Done }
+
+// orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError includes the requested fields of the GraphQL type OrderCancelUserError.
+type orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError struct {
+	Field   []string                  `json:"field"`
+	Message string                    `json:"message"`
+	Code    *OrderCancelUserErrorCode `json:"code"`
+}
+
+// GetField returns orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError.Field, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError.Message, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError) GetMessage() string {
+	return v.Message
+}
+
+// GetCode returns orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError.Code, and is useful for accessing the field via an interface.
+func (v *orderCancelOrderCancelOrderCancelPayloadOrderCancelUserErrorsOrderCancelUserError) GetCode() *OrderCancelUserErrorCode {
+	return v.Code
+}
+
+// orderCancelResponse is returned by orderCancel on success.
+type orderCancelResponse struct {
+	OrderCancel *orderCancelOrderCancelOrderCancelPayload `json:"orderCancel"`
+}
+
+// GetOrderCancel returns orderCancelResponse.OrderCancel, and is useful for accessing the field via an interface.
+func (v *orderCancelResponse) GetOrderCancel() *orderCancelOrderCancelOrderCancelPayload {
+	return v.OrderCancel
+}
+
+// refundCreateRefundCreateRefundCreatePayload includes the requested fields of the GraphQL type RefundCreatePayload.
+type refundCreateRefundCreateRefundCreatePayload struct {
+	Refund     *refundCreateRefundCreateRefundCreatePayloadRefund               `json:"refund"`
+	UserErrors []refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError `json:"userErrors"`
+}
+
+// GetRefund returns refundCreateRefundCreateRefundCreatePayload.Refund, and is useful for accessing the field via an interface.
+func (v *refundCreateRefundCreateRefundCreatePayload) GetRefund() *refundCreateRefundCreateRefundCreatePayloadRefund {
+	return v.Refund
+}
+
+// GetUserErrors returns refundCreateRefundCreateRefundCreatePayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *refundCreateRefundCreateRefundCreatePayload) GetUserErrors() []refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// refundCreateRefundCreateRefundCreatePayloadRefund includes the requested fields of the GraphQL type Refund.
+type refundCreateRefundCreateRefundCreatePayloadRefund struct {
+	Id string `json:"id"`
+}
+
+// GetId returns refundCreateRefundCreateRefundCreatePayloadRefund.Id, and is useful for accessing the field via an interface.
+func (v *refundCreateRefundCreateRefundCreatePayloadRefund) GetId() string { return v.Id }
+
+// refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+type refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+}
+
+// GetField returns refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *refundCreateRefundCreateRefundCreatePayloadUserErrorsUserError) GetMessage() string {
+	return v.Message
+}
+
+// refundCreateResponse is returned by refundCreate on success.
+type refundCreateResponse struct {
+	RefundCreate *refundCreateRefundCreateRefundCreatePayload `json:"refundCreate"`
+}
+
+// GetRefundCreate returns refundCreateResponse.RefundCreate, and is useful for accessing the field via an interface.
+func (v *refundCreateResponse) GetRefundCreate() *refundCreateRefundCreateRefundCreatePayload {
+	return v.RefundCreate
+}
+
+// suggestedRefundOrder includes the requested fields of the GraphQL type Order.
+type suggestedRefundOrder struct {
+	SuggestedRefund *suggestedRefundOrderSuggestedRefund `json:"suggestedRefund"`
+}
+
+// GetSuggestedRefund returns suggestedRefundOrder.SuggestedRefund, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrder) GetSuggestedRefund() *suggestedRefundOrderSuggestedRefund {
+	return v.SuggestedRefund
+}
+
+// suggestedRefundOrderSuggestedRefund includes the requested fields of the GraphQL type SuggestedRefund.
+type suggestedRefundOrderSuggestedRefund struct {
+	AmountSet             suggestedRefundOrderSuggestedRefundAmountSetMoneyBag                                `json:"amountSet"`
+	SuggestedTransactions []suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction `json:"suggestedTransactions"`
+}
+
+// GetAmountSet returns suggestedRefundOrderSuggestedRefund.AmountSet, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefund) GetAmountSet() suggestedRefundOrderSuggestedRefundAmountSetMoneyBag {
+	return v.AmountSet
+}
+
+// GetSuggestedTransactions returns suggestedRefundOrderSuggestedRefund.SuggestedTransactions, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefund) GetSuggestedTransactions() []suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction {
+	return v.SuggestedTransactions
+}
+
+// suggestedRefundOrderSuggestedRefundAmountSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type suggestedRefundOrderSuggestedRefundAmountSetMoneyBag struct {
+	ShopMoney        suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2        `json:"shopMoney"`
+	PresentmentMoney suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+// GetShopMoney returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBag) GetShopMoney() suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2 {
+	return v.ShopMoney
+}
+
+// GetPresentmentMoney returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBag) GetPresentmentMoney() suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2 {
+	return v.PresentmentMoney
+}
+
+// suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2 includes the requested fields of the GraphQL type MoneyV2.
+type suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2 struct {
+	Amount       decimal.Decimal `json:"amount"`
+	CurrencyCode CurrencyCode    `json:"currencyCode"`
+}
+
+// GetAmount returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2.Amount, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2) GetAmount() decimal.Decimal {
+	return v.Amount
+}
+
+// GetCurrencyCode returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2.CurrencyCode, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBagPresentmentMoneyMoneyV2) GetCurrencyCode() CurrencyCode {
+	return v.CurrencyCode
+}
+
+// suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2 includes the requested fields of the GraphQL type MoneyV2.
+type suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2 struct {
+	Amount       decimal.Decimal `json:"amount"`
+	CurrencyCode CurrencyCode    `json:"currencyCode"`
+}
+
+// GetAmount returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2.Amount, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2) GetAmount() decimal.Decimal {
+	return v.Amount
+}
+
+// GetCurrencyCode returns suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2.CurrencyCode, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundAmountSetMoneyBagShopMoneyMoneyV2) GetCurrencyCode() CurrencyCode {
+	return v.CurrencyCode
+}
+
+// suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction includes the requested fields of the GraphQL type SuggestedOrderTransaction.
+type suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction struct {
+	ParentTransaction *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction `json:"parentTransaction"`
+	AmountSet         suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag                  `json:"amountSet"`
+	Gateway           *string                                                                                                             `json:"gateway"`
+}
+
+// GetParentTransaction returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction.ParentTransaction, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction) GetParentTransaction() *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction {
+	return v.ParentTransaction
+}
+
+// GetAmountSet returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction.AmountSet, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction) GetAmountSet() suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag {
+	return v.AmountSet
+}
+
+// GetGateway returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction.Gateway, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransaction) GetGateway() *string {
+	return v.Gateway
+}
+
+// suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag includes the requested fields of the GraphQL type MoneyBag.
+type suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag struct {
+	ShopMoney        suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2        `json:"shopMoney"`
+	PresentmentMoney suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2 `json:"presentmentMoney"`
+}
+
+// GetShopMoney returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag.ShopMoney, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag) GetShopMoney() suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2 {
+	return v.ShopMoney
+}
+
+// GetPresentmentMoney returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag.PresentmentMoney, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBag) GetPresentmentMoney() suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2 {
+	return v.PresentmentMoney
+}
+
+// suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2 includes the requested fields of the GraphQL type MoneyV2.
+type suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2 struct {
+	Amount decimal.Decimal `json:"amount"`
+}
+
+// GetAmount returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2.Amount, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagPresentmentMoneyMoneyV2) GetAmount() decimal.Decimal {
+	return v.Amount
+}
+
+// suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2 includes the requested fields of the GraphQL type MoneyV2.
+type suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2 struct {
+	Amount decimal.Decimal `json:"amount"`
+}
+
+// GetAmount returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2.Amount, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionAmountSetMoneyBagShopMoneyMoneyV2) GetAmount() decimal.Decimal {
+	return v.Amount
+}
+
+// suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction includes the requested fields of the GraphQL type OrderTransaction.
+type suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction struct {
+	Id string `json:"id"`
+}
+
+// GetId returns suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction.Id, and is useful for accessing the field via an interface.
+func (v *suggestedRefundOrderSuggestedRefundSuggestedTransactionsSuggestedOrderTransactionParentTransactionOrderTransaction) GetId() string {
+	return v.Id
+}
+
+// suggestedRefundResponse is returned by suggestedRefund on success.
+type suggestedRefundResponse struct {
+	Order *suggestedRefundOrder `json:"order"`
+}
+
+// GetOrder returns suggestedRefundResponse.Order, and is useful for accessing the field via an interface.
+func (v *suggestedRefundResponse) GetOrder() *suggestedRefundOrder { return v.Order }
+
+// The query executed by AccessScopes.
+const AccessScopes_Operation = `
+query AccessScopes {
+	currentAppInstallation {
+		accessScopes {
+			handle
+		}
+	}
+}
+`
+
+// Which scopes the calling token carries (which also proves it works).
+func AccessScopes(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *AccessScopesResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "AccessScopes",
+		Query:  AccessScopes_Operation,
+	}
+
+	data_ = &AccessScopesResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
 
 // The query executed by BulkOperation.
 const BulkOperation_Operation = `
@@ -4793,6 +5428,254 @@ func WebhookSubscriptions(
 	}
 
 	data_ = &WebhookSubscriptionsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by cancelJob.
+const cancelJob_Operation = `
+query cancelJob ($id: ID!) {
+	node(id: $id) {
+		__typename
+		id
+		... on OrderCancelJobResult {
+			done
+			status
+			errors {
+				field
+				message
+				code
+			}
+		}
+	}
+}
+`
+
+// A cancel's job, read through node(id:): in 2026-10 the job's id is an
+// OrderCancelJobResult, whose status says whether the cancellation
+// SUCCEEDED or FAILED (done only says it ran). node is bound to a Go type
+// (cancelJobNode): generated, it would be an interface with a type for
+// each of the schema's 216 Node implementations, for one inline fragment.
+func cancelJob(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *cancelJobResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "cancelJob",
+		Query:  cancelJob_Operation,
+		Variables: &__cancelJobInput{
+			Id: id,
+		},
+	}
+
+	data_ = &cancelJobResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by installationProbe.
+const installationProbe_Operation = `
+query installationProbe {
+	currentAppInstallation {
+		id
+	}
+}
+`
+
+// The calling token's app installation: the cheapest call that any token
+// of an installed app may make (no scope).
+func installationProbe(
+	ctx_ context.Context,
+	client_ graphql.Client,
+) (data_ *installationProbeResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "installationProbe",
+		Query:  installationProbe_Operation,
+	}
+
+	data_ = &installationProbeResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by orderCancel.
+const orderCancel_Operation = `
+mutation orderCancel ($orderId: ID!, $reason: OrderCancelReason!, $restock: Boolean!, $notifyCustomer: Boolean, $staffNote: String, $refundMethod: OrderCancelRefundMethodInput) {
+	orderCancel(orderId: $orderId, reason: $reason, restock: $restock, notifyCustomer: $notifyCustomer, staffNote: $staffNote, refundMethod: $refundMethod) {
+		job {
+			id
+			done
+		}
+		orderCancelUserErrors {
+			field
+			message
+			code
+		}
+	}
+}
+`
+
+// Cancel an order. orderCancel has no idempotency key: it is sent once and
+// never resent on a failure without an answer (the engine reads the
+// order's state to settle it). refundMethod.originalPaymentMethodsRefund
+// is false: orderdesk refunds through refundCreate, whose key makes
+// retries safe.
+func orderCancel(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	orderId string,
+	reason OrderCancelReason,
+	restock bool,
+	notifyCustomer *bool,
+	staffNote *string,
+	refundMethod *OrderCancelRefundMethodInput,
+) (data_ *orderCancelResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "orderCancel",
+		Query:  orderCancel_Operation,
+		Variables: &__orderCancelInput{
+			OrderId:        orderId,
+			Reason:         reason,
+			Restock:        restock,
+			NotifyCustomer: notifyCustomer,
+			StaffNote:      staffNote,
+			RefundMethod:   refundMethod,
+		},
+	}
+
+	data_ = &orderCancelResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by refundCreate.
+const refundCreate_Operation = `
+mutation refundCreate ($input: RefundInput!, $idempotencyKey: String!) {
+	refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
+		refund {
+			id
+		}
+		userErrors {
+			field
+			message
+		}
+	}
+}
+`
+
+// Refund exactly the input, once per key: Shopify makes at most one refund
+// per @idempotent key (mandatory for refundCreate since 2026-04), so a
+// failure without an answer is sent again under the same key.
+func refundCreate(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RefundInput,
+	idempotencyKey string,
+) (data_ *refundCreateResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "refundCreate",
+		Query:  refundCreate_Operation,
+		Variables: &__refundCreateInput{
+			Input:          input,
+			IdempotencyKey: idempotencyKey,
+		},
+	}
+
+	data_ = &refundCreateResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by suggestedRefund.
+const suggestedRefund_Operation = `
+query suggestedRefund ($id: ID!, $refundLineItems: [RefundLineItemInput!], $shippingAmount: Money) {
+	order(id: $id) {
+		suggestedRefund(refundLineItems: $refundLineItems, shippingAmount: $shippingAmount) {
+			amountSet {
+				shopMoney {
+					amount
+					currencyCode
+				}
+				presentmentMoney {
+					amount
+					currencyCode
+				}
+			}
+			suggestedTransactions {
+				parentTransaction {
+					id
+				}
+				amountSet {
+					shopMoney {
+						amount
+					}
+					presentmentMoney {
+						amount
+					}
+				}
+				gateway
+			}
+		}
+	}
+}
+`
+
+// What refunding these lines and this shipping comes to, and how it splits
+// over the order's payments (a read).
+func suggestedRefund(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+	refundLineItems []RefundLineItemInput,
+	shippingAmount *decimal.Decimal,
+) (data_ *suggestedRefundResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "suggestedRefund",
+		Query:  suggestedRefund_Operation,
+		Variables: &__suggestedRefundInput{
+			Id:              id,
+			RefundLineItems: refundLineItems,
+			ShippingAmount:  shippingAmount,
+		},
+	}
+
+	data_ = &suggestedRefundResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -10,10 +10,6 @@ import (
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
-// installationQuery asks for the calling token's app installation: the
-// cheapest call that any token of an installed app may make (no scope).
-const installationQuery = `query installationProbe { currentAppInstallation { id } }`
-
 // Installed reports whether the app is still installed on the shop, asked
 // through the shop's own stored token. Shopify revokes an installation's
 // token the moment the merchant uninstalls, so an answer of 401 or 403
@@ -32,15 +28,12 @@ func (c *Client) Installed(ctx context.Context, shop tenant.Shop) (bool, error) 
 		}
 		return false, fmt.Errorf("installation probe: %w", err)
 	}
-	var out struct {
-		CurrentAppInstallation *struct {
-			ID string `json:"id"`
-		} `json:"currentAppInstallation"`
-	}
-	err := c.graphql(ctx, shop, "installation probe", installationQuery, nil, &out, true)
+	// installationProbe (graphql/installation.graphql), counted as
+	// "installation probe".
+	out, err := installationProbe(ctx, transport{c: c, shop: shop, retry: true, op: "installation probe"})
 	switch {
 	case err == nil:
-		if out.CurrentAppInstallation == nil || out.CurrentAppInstallation.ID == "" {
+		if out.CurrentAppInstallation.Id == "" {
 			return false, fmt.Errorf("installation probe: Shopify answered without the installation: %w", orders.ErrShopifyUnavailable)
 		}
 		return true, nil

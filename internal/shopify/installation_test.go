@@ -11,7 +11,6 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
-	"github.com/orderdesk/orderdesk/pkg/shopifyschema"
 )
 
 // TestInstalled: the installation probe tells an installed app (the shop's
@@ -75,18 +74,5 @@ func TestInstalled(t *testing.T) {
 				t.Fatalf("Installed = %v, want %v", got, tc.want)
 			}
 		})
-	}
-}
-
-// TestInstallationQueryMatchesTheSchema holds the probe to the pinned
-// Admin schema (kept apart from TestDocuments' list).
-func TestInstallationQueryMatchesTheSchema(t *testing.T) {
-	t.Parallel()
-	schema, err := shopifyschema.Load("2026-10")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := shopifyschema.Validate(schema, "installationProbe", installationQuery); err != nil {
-		t.Error(err)
 	}
 }

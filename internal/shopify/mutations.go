@@ -17,31 +17,9 @@ import (
 )
 
 // Mutations go through GraphQL with every input a variable; go-shopify has
-// no refund service and its REST cancel is legacy.
-
-const orderCancelMutation = `mutation orderCancel($orderId: ID!, $reason: OrderCancelReason!, $restock: Boolean!, $notifyCustomer: Boolean, $staffNote: String, $refundMethod: OrderCancelRefundMethodInput) {
-  orderCancel(orderId: $orderId, reason: $reason, restock: $restock, notifyCustomer: $notifyCustomer, staffNote: $staffNote, refundMethod: $refundMethod) {
-    job { id done }
-    orderCancelUserErrors { field message code }
-  }
-}`
-
-// cancelJobQuery reads a cancel's job: in 2026-10 the job's id is an
-// OrderCancelJobResult, whose status says whether the cancellation
-// SUCCEEDED or FAILED (done only says it ran).
-const cancelJobQuery = `query cancelJob($id: ID!) {
-  node(id: $id) {
-    id
-    ... on OrderCancelJobResult { done status errors { field message code } }
-  }
-}`
-
-const refundCreateMutation = `mutation refundCreate($input: RefundInput!, $idempotencyKey: String!) {
-  refundCreate(input: $input) @idempotent(key: $idempotencyKey) {
-    refund { id }
-    userErrors { field message }
-  }
-}`
+// no refund service and its REST cancel is legacy. Their documents are in
+// graphql/actions.graphql, typed by genqlient (generated.go), and sent
+// through c.mutate, which reads top-level errors by code.
 
 // estimatedCost is what orderdesk's mutations cost in GraphQL points;
 // Shopify's answer corrects the budget.
@@ -51,11 +29,6 @@ type userError struct {
 	Field   []string `json:"field"`
 	Message string   `json:"message"`
 	Code    string   `json:"code"`
-}
-
-type job struct {
-	ID   string `json:"id"`
-	Done bool   `json:"done"`
 }
 
 func gid(kind string, id int64) string { return fmt.Sprintf("gid://shopify/%s/%d", kind, id) }
@@ -71,48 +44,38 @@ func (c *Client) CancelOrder(ctx context.Context, shop tenant.Shop, cmd orders.C
 	if n := utf8.RuneCountInString(cmd.StaffNote); n > 255 {
 		return "", &orders.ValidationError{Code: "invalid_staff_note", Fields: []orders.FieldError{{Field: "staff_note", Message: fmt.Sprintf("Shopify takes at most 255 characters, this one has %d", n)}}}
 	}
-	vars := map[string]any{
-		"orderId":        gid("Order", cmd.OrderID),
-		"reason":         strings.ToUpper(cmd.Reason),
-		"restock":        cmd.Restock,
-		"notifyCustomer": cmd.NotifyCustomer,
-		"staffNote":      cmd.StaffNote,
-		// orderdesk refunds through refundCreate, whose key makes retries safe.
-		"refundMethod": map[string]any{"originalPaymentMethodsRefund": false},
-	}
-	var resp struct {
-		OrderCancel *struct {
-			Job        *job        `json:"job"`
-			UserErrors []userError `json:"orderCancelUserErrors"`
-		} `json:"orderCancel"`
-	}
-	if err := c.mutate(ctx, shop, "orderCancel", orderCancelMutation, vars, &resp, false); err != nil {
+	// orderdesk refunds through refundCreate, whose key makes retries safe.
+	noRefund := false
+	resp, err := orderCancel(ctx, c.mutator(shop, false), gid("Order", cmd.OrderID), OrderCancelReason(strings.ToUpper(cmd.Reason)),
+		cmd.Restock, &cmd.NotifyCustomer, &cmd.StaffNote, &OrderCancelRefundMethodInput{OriginalPaymentMethodsRefund: &noRefund})
+	if err != nil {
 		return "", err
 	}
-	if resp.OrderCancel == nil {
+	p := resp.OrderCancel
+	if p == nil {
 		return "", fmt.Errorf("orderCancel: empty answer: %w", orders.ErrShopifyUnavailable)
 	}
-	if len(resp.OrderCancel.UserErrors) > 0 {
-		return "", rejection("orderCancel", resp.OrderCancel.UserErrors)
+	if len(p.OrderCancelUserErrors) > 0 {
+		errs := make([]userError, 0, len(p.OrderCancelUserErrors))
+		for _, e := range p.OrderCancelUserErrors {
+			ue := userError{Field: e.Field, Message: e.Message}
+			if e.Code != nil {
+				ue.Code = string(*e.Code)
+			}
+			errs = append(errs, ue)
+		}
+		return "", rejection("orderCancel", errs)
 	}
-	j := resp.OrderCancel.Job
-	if j == nil {
+	if p.Job == nil {
 		return "", fmt.Errorf("orderCancel: no job in the answer: %w", orders.ErrShopifyUnavailable)
 	}
-	return j.ID, nil
+	return p.Job.Id, nil
 }
 
 // CancelJob reads a cancel's job once, through node(id:).
 func (c *Client) CancelJob(ctx context.Context, shop tenant.Shop, jobID string) (orders.CancelJobStatus, error) {
-	var resp struct {
-		Node *struct {
-			ID     string      `json:"id"`
-			Done   bool        `json:"done"`
-			Status string      `json:"status"`
-			Errors []userError `json:"errors"`
-		} `json:"node"`
-	}
-	if err := c.mutate(ctx, shop, "cancelJob", cancelJobQuery, map[string]any{"id": jobID}, &resp, true); err != nil {
+	resp, err := cancelJob(ctx, c.mutator(shop, true), jobID)
+	if err != nil {
 		return orders.CancelJobStatus{}, err
 	}
 	if resp.Node == nil {
@@ -136,60 +99,64 @@ func (c *Client) CreateRefund(ctx context.Context, shop tenant.Shop, cmd orders.
 	if cmd.IdempotencyKey == "" {
 		return 0, errors.New("refundCreate needs an idempotency key")
 	}
-	var resp struct {
-		RefundCreate *struct {
-			Refund *struct {
-				ID string `json:"id"`
-			} `json:"refund"`
-			UserErrors []userError `json:"userErrors"`
-		} `json:"refundCreate"`
-	}
-	vars := map[string]any{"input": RefundInput(cmd), "idempotencyKey": cmd.IdempotencyKey}
-	if err := c.mutate(ctx, shop, "refundCreate", refundCreateMutation, vars, &resp, true); err != nil {
+	resp, err := refundCreate(ctx, c.mutator(shop, true), refundInput(cmd), cmd.IdempotencyKey)
+	if err != nil {
 		return 0, err
 	}
-	if resp.RefundCreate == nil {
+	p := resp.RefundCreate
+	if p == nil {
 		return 0, fmt.Errorf("refundCreate: empty answer: %w", orders.ErrShopifyUnavailable)
 	}
-	if len(resp.RefundCreate.UserErrors) > 0 {
-		return 0, rejection("refundCreate", resp.RefundCreate.UserErrors)
+	if len(p.UserErrors) > 0 {
+		errs := make([]userError, 0, len(p.UserErrors))
+		for _, e := range p.UserErrors {
+			errs = append(errs, userError{Field: e.Field, Message: e.Message})
+		}
+		return 0, rejection("refundCreate", errs)
 	}
-	if resp.RefundCreate.Refund == nil {
+	if p.Refund == nil {
 		return 0, fmt.Errorf("refundCreate: no refund in the answer: %w", orders.ErrShopifyUnavailable)
 	}
-	id, err := gidNumber(resp.RefundCreate.Refund.ID)
+	id, err := gidNumber(p.Refund.Id)
 	if err != nil {
-		return 0, fmt.Errorf("refundCreate: refund id %q: %w", resp.RefundCreate.Refund.ID, orders.ErrShopifyUnavailable)
+		return 0, fmt.Errorf("refundCreate: refund id %q: %w", p.Refund.Id, orders.ErrShopifyUnavailable)
 	}
 	return id, nil
 }
 
-// RefundInput is the RefundInput variable a command sends: the same
-// command always makes the same input.
-func RefundInput(cmd orders.RefundCommand) map[string]any {
-	input := map[string]any{
-		"orderId": gid("Order", cmd.OrderID),
-		"notify":  cmd.NotifyCustomer,
+// refundInput is the RefundInput a command sends: the same command always
+// makes the same input (what orderdesk does not set is left out, lists are
+// sent even when empty).
+func refundInput(cmd orders.RefundCommand) RefundInput {
+	notify := cmd.NotifyCustomer
+	input := RefundInput{
+		OrderId:         gid("Order", cmd.OrderID),
+		Notify:          &notify,
+		RefundLineItems: refundLineItems(cmd.Lines),
+		Transactions:    make([]OrderTransactionInput, 0, len(cmd.Transactions)),
 	}
 	if cmd.Note != "" {
-		input["note"] = cmd.Note
+		note := cmd.Note
+		input.Note = &note
 	}
 	if cmd.Currency != "" {
-		input["currency"] = cmd.Currency
+		currency := CurrencyCode(cmd.Currency)
+		input.Currency = &currency
 	}
-	input["refundLineItems"] = refundLineItems(cmd.Lines)
 	if cmd.Shipping != nil {
-		input["shipping"] = map[string]any{"amount": cmd.Shipping.String()}
+		// ShippingRefundInput.amount: the shipping this refund reimburses
+		// (fullRefund is for all of it; orderdesk always names the amount).
+		amount := *cmd.Shipping
+		input.Shipping = &ShippingRefundInput{Amount: &amount}
 	}
-	txs := make([]map[string]any, 0, len(cmd.Transactions))
 	for _, t := range cmd.Transactions {
-		tx := map[string]any{"orderId": gid("Order", cmd.OrderID), "amount": t.Amount.String(), "gateway": t.Gateway, "kind": "REFUND"}
+		tx := OrderTransactionInput{OrderId: gid("Order", cmd.OrderID), Amount: t.Amount, Gateway: t.Gateway, Kind: OrderTransactionKindRefund}
 		if t.ParentID != 0 {
-			tx["parentId"] = gid("OrderTransaction", t.ParentID)
+			parent := gid("OrderTransaction", t.ParentID)
+			tx.ParentId = &parent
 		}
-		txs = append(txs, tx)
+		input.Transactions = append(input.Transactions, tx)
 	}
-	input["transactions"] = txs
 	return input
 }
 
@@ -224,7 +191,7 @@ func (e errTopLevel) retryable() bool {
 // top-level errors by code. Throttling is always retried (nothing ran);
 // other failures without a definite answer only when keyed is set (an
 // @idempotent mutation, or a read).
-func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query string, vars map[string]any, out any, keyed bool) error {
+func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query string, vars, out any, keyed bool) error {
 	budget := c.limiters.forShop(shop.Domain)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
@@ -400,85 +367,59 @@ func rejection(what string, errs []userError) error {
 	return fmt.Errorf("%s: %w: %s", what, orders.ErrShopifyRejected, msg)
 }
 
-const suggestedRefundQuery = `query suggestedRefund($id: ID!, $refundLineItems: [RefundLineItemInput!], $shippingAmount: Money) {
-  order(id: $id) {
-    suggestedRefund(refundLineItems: $refundLineItems, shippingAmount: $shippingAmount) {
-      amountSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
-      suggestedTransactions { parentTransaction { id } amountSet { shopMoney { amount } presentmentMoney { amount } } gateway }
-    }
-  }
-}`
-
-type moneyBag struct {
-	ShopMoney struct {
-		Amount decimal.Decimal `json:"amount"`
-	} `json:"shopMoney"`
-	PresentmentMoney *struct {
-		Amount decimal.Decimal `json:"amount"`
-	} `json:"presentmentMoney"`
-}
-
-// amount is the money in the customer's currency, which refunds are made in.
-func (m moneyBag) amount() decimal.Decimal {
-	if m.PresentmentMoney != nil {
-		return m.PresentmentMoney.Amount
-	}
-	return m.ShopMoney.Amount
-}
-
 // SuggestRefund asks Shopify (suggestedRefund, a read) what refunding these
 // lines and shipping comes to and how it splits over the order's payments.
 func (c *Client) SuggestRefund(ctx context.Context, shop tenant.Shop, orderID int64, lines []orders.RefundCommandLine, shipping *decimal.Decimal) (orders.RefundSuggestion, error) {
-	vars := map[string]any{"id": gid("Order", orderID), "refundLineItems": refundLineItems(lines)}
-	if shipping != nil {
-		vars["shippingAmount"] = shipping.String()
-	}
-	var resp struct {
-		Order *struct {
-			SuggestedRefund *struct {
-				AmountSet             moneyBag `json:"amountSet"`
-				SuggestedTransactions []struct {
-					ParentTransaction *struct {
-						ID string `json:"id"`
-					} `json:"parentTransaction"`
-					AmountSet moneyBag `json:"amountSet"`
-					Gateway   string   `json:"gateway"`
-				} `json:"suggestedTransactions"`
-			} `json:"suggestedRefund"`
-		} `json:"order"`
-	}
-	if err := c.graphql(ctx, shop, "suggestedRefund", suggestedRefundQuery, vars, &resp, true); err != nil {
+	resp, err := suggestedRefund(ctx, c.transport(shop, true), gid("Order", orderID), refundLineItems(lines), shipping)
+	if err != nil {
 		return orders.RefundSuggestion{}, err
 	}
 	if resp.Order == nil || resp.Order.SuggestedRefund == nil {
 		return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund for order %d: %w", orderID, orders.ErrNotFound)
 	}
 	sr := resp.Order.SuggestedRefund
-	out := orders.RefundSuggestion{Amount: sr.AmountSet.amount(), Transactions: make([]orders.RefundTransaction, 0, len(sr.SuggestedTransactions))}
+	// Refunds are made in the customer's currency: presentment money.
+	out := orders.RefundSuggestion{Amount: sr.AmountSet.PresentmentMoney.Amount, Transactions: make([]orders.RefundTransaction, 0, len(sr.SuggestedTransactions))}
 	for _, t := range sr.SuggestedTransactions {
 		// parentTransaction is nullable: a suggestion without one is sent
 		// without a parentId.
 		var id int64
 		if p := t.ParentTransaction; p != nil {
 			var err error
-			if id, err = gidNumber(p.ID); err != nil {
-				return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund: parent %q: %w", p.ID, orders.ErrShopifyUnavailable)
+			if id, err = gidNumber(p.Id); err != nil {
+				return orders.RefundSuggestion{}, fmt.Errorf("suggestedRefund: parent %q: %w", p.Id, orders.ErrShopifyUnavailable)
 			}
 		}
-		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.amount(), Gateway: t.Gateway})
+		gateway := ""
+		if t.Gateway != nil {
+			gateway = *t.Gateway
+		}
+		out.Transactions = append(out.Transactions, orders.RefundTransaction{ParentID: id, Amount: t.AmountSet.PresentmentMoney.Amount, Gateway: gateway})
 	}
 	return out, nil
 }
 
-// refundLineItems builds RefundLineItemInput values.
-func refundLineItems(lines []orders.RefundCommandLine) []map[string]any {
-	out := make([]map[string]any, 0, len(lines))
+// refundLineItems builds RefundLineItemInput values (never nil: the
+// list is sent even when empty).
+func refundLineItems(lines []orders.RefundCommandLine) []RefundLineItemInput {
+	out := make([]RefundLineItemInput, 0, len(lines))
 	for _, l := range lines {
-		item := map[string]any{"lineItemId": gid("LineItem", l.LineItemID), "quantity": l.Quantity, "restockType": strings.ToUpper(l.RestockType)}
+		restock := RefundLineItemRestockType(strings.ToUpper(l.RestockType))
+		item := RefundLineItemInput{LineItemId: gid("LineItem", l.LineItemID), Quantity: l.Quantity, RestockType: &restock}
 		if l.LocationID != 0 {
-			item["locationId"] = gid("Location", l.LocationID)
+			location := gid("Location", l.LocationID)
+			item.LocationId = &location
 		}
 		out = append(out, item)
 	}
 	return out
+}
+
+// cancelJobNode is what cancelJob reads of node(id:): an
+// OrderCancelJobResult's fields (absent for any other type of node).
+type cancelJobNode struct {
+	ID     string      `json:"id"`
+	Done   bool        `json:"done"`
+	Status string      `json:"status"`
+	Errors []userError `json:"errors"`
 }

@@ -122,9 +122,6 @@ func (o *OAuth) ExchangeCode(ctx context.Context, domain, code string) (string, 
 	return token, nil
 }
 
-// accessScopesQuery asks which scopes the calling token carries.
-const accessScopesQuery = `query AccessScopes { currentAppInstallation { accessScopes { handle } } }`
-
 // GrantedScopes reads the scopes a token carries, which also proves the
 // token works. A refused token wraps orders.ErrShopifyAuth.
 func (o *OAuth) GrantedScopes(ctx context.Context, domain, token string) ([]string, error) {
@@ -134,14 +131,8 @@ func (o *OAuth) GrantedScopes(ctx context.Context, domain, token string) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("access scopes: %w", err)
 	}
-	var out struct {
-		CurrentAppInstallation struct {
-			AccessScopes []struct {
-				Handle string `json:"handle"`
-			} `json:"accessScopes"`
-		} `json:"currentAppInstallation"`
-	}
-	if err := client.GraphQL.Query(ctx, accessScopesQuery, nil, &out); err != nil {
+	out, err := AccessScopes(ctx, libraryClient{lib: client})
+	if err != nil {
 		return nil, fmt.Errorf("access scopes: %w", mapGraphQLError(err))
 	}
 	scopes := make([]string, 0, len(out.CurrentAppInstallation.AccessScopes))

@@ -224,7 +224,7 @@ func (s *Sandbox) orderCancelLocked(vars map[string]json.RawMessage, jobFails bo
 	default:
 		if refund || refundMethod.OriginalPaymentMethodsRefund {
 			if left := s.refundableLocked(o.Id); left.IsPositive() {
-				s.addRefundLocked(o, left, "Order cancelled", nil)
+				s.addRefundLocked(o, left, "Order cancelled", nil, decimal.Zero)
 			}
 		}
 	}
@@ -281,8 +281,10 @@ type refundInput struct {
 		Quantity    int    `json:"quantity"`
 		RestockType string `json:"restockType"`
 	} `json:"refundLineItems"`
+	// Shipping is ShippingRefundInput (2026-10 has no other shipping
+	// input on RefundInput): amount, or fullRefund for all that is left.
 	Shipping *struct {
-		FullRefund bool             `json:"fullRefund"`
+		FullRefund *bool            `json:"fullRefund"`
 		Amount     *decimal.Decimal `json:"amount"`
 	} `json:"shipping"`
 	Transactions []struct {
@@ -333,11 +335,27 @@ func (s *Sandbox) refundCreateLocked(vars map[string]json.RawMessage) (any, []gq
 	if total.GreaterThan(s.refundableLocked(o.Id)) {
 		return refundUserError([]string{"transactions"}, "Refund amount exceeds the refundable amount")
 	}
+	shipping := decimal.Zero
+	if sh := in.Shipping; sh != nil {
+		left := shippingLeft(o)
+		switch {
+		case sh.Amount != nil: // an amount overrides fullRefund
+			shipping = *sh.Amount
+		case sh.FullRefund != nil && *sh.FullRefund:
+			shipping = left
+		}
+		if shipping.IsNegative() {
+			return refundUserError([]string{"shipping", "amount"}, "Shipping refund amount must be greater than or equal to 0")
+		}
+		if shipping.GreaterThan(left) {
+			return refundUserError([]string{"shipping", "amount"}, fmt.Sprintf("Shipping refund amount %s exceeds the refundable shipping amount of %s", shipping.StringFixed(2), left.StringFixed(2)))
+		}
+	}
 	var lines []goshopify.RefundLineItem
 	for _, li := range in.RefundLineItems {
 		lines = append(lines, goshopify.RefundLineItem{Id: s.newID(), LineItemId: gidID(li.LineItemID), Quantity: li.Quantity})
 	}
-	r := s.addRefundLocked(o, total, in.Note, lines)
+	r := s.addRefundLocked(o, total, in.Note, lines, shipping)
 	s.refundKeys[key] = r.Id
 	s.ledger = append(s.ledger, LedgerEntry{RefundID: r.Id, OrderID: o.Id, Amount: total, Currency: in.Currency, Key: key, Note: in.Note, At: *r.CreatedAt})
 	s.emitLocked("refunds/create", r)
@@ -401,9 +419,50 @@ func (s *Sandbox) refundableLocked(orderID uint64) decimal.Decimal {
 	return left
 }
 
+// shippingPaid is the shipping the customer paid: each shipping line after
+// its discounts (the order's total shipping when it lists no line).
+func shippingPaid(o *goshopify.Order) decimal.Decimal {
+	if len(o.ShippingLines) == 0 {
+		if o.TotalShippingPriceSet != nil && o.TotalShippingPriceSet.ShopMoney.Amount != nil {
+			return *o.TotalShippingPriceSet.ShopMoney.Amount
+		}
+		return decimal.Zero
+	}
+	paid := decimal.Zero
+	for _, sl := range o.ShippingLines {
+		switch {
+		case sl.DiscountedPrice != nil:
+			paid = paid.Add(*sl.DiscountedPrice)
+		case sl.Price != nil:
+			paid = paid.Add(*sl.Price)
+		}
+	}
+	return paid
+}
+
+// shippingRefunded is the shipping the order's refunds gave back: their
+// shipping_refund adjustments, which Shopify records as negative amounts.
+func shippingRefunded(o *goshopify.Order) decimal.Decimal {
+	refunded := decimal.Zero
+	for _, r := range o.Refunds {
+		for _, a := range r.OrderAdjustments {
+			if a.Kind == "shipping_refund" && a.Amount != nil {
+				refunded = refunded.Sub(*a.Amount)
+			}
+		}
+	}
+	return refunded
+}
+
+// shippingLeft is the shipping that can still be refunded.
+func shippingLeft(o *goshopify.Order) decimal.Decimal {
+	return decimal.Max(decimal.Zero, shippingPaid(o).Sub(shippingRefunded(o)))
+}
+
 // addRefundLocked records a refund of amount against the first parent with
-// money left, and moves the financial status.
-func (s *Sandbox) addRefundLocked(o *goshopify.Order, amount decimal.Decimal, note string, lines []goshopify.RefundLineItem) goshopify.Refund {
+// money left, with shipping (of that amount) refunded as a shipping_refund
+// adjustment, and moves the financial status.
+func (s *Sandbox) addRefundLocked(o *goshopify.Order, amount decimal.Decimal, note string, lines []goshopify.RefundLineItem, shipping decimal.Decimal) goshopify.Refund {
 	now := s.opts.Now().UTC()
 	refundID := s.newID()
 	var parent goshopify.Transaction
@@ -421,6 +480,13 @@ func (s *Sandbox) addRefundLocked(o *goshopify.Order, amount decimal.Decimal, no
 	}
 	s.transactions[o.Id] = append(s.transactions[o.Id], tx)
 	r := goshopify.Refund{Id: refundID, OrderId: o.Id, CreatedAt: &now, Note: note, RefundLineItems: lines, Transactions: []goshopify.Transaction{tx}}
+	if shipping.IsPositive() {
+		neg, noTax := shipping.Neg(), decimal.Zero
+		r.OrderAdjustments = []goshopify.OrderAdjustment{{
+			Id: s.newID(), OrderId: o.Id, RefundId: refundID, Kind: "shipping_refund", Reason: "Shipping refund",
+			Amount: &neg, TaxAmount: &noTax,
+		}}
+	}
 	o.Refunds = append(o.Refunds, r)
 	if s.refundableLocked(o.Id).IsZero() {
 		o.FinancialStatus = "refunded"
@@ -456,8 +522,11 @@ func (s *Sandbox) suggestRefundLocked(vars map[string]json.RawMessage) (any, []g
 			amount = amount.Add(unit.Mul(decimal.NewFromInt(int64(l.Quantity))))
 		}
 	}
+	// shippingAmount overrides refundShipping (all the shipping left).
 	if sh := str(vars["shippingAmount"]); sh != "" {
 		amount = amount.Add(decimal.RequireFromString(sh))
+	} else if full, _ := strconv.ParseBool(string(vars["refundShipping"])); full {
+		amount = amount.Add(shippingLeft(o))
 	}
 	amount = amount.Round(2)
 	var txs []map[string]any

@@ -393,10 +393,15 @@ func (s *Sandbox) gqlOrderLocked(o *goshopify.Order) map[string]any {
 			}
 			amt := a.Amount.Neg()
 			refundedShipping = refundedShipping.Add(amt)
-			rship = append(rship, map[string]any{
+			line := map[string]any{
 				"__typename": "RefundShippingLine", "id": gqlID("RefundShippingLine", a.Id),
-				"subtotalAmountSet": money(&amt), "taxAmountSet": money(nil),
-			})
+				"subtotalAmountSet": money(&amt), "taxAmountSet": money(a.TaxAmount),
+			}
+			if len(shippingLines) > 0 {
+				// The adjustment names no line: the order's first.
+				line["shippingLine"] = shippingLines[0]
+			}
+			rship = append(rship, line)
 		}
 		for _, t := range r.Transactions {
 			rtxs = append(rtxs, gqlTransaction(t, cur, pres))
