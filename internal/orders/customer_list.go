@@ -279,9 +279,11 @@ func (s *Syncer) ResumeCustomerLists(ctx context.Context, limit int) (int, error
 }
 
 // customerFreshness is the read-through of a contact's timeline: a list
-// never read has its first page read (bounded by listWait) and the rest in
-// the background; a stale complete list is refreshed in the background.
-// Failure is logged, not returned: what is stored still serves.
+// not read whole is read on, page after page, for at most listWait (a
+// timeline is ordered by when things happened, so an older order may hold
+// the newest event: it has no edge to cut at), the rest in the background;
+// a stale complete list is refreshed in the background. Failure is logged,
+// not returned: what is stored still serves.
 func (s *Service) customerFreshness(ctx context.Context, shop tenant.Shop, customerID int64) {
 	l, err := s.lists.CustomerList(ctx, shop.ID, customerID)
 	switch {
@@ -292,11 +294,12 @@ func (s *Service) customerFreshness(ctx context.Context, shop tenant.Shop, custo
 			s.refreshCustomerLater(shop, customerID)
 		}
 	default:
-		if !l.Started {
-			wait, cancel := context.WithTimeout(ctx, s.listWait)
-			defer cancel()
+		wait, cancel := context.WithTimeout(ctx, s.listWait)
+		defer cancel()
+		for !l.Complete() {
 			if l, err = s.readCustomerPage(wait, shop, customerID); err != nil {
-				s.log.WarnContext(ctx, "customer read-through failed; serving stored orders", "customer_id", customerID, "err", err)
+				s.log.WarnContext(ctx, "customer read-through stopped; serving stored orders", "customer_id", customerID, "err", err)
+				break
 			}
 		}
 		if !l.Complete() {

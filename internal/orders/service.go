@@ -403,12 +403,6 @@ func (s *Service) save(ctx context.Context, shopID int64, list ...Order) error {
 	return s.saveAs(ctx, shopID, false, list)
 }
 
-// saveHistory is save for facts learned as history (a backfill, a
-// contact's first read): orders seen for the first time are not news.
-func (s *Service) saveHistory(ctx context.Context, shopID int64, list ...Order) error {
-	return s.saveAs(ctx, shopID, true, list)
-}
-
 func (s *Service) saveAs(ctx context.Context, shopID int64, history bool, list []Order) error {
 	return s.store.SaveOrders(ctx, shopID, list, timelineOf(list), history)
 }
