@@ -87,10 +87,22 @@ func (p *pagedShopify) pagesReadTwice() []string {
 	return twice
 }
 
-func (p *pagedShopify) pages() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.reads)
+// waitAttempts waits until n page reads have begun.
+func (p *pagedShopify) waitAttempts(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		p.mu.Lock()
+		begun := p.attempts
+		p.mu.Unlock()
+		if begun >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d page reads began, want %d", begun, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 type listEnv struct {
@@ -359,13 +371,7 @@ func TestCustomerListFailedPageResumes(t *testing.T) {
 			e.sf.failAt = 4
 			svc := e.service(t)
 			e.list(t, svc, 5, nil)
-			deadline := time.Now().Add(time.Minute)
-			for e.sf.pages() < 3 || func() bool { e.sf.mu.Lock(); defer e.sf.mu.Unlock(); return e.sf.attempts < 4 }() {
-				if time.Now().After(deadline) {
-					t.Fatal("the background read did not reach page 4")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			e.sf.waitAttempts(t, 4) // the failing read of page 4 has begun
 			if err := svc.Close(context.Background()); err != nil { // the failed read has ended
 				t.Fatal(err)
 			}
@@ -408,13 +414,7 @@ func TestCustomerListRestartResumes(t *testing.T) {
 			e.sf.holdAfter = 5
 			svc := e.service(t)
 			e.list(t, svc, 5, nil)
-			deadline := time.Now().Add(time.Minute)
-			for func() bool { e.sf.mu.Lock(); defer e.sf.mu.Unlock(); return e.sf.attempts < 6 }() {
-				if time.Now().After(deadline) {
-					t.Fatal("the background read did not reach page 6")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			e.sf.waitAttempts(t, 6) // the read of page 6 is held
 			if err := svc.Close(context.Background()); err != nil { // the "restart"
 				t.Fatal(err)
 			}
