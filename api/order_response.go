@@ -149,6 +149,12 @@ type OrderListResponse struct {
 	Orders []OrderResponse `json:"orders"`
 	// Pass as cursor for the next page; null on the last page.
 	NextCursor *string `json:"next_cursor" extensions:"x-nullable" example:"MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5"`
+	// False while the customer's orders (customer_id) are still being read from Shopify, the first time that
+	// contact is listed: orderdesk answers with what it has read (newest first) and reads the rest in the
+	// background. Orders still to come are older than every order listed so far, so the pages already served
+	// never change: keep following next_cursor (a page may be short, even empty, until the read gets there)
+	// or list again later. True otherwise.
+	Complete bool `json:"complete" example:"true"`
 } //	@name	OrderList
 
 func toOrderResponse(o orders.Order) OrderResponse {

@@ -15,7 +15,7 @@ import (
 // listOrders godoc
 //
 //	@Summary		List orders
-//	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
+//	@Description	A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads a contact never listed before from Shopify: the answer waits only for the newest orders it shows (at most 20 s), says complete false, and the rest is read in the background; a list older than ORDERDESK_ORDER_TTL is served as stored and refreshed in the background. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
 //	@Tags			orders
 //	@Produce		json,application/problem+json
 //	@Security		BearerAuth
@@ -51,7 +51,7 @@ func (s *server) listOrders(c *gin.Context) {
 		writeError(c, s.Log, err)
 		return
 	}
-	resp := OrderListResponse{Orders: make([]OrderResponse, 0, len(page.Orders))}
+	resp := OrderListResponse{Orders: make([]OrderResponse, 0, len(page.Orders)), Complete: page.Complete}
 	for _, o := range page.Orders {
 		resp.Orders = append(resp.Orders, toOrderResponse(o))
 	}

@@ -1149,7 +1149,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1\u0026email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.",
+                "description": "A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads a contact never listed before from Shopify: the answer waits only for the newest orders it shows (at most 20 s), says complete false, and the rest is read in the background; a list older than ORDERDESK_ORDER_TTL is served as stored and refreshed in the background. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1\u0026email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4546,10 +4546,16 @@ const docTemplate = `{
         "OrderList": {
             "type": "object",
             "required": [
+                "complete",
                 "next_cursor",
                 "orders"
             ],
             "properties": {
+                "complete": {
+                    "description": "False while the customer's orders (customer_id) are still being read from Shopify, the first time that\ncontact is listed: orderdesk answers with what it has read (newest first) and reads the rest in the\nbackground. Orders still to come are older than every order listed so far, so the pages already served\nnever change: keep following next_cursor (a page may be short, even empty, until the read gets there)\nor list again later. True otherwise.",
+                    "type": "boolean",
+                    "example": true
+                },
                 "next_cursor": {
                     "description": "Pass as cursor for the next page; null on the last page.",
                     "type": "string",

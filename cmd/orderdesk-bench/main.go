@@ -16,7 +16,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -218,15 +217,27 @@ func run(ctx context.Context, args []string) error {
 	list := func(base string) (wrkResult, error) {
 		return runWrk(dir, base, c.conns, c.duration, listScript(shopifysandbox.Bob.Id, auth))
 	}
-	// Bob has every generated order: his first list reads them all from
-	// Shopify (a contact never read waits on Shopify once). That read is
-	// timed on its own, not inside wrk's 2 s request timeout.
+	// Bob has every generated order: his first list answers after the
+	// Shopify pages it shows and the rest is read in the background. Both
+	// are timed on their own, not inside wrk's 2 s request timeout: the
+	// first answer, and the time until the list says it is complete.
 	listStart := time.Now()
-	if r.firstListErr = firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id); r.firstListErr != nil {
-		logf("first list: %v", r.firstListErr)
+	complete, err := firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id, 20)
+	if r.firstListErr = err; err != nil {
+		logf("first list: %v", err)
 	}
 	r.firstList = time.Since(listStart)
-	logf("first list of the customer (read-through): %s", r.firstList)
+	logf("first list of the customer (read-through): %s, complete %t", r.firstList, complete)
+	for err == nil && !complete {
+		if time.Since(listStart) > 30*time.Minute {
+			err = errors.New("not complete after 30 minutes")
+			break
+		}
+		time.Sleep(time.Second)
+		complete, err = firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id, 1)
+	}
+	r.listComplete, r.listCompleteErr = time.Since(listStart), err
+	logf("the customer's list complete after %s (%v)", r.listComplete, err)
 	// A failed list run is reported as 0 rather than ending the bench.
 	if r.refList, err = list("http://" + refAddr); err != nil {
 		logf("reference list: %v", err)
@@ -435,23 +446,29 @@ type wrkResult struct {
 	non2xx   int
 }
 
-// firstList makes the customer's first list request and waits for its answer.
-func firstList(base, auth string, customer uint64) error {
-	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/orders?customer_id=%d&limit=20", base, customer), nil)
+// firstList lists the customer's orders, waits for the answer and says
+// whether the list is complete.
+func firstList(base, auth string, customer uint64, limit int) (bool, error) {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/orders?customer_id=%d&limit=%d", base, customer, limit), nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Authorization", auth)
 	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("first list: %s", resp.Status)
+	var body struct {
+		Complete bool `json:"complete"`
 	}
-	return nil
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("first list: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return false, fmt.Errorf("first list: %w", err)
+	}
+	return body.Complete, nil
 }
 
 func viewScript(idFile, auth string) string {
@@ -605,6 +622,8 @@ type results struct {
 	refList, odList            wrkResult
 	firstList                  time.Duration
 	firstListErr               error
+	listComplete               time.Duration
+	listCompleteErr            error
 	freshCalls, staleCalls     int
 	pgbench                    float64
 	odIngest                   wrkResult
@@ -644,9 +663,12 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "| `GET /orders/{id}`, copies older than the TTL | — | %.0f req/s, p99 %s | %.2f× the fresh view | ≥ 0.9×: %s |\n",
 		r.odStale.rps, ms(r.odStale.p99), sr, met(sr >= 0.9))
 	lr := r.odList.rps / r.refList.rps
-	first := fmt.Sprintf("a read-through of %d orders that took %s", r.n, r.firstList.Round(100*time.Millisecond))
-	if r.firstListErr != nil {
-		first = fmt.Sprintf("a read-through of %d orders that **failed** after %s: %v", r.n, r.firstList.Round(100*time.Millisecond), r.firstListErr)
+	first := fmt.Sprintf("a read-through of %d orders: first answer after %s, complete after %s", r.n, r.firstList.Round(time.Millisecond), r.listComplete.Round(100*time.Millisecond))
+	switch {
+	case r.firstListErr != nil:
+		first = fmt.Sprintf("a read-through of %d orders whose first answer **failed** after %s: %v", r.n, r.firstList.Round(100*time.Millisecond), r.firstListErr)
+	case r.listCompleteErr != nil:
+		first = fmt.Sprintf("a read-through of %d orders: first answer after %s, **not complete** after %s: %v", r.n, r.firstList.Round(time.Millisecond), r.listComplete.Round(100*time.Millisecond), r.listCompleteErr)
 	}
 	fmt.Fprintf(&b, "| `GET /orders?customer_id=…&limit=20` (after the customer's first list, %s) | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
 		first, r.refList.rps, ms(r.refList.p99), r.odList.rps, ms(r.odList.p99), lr)

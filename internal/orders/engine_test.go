@@ -70,6 +70,12 @@ func (f *fakeStore) CustomerSyncedAt(context.Context, int64, int64) (time.Time, 
 	return time.Time{}, nil
 }
 func (f *fakeStore) MarkCustomerSynced(context.Context, int64, int64, time.Time) error { return nil }
+func (f *fakeStore) CustomerList(context.Context, int64, int64) (CustomerList, error) {
+	return CustomerList{}, nil
+}
+func (f *fakeStore) SaveCustomerPage(context.Context, int64, int64, []Order, []TimelineEvent, CustomerList, CustomerList) error {
+	return nil
+}
 func (f *fakeStore) AddTimelineEvents(_ context.Context, _ int64, evs []TimelineEvent) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -209,6 +215,9 @@ func (f *fakeShopify) CustomerOrders(context.Context, tenant.Shop, int64) ([]Sho
 }
 func (f *fakeShopify) OrdersPage(context.Context, tenant.Shop, PageRequest) (OrdersPage, error) {
 	return OrdersPage{}, nil
+}
+func (f *fakeShopify) CustomerOrdersPage(context.Context, tenant.Shop, int64, string) (CustomerOrdersPage, error) {
+	return CustomerOrdersPage{}, nil
 }
 
 func (f *fakeShopify) CancelOrder(context.Context, tenant.Shop, CancelCommand) (string, error) {

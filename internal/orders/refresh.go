@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -114,22 +115,40 @@ func (r *refresher) schedule(key refreshKey, fn func(context.Context) error) boo
 			r.mu.Unlock()
 		}()
 		ctx := Background(r.ctx)
-		select {
-		case b.slots <- struct{}{}:
-		case <-ctx.Done():
+		for {
+			err := r.run(ctx, b, fn)
+			if errors.Is(err, errMore) {
+				continue // queued again behind the shop's other refreshes
+			}
+			if err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "background refresh failed; the stored copy stays", "shop_id", key.shopID, "customer", key.customer, "id", key.id, "err", err)
+			}
 			return
-		}
-		defer func() { <-b.slots }()
-		if err := b.limiter.Wait(ctx); err != nil {
-			return
-		}
-		ctx, tcancel := context.WithTimeout(ctx, r.budget.Timeout)
-		defer tcancel()
-		if err := fn(ctx); err != nil {
-			r.log.WarnContext(ctx, "background refresh failed; the stored copy stays", "shop_id", key.shopID, "customer", key.customer, "id", key.id, "err", err)
 		}
 	}()
 	return true
+}
+
+// errMore is what a refresh returns when it has more to do and yields the
+// shop's slot: the refresher runs it again, within the budget, after the
+// refreshes waiting before it (a customer's long list is read in turns).
+var errMore = errors.New("more to refresh")
+
+// run waits for a slot of the shop and its rate, then runs fn once within
+// the refresh timeout. ctx's end is returned.
+func (r *refresher) run(ctx context.Context, b *shopBudget, fn func(context.Context) error) error {
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-b.slots }()
+	if err := b.limiter.Wait(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.budget.Timeout)
+	defer cancel()
+	return fn(ctx)
 }
 
 // close stops scheduling, cancels the refreshes still waiting or running,

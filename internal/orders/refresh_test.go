@@ -83,6 +83,29 @@ func (f *fakeShopify) CustomerOrders(_ context.Context, _ tenant.Shop, customerI
 	return out, nil
 }
 
+// CustomerOrdersPage serves the customer's orders five at a time; the
+// cursor is the index of the page's first order.
+func (f *fakeShopify) CustomerOrdersPage(_ context.Context, _ tenant.Shop, customerID int64, after string) (orders.CustomerOrdersPage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.custCalls++
+	from := 0
+	if after != "" {
+		if _, err := fmt.Sscan(after, &from); err != nil {
+			return orders.CustomerOrdersPage{}, err
+		}
+	}
+	ids := f.customers[customerID]
+	var page orders.CustomerOrdersPage
+	for i := from; i < len(ids) && i < from+5; i++ {
+		page.Orders = append(page.Orders, f.orders[ids[i]])
+	}
+	if from+5 < len(ids) {
+		page.Next = fmt.Sprint(from + 5)
+	}
+	return page, nil
+}
+
 var errUnused = errors.New("not used by these tests")
 
 func (f *fakeShopify) OrdersPage(context.Context, tenant.Shop, orders.PageRequest) (orders.OrdersPage, error) {

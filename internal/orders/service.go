@@ -33,6 +33,8 @@ type Store interface {
 	CustomerSyncedAt(ctx context.Context, shopID, customerID int64) (time.Time, error)
 	// MarkCustomerSynced records that a customer's list was read at t.
 	MarkCustomerSynced(ctx context.Context, shopID, customerID int64, t time.Time) error
+	// CustomerListStore keeps the progress of a customer's first list read.
+	CustomerListStore
 
 	// SaveOrders stores orders as UpsertOrders does, with the timeline
 	// events their facts tell and the outbound events of facts not reported
@@ -77,6 +79,10 @@ type Shopify interface {
 	Order(ctx context.Context, shop tenant.Shop, orderID int64) (ShopifyOrder, error)
 	// CustomerOrders reads every order of a customer, any status.
 	CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]ShopifyOrder, error)
+	// CustomerOrdersPage reads one page of a customer's orders, any status,
+	// newest first (created_at, then id), after Shopify's cursor `after`
+	// (from the first when empty).
+	CustomerOrdersPage(ctx context.Context, shop tenant.Shop, customerID int64, after string) (CustomerOrdersPage, error)
 	// OrdersPage reads one page of the shop's orders for a backfill.
 	OrdersPage(ctx context.Context, shop tenant.Shop, req PageRequest) (OrdersPage, error)
 
@@ -161,8 +167,12 @@ type ListFilter struct {
 	FinancialStatus   FinancialStatus
 	FulfillmentStatus FulfillmentStatus
 	UpdatedSince      time.Time
-	Limit             int
-	After             *Cursor
+	// Through, set by the service (not by clients), keeps only the orders
+	// up to this position, it included: a customer's list is cut at the
+	// edge of what has been read of it.
+	Through *Cursor
+	Limit   int
+	After   *Cursor
 }
 
 // Cursor is a position in the newest-first order list.
@@ -215,12 +225,17 @@ func decodeCursor(s string) (time.Time, string, error) {
 type Page struct {
 	Orders []Order
 	Next   *Cursor
+	// Complete is false while the customer's list is still being read from
+	// Shopify: orders not read yet will come after this page's (they are
+	// older), never within the pages served so far.
+	Complete bool
 }
 
 // Service serves orders from the store: a missing copy is read through from
 // Shopify, a copy older than the TTL is served and refreshed in the background.
 type Service struct {
 	store   Store
+	lists   CustomerListStore
 	actions ActionStore
 	leases  LeaseStore
 	shopify Shopify
@@ -231,6 +246,8 @@ type Service struct {
 	flight  singleflight.Group
 	refresh *refresher
 	budget  RefreshBudget
+	// listWait bounds how long a customer's list request reads Shopify.
+	listWait time.Duration
 	// settleAfter is how long a pending action rests, untouched and
 	// unleased, before the sweep carries it on.
 	settleAfter time.Duration
@@ -249,6 +266,10 @@ type Option func(*Service)
 // shop (default DefaultRefreshBudget).
 func WithRefreshBudget(b RefreshBudget) Option { return func(s *Service) { s.budget = b } }
 
+// WithListWait bounds how long a customer's list request reads Shopify
+// before it answers with what is stored (default DefaultListWait).
+func WithListWait(d time.Duration) Option { return func(s *Service) { s.listWait = d } }
+
 // WithSettleDelay sets how long a pending action rests, untouched and
 // unleased, before the sweep carries it on (default 5s).
 func WithSettleDelay(d time.Duration) Option { return func(s *Service) { s.settleAfter = d } }
@@ -263,7 +284,7 @@ func WithJobWait(d time.Duration) Option { return func(s *Service) { s.jobWait =
 // NewService wires a Service. ttl is how long a stored copy is served
 // without asking Shopify again.
 func NewService(store Store, shopify Shopify, ttl time.Duration, log *slog.Logger, opts ...Option) *Service {
-	s := &Service{store: store, actions: store, leases: store, shopify: shopify, ttl: ttl, now: time.Now, log: log,
+	s := &Service{store: store, lists: store, actions: store, leases: store, shopify: shopify, ttl: ttl, now: time.Now, log: log, listWait: DefaultListWait,
 		settleAfter: 5 * time.Second, leaseTTL: 20 * time.Second, runTimeout: 50 * time.Second, jobWait: 10 * time.Second, budget: DefaultRefreshBudget}
 	for _, o := range opts {
 		o(s)
@@ -352,69 +373,25 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 }
 
 // List returns a page of orders. A customer's list is read through to
-// Shopify first only when it was never read; a list read longer ago than the
-// TTL is served as stored and refreshed in the background.
+// Shopify only while it was never read whole (listCustomer); a complete list
+// read longer ago than the TTL is served as stored and refreshed in the
+// background.
 func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Page, error) {
-	if f.CustomerID != 0 && f.After == nil {
-		s.customerFreshness(ctx, shop, f.CustomerID)
+	if f.CustomerID != 0 {
+		return s.listCustomer(ctx, shop, f, f.Limit)
 	}
-	limit := f.Limit
-	f.Limit = limit + 1 // one more tells whether a next page exists
-	list, err := s.store.ListOrders(ctx, shop.ID, f)
-	if err != nil {
-		return Page{}, fmt.Errorf("list orders: %w", err)
-	}
-	page := Page{Orders: list}
-	if len(list) > limit {
-		page.Orders = list[:limit]
-		last := page.Orders[limit-1]
-		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
-	}
-	return page, nil
+	return s.listStored(ctx, shop, f, f.Limit)
 }
 
-// customerFreshness reads a customer's orders from Shopify when the list
-// was never read, and schedules a background read when it is stale.
-// Failure is logged, not returned: the stored list still serves.
-func (s *Service) customerFreshness(ctx context.Context, shop tenant.Shop, customerID int64) {
-	synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID)
-	switch {
-	case err != nil:
-		s.log.WarnContext(ctx, "customer sync time unknown; serving stored orders", "customer_id", customerID, "err", err)
-	case synced.IsZero():
-		_, err, _ = s.flight.Do(fmt.Sprintf("customer:%d:%d", shop.ID, customerID), func() (any, error) {
-			if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && !synced.IsZero() {
-				return nil, nil
-			}
-			return nil, s.readCustomer(ctx, shop, customerID, true)
-		})
-		if err != nil {
-			s.log.WarnContext(ctx, "customer read-through failed; serving stored orders", "customer_id", customerID, "err", err)
-		}
-	case !s.fresh(synced):
-		s.refresh.schedule(refreshKey{shopID: shop.ID, customer: true, id: customerID}, func(ctx context.Context) error {
-			if synced, err := s.store.CustomerSyncedAt(ctx, shop.ID, customerID); err == nil && s.fresh(synced) {
-				return nil
-			}
-			return s.readCustomer(ctx, shop, customerID, false)
-		})
-	}
-}
-
-// readCustomer reads every order of a customer from Shopify and stores
-// them; the first read of a contact (first) learns their past, later reads
-// learn news.
-func (s *Service) readCustomer(ctx context.Context, shop tenant.Shop, customerID int64, first bool) error {
+// readCustomer reads every order of a customer from Shopify and stores them
+// as news (a stale list's refresh: the first read learned the past).
+func (s *Service) readCustomer(ctx context.Context, shop tenant.Shop, customerID int64) error {
 	srcs, err := s.shopify.CustomerOrders(ctx, shop, customerID)
 	if err != nil {
 		return fmt.Errorf("read customer %d orders from shopify: %w", customerID, err)
 	}
 	now := s.now().UTC()
-	save := s.save
-	if first {
-		save = s.saveHistory
-	}
-	if err := save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
+	if err := s.save(ctx, shop.ID, buildAll(srcs, now)...); err != nil {
 		return fmt.Errorf("store customer %d orders: %w", customerID, err)
 	}
 	return s.store.MarkCustomerSynced(ctx, shop.ID, customerID, now)
@@ -424,12 +401,6 @@ func (s *Service) readCustomer(ctx context.Context, shop tenant.Shop, customerID
 // outbound events of their new facts, in one transaction.
 func (s *Service) save(ctx context.Context, shopID int64, list ...Order) error {
 	return s.saveAs(ctx, shopID, false, list)
-}
-
-// saveHistory is save for facts learned as history (a backfill, a
-// contact's first read): orders seen for the first time are not news.
-func (s *Service) saveHistory(ctx context.Context, shopID int64, list ...Order) error {
-	return s.saveAs(ctx, shopID, true, list)
 }
 
 func (s *Service) saveAs(ctx context.Context, shopID int64, history bool, list []Order) error {

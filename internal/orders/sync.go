@@ -153,6 +153,11 @@ func (s *Syncer) ReconcileAll(ctx context.Context) error {
 	} else if n > 0 {
 		s.log.InfoContext(ctx, "reconciled actions", "count", n)
 	}
+	// Customers' first list reads that a failure or a restart stopped go on
+	// in the background.
+	if _, err := s.ResumeCustomerLists(ctx, 100); err != nil {
+		s.log.WarnContext(ctx, "unfinished customer lists", "err", err)
+	}
 	if s.staleAfter <= 0 {
 		return nil
 	}

@@ -344,28 +344,49 @@ func (c *Client) listed(ctx context.Context, shop tenant.Shop, o *OrderFacts) (o
 // the cursor until Shopify says there is no more: no cap.
 func (c *Client) CustomerOrders(ctx context.Context, shop tenant.Shop, customerID int64) ([]orders.ShopifyOrder, error) {
 	var out []orders.ShopifyOrder
-	var after *string
+	after := ""
 	for {
-		resp, err := CustomerOrders(ctx, c.reader(shop), gid("Customer", customerID), OrdersPageSize, after, listBounds.lines, listBounds.events)
+		page, err := c.CustomerOrdersPage(ctx, shop, customerID, after)
 		if err != nil {
 			return nil, err
 		}
-		if resp.Customer == nil {
-			return nil, fmt.Errorf("customer %d: %w", customerID, orders.ErrNotFound)
-		}
-		page := resp.Customer.Orders
-		for i := range page.Nodes {
-			o, err := c.listed(ctx, shop, &page.Nodes[i].OrderFacts)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, o)
-		}
-		if !page.PageInfo.HasNextPage || page.PageInfo.EndCursor == nil {
+		out = append(out, page.Orders...)
+		if page.Next == "" {
 			return out, nil
 		}
-		after = page.PageInfo.EndCursor
+		after = page.Next
 	}
+}
+
+// CustomerOrdersPage reads one page (OrdersPageSize orders) of a
+// customer's orders, newest first (created_at, then id), starting after
+// the cursor `after` (the first page when empty). Next is Shopify's cursor
+// of the following page, empty after the last.
+func (c *Client) CustomerOrdersPage(ctx context.Context, shop tenant.Shop, customerID int64, after string) (orders.CustomerOrdersPage, error) {
+	var cursor *string
+	if after != "" {
+		cursor = &after
+	}
+	resp, err := CustomerOrders(ctx, c.reader(shop), gid("Customer", customerID), OrdersPageSize, cursor, listBounds.lines, listBounds.events)
+	if err != nil {
+		return orders.CustomerOrdersPage{}, err
+	}
+	if resp.Customer == nil {
+		return orders.CustomerOrdersPage{}, fmt.Errorf("customer %d: %w", customerID, orders.ErrNotFound)
+	}
+	page := resp.Customer.Orders
+	out := orders.CustomerOrdersPage{Orders: make([]orders.ShopifyOrder, 0, len(page.Nodes))}
+	for i := range page.Nodes {
+		o, err := c.listed(ctx, shop, &page.Nodes[i].OrderFacts)
+		if err != nil {
+			return orders.CustomerOrdersPage{}, err
+		}
+		out.Orders = append(out.Orders, o)
+	}
+	if page.PageInfo.HasNextPage && page.PageInfo.EndCursor != nil {
+		out.Next = *page.PageInfo.EndCursor
+	}
+	return out, nil
 }
 
 // pageToken is what OrdersPage's NextPageInfo carries: the search and

@@ -4640,7 +4640,7 @@ func BulkOperationRunQuery(
 const CustomerOrders_Operation = `
 query CustomerOrders ($id: ID!, $first: Int!, $after: String, $lines: Int!, $events: Int!) {
 	customer(id: $id) {
-		orders(first: $first, after: $after, sortKey: ID, reverse: true) {
+		orders(first: $first, after: $after, sortKey: CREATED_AT, reverse: true) {
 			pageInfo {
 				hasNextPage
 				endCursor
@@ -4831,8 +4831,10 @@ fragment Transaction on OrderTransaction {
 }
 `
 
-// A customer's orders, newest first, a page at a time (follow endCursor
-// until hasNextPage is false: no cap).
+// A customer's orders, newest first (created_at, then id: the order the
+// store lists them in, so a list read a page at a time grows only at its
+// old end), a page at a time (follow endCursor until hasNextPage is false:
+// no cap).
 func CustomerOrders(
 	ctx_ context.Context,
 	client_ graphql.Client,

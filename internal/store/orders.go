@@ -185,6 +185,10 @@ func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilt
 	if !f.UpdatedSince.IsZero() {
 		q = q.Where("updated_at >= ?", f.UpdatedSince.UTC())
 	}
+	if c := f.Through; c != nil {
+		at := c.CreatedAt.UTC()
+		q = q.Where("(created_at > ? OR (created_at = ? AND id >= ?))", at, at, c.ID)
+	}
 	if c := f.After; c != nil {
 		at := c.CreatedAt.UTC()
 		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, c.ID)

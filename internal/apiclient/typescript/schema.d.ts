@@ -181,7 +181,7 @@ export interface paths {
         };
         /**
          * List orders
-         * @description A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads the customer's orders from Shopify first when the copy is older than ORDERDESK_ORDER_TTL. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
+         * @description A contact's (or the shop's) orders, newest first (created_at, then id), served from orderdesk's copy. Filtering by customer_id reads a contact never listed before from Shopify: the answer waits only for the newest orders it shows (at most 20 s), says complete false, and the rest is read in the background; a list older than ORDERDESK_ORDER_TTL is served as stored and refreshed in the background. Filters take orderdesk's values. Filters combine with AND: an order is listed only when it matches every filter given (customer_id=1&email=a@example.com lists the orders of customer 1 that carry that email, not the union); a filter not given does not filter; a filter given empty or blank is a 400. No filter lists all of the shop's orders.
          */
         get: operations["listOrders"];
         put?: never;
@@ -1165,6 +1165,15 @@ export interface components {
             refund: components["schemas"]["RefundEligibility"];
         };
         OrderList: {
+            /**
+             * @description False while the customer's orders (customer_id) are still being read from Shopify, the first time that
+             *     contact is listed: orderdesk answers with what it has read (newest first) and reads the rest in the
+             *     background. Orders still to come are older than every order listed so far, so the pages already served
+             *     never change: keep following next_cursor (a page may be short, even empty, until the read gets there)
+             *     or list again later. True otherwise.
+             * @example true
+             */
+            complete: boolean;
             /**
              * @description Pass as cursor for the next page; null on the last page.
              * @example MjAyNi0xMS0yMFQxMDowMDowMFp8NDUwNzg5NDY5
