@@ -48,7 +48,7 @@ type failingBatches struct {
 	from  int
 }
 
-func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, list []orders.Order, tl []orders.TimelineEvent, run orders.SyncRun) error {
+func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, b orders.PreparedBatch, run orders.SyncRun) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -57,7 +57,7 @@ func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, list [
 		return errors.New("disk full")
 	}
 	time.Sleep(20 * time.Millisecond) // saving is slower than reading: the reader runs ahead
-	return f.SyncStore.SaveSyncBatch(ctx, shopID, list, tl, run)
+	return f.SyncStore.SaveSyncBatch(ctx, shopID, b, run)
 }
 
 // TestBackfillSavesInOrderWhileReading: a backfill reads the next batch
