@@ -191,10 +191,32 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 	return flush()
 }
 
+// Polling a bulk operation: Shopify's documents say only to poll its
+// status; Shopify CLI's own watch (shopify app bulk execute --watch) asks
+// every 300 ms for its first 3 s (QUICK_WATCH_POLL_INTERVAL_MS,
+// QUICK_WATCH_TIMEOUT_MS in @shopify/cli-kit). orderdesk does the same, then
+// backs off to one poll every 2 s for long exports (each poll is a query
+// on the shop's budget).
+const (
+	bulkQuickPoll    = 300 * time.Millisecond
+	bulkQuickPollFor = 3 * time.Second
+	bulkSlowPoll     = 2 * time.Second
+)
+
+// bulkPollWait is how long to wait before the next poll of an operation
+// polled for `elapsed`.
+func bulkPollWait(elapsed, last time.Duration) time.Duration {
+	if elapsed < bulkQuickPollFor {
+		return bulkQuickPoll
+	}
+	return min(2*last, bulkSlowPoll)
+}
+
 // awaitBulk polls a bulk operation until it completes, returning its
 // file's URL ("" when it found nothing) and its root object count.
 func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (string, int, error) {
-	wait := 50 * time.Millisecond
+	start := time.Now()
+	wait := time.Duration(0)
 	for {
 		resp, err := BulkOperation(ctx, c.reader(shop), id)
 		if err != nil {
@@ -216,12 +238,12 @@ func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (st
 			}
 			return "", 0, fmt.Errorf("bulk export %s: %s %s: %w", id, op.Status, code, orders.ErrExportRefused)
 		}
+		wait = bulkPollWait(time.Since(start), wait)
 		select {
 		case <-ctx.Done():
 			return "", 0, ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 2*time.Second)
 	}
 }
 

@@ -165,3 +165,20 @@ func TestBulkDecodeMatchesGenerated(t *testing.T) {
 		t.Errorf("lineHead = %q, %q: a nested id is not the line's", id, parent)
 	}
 }
+
+// TestBulkPollSchedule: every 300 ms for the first 3 s, as Shopify CLI's
+// watch polls, then backing off to every 2 s.
+func TestBulkPollSchedule(t *testing.T) {
+	t.Parallel()
+	var got []time.Duration
+	elapsed, wait := time.Duration(0), time.Duration(0)
+	for range 14 {
+		wait = bulkPollWait(elapsed, wait)
+		got = append(got, wait)
+		elapsed += wait
+	}
+	want := "[300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 600ms 1.2s 2s 2s]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("poll waits %v, want %s", got, want)
+	}
+}
