@@ -323,8 +323,9 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 			return errSaveFailed
 		default:
 		}
-		// Built and encoded here, while the saver writes the batch before.
-		prepared, err := s.prepareSyncBatch(ctx, shop.ID, b.Orders)
+		// Built and encoded here, while the saver writes the batch before;
+		// even once ctx is done, as the saver saves it.
+		prepared, err := s.prepareSyncBatch(context.WithoutCancel(ctx), shop.ID, b.Orders)
 		if err != nil {
 			return err
 		}
