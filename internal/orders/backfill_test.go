@@ -48,7 +48,7 @@ type failingBatches struct {
 	from  int
 }
 
-func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, list []orders.Order, tl []orders.TimelineEvent, run orders.SyncRun) error {
+func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, b orders.PreparedBatch, run orders.SyncRun) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -57,7 +57,7 @@ func (f *failingBatches) SaveSyncBatch(ctx context.Context, shopID int64, list [
 		return errors.New("disk full")
 	}
 	time.Sleep(20 * time.Millisecond) // saving is slower than reading: the reader runs ahead
-	return f.SyncStore.SaveSyncBatch(ctx, shopID, list, tl, run)
+	return f.SyncStore.SaveSyncBatch(ctx, shopID, b, run)
 }
 
 // TestBackfillSavesInOrderWhileReading: a backfill reads the next batch
@@ -137,4 +137,54 @@ func (r *resumeCheck) ReadExport(ctx context.Context, shop tenant.Shop, cp strin
 		}
 		return save(b)
 	})
+}
+
+// cancellingExporter hands out batch 1, cancels the run's context (Ctrl-C)
+// and, as ReadExport does once ctx is done, hands out what it had read as
+// batch 2.
+type cancellingExporter struct {
+	batchExporter
+	cancel context.CancelFunc
+}
+
+func (e *cancellingExporter) ReadExport(ctx context.Context, shop tenant.Shop, cp string, batch int, save func(orders.ExportBatch) error) error {
+	e.n = 2
+	return e.batchExporter.ReadExport(ctx, shop, cp, batch, func(b orders.ExportBatch) error {
+		err := save(b)
+		if b.Checkpoint == "cp-1" {
+			e.cancel()
+		}
+		return err
+	})
+}
+
+// TestBackfillSavesTheLastBatchWhenCancelled: the batch handed out after
+// the run's context is done is built, encoded and saved with its
+// checkpoint all the same (a Ctrl-C keeps what was read), on both stores.
+func TestBackfillSavesTheLastBatchWhenCancelled(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			st := storetest.New(t, kind)
+			shop, err := tenant.NewService(st.Tenants()).Bootstrap(context.Background(), "cancel.myshopify.com", "key-cancel-0123456789ab")
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := orders.NewService(st.Orders(), newFakeShopify(1), time.Hour, slog.New(slog.DiscardHandler))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			exp := &cancellingExporter{cancel: cancel}
+			if _, err := orders.NewSyncer(svc, st.Orders(), time.Hour).Backfill(ctx, shop, time.Time{}, exp, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			run, _, err := st.Orders().SyncRun(context.Background(), shop.ID)
+			if err != nil || run.Orders != 2 {
+				t.Fatalf("stored run %+v (%v), want both batches saved", run, err)
+			}
+			if _, err := st.Orders().GetOrder(context.Background(), shop.ID, 7002); err != nil {
+				t.Errorf("the batch handed out after the cancel was not saved: %v", err)
+			}
+		})
+	}
 }

@@ -23,9 +23,19 @@ type SyncStore interface {
 	// SyncRun and SaveSyncRun keep a backfill's progress.
 	SyncRun(ctx context.Context, shopID int64) (SyncRun, bool, error)
 	SaveSyncRun(ctx context.Context, shopID int64, run SyncRun) error
-	// SaveSyncBatch stores a backfill's batch as history (SaveOrders with
+	// PrepareSyncBatch encodes a backfill's batch for SaveSyncBatch
+	// without a transaction (the backfill prepares a batch while the one
+	// before it is saved).
+	PrepareSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent) (PreparedBatch, error)
+	// SaveSyncBatch stores a prepared batch as history (SaveOrders with
 	// history set) and the run's progress after it in one transaction.
-	SaveSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent, run SyncRun) error
+	SaveSyncBatch(ctx context.Context, shopID int64, b PreparedBatch, run SyncRun) error
+}
+
+// PreparedBatch is a backfill's batch as a SyncStore's PrepareSyncBatch
+// encoded it, for that store's SaveSyncBatch.
+type PreparedBatch interface {
+	Len() int // orders
 }
 
 // ShopOrder names an order of a shop.
@@ -281,8 +291,9 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	// is done: a crash cannot keep a batch without its checkpoint (and
 	// re-save it on resume).
 	type readBatch struct {
-		b   ExportBatch
-		run SyncRun
+		b        ExportBatch
+		prepared PreparedBatch
+		run      SyncRun
 	}
 	queue := make(chan readBatch, 2)
 	failed := make(chan struct{})
@@ -293,7 +304,7 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 			if err != nil {
 				continue // what is read after a failed save is read again on resume
 			}
-			if err = s.saveSyncBatch(context.WithoutCancel(ctx), shop.ID, it.b.Orders, it.run); err != nil {
+			if err = s.sync.SaveSyncBatch(context.WithoutCancel(ctx), shop.ID, it.prepared, it.run); err != nil {
 				close(failed)
 				continue
 			}
@@ -317,8 +328,14 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 			return errSaveFailed
 		default:
 		}
+		// Built and encoded here, while the saver writes the batch before;
+		// even once ctx is done, as the saver saves it.
+		prepared, err := s.prepareSyncBatch(context.WithoutCancel(ctx), shop.ID, b.Orders)
+		if err != nil {
+			return err
+		}
 		select {
-		case queue <- readBatch{b: b, run: next}:
+		case queue <- readBatch{b: b, prepared: prepared, run: next}:
 			read = next
 			return nil
 		case <-failed:
@@ -407,6 +424,15 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 // saveSyncBatch builds a backfill's batch and saves it as history with the
 // run's progress after it, in one transaction.
 func (s *Syncer) saveSyncBatch(ctx context.Context, shopID int64, srcs []ShopifyOrder, run SyncRun) error {
+	b, err := s.prepareSyncBatch(ctx, shopID, srcs)
+	if err != nil {
+		return err
+	}
+	return s.sync.SaveSyncBatch(ctx, shopID, b, run)
+}
+
+// prepareSyncBatch builds a backfill's batch and has the store encode it.
+func (s *Syncer) prepareSyncBatch(ctx context.Context, shopID int64, srcs []ShopifyOrder) (PreparedBatch, error) {
 	list := buildAll(srcs, s.now().UTC())
-	return s.sync.SaveSyncBatch(ctx, shopID, list, timelineOf(list), run)
+	return s.sync.PrepareSyncBatch(ctx, shopID, list, timelineOf(list))
 }

@@ -121,6 +121,7 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 		cp.Parts[i].Total = total
 		readers[i] = c.openJSONL(ctx, url, cp.Parts[i])
 	}
+	dec := newBulkDecoder()
 	var out []orders.ShopifyOrder
 	before := cp.Objects // read by earlier runs
 	flush := func() error {
@@ -162,7 +163,7 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 			cp.Unmatched = append(cp.Unmatched, idb)
 			readers[1].consume(nb)
 		default:
-			o, err := c.assemble(ctx, shop, readers[0].buf[:na], readers[1].buf[:nb])
+			o, err := c.assemble(ctx, shop, dec, readers[0].buf[:na], readers[1].buf[:nb])
 			if err != nil {
 				return err
 			}
@@ -190,10 +191,32 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 	return flush()
 }
 
+// Polling a bulk operation: Shopify's documents say only to poll its
+// status; Shopify CLI's own watch (shopify app bulk execute --watch) asks
+// every 300 ms for its first 3 s (QUICK_WATCH_POLL_INTERVAL_MS,
+// QUICK_WATCH_TIMEOUT_MS in @shopify/cli-kit). orderdesk does the same, then
+// backs off to one poll every 2 s for long exports (each poll is a query
+// on the shop's budget).
+const (
+	bulkQuickPoll    = 300 * time.Millisecond
+	bulkQuickPollFor = 3 * time.Second
+	bulkSlowPoll     = 2 * time.Second
+)
+
+// bulkPollWait is how long to wait before the next poll of an operation
+// polled for `elapsed`.
+func bulkPollWait(elapsed, last time.Duration) time.Duration {
+	if elapsed < bulkQuickPollFor {
+		return bulkQuickPoll
+	}
+	return min(2*last, bulkSlowPoll)
+}
+
 // awaitBulk polls a bulk operation until it completes, returning its
 // file's URL ("" when it found nothing) and its root object count.
 func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (string, int, error) {
-	wait := 50 * time.Millisecond
+	start := time.Now()
+	wait := time.Duration(0)
 	for {
 		resp, err := BulkOperation(ctx, c.reader(shop), id)
 		if err != nil {
@@ -215,12 +238,12 @@ func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (st
 			}
 			return "", 0, fmt.Errorf("bulk export %s: %s %s: %w", id, op.Status, code, orders.ErrExportRefused)
 		}
+		wait = bulkPollWait(time.Since(start), wait)
 		select {
 		case <-ctx.Done():
 			return "", 0, ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 2*time.Second)
 	}
 }
 
@@ -373,13 +396,8 @@ func (r *jsonlReader) rootID(n int) int64 {
 	if len(line) > 0 && len(r.headLine) > 0 && &line[0] == &r.headLine[0] {
 		return r.headID // the same group head as last time (the other file's turn)
 	}
-	var head struct {
-		ID string `json:"id"`
-	}
-	if json.Unmarshal(line, &head) != nil {
-		return 0
-	}
-	id, _ := gidNumber(head.ID)
+	head, _ := lineHead(line)
+	id, _ := gidNumber(head)
 	r.headLine, r.headID = line, id
 	return id
 }
@@ -390,15 +408,15 @@ func (r *jsonlReader) rootID(n int) int64 {
 // not say which of the parent's connections they come from) and appended
 // under the parent its __parentId names; then it converts it. An order with
 // more than OrderFacts' plain lists hold is read alone, as paged reads do.
-func (c *Client) assemble(ctx context.Context, shop tenant.Shop, main, refunds []json.RawMessage) (orders.ShopifyOrder, error) {
+func (c *Client) assemble(ctx context.Context, shop tenant.Shop, dec bulkDecoder, main, refunds []json.RawMessage) (orders.ShopifyOrder, error) {
 	var o OrderFacts
-	if err := json.Unmarshal(main[0], &o); err != nil {
+	if err := dec.decode(main[0], &o); err != nil {
 		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: an order line: %w", err)
 	}
 	var r struct {
 		Refunds []OrderFactsRefundsRefund `json:"refunds"`
 	}
-	if err := json.Unmarshal(refunds[0], &r); err != nil {
+	if err := dec.decode(refunds[0], &r); err != nil {
 		return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: its refunds line: %w", o.Id, err)
 	}
 	o.Refunds = r.Refunds
@@ -411,32 +429,26 @@ func (c *Client) assemble(ctx context.Context, shop tenant.Shop, main, refunds [
 		refundsByID[o.Refunds[i].Id] = &o.Refunds[i]
 	}
 	for _, line := range append(main[1:len(main):len(main)], refunds[1:]...) {
-		var head struct {
-			ID     string `json:"id"`
-			Parent string `json:"__parentId"`
-		}
-		if err := json.Unmarshal(line, &head); err != nil {
-			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: a child line: %w", o.Id, err)
-		}
-		f, rf := fulfillments[head.Parent], refundsByID[head.Parent]
+		id, parent := lineHead(line)
+		f, rf := fulfillments[parent], refundsByID[parent]
 		var err error
-		switch kind := gidKind(head.ID); {
-		case head.Parent == o.Id && kind == "LineItem":
-			err = appendNode(line, &o.LineItems.Nodes)
-		case head.Parent == o.Id && kind == "ShippingLine":
-			err = appendNode(line, &o.ShippingLines.Nodes)
+		switch kind := gidKind(id); {
+		case parent == o.Id && kind == "LineItem":
+			err = appendNode(dec, line, &o.LineItems.Nodes)
+		case parent == o.Id && kind == "ShippingLine":
+			err = appendNode(dec, line, &o.ShippingLines.Nodes)
 		case f != nil && kind == "FulfillmentLineItem":
-			err = appendNode(line, &f.FulfillmentLineItems.Nodes)
+			err = appendNode(dec, line, &f.FulfillmentLineItems.Nodes)
 		case f != nil && kind == "FulfillmentEvent":
-			err = appendNode(line, &f.Events.Nodes)
+			err = appendNode(dec, line, &f.Events.Nodes)
 		case rf != nil && kind == "RefundLineItem":
-			err = appendNode(line, &rf.RefundLineItems.Nodes)
+			err = appendNode(dec, line, &rf.RefundLineItems.Nodes)
 		case rf != nil && kind == "RefundShippingLine":
-			err = appendNode(line, &rf.RefundShippingLines.Nodes)
+			err = appendNode(dec, line, &rf.RefundShippingLines.Nodes)
 		case rf != nil && kind == "OrderTransaction":
-			err = appendNode(line, &rf.Transactions.Nodes)
+			err = appendNode(dec, line, &rf.Transactions.Nodes)
 		default:
-			err = fmt.Errorf("%s under %s: no such connection in the order", head.ID, head.Parent)
+			err = fmt.Errorf("%s under %s: no such connection in the order", id, parent)
 		}
 		if err != nil {
 			return orders.ShopifyOrder{}, fmt.Errorf("bulk export: order %s: %w", o.Id, err)
@@ -446,9 +458,9 @@ func (c *Client) assemble(ctx context.Context, shop tenant.Shop, main, refunds [
 }
 
 // appendNode decodes a child line into a connection's node type.
-func appendNode[T any](line json.RawMessage, nodes *[]T) error {
+func appendNode[T any](dec bulkDecoder, line json.RawMessage, nodes *[]T) error {
 	var n T
-	if err := json.Unmarshal(line, &n); err != nil {
+	if err := dec.decode(line, &n); err != nil {
 		return err
 	}
 	*nodes = append(*nodes, n)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,68 @@ func TestBulkExportRefused(t *testing.T) {
 	err = c.ReadExport(context.Background(), shop, cp, 250, func(orders.ExportBatch) error { return nil })
 	if !errors.Is(err, orders.ErrExportRefused) || !strings.Contains(err.Error(), "FAILED INTERNAL_SERVER_ERROR") {
 		t.Errorf("a failed operation: err = %v", err)
+	}
+}
+
+// TestBulkDecodeMatchesGenerated: the export's decoder (json v2, fragment
+// types decoded straight into their fragment) fills the generated types
+// exactly as their own encoding/json decoding does, nulls and absent
+// fields included.
+func TestBulkDecodeMatchesGenerated(t *testing.T) {
+	t.Parallel()
+	money := `{"shopMoney":{"amount":"12.50","currencyCode":"EUR"},"presentmentMoney":{"amount":"13","currencyCode":"USD"}}`
+	tx := `{"id":"gid://shopify/OrderTransaction/9","kind":"SALE","status":"SUCCESS","gateway":null,"createdAt":"2026-11-01T10:00:00Z","amountSet":` + money + `,"parentTransaction":null}`
+	orderLines := []string{
+		`{"id":"gid://shopify/Order/1","name":"#1001","number":1,"email":null,"phone":"+1 555","createdAt":"2026-11-01T10:00:00Z","updatedAt":"2026-11-02T10:00:00Z",` +
+			`"processedAt":"2026-11-01T10:00:00Z","cancelledAt":null,"cancelReason":null,"closedAt":"2026-11-03T00:00:00+01:00","currencyCode":"EUR",` +
+			`"presentmentCurrencyCode":"USD","displayFinancialStatus":"PAID","displayFulfillmentStatus":"UNFULFILLED","taxesIncluded":true,` +
+			`"totalPriceSet":` + money + `,"subtotalPriceSet":null,"totalTaxSet":` + money + `,"totalDiscountsSet":null,"totalShippingPriceSet":` + money +
+			`,"totalRefundedShippingSet":` + money + `,"customer":null,"fulfillments":[],"transactions":[` + tx + `,` +
+			strings.Replace(tx, `"parentTransaction":null`, `"parentTransaction":{"id":"gid://shopify/OrderTransaction/8"}`, 1) + `]}`,
+		`{"id":"gid://shopify/Order/2","customer":{"id":"gid://shopify/Customer/3","firstName":"A","lastName":null,"defaultEmailAddress":null,"defaultPhoneNumber":{"phoneNumber":"+15550100"}},` +
+			`"fulfillments":[{"id":"gid://shopify/Fulfillment/4","status":"SUCCESS","displayStatus":null,"createdAt":"2026-11-01T10:00:00Z","updatedAt":"2026-11-01T10:00:00Z",` +
+			`"deliveredAt":null,"estimatedDeliveryAt":null,"location":null,"trackingInfo":[{"company":"UPS","number":"1Z","url":null}]}],"transactions":null}`,
+	}
+	for i, line := range orderLines {
+		var want, got OrderFacts
+		if err := json.Unmarshal([]byte(line), &want); err != nil {
+			t.Fatalf("line %d: encoding/json: %v", i, err)
+		}
+		if err := newBulkDecoder().decode([]byte(line), &got); err != nil {
+			t.Fatalf("line %d: bulk decoder: %v", i, err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("line %d decodes differently:\nencoding/json %+v\nbulk decoder  %+v", i, want, got)
+		}
+	}
+	var wantTx, gotTx OrderFactsRefundsRefundTransactionsOrderTransactionConnectionNodesOrderTransaction
+	if err := json.Unmarshal([]byte(tx), &wantTx); err != nil {
+		t.Fatal(err)
+	}
+	if err := newBulkDecoder().decode([]byte(tx), &gotTx); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(wantTx, gotTx) || gotTx.AmountSet.ShopMoney.Amount.String() != "12.5" {
+		t.Errorf("a refund transaction decodes differently:\nencoding/json %+v\nbulk decoder  %+v", wantTx, gotTx)
+	}
+	if id, parent := lineHead([]byte(`{"__parentId":"gid://shopify/Order/1","lineItem":{"id":"gid://shopify/LineItem/7"},"id":"gid://shopify/FulfillmentLineItem/5"}`)); id != "gid://shopify/FulfillmentLineItem/5" || parent != "gid://shopify/Order/1" {
+		t.Errorf("lineHead = %q, %q: a nested id is not the line's", id, parent)
+	}
+}
+
+// TestBulkPollSchedule: every 300 ms for the first 3 s, as Shopify CLI's
+// watch polls, then backing off to every 2 s.
+func TestBulkPollSchedule(t *testing.T) {
+	t.Parallel()
+	var got []time.Duration
+	elapsed, wait := time.Duration(0), time.Duration(0)
+	for range 14 {
+		wait = bulkPollWait(elapsed, wait)
+		got = append(got, wait)
+		elapsed += wait
+	}
+	want := "[300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 300ms 600ms 1.2s 2s 2s]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("poll waits %v, want %s", got, want)
 	}
 }

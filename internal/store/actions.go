@@ -540,14 +540,19 @@ func (timelineRow) TableName() string { return "timeline_events" }
 
 // AddTimelineEvents records events, replacing those with the same id.
 func (o *Orders) AddTimelineEvents(ctx context.Context, shopID int64, events []orders.TimelineEvent) error {
-	if len(events) == 0 {
-		return nil
+	rows, err := toTimelineRows(shopID, events)
+	if err != nil {
+		return err
 	}
+	return addTimelineRows(o.s.db.WithContext(ctx), rows)
+}
+
+func toTimelineRows(shopID int64, events []orders.TimelineEvent) ([]timelineRow, error) {
 	rows := make([]timelineRow, 0, len(events))
 	for _, e := range events {
 		data, err := json.Marshal(e.Data)
 		if err != nil {
-			return fmt.Errorf("encode timeline data: %w", err)
+			return nil, fmt.Errorf("encode timeline data: %w", err)
 		}
 		row := timelineRow{
 			ID: e.ID, ShopID: shopID, OrderName: nonEmpty(e.OrderName), Type: e.Type, OccurredAt: e.OccurredAt.UTC(),
@@ -561,7 +566,15 @@ func (o *Orders) AddTimelineEvents(ctx context.Context, shopID int64, events []o
 		}
 		rows = append(rows, row)
 	}
-	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	return rows, nil
+}
+
+// addTimelineRows is AddTimelineEvents' statement.
+func addTimelineRows(db *gorm.DB, rows []timelineRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"type", "summary", "data", "occurred_at", "customer_id", "order_name"}),
 		// Event ids are per shop in practice (they name the order); the

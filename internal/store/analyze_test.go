@@ -34,7 +34,7 @@ func TestPlannerStatsNeverHoldABatch(t *testing.T) {
 	}
 	start := time.Now()
 	run := orders.SyncRun{Checkpoint: "cp-1", Pages: 1, StartedAt: time.Now().UTC()}
-	if err := s.Orders().SaveSyncBatch(ctx, shop.ID, nil, nil, run); err != nil {
+	if err := saveSyncBatch(ctx, s.Orders(), shop.ID, nil, run); err != nil {
 		t.Fatalf("save batch 1: %v", err)
 	}
 	if took := time.Since(start); took > 500*time.Millisecond {

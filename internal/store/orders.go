@@ -108,18 +108,32 @@ var upsertColumns = []string{
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
 // than the incoming one is kept: deliveries and reads arrive out of order.
 func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.Order) error {
-	if len(list) == 0 {
-		return nil
+	rows, err := o.toOrderRows(shopID, list)
+	if err != nil {
+		return err
 	}
+	return upsertOrderRows(o.s.db.WithContext(ctx), rows)
+}
+
+// toOrderRows is toOrderRow for each order.
+func (o *Orders) toOrderRows(shopID int64, list []orders.Order) ([]orderRow, error) {
 	rows := make([]orderRow, 0, len(list))
 	for _, ord := range list {
 		row, err := toOrderRow(shopID, ord, o.s.phoneRegion)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, row)
 	}
-	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	return rows, nil
+}
+
+// upsertOrderRows is UpsertOrders' statement.
+func upsertOrderRows(db *gorm.DB, rows []orderRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "id"}},
 		DoUpdates: clause.AssignmentColumns(upsertColumns),
 		Where: clause.Where{Exprs: []clause.Expression{

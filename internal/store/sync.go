@@ -326,12 +326,42 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 	return run, true, nil
 }
 
-// SaveSyncBatch stores a backfill's batch of orders as history, as
+// syncBatch is a backfill's batch encoded by PrepareSyncBatch.
+type syncBatch struct {
+	shopID int64
+	enc    encodedOrders
+}
+
+func (b *syncBatch) Len() int { return len(b.enc.rows) }
+
+// PrepareSyncBatch encodes a backfill's batch for SaveSyncBatch: the
+// rows, the timeline and the events, the work that needs no transaction,
+// which the backfill does while the batch before is saved.
+func (o *Orders) PrepareSyncBatch(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent) (orders.PreparedBatch, error) {
+	b := &syncBatch{shopID: shopID}
+	if len(list) == 0 {
+		return b, nil
+	}
+	shop, err := shopOf(o.s.db.WithContext(ctx), shopID)
+	if err != nil {
+		return nil, fmt.Errorf("prepare sync batch: %w", err)
+	}
+	if b.enc, err = o.encodeOrders(shop, list, timeline, time.Now().UTC()); err != nil {
+		return nil, fmt.Errorf("prepare sync batch: %w", err)
+	}
+	return b, nil
+}
+
+// SaveSyncBatch stores a prepared batch of orders as history, as
 // SaveOrders does, and the run's progress after it, in one transaction: a
 // crash leaves both or neither, so a resumed run neither skips the batch
 // nor saves it twice.
-func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, list []orders.Order, timeline []orders.TimelineEvent, run orders.SyncRun) error {
-	return o.saveOrders(ctx, shopID, list, timeline, true, func(tx *gorm.DB) error {
+func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, prepared orders.PreparedBatch, run orders.SyncRun) error {
+	b, ok := prepared.(*syncBatch)
+	if !ok || b.shopID != shopID {
+		return fmt.Errorf("save sync batch: a batch not prepared by this store for shop %d: %w", shopID, orders.ErrInvalidInput)
+	}
+	return o.saveEncoded(ctx, shopID, func(*gorm.DB) (encodedOrders, error) { return b.enc, nil }, true, func(tx *gorm.DB) error {
 		return o.s.within(tx).Orders().SaveSyncRun(ctx, shopID, run)
 	})
 }

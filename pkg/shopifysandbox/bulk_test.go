@@ -231,3 +231,26 @@ func TestBulkJSONL(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestAppendJSON: the bulk writer's encoder writes what json.Marshal
+// writes, escapes and key order included.
+func TestAppendJSON(t *testing.T) {
+	t.Parallel()
+	v := map[string]any{
+		"id": "gid://shopify/Order/1", "note": "a <b> & \"c\"\n\u2028é", "n": 3, "big": uint64(1 << 63), "neg": int64(-4),
+		"ok": true, "none": nil, "f": 1.5, "list": []any{"x", 2, map[string]any{"z": 1, "a": []string{"q"}}},
+		"maps": []map[string]any{{"b": 1}, {"a": nil}}, "nilList": []any(nil), "empty": map[string]any{},
+		"__parentId": "gid://shopify/Order/0",
+	}
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := appendJSON(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("appendJSON\n%s\njson.Marshal\n%s", got, want)
+	}
+}

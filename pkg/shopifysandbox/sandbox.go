@@ -122,7 +122,10 @@ const (
 type Sandbox struct {
 	opts Options
 
-	mu           sync.Mutex
+	// mu guards the shop's data. Bulk operations render their results
+	// under its read lock, so the export's two operations run side by
+	// side, as Shopify runs concurrent bulk queries.
+	mu           sync.RWMutex
 	orders       map[uint64]*goshopify.Order
 	transactions map[uint64][]goshopify.Transaction
 	events       map[uint64][]goshopify.FulfillmentEvent // by fulfilment id
