@@ -57,7 +57,7 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 		triggered, _ = time.Parse(time.RFC3339Nano, h.TriggeredAt) // checked by checkHeaders
 	}
 	var enqueue func(ctx context.Context, tx any) error
-	d.Refusal = checkPayload(h.Topic, h.ShopDomain, body)
+	d.Refusal = s.payloads.check(h.Topic, h.ShopDomain, body)
 	switch {
 	case d.Refusal != "":
 	case carriesOrder[h.Topic]:

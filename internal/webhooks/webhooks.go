@@ -178,6 +178,7 @@ type Service struct {
 	installations Installations
 	// shopCache remembers deliveries' shops by domain (see shopcache.go).
 	shopCache *shopCache
+	payloads  payloadChecker
 }
 
 // NewService wires a Service. secret is the app's API secret; decode turns
