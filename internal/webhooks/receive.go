@@ -69,7 +69,12 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, TriggeredAt: triggered.UTC(), Payload: body})
 		}
 	}
-	fresh, err := s.recorder.RecordDelivery(ctx, d, enqueue)
+	var fresh bool
+	if enqueue == nil && s.batcher != nil {
+		fresh, err = s.batcher.Record(ctx, d) // committed with the deliveries arriving beside it
+	} else {
+		fresh, err = s.recorder.RecordDelivery(ctx, d, enqueue)
+	}
 	switch {
 	case err != nil:
 		return "", err
