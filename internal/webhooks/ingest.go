@@ -258,12 +258,9 @@ func (b *Batcher) commit(batch []*waiting) {
 }
 
 func (b *Batcher) insert(ctx context.Context, rows []Delivery) ([]bool, error) {
-	fresh, err := b.rec.RecordDeliveries(ctx, rows)
+	fresh, err := b.rec.RecordDeliveries(ctx, rows) // its error names the batch
 	if err == nil && len(fresh) != len(rows) {
 		err = fmt.Errorf("record %d deliveries: %d answers", len(rows), len(fresh))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("record %d deliveries: %w", len(rows), err)
-	}
-	return fresh, nil
+	return fresh, err
 }
