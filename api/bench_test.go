@@ -1,13 +1,17 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/orderdesk/orderdesk/internal/store/storetest"
 	"github.com/orderdesk/orderdesk/pkg/shopifysandbox"
+	"github.com/orderdesk/orderdesk/pkg/webhooksig"
 )
 
 // BenchmarkGetOrder measures GET /orders/{id} served from the store (the
@@ -39,5 +43,46 @@ func BenchmarkGetOrder(b *testing.B) {
 		if n := h.sb.Calls(shopifysandbox.OpOrderGet); n != 0 {
 			b.Errorf("Shopify was called %d times: the benchmark measured read-through, not the store", n)
 		}
+	}
+}
+
+// BenchmarkWebhookIngest measures POST /webhooks/shopify of signed
+// orders/updated deliveries, each a distinct X-Shopify-Webhook-Id, from 32
+// concurrent senders (the bench's wrk connections) on 2 cores, with the
+// apply workers stopped: the cost of verifying, checking and recording.
+//
+//	go test -run '^$' -bench WebhookIngest -cpuprofile cpu.out ./api/
+func BenchmarkWebhookIngest(b *testing.B) {
+	for _, kind := range storetest.Kinds {
+		b.Run(kind, func(b *testing.B) {
+			h := newHarness(b, harnessOpts{kind: kind, noJobs: true})
+			h.backfill()
+			o, ok := h.sb.Order(shopifysandbox.OrderInTransit)
+			if !ok {
+				b.Fatal("no sandbox order")
+			}
+			body := orderJSON(b, o)
+			sig := webhooksig.Sign([]byte(webhookSecret), body)
+			b.SetParallelism(16) // 32 senders on 2 cores
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, "/webhooks/shopify", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Shopify-Topic", "orders/updated")
+					req.Header.Set("X-Shopify-Shop-Domain", shopA)
+					req.Header.Set("X-Shopify-Webhook-Id", uuid.NewString())
+					req.Header.Set("X-Shopify-Hmac-Sha256", sig)
+					rec := httptest.NewRecorder()
+					h.router.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+		})
 	}
 }

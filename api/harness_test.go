@@ -123,6 +123,17 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	syncer := orders.NewSyncer(svc, st.Orders(), time.Hour)
 	hooks := webhooks.NewService([]byte(webhookSecret), st.Tenants(), st, syncer, shopify.DecodeOrder, log)
 	hooks.ConfirmUninstallsWith(sc)
+	// Deliveries are group-committed, as in production.
+	ingest, err := webhooks.NewBatcher(st, webhooks.BatcherOptions{Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = ingest.Close(sctx)
+	})
+	hooks.RecordInBatches(ingest)
 	var runner *jobs.Runner
 	// Event endpoints may be local receivers (httptest) in tests.
 	policy := events.URLPolicy{AllowHTTP: true, AllowPrivate: true}

@@ -114,6 +114,7 @@ var retryAfter = map[string]string{
 	"action_in_progress":     "2",
 	"idempotency_key_in_use": "2",
 	"not_ready":              "5",
+	"webhook_ingest_busy":    "1",
 }
 
 // problemHeaders sets the headers a problem carries besides its body.

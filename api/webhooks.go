@@ -29,7 +29,7 @@ type WebhookPayload map[string]any //	@name	WebhookPayload
 // shopifyWebhook godoc
 //
 //	@Summary		Shopify webhooks
-//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), and answered at once: an order delivery is recorded with its body in one INSERT and applied by the batch loop (the newest delivery per order, a batch at a time; the delay from delivery to stored copy is the metric orderdesk_webhook_apply_lag_seconds), any other topic is recorded with the River job that applies it. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop; shop/redact erases a shop only once it has uninstalled the app (Shopify sends it 48 hours after the uninstall), so a shop/redact resent under a fresh X-Shopify-Webhook-Id to an installed shop erases nothing. app/uninstalled is applied only once Shopify refuses the shop's own access token (it revokes it the moment the merchant uninstalls): one resent while Shopify still honours the token is recorded as refused and changes nothing.
+//	@Description	Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), and answered at once: an order delivery is recorded with its body (concurrent deliveries share one INSERT and commit, and none is answered before its commit) and applied by the batch loop (the newest delivery per order, a batch at a time; the delay from delivery to stored copy is the metric orderdesk_webhook_apply_lag_seconds), any other topic is recorded with the River job that applies it. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop; shop/redact erases a shop only once it has uninstalled the app (Shopify sends it 48 hours after the uninstall), so a shop/redact resent under a fresh X-Shopify-Webhook-Id to an installed shop erases nothing. app/uninstalled is applied only once Shopify refuses the shop's own access token (it revokes it the moment the merchant uninstalls): one resent while Shopify still honours the token is recorded as refused and changes nothing.
 //	@Tags			webhooks
 //	@ID				receiveShopifyWebhook
 //	@Accept			json
@@ -47,6 +47,8 @@ type WebhookPayload map[string]any //	@name	WebhookPayload
 //	@Failure		404						{object}	Problem			"A shop orderdesk does not serve"
 //	@Failure		413						{object}	Problem			"Body over 1 MiB"
 //	@Failure		500						{object}	Problem			"Internal error (no details); Shopify retries"
+//	@Failure		503						{object}	Problem			"webhook_ingest_busy: deliveries waiting for their commit fill the queue, or the service is stopping; nothing was recorded, Shopify retries"
+//	@Header			503						{integer}	Retry-After		"Seconds to wait before sending the delivery again"
 //	@Header			all						{string}	X-Request-Id	"The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance."
 //	@Router			/webhooks/shopify [post]
 func (s *server) shopifyWebhook(c *gin.Context) {
@@ -93,6 +95,10 @@ func (s *server) shopifyWebhook(c *gin.Context) {
 	case errors.Is(err, webhooks.ErrUnknownShop):
 		label = "unknown_shop"
 		writeProblem(c, newProblem(http.StatusNotFound, "unknown_shop", "Unknown shop", "the shop of X-Shopify-Shop-Domain is not one orderdesk serves"))
+	case errors.Is(err, webhooks.ErrBusy), errors.Is(err, webhooks.ErrStopping):
+		// Nothing was recorded: Shopify retries the delivery.
+		label = "busy"
+		writeProblem(c, newProblem(http.StatusServiceUnavailable, "webhook_ingest_busy", "Webhook ingest busy", "deliveries waiting to be recorded fill the queue, or the service is stopping; retry later"))
 	case err != nil:
 		label = "error"
 		writeError(c, s.Log, err)

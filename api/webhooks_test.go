@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -353,5 +354,63 @@ func TestReconcileReReadsStaleOpenOrders(t *testing.T) {
 	}
 	if s, _ := h.stored(shopifysandbox.OrderAuthorized); s.FinancialStatus != orders.FinancialPaid {
 		t.Errorf("drift not repaired: %s", s.FinancialStatus)
+	}
+}
+
+// TestConcurrentDeliveriesGroupCommitted: deliveries sent at once share
+// batches; Shopify's retries racing their first attempt are each
+// answered 200, one of each id as accepted, and every order is applied.
+func TestConcurrentDeliveriesGroupCommitted(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOpts{kind: kind})
+			h.backfill()
+			ids := []uint64{shopifysandbox.OrderPaidUnfulfilled, shopifysandbox.OrderPending, shopifysandbox.OrderInTransit}
+			later := now.Add(time.Hour)
+			type sent struct {
+				webhookID string
+				body      []byte
+			}
+			var list []sent
+			for i, id := range ids {
+				o, _ := h.sb.Order(id)
+				at := later.Add(time.Duration(i) * time.Minute)
+				o.UpdatedAt = &at
+				list = append(list, sent{uuid.NewString(), orderJSON(t, o)})
+			}
+			var wg sync.WaitGroup
+			acks := make(chan string, 4*len(list))
+			for range 4 {
+				for _, s := range list {
+					wg.Go(func() {
+						r := h.hook("orders/updated", s.webhookID, s.body, webhookSecret)
+						var a api.WebhookAck
+						if r.Code == http.StatusOK {
+							_ = json.Unmarshal(r.Body.Bytes(), &a)
+						}
+						acks <- fmt.Sprintf("%d %s", r.Code, a.Status)
+					})
+				}
+			}
+			wg.Wait()
+			close(acks)
+			count := map[string]int{}
+			for a := range acks {
+				count[a]++
+			}
+			if count["200 accepted"] != len(list) || count["200 duplicate"] != 3*len(list) {
+				t.Errorf("answers = %v, want %d accepted and %d duplicates, all 200", count, len(list), 3*len(list))
+			}
+			eventually(t, 5*time.Second, "every order applied", func() bool {
+				for i, id := range ids {
+					if s, _ := h.stored(id); !s.UpdatedAt.Equal(later.Add(time.Duration(i) * time.Minute)) {
+						return false
+					}
+				}
+				return true
+			})
+		})
 	}
 }

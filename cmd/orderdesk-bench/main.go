@@ -71,6 +71,7 @@ func main() {
 
 type config struct {
 	adminURL  string
+	dbName    string
 	binary    string
 	n         int
 	duration  time.Duration
@@ -85,7 +86,8 @@ type config struct {
 func run(ctx context.Context, args []string) error {
 	var c config
 	fs := flag.NewFlagSet("orderdesk-bench", flag.ContinueOnError)
-	fs.StringVar(&c.adminURL, "postgres", envOr("ORDERDESK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server (a database orderdesk_bench is created on it)")
+	fs.StringVar(&c.adminURL, "postgres", envOr("ORDERDESK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server (the -db database is created on it)")
+	fs.StringVar(&c.dbName, "db", "orderdesk_bench", "the database created (dropped first) for the run: a name of its own lets benches run side by side")
 	fs.StringVar(&c.binary, "binary", "bin/orderdesk", "the orderdesk binary to serve")
 	fs.IntVar(&c.n, "orders", 20000, "generated orders (plus the sandbox catalogue)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "each wrk run")
@@ -109,7 +111,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	dbURL, err := freshDatabase(ctx, c.adminURL, "orderdesk_bench")
+	dbURL, err := freshDatabase(ctx, c.adminURL, c.dbName)
 	if err != nil {
 		return err
 	}
@@ -280,6 +282,9 @@ func redact(u string) string { return regexp.MustCompile(`//[^@]*@`).ReplaceAllS
 
 // freshDatabase drops and creates the database and returns its URL.
 func freshDatabase(ctx context.Context, adminURL, name string) (string, error) {
+	if !regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`).MatchString(name) {
+		return "", fmt.Errorf("-db %q: a database name of lower-case letters, digits and _", name)
+	}
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return "", fmt.Errorf("postgres: %w", err)

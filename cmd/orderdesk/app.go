@@ -38,6 +38,7 @@ type app struct {
 	handler    http.Handler
 	background *background
 	jobs       *jobs.Runner
+	ingest     *webhooks.Batcher
 	tracing    *telemetry.Tracing
 	log        *slog.Logger
 }
@@ -210,7 +211,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 		_ = st.Close()
 		return nil, err
 	}
+	// Concurrent deliveries that carry their order share one INSERT and
+	// one commit.
+	ingest, err := webhooks.NewBatcher(st, webhooks.BatcherOptions{Metrics: c.metrics})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	hooks.RecordInBatches(ingest)
 	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ingest.Close(ctx)
 		_ = st.Close()
 		return nil, fmt.Errorf("start jobs: %w", err)
 	}
@@ -219,7 +229,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	bg.Go(func(ctx context.Context) {
 		tenants.RunLastUsedFlusher(ctx, 30*time.Second, func(err error) { log.ErrorContext(ctx, "record api key use", "err", err) })
 	})
-	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, tracing: tr, log: log}, nil
+	return &app{store: st, orders: svc, syncer: syncer, shopify: sc, shop: shop, handler: h, background: bg, jobs: runner, ingest: ingest, tracing: tr, log: log}, nil
 }
 
 // bootstrapEvents creates (or updates) the bootstrap shop's endpoint of
@@ -295,6 +305,11 @@ func sweepIdempotencyKeys(ctx context.Context, idem *idempotency.Service, log *s
 func (a *app) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The HTTP server has stopped: no delivery waits for a commit any
+	// more, unless its request outlived the server's shutdown.
+	if err := a.ingest.Close(ctx); err != nil {
+		a.log.Error("stop webhook ingest", "err", err)
+	}
 	if err := a.jobs.Stop(ctx); err != nil {
 		a.log.Error("stop jobs", "err", err)
 	}

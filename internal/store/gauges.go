@@ -50,13 +50,17 @@ var (
 		"Pending deliveries of an endpoint that failed at least once and wait for their retry: the retry backlog, by endpoint id.", []string{"endpoint_id"}, nil)
 	descEndpointAge = prometheus.NewDesc("orderdesk_event_endpoint_oldest_undelivered_age_seconds",
 		"Age of the oldest event an endpoint has not received yet (from the event's creation), by endpoint id.", []string{"endpoint_id"}, nil)
+	descWebhooksPending = prometheus.NewDesc("orderdesk_webhook_deliveries_pending",
+		"Webhook deliveries recorded with their order and not yet applied: the apply loop's backlog (deliveries handed to a job are in orderdesk_river_jobs).", nil, nil)
+	descWebhooksAge = prometheus.NewDesc("orderdesk_webhook_deliveries_pending_oldest_age_seconds",
+		"Age of the oldest webhook delivery waiting to be applied (0 when none): its delay to visible so far.", nil, nil)
 	descUp = prometheus.NewDesc("orderdesk_store_gauges_up",
 		"1 when the last scrape read every database gauge, 0 when a query failed (the failed gauges are left out).", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (g *Gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descActions, descPendingAge, descJobs, descJobAge, descEventsPending, descEventsAge, descEndpointPending, descEndpointRetrying, descEndpointAge, descUp} {
+	for _, d := range []*prometheus.Desc{descActions, descPendingAge, descJobs, descJobAge, descEventsPending, descEventsAge, descEndpointPending, descEndpointRetrying, descEndpointAge, descWebhooksPending, descWebhooksAge, descUp} {
 		ch <- d
 	}
 }
@@ -66,7 +70,7 @@ func (g *Gauges) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	defer cancel()
 	up := 1.0
-	for _, read := range []func(context.Context, chan<- prometheus.Metric) error{g.actions, g.jobs, g.events} {
+	for _, read := range []func(context.Context, chan<- prometheus.Metric) error{g.actions, g.jobs, g.events, g.webhooks} {
 		if err := read(ctx, ch); err != nil {
 			up = 0
 			g.log.WarnContext(ctx, "database gauges", "err", err)
@@ -169,6 +173,23 @@ func (g *Gauges) jobs(ctx context.Context, ch chan<- prometheus.Metric) error {
 	for kind, a := range ages {
 		ch <- prometheus.MustNewConstMetric(descJobAge, prometheus.GaugeValue, a, kind)
 	}
+	return nil
+}
+
+// webhooks reports the pending deliveries, read through their partial
+// index (webhook_deliveries_pending).
+func (g *Gauges) webhooks(ctx context.Context, ch chan<- prometheus.Metric) error {
+	const pending = "FROM webhook_deliveries WHERE payload IS NOT NULL AND applied_at IS NULL"
+	var n int64
+	if err := g.s.db.WithContext(ctx).Raw("SELECT count(*) " + pending).Scan(&n).Error; err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(descWebhooksPending, prometheus.GaugeValue, float64(n))
+	oldest, err := g.oldest(ctx, "SELECT received_at "+pending+" ORDER BY received_at LIMIT 1")
+	if err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(descWebhooksAge, prometheus.GaugeValue, g.age(oldest))
 	return nil
 }
 

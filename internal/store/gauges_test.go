@@ -11,6 +11,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/webhooks"
 )
 
 // gathered reads one scrape: each series as name{label=value,...} → value.
@@ -63,8 +64,25 @@ func TestGauges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Two deliveries waiting to be applied, one applied, one refused.
+		hooks := []webhooks.Delivery{
+			{ShopID: a.ID, WebhookID: "w1", Topic: "orders/updated", ReceivedAt: now.Add(-3 * time.Minute), Payload: []byte(`{"id":1}`)},
+			{ShopID: a.ID, WebhookID: "w2", Topic: "orders/updated", ReceivedAt: now.Add(-time.Minute), Payload: []byte(`{"id":2}`)},
+			{ShopID: a.ID, WebhookID: "w3", Topic: "orders/updated", ReceivedAt: now.Add(-time.Hour), Payload: []byte(`{"id":3}`)},
+			{ShopID: a.ID, WebhookID: "w4", Topic: "orders/updated", ReceivedAt: now.Add(-time.Hour), Refusal: "the body is empty"},
+		}
+		if _, err := s.RecordDeliveries(ctx, hooks); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishPending(ctx, []string{"w3"}, now); err != nil {
+			t.Fatal(err)
+		}
 		got := gathered(t, s.Gauges(slog.New(slog.DiscardHandler)))
+		if age := got["orderdesk_webhook_deliveries_pending_oldest_age_seconds"]; age < 3*60-5 || age > 3*60+60 {
+			t.Errorf("oldest pending delivery's age = %v, want about 180 s", age)
+		}
 		for key, want := range map[string]float64{
+			"orderdesk_webhook_deliveries_pending":           2,
 			"orderdesk_actions,kind=refund,status=succeeded": 2,
 			"orderdesk_actions,kind=refund,status=failed":    1,
 			"orderdesk_actions,kind=cancel,status=pending":   1,

@@ -156,7 +156,7 @@ func (s *Store) ClaimPending(ctx context.Context, limit int, lease time.Duration
 	}
 	q := "UPDATE webhook_deliveries SET claimed_until = ? WHERE webhook_id IN (SELECT webhook_id FROM webhook_deliveries " +
 		"WHERE payload IS NOT NULL AND applied_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY received_at LIMIT ?" + skip + ") " +
-		"RETURNING shop_id, webhook_id, COALESCE(event_id, ''), topic, received_at, triggered_at, payload"
+		"RETURNING shop_id, webhook_id, COALESCE(event_id, '') AS event_id, topic, received_at, triggered_at, payload"
 	var rows []struct {
 		ShopID      int64
 		WebhookID   string

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
-	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/orderdesk/orderdesk/internal/textinput"
@@ -19,104 +18,196 @@ import (
 // payloads are a handful of levels deep.
 const maxPayloadDepth = 32
 
-// checkPayload says why a signed body cannot be applied for its topic, or
+// payloadChecker checks payloads, reusing its JSON decoders (and their
+// buffers) from one delivery to the next.
+type payloadChecker struct {
+	decoders sync.Pool
+}
+
+// check says why a signed body cannot be applied for its topic, or
 // "" when it can. A payload must be one JSON object of valid UTF-8 without
 // NUL (Postgres's jsonb, which holds the job's arguments, refuses
 // \u0000), nested at most maxPayloadDepth deep, naming what its topic
 // needs: the order, the customer, or the shop being redacted (named in
-// the body for the compliance topics that erase data).
-func checkPayload(topic, shopDomain string, body []byte) string {
-	if reason := checkJSONObject(body); reason != "" {
-		return reason
-	}
-	need := func(path ...string) string {
-		if !positiveInt(member(body, path...)) {
-			return strings.Join(path, ".") + " is not a positive integer"
-		}
-		return ""
-	}
+// the body for the compliance topics that erase data). The body is read
+// once: the members a topic needs are picked up while its form is checked.
+func (c *payloadChecker) check(topic, shopDomain string, body []byte) string {
+	var need []memberPath
 	switch topic {
 	case "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled", "orders/partially_fulfilled":
-		return need("id")
+		need = []memberPath{{"id"}}
 	case "orders/edited":
-		return need("order_edit", "order_id")
+		need = []memberPath{{"order_edit", "order_id"}}
 	case "refunds/create", "fulfillments/create", "fulfillments/update", "fulfillment_events/create":
-		return need("order_id")
+		need = []memberPath{{"order_id"}}
 	case "customers/redact":
-		if reason := need("customer", "id"); reason != "" {
-			return reason
-		}
-		return namesShop(body, shopDomain)
+		need = []memberPath{{"customer", "id"}, {"shop_domain"}}
 	case "shop/redact":
-		return namesShop(body, shopDomain)
+		need = []memberPath{{"shop_domain"}}
 	}
-	return ""
-}
-
-// namesShop: a compliance request acts on the routed shop only when its
-// signed body names that shop (X-Shopify-Shop-Domain is not signed).
-func namesShop(body []byte, shopDomain string) string {
-	var domain string
-	if json.Unmarshal(member(body, "shop_domain"), &domain) != nil || !strings.EqualFold(domain, shopDomain) {
-		return "shop_domain does not name the shop of X-Shopify-Shop-Domain"
+	found, reason := c.scan(body, need)
+	if reason != "" {
+		return reason
 	}
-	return ""
-}
-
-// member is the value at path in a JSON object, nil when absent.
-func member(obj jsontext.Value, path ...string) jsontext.Value {
-	for _, name := range path {
-		var m map[string]jsontext.Value
-		if json.Unmarshal(obj, &m) != nil {
-			return nil
+	for i, path := range need {
+		if path == (memberPath{"shop_domain"}) {
+			// A compliance request acts on the routed shop only when its
+			// signed body names that shop (X-Shopify-Shop-Domain is not
+			// signed).
+			if found[i].kind != '"' || !strings.EqualFold(found[i].text, shopDomain) {
+				return "shop_domain does not name the shop of X-Shopify-Shop-Domain"
+			}
+			continue
 		}
-		obj = m[name]
+		if found[i].kind != '0' || !positiveInt(found[i].text) {
+			return path.String() + " is not a positive integer"
+		}
 	}
-	return obj
+	return ""
 }
 
-var positiveIntRe = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+// memberPath names a member of the payload's object, or of an object
+// member of it ({"customer", "id"}).
+type memberPath [2]string
 
-// positiveInt reports a JSON number that is a positive int64.
-func positiveInt(v jsontext.Value) bool {
-	if !positiveIntRe.Match(v) {
+func (p memberPath) String() string {
+	if p[1] == "" {
+		return p[0]
+	}
+	return p[0] + "." + p[1]
+}
+
+// scalar is a scalar member's kind and text: a number's literal, a
+// string's unescaped value.
+type scalar struct {
+	kind jsontext.Kind
+	text string
+}
+
+// positiveInt reports a JSON number literal that is a positive int64.
+func positiveInt(num string) bool {
+	if num == "" || num[0] < '1' || num[0] > '9' || len(num) > 19 {
 		return false
 	}
-	var n int64
-	return json.Unmarshal(v, &n) == nil
+	for i := 1; i < len(num); i++ {
+		if num[i] < '0' || num[i] > '9' {
+			return false
+		}
+	}
+	_, err := strconv.ParseInt(num, 10, 64)
+	return err == nil
 }
 
-// checkJSONObject checks the payload's form token by token.
-func checkJSONObject(body []byte) string {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+// nulEscape is how a NUL appears in valid JSON (a raw control character
+// is invalid): a body without it has no NUL in any string.
+var nulEscape = []byte(`\u0000`)
+
+// scan checks the payload's form token by token, and returns the
+// scalar values at paths (a zero scalar where there is none).
+func (c *payloadChecker) scan(body []byte, paths []memberPath) ([]scalar, string) {
+	found := make([]scalar, len(paths))
+	mayHoldNUL := bytes.Contains(body, nulEscape)
+	dec, _ := c.decoders.Get().(*jsontext.Decoder)
+	if dec == nil {
+		dec = jsontext.NewDecoder(bytes.NewReader(body))
+	} else {
+		dec.Reset(bytes.NewReader(body))
+	}
+	defer c.decoders.Put(dec)
 	tok, err := dec.ReadToken()
 	switch {
 	case errors.Is(err, io.EOF):
-		return "the body is empty"
+		return nil, "the body is empty"
 	case err != nil:
-		return syntaxReason(err)
+		return nil, syntaxReason(err)
 	case tok.Kind() != '{':
-		return "the body is not a JSON object"
+		return nil, "the body is not a JSON object"
 	}
+	// names[d] is the last member name read in the object at depth d,
+	// kept for the two levels paths reach. Scalars are read as raw values
+	// (no copy), unquoted only when needed.
+	var names [3]string
 	for dec.StackDepth() > 0 {
-		tok, err := dec.ReadToken()
+		kind := dec.PeekKind()
+		if kind == '{' || kind == '[' || kind == '}' || kind == ']' || kind == 0 {
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, syntaxReason(err)
+			}
+			if dec.StackDepth() > maxPayloadDepth {
+				return nil, fmt.Sprintf("the body is nested deeper than %d levels", maxPayloadDepth)
+			}
+			continue
+		}
+		raw, err := dec.ReadValue()
 		if err != nil {
-			return syntaxReason(err)
+			return nil, syntaxReason(err)
 		}
-		if dec.StackDepth() > maxPayloadDepth {
-			return fmt.Sprintf("the body is nested deeper than %d levels", maxPayloadDepth)
+		switch kind {
+		case '"':
+			if mayHoldNUL && bytes.Contains(raw, nulEscape) && strings.ContainsRune(unquote(raw), 0) {
+				return nil, "a string holds a NUL character at " + textinput.Printable(string(dec.StackPointer()), 64)
+			}
+		case '0':
+			if !storableNumber(raw) {
+				return nil, "a number is out of range at " + textinput.Printable(string(dec.StackPointer()), 64)
+			}
 		}
-		if tok.Kind() == '"' && strings.ContainsRune(tok.String(), 0) {
-			return "a string holds a NUL character at " + textinput.Printable(string(dec.StackPointer()), 64)
+		depth := dec.StackDepth()
+		if depth > 2 || len(paths) == 0 {
+			continue
 		}
-		if tok.Kind() == '0' && !storableNumber(tok.String()) {
-			return "a number is out of range at " + textinput.Printable(string(dec.StackPointer()), 64)
+		k, n := dec.StackIndex(depth)
+		switch {
+		case k != '{':
+			continue // an array's element
+		case n%2 == 1: // a member's name
+			names[depth] = ""
+			if wanted(paths, depth, raw) {
+				names[depth] = unquote(raw)
+			}
+			continue
+		}
+		at := memberPath{names[1]}
+		if depth == 2 {
+			at[1] = names[2]
+		}
+		for i, p := range paths {
+			if p == at && at[depth-1] != "" {
+				found[i] = scalar{kind: kind, text: string(raw)}
+				if kind == '"' {
+					found[i].text = unquote(raw)
+				}
+			}
 		}
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return "the body holds more than one JSON value"
+		return nil, "the body holds more than one JSON value"
 	}
-	return ""
+	return found, ""
+}
+
+// wanted reports whether a member name (raw, quoted) at depth is one
+// the paths name at that depth.
+func wanted(paths []memberPath, depth int, raw jsontext.Value) bool {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return true // escaped: compared once unquoted
+	}
+	name := raw[1 : len(raw)-1]
+	for _, p := range paths {
+		if p[depth-1] == string(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// unquote is a valid JSON string's value.
+func unquote(raw jsontext.Value) string {
+	b, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // maxNumberLength and maxExponent bound a payload's numbers far beyond
@@ -130,12 +221,12 @@ const (
 )
 
 // storableNumber reports whether a JSON number is within those bounds.
-func storableNumber(num string) bool {
+func storableNumber(num []byte) bool {
 	if len(num) > maxNumberLength {
 		return false
 	}
-	if i := strings.IndexAny(num, "eE"); i >= 0 {
-		exp, err := strconv.Atoi(num[i+1:])
+	if i := bytes.IndexAny(num, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(string(num[i+1:]))
 		return err == nil && exp >= -maxExponent && exp <= maxExponent
 	}
 	return true

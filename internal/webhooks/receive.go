@@ -57,7 +57,7 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 		triggered, _ = time.Parse(time.RFC3339Nano, h.TriggeredAt) // checked by checkHeaders
 	}
 	var enqueue func(ctx context.Context, tx any) error
-	d.Refusal = checkPayload(h.Topic, h.ShopDomain, body)
+	d.Refusal = s.payloads.check(h.Topic, h.ShopDomain, body)
 	switch {
 	case d.Refusal != "":
 	case carriesOrder[h.Topic]:
@@ -69,7 +69,12 @@ func (s *Service) Receive(ctx context.Context, h Headers, body []byte) (Outcome,
 			return s.queue.EnqueueWebhook(ctx, tx, Job{Shop: shop, Topic: h.Topic, WebhookID: h.WebhookID, EventID: h.EventID, TriggeredAt: triggered.UTC(), Payload: body})
 		}
 	}
-	fresh, err := s.recorder.RecordDelivery(ctx, d, enqueue)
+	var fresh bool
+	if enqueue == nil && s.batcher != nil {
+		fresh, err = s.batcher.Record(ctx, d) // committed with the deliveries arriving beside it
+	} else {
+		fresh, err = s.recorder.RecordDelivery(ctx, d, enqueue)
+	}
 	switch {
 	case err != nil:
 		return "", err

@@ -178,6 +178,10 @@ type Service struct {
 	installations Installations
 	// shopCache remembers deliveries' shops by domain (see shopcache.go).
 	shopCache *shopCache
+	payloads  payloadChecker
+	// batcher, when set, records deliveries without a job in group
+	// commits (see ingest.go).
+	batcher *Batcher
 }
 
 // NewService wires a Service. secret is the app's API secret; decode turns
@@ -200,6 +204,12 @@ func (s *Service) OnUninstalled(forget func(shopID int64)) { s.forget = forget }
 // are never applied (their jobs fail): nothing in the delivery that a
 // replay could not repeat proves the uninstall.
 func (s *Service) ConfirmUninstallsWith(i Installations) { s.installations = i }
+
+// RecordInBatches makes Receive record the deliveries that have no job
+// (those that carry their order, and refused ones) through b: many
+// concurrent deliveries in one INSERT and one commit. Without it each is
+// its own INSERT.
+func (s *Service) RecordInBatches(b *Batcher) { s.batcher = b }
 
 // SetQueue connects the job queue; the queue's workers call back into the
 // Service, so the two are built one after the other.

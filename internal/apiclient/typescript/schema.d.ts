@@ -371,7 +371,7 @@ export interface paths {
         put?: never;
         /**
          * Shopify webhooks
-         * @description Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), and answered at once: an order delivery is recorded with its body in one INSERT and applied by the batch loop (the newest delivery per order, a batch at a time; the delay from delivery to stored copy is the metric orderdesk_webhook_apply_lag_seconds), any other topic is recorded with the River job that applies it. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop; shop/redact erases a shop only once it has uninstalled the app (Shopify sends it 48 hours after the uninstall), so a shop/redact resent under a fresh X-Shopify-Webhook-Id to an installed shop erases nothing. app/uninstalled is applied only once Shopify refuses the shop's own access token (it revokes it the moment the merchant uninstalls): one resent while Shopify still honours the token is recorded as refused and changes nothing.
+         * @description Receives Shopify's webhooks, authenticated by X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body with the app secret) instead of an API key. A delivery is recorded once, deduplicated on X-Shopify-Webhook-Id across every shop (Shopify's retries repeat it; X-Shopify-Event-Id, shared by the deliveries of one merchant action, is recorded for correlation), and answered at once: an order delivery is recorded with its body (concurrent deliveries share one INSERT and commit, and none is answered before its commit) and applied by the batch loop (the newest delivery per order, a batch at a time; the delay from delivery to stored copy is the metric orderdesk_webhook_apply_lag_seconds), any other topic is recorded with the River job that applies it. A signed body that is not a JSON object for its topic (not JSON, not UTF-8, a NUL in a string, nested too deep, or without the order, customer or shop its topic names) is recorded as refused and acknowledged. Payloads older than the stored order never overwrite it. X-Shopify-Shop-Domain is not signed, so a delivery is bound to its shop: an order or customer the shop has no copy of is read through the shop's own token rather than taken from the payload (another shop's delivery resent under this domain stores nothing), and customers/redact and shop/redact act only when their body's shop_domain names the routed shop; shop/redact erases a shop only once it has uninstalled the app (Shopify sends it 48 hours after the uninstall), so a shop/redact resent under a fresh X-Shopify-Webhook-Id to an installed shop erases nothing. app/uninstalled is applied only once Shopify refuses the shop's own access token (it revokes it the moment the merchant uninstalls): one resent while Shopify still honours the token is recorded as refused and changes nothing.
          */
         post: operations["receiveShopifyWebhook"];
         delete?: never;
@@ -3657,6 +3657,19 @@ export interface operations {
             /** @description Internal error (no details); Shopify retries */
             500: {
                 headers: {
+                    /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description webhook_ingest_busy: deliveries waiting for their commit fill the queue, or the service is stopping; nothing was recorded, Shopify retries */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before sending the delivery again */
+                    "Retry-After"?: number;
                     /** @description The request id: the caller's own when it sent a printable one of at most 128 characters, else a new UUID. Also in a problem's instance. */
                     "X-Request-Id"?: string;
                     [name: string]: unknown;
