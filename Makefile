@@ -11,8 +11,10 @@ help: ## list targets
 # The production build (also the Dockerfile's and the benchmarks'): static
 # (no cgo), stripped, and with PROD_TAGS, which leave out code serve never
 # runs: nomsgpack drops gin's MessagePack binding (ugorji/go/codec, 6 MB of
-# the binary). Idle RSS follows the binary's size: see `make rss`.
-PROD_TAGS ?= nomsgpack
+# the binary), nodemo the demo and sandbox commands (the Shopify sandbox with
+# its embedded schema and GraphQL parser). Idle RSS follows the binary's
+# size: see `make rss`.
+PROD_TAGS ?= nomsgpack,nodemo
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -tags '$(PROD_TAGS)' -ldflags "-s -w -X main.version=$(VERSION)"
 
 build: ## build the production binary (static, no cgo, PROD_TAGS)
