@@ -32,7 +32,7 @@ tools: ## install swag and staticcheck at pinned versions
 
 docs: ## regenerate docs/ (OpenAPI) from the swag annotations
 	$(SWAG) fmt -d ./cmd/orderdesk,./api
-	$(SWAG) init --quiet -g main.go -d ./cmd/orderdesk,./api --parseInternal --useStructName --requiredByDefault -o docs --outputTypes go,json,yaml
+	$(SWAG) init --quiet -g main.go -d ./cmd/orderdesk,./api --parseInternal --useStructName --requiredByDefault -o docs --outputTypes json,yaml
 
 docs-check: docs ## fail when docs/ is not what the code generates
 	git diff --exit-code -- docs api cmd

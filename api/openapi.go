@@ -16,16 +16,15 @@ import (
 	"github.com/orderdesk/orderdesk/internal/orders"
 )
 
-// OpenAPI3 returns swag's Swagger 2.0 output (docs/) converted to OpenAPI
-// 3.0. The conversion runs once per process: swag's ReadDoc writes to the
-// docs package's shared state, so concurrent calls would race.
+// OpenAPI3 returns swag's Swagger 2.0 output (docs/swagger.json) converted
+// to OpenAPI 3.0, once per process, on first use.
 func OpenAPI3() ([]byte, error) { return openAPI3Once() }
 
 var openAPI3Once = sync.OnceValues(convertOpenAPI3)
 
 func convertOpenAPI3() ([]byte, error) {
 	var v2 openapi2.T
-	if err := json.Unmarshal([]byte(docs.SwaggerInfo.ReadDoc()), &v2); err != nil {
+	if err := json.Unmarshal(docs.SwaggerJSON, &v2); err != nil {
 		return nil, fmt.Errorf("read swagger 2.0 document: %w", err)
 	}
 	v3, err := openapi2conv.ToV3(&v2)
