@@ -30,9 +30,10 @@ tools: ## install swag and staticcheck at pinned versions
 	$(GO) install github.com/swaggo/swag/cmd/swag@v1.16.6
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-docs: ## regenerate docs/ (OpenAPI) from the swag annotations
+docs: ## regenerate docs/ from the swag annotations: swagger.json/.yaml (Swagger 2.0) and openapi.json (OpenAPI 3, served)
 	$(SWAG) fmt -d ./cmd/orderdesk,./api
 	$(SWAG) init --quiet -g main.go -d ./cmd/orderdesk,./api --parseInternal --useStructName --requiredByDefault -o docs --outputTypes json,yaml
+	$(GO) run ./cmd/orderdesk-openapi -in docs/swagger.json -out docs/openapi.json
 
 docs-check: docs ## fail when docs/ is not what the code generates
 	git diff --exit-code -- docs api cmd
