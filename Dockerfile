@@ -7,8 +7,11 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
+# PROD_TAGS as in the Makefile: nomsgpack leaves gin's MessagePack binding
+# out, nodemo the demo and sandbox commands.
+ARG PROD_TAGS=nomsgpack,nodemo
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/orderdesk ./cmd/orderdesk
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -tags "${PROD_TAGS}" -ldflags "-s -w -X main.version=${VERSION}" -o /out/orderdesk ./cmd/orderdesk
 
 # distroless/static carries CA certificates (for Shopify over TLS) and tzdata,
 # and nothing else: no shell, no package manager.

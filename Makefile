@@ -3,13 +3,25 @@ GO       ?= go
 SWAG     ?= $(shell $(GO) env GOPATH)/bin/swag
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench backfill-bench events-bench
+.PHONY: help build rss test generate docs docs-check client lint demo tools fuzz hostile chaos docs-browser bench backfill-bench events-bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build the binary (static, no cgo)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/orderdesk ./cmd/orderdesk
+# The production build (also the Dockerfile's and the benchmarks'): static
+# (no cgo), stripped, and with PROD_TAGS, which leave out code serve never
+# runs: nomsgpack drops gin's MessagePack binding (ugorji/go/codec, 6 MB of
+# the binary), nodemo the demo and sandbox commands (the Shopify sandbox with
+# its embedded schema and GraphQL parser). Idle RSS follows the binary's
+# size: see `make rss`.
+PROD_TAGS ?= nomsgpack,nodemo
+GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -tags '$(PROD_TAGS)' -ldflags "-s -w -X main.version=$(VERSION)"
+
+build: ## build the production binary (static, no cgo, PROD_TAGS)
+	$(GOBUILD) -o bin/orderdesk ./cmd/orderdesk
+
+rss: build ## idle memory of the production build's serve (Postgres): VmRSS and where it lives (smaps); RSS_RUNS=3
+	.ci/rss bin/orderdesk
 
 test: ## run the tests with the race detector (needs Postgres; see README)
 	$(GO) test -race ./...
@@ -18,9 +30,10 @@ tools: ## install swag and staticcheck at pinned versions
 	$(GO) install github.com/swaggo/swag/cmd/swag@v1.16.6
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-docs: ## regenerate docs/ (OpenAPI) from the swag annotations
+docs: ## regenerate docs/ from the swag annotations: swagger.json/.yaml (Swagger 2.0) and openapi.json (OpenAPI 3, served)
 	$(SWAG) fmt -d ./cmd/orderdesk,./api
-	$(SWAG) init --quiet -g main.go -d ./cmd/orderdesk,./api --parseInternal --useStructName --requiredByDefault -o docs --outputTypes go,json,yaml
+	$(SWAG) init --quiet -g main.go -d ./cmd/orderdesk,./api --parseInternal --useStructName --requiredByDefault -o docs --outputTypes json,yaml
+	$(GO) run ./cmd/orderdesk-openapi -in docs/swagger.json -out docs/openapi.json
 
 docs-check: docs ## fail when docs/ is not what the code generates
 	git diff --exit-code -- docs api cmd
@@ -62,7 +75,7 @@ demo: ## run the service on its embedded default
 BENCH_FLAGS ?=
 
 bench: ## issue 9's benchmark: serve vs a bare pgx handler on ~20,000 orders (needs Postgres, wrk, pgbench); writes docs/benchmarks.md
-	$(GO) build -o bin/orderdesk-bench-serve ./cmd/orderdesk
+	$(GOBUILD) -o bin/orderdesk-bench-serve ./cmd/orderdesk
 	$(GO) build -o bin/orderdesk-bench ./cmd/orderdesk-bench
 	bin/orderdesk-bench -binary bin/orderdesk-bench-serve $(BENCH_FLAGS)
 
@@ -77,6 +90,6 @@ generate: ## regenerate the Shopify schema SDL and the typed GraphQL operations 
 BACKFILL_FLAGS ?=
 
 backfill-bench: ## issue 10's backfill: 20,000 sandbox orders through bulk operations, orders/s beside the REST-paging ceiling (500/s); BACKFILL_FLAGS=-db postgres://... for Postgres
-	$(GO) build -o bin/orderdesk-bench-serve ./cmd/orderdesk
+	$(GOBUILD) -o bin/orderdesk-bench-serve ./cmd/orderdesk
 	$(GO) build -o bin/orderdesk-bench ./cmd/orderdesk-bench
 	bin/orderdesk-bench backfill -binary bin/orderdesk-bench-serve $(BACKFILL_FLAGS)
