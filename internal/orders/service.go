@@ -48,6 +48,7 @@ type Store interface {
 	// Timeline returns up to limit of a customer's events, newest first
 	// (occurred_at, then id), after the cursor when set.
 	Timeline(ctx context.Context, shopID, customerID int64, after *TimelineCursor, limit int) ([]TimelineEvent, error)
+	ViewStore
 }
 
 // ShopAction is an action and the shop it belongs to.
@@ -364,13 +365,19 @@ func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Pag
 	if err != nil {
 		return Page{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: list}
-	if len(list) > limit {
-		page.Orders = list[:limit]
-		last := page.Orders[limit-1]
-		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
-	}
+	var page Page
+	page.Orders, page.Next = paginate(list, limit, func(o Order) Cursor { return Cursor{CreatedAt: o.CreatedAt, ID: o.ID} })
 	return page, nil
+}
+
+// paginate cuts a list read with one more than limit to limit, and says
+// where the next page starts when there is one.
+func paginate[T any](list []T, limit int, at func(T) Cursor) ([]T, *Cursor) {
+	if len(list) <= limit {
+		return list, nil
+	}
+	next := at(list[limit-1])
+	return list[:limit], &next
 }
 
 // customerFreshness reads a customer's orders from Shopify when the list

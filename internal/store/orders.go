@@ -36,6 +36,11 @@ type orderRow struct {
 	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
 	SyncedAt          time.Time
 	Shopify           string
+	// Doc is the view's document rendered from this row's order (without
+	// its synced_at), of DocVersion's shape; NULL when the store has no
+	// renderer.
+	Doc        *string
+	DocVersion int
 }
 
 func (orderRow) TableName() string { return "orders" }
@@ -48,7 +53,10 @@ type customerSyncRow struct {
 
 func (customerSyncRow) TableName() string { return "customer_syncs" }
 
-func toOrderRow(shopID int64, o orders.Order, phoneRegion string) (orderRow, error) {
+// toOrderRow is the one builder of stored orders: every write of an order
+// (webhook, refresh, read-through, action outcome, backfill) stores its
+// rendered document with its facts.
+func toOrderRow(shopID int64, o orders.Order, phoneRegion string, render orders.Renderer) (orderRow, error) {
 	raw, err := json.Marshal(o.Source)
 	if err != nil {
 		return orderRow{}, fmt.Errorf("encode order %d: %w", o.ID, err)
@@ -66,6 +74,14 @@ func toOrderRow(shopID int64, o orders.Order, phoneRegion string) (orderRow, err
 		UpdatedAt:         o.UpdatedAt.UTC(),
 		SyncedAt:          o.SyncedAt.UTC(),
 		Shopify:           string(raw),
+	}
+	if r := render; r.Render != nil {
+		doc, err := r.Render(o)
+		if err != nil {
+			return orderRow{}, fmt.Errorf("render order %d: %w", o.ID, err)
+		}
+		d := string(doc)
+		row.Doc, row.DocVersion = &d, r.Version
 	}
 	if c := o.Customer; c != nil {
 		row.CustomerID = &c.ID
@@ -102,7 +118,7 @@ func (s *Store) Orders() *Orders { return &Orders{s: s} }
 // upsertColumns are overwritten when a newer copy of an order arrives.
 var upsertColumns = []string{
 	"name", "order_number", "customer_id", "email", "phone", "phone_e164", "status", "financial_status",
-	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify",
+	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify", "doc", "doc_version",
 }
 
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
@@ -113,7 +129,7 @@ func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.O
 	}
 	rows := make([]orderRow, 0, len(list))
 	for _, ord := range list {
-		row, err := toOrderRow(shopID, ord, o.s.phoneRegion)
+		row, err := toOrderRow(shopID, ord, o.s.phoneRegion, o.s.render)
 		if err != nil {
 			return err
 		}
@@ -147,7 +163,24 @@ func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Or
 
 // ListOrders returns the shop's orders matching f, newest first.
 func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilter) ([]orders.Order, error) {
-	q := o.s.db.WithContext(ctx).Where("shop_id = ?", shopID)
+	var rows []orderRow
+	if err := o.listQuery(ctx, shopID, f).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	out := make([]orders.Order, 0, len(rows))
+	for _, r := range rows {
+		ord, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ord)
+	}
+	return out, nil
+}
+
+// listQuery selects the shop's orders matching f, newest first, f.Limit of them.
+func (o *Orders) listQuery(ctx context.Context, shopID int64, f orders.ListFilter) *gorm.DB {
+	q := o.s.db.WithContext(ctx).Model(&orderRow{}).Where("shop_id = ?", shopID)
 	if f.CustomerID != 0 {
 		q = q.Where("customer_id = ?", f.CustomerID)
 	}
@@ -189,19 +222,7 @@ func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilt
 		at := c.CreatedAt.UTC()
 		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, c.ID)
 	}
-	var rows []orderRow
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	out := make([]orders.Order, 0, len(rows))
-	for _, r := range rows {
-		ord, err := r.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ord)
-	}
-	return out, nil
+	return q.Order("created_at DESC, id DESC").Limit(f.Limit)
 }
 
 // CustomerSyncedAt says when a customer's orders were last read from Shopify.
