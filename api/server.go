@@ -83,7 +83,8 @@ type Deps struct {
 
 type server struct {
 	Deps
-	metrics *httpMetrics
+	metrics  *httpMetrics
+	security []headerValue
 }
 
 // NewRouter builds the HTTP handler with every route and middleware.
@@ -98,7 +99,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if d.PhoneRegion == "" {
 		d.PhoneRegion = orders.DefaultPhoneRegion
 	}
-	s := &server{Deps: d, metrics: m}
+	s := &server{Deps: d, metrics: m, security: securityHeaderValues()}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

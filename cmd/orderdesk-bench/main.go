@@ -82,12 +82,13 @@ type config struct {
 	sustain   time.Duration
 	out       string
 	rows      string
+	dbName    string
 }
 
 func run(ctx context.Context, args []string) error {
 	var c config
 	fs := flag.NewFlagSet("orderdesk-bench", flag.ContinueOnError)
-	fs.StringVar(&c.adminURL, "postgres", envOr("ORDERDESK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server (a database orderdesk_bench is created on it)")
+	fs.StringVar(&c.adminURL, "postgres", envOr("ORDERDESK_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server (the -db database is created on it)")
 	fs.StringVar(&c.binary, "binary", "bin/orderdesk", "the orderdesk binary to serve")
 	fs.IntVar(&c.n, "orders", 20000, "generated orders (plus the sandbox catalogue)")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "each wrk run")
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.hookConns, "hook-c", 32, "wrk connections for webhook ingest")
 	fs.IntVar(&c.rate, "rate", 500, "sustained webhook deliveries per second for the apply-lag run")
 	fs.DurationVar(&c.sustain, "sustain", 20*time.Second, "length of the sustained run")
+	fs.StringVar(&c.dbName, "db", "orderdesk_bench", "the database created (dropped first) on the -postgres server")
 	fs.StringVar(&c.out, "out", "docs/benchmarks.md", "results file")
 	fs.StringVar(&c.rows, "rows", "all", "all; ingest: only webhook ingest, its burst's drain and the sustained apply lag; views: only the views of one order (fresh, stale) and of the list (both printed; -out is not written)")
 	if err := fs.Parse(args); err != nil {
@@ -111,7 +113,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
-	dbURL, err := freshDatabase(ctx, c.adminURL, "orderdesk_bench")
+	dbURL, err := freshDatabase(ctx, c.adminURL, c.dbName)
 	if err != nil {
 		return err
 	}

@@ -297,7 +297,11 @@ func (s *Service) Get(ctx context.Context, shop tenant.Shop, id int64, refresh b
 // refresh that fails keeps the copy; one that read an older state than the
 // stored copy is not stored (UpsertOrders keeps the newer updated_at).
 func (s *Service) refreshOrderLater(shop tenant.Shop, id int64) {
-	s.refresh.schedule(refreshKey{shopID: shop.ID, id: id}, func(ctx context.Context) error {
+	key := refreshKey{shopID: shop.ID, id: id}
+	if s.refresh.busy(key) {
+		return
+	}
+	s.refresh.schedule(key, func(ctx context.Context) error {
 		// Refreshed meanwhile (a webhook, an action, another view's read-through).
 		if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil && s.fresh(o.SyncedAt) {
 			return nil
