@@ -224,12 +224,26 @@ func run(ctx context.Context, args []string) error {
 	// Bob has every generated order: his first list reads them all from
 	// Shopify (a contact never read waits on Shopify once). That read is
 	// timed on its own, not inside wrk's 2 s request timeout.
-	listStart := time.Now()
-	if r.firstListErr = firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id); r.firstListErr != nil {
-		logf("first list: %v", r.firstListErr)
+	if c.rows == "views" {
+		// Only the views: the list is served from the store as it stands,
+		// Bob's list marked read now (his read-through is not measured).
+		r.firstListSkipped = true
+		if err := exec1(ctx, dbURL, fmt.Sprintf("INSERT INTO customer_syncs (shop_id, customer_id, synced_at) SELECT id, %d, now() FROM shops", shopifysandbox.Bob.Id)); err != nil {
+			return err
+		}
+		// Both lists are planned on statistics of the loaded table (the
+		// loading wrote 20,000 rows since any analyze).
+		if err := exec1(ctx, dbURL, "ANALYZE orders"); err != nil {
+			return err
+		}
+	} else {
+		listStart := time.Now()
+		if r.firstListErr = firstList("http://"+odAddr, auth, shopifysandbox.Bob.Id); r.firstListErr != nil {
+			logf("first list: %v", r.firstListErr)
+		}
+		r.firstList = time.Since(listStart)
+		logf("first list of the customer (read-through): %s", r.firstList)
 	}
-	r.firstList = time.Since(listStart)
-	logf("first list of the customer (read-through): %s", r.firstList)
 	// A failed list run is reported as 0 rather than ending the bench.
 	if r.refList, err = list("http://" + refAddr); err != nil {
 		logf("reference list: %v", err)
@@ -618,6 +632,7 @@ type results struct {
 	refList, odList            wrkResult
 	firstList                  time.Duration
 	firstListErr               error
+	firstListSkipped           bool
 	freshCalls, staleCalls     int
 	pgbench                    float64
 	odIngest                   wrkResult
@@ -670,7 +685,10 @@ func (r results) viewRows(b *strings.Builder) {
 		r.odStale.rps, ms(r.odStale.p99), sr, met(sr >= 0.9))
 	lr := r.odList.rps / r.refList.rps
 	first := fmt.Sprintf("a read-through of %d orders that took %s", r.n, r.firstList.Round(100*time.Millisecond))
-	if r.firstListErr != nil {
+	switch {
+	case r.firstListSkipped:
+		first = "marked read instead: -rows views measures no read-through"
+	case r.firstListErr != nil:
 		first = fmt.Sprintf("a read-through of %d orders that **failed** after %s: %v", r.n, r.firstList.Round(100*time.Millisecond), r.firstListErr)
 	}
 	fmt.Fprintf(b, "| `GET /orders?customer_id=…&limit=20` (after the customer's first list, %s) | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
