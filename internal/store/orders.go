@@ -41,6 +41,9 @@ type orderRow struct {
 	// renderer.
 	Doc        *string
 	DocVersion int
+	// DocWrittenAt is when Doc was written (NULL with no renderer): a
+	// write of the facts that leaves it as it was clears Doc (a trigger).
+	DocWrittenAt *time.Time
 }
 
 func (orderRow) TableName() string { return "orders" }
@@ -80,8 +83,8 @@ func toOrderRow(shopID int64, o orders.Order, phoneRegion string, render orders.
 		if err != nil {
 			return orderRow{}, fmt.Errorf("render order %d: %w", o.ID, err)
 		}
-		d := string(doc)
-		row.Doc, row.DocVersion = &d, r.Version
+		d, at := string(doc), time.Now().UTC()
+		row.Doc, row.DocVersion, row.DocWrittenAt = &d, r.Version, &at
 	}
 	if c := o.Customer; c != nil {
 		row.CustomerID = &c.ID
@@ -118,7 +121,7 @@ func (s *Store) Orders() *Orders { return &Orders{s: s} }
 // upsertColumns are overwritten when a newer copy of an order arrives.
 var upsertColumns = []string{
 	"name", "order_number", "customer_id", "email", "phone", "phone_e164", "status", "financial_status",
-	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify", "doc", "doc_version",
+	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify", "doc", "doc_version", "doc_written_at",
 }
 
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer

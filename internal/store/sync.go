@@ -277,7 +277,7 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 				if err != nil {
 					return fmt.Errorf("redact order %d: %w", r.ID, err)
 				}
-				cols["doc"], cols["doc_version"] = string(doc), render.Version
+				cols["doc"], cols["doc_version"], cols["doc_written_at"] = string(doc), render.Version, time.Now().UTC()
 			}
 			if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ?", shopID, r.ID).Updates(cols).Error; err != nil {
 				return fmt.Errorf("redact order %d: %w", r.ID, err)

@@ -140,6 +140,17 @@ func TestOrderViewWithoutCurrentDocument(t *testing.T) {
 			t.Fatal("version 1 does not serve its own document")
 		}
 
+		// A writer that knows of the documents may write the same one for
+		// new facts (a webhook's payload, then Shopify's answer to a
+		// refresh, of one state): it is kept.
+		same := o2.Source
+		same.Phone = "+15555550100" // a fact the test document does not show
+		if err := s.Orders().SaveOrders(ctx, sh.ID, []orders.Order{orders.Build(same, base.Add(6*time.Hour))}, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		if v := mustView(t, s, sh.ID, 2); v.Doc == nil {
+			t.Fatal("the same document written for new facts was dropped")
+		}
 		// A writer that changes the facts and not the document (an older
 		// release still running): the document is dropped, not served.
 		newer := `{"id":2,"name":"#1002","updated_at":"2026-12-01T00:00:00Z","currency":"USD","total_price":"99.00","financial_status":"paid"}`
