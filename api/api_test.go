@@ -112,8 +112,12 @@ func (panicky) Timeline(context.Context, tenant.Shop, int64, *orders.TimelineCur
 	panic("not reached")
 }
 
-func (panicky) List(context.Context, tenant.Shop, orders.ListFilter) (orders.Page, error) {
-	return orders.Page{}, fmt.Errorf("query failed: %w", sql.ErrConnDone)
+func (panicky) View(context.Context, tenant.Shop, int64, bool) (orders.OrderView, error) {
+	panic("secret internal state: db password hunter2")
+}
+
+func (panicky) ListViews(context.Context, tenant.Shop, orders.ListFilter) (orders.ViewPage, error) {
+	return orders.ViewPage{}, fmt.Errorf("query failed: %w", sql.ErrConnDone)
 }
 
 func TestProblemShapes(t *testing.T) {

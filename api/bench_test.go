@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -40,9 +41,27 @@ func BenchmarkGetOrder(b *testing.B) {
 		}
 		b.Run(kind+"/baseline_healthz", func(b *testing.B) { serve(b, "/healthz", "") })
 		b.Run(kind+"/get_order_from_store", func(b *testing.B) { serve(b, path, keyA) })
+		b.Run(kind+"/list_orders_from_store", func(b *testing.B) { serve(b, "/orders?limit=20", keyA) })
 		if n := h.sb.Calls(shopifysandbox.OpOrderGet); n != 0 {
 			b.Errorf("Shopify was called %d times: the benchmark measured read-through, not the store", n)
 		}
+		// Every copy older than the TTL: each view schedules a refresh
+		// (one pending at a time) and answers from the store.
+		stale := newHarness(b, harnessOpts{kind: kind, ttl: time.Nanosecond})
+		stale.backfill()
+		serve = func(b *testing.B, path string, key string) {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				stale.router.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		}
+		b.Run(kind+"/get_stale_order_from_store", func(b *testing.B) { serve(b, path, keyA) })
 	}
 }
 

@@ -91,6 +91,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	st := storetest.New(t, o.kind)
+	st.RenderOrdersWith(api.OrderRenderer())
 	// A short key cache: as in production, but a test of a deleted shop or
 	// key waits little.
 	tenants := tenant.NewService(st.Tenants(), tenant.WithKeyCache(200*time.Millisecond, 0))

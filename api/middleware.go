@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
-	"go.opentelemetry.io/otel/trace/noop"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/orderdesk/orderdesk/internal/telemetry"
 )
@@ -26,12 +27,33 @@ const requestIDHeader = "X-Request-Id"
 // files be cached.
 func (s *server) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	for _, kv := range s.security {
+		// Shared values, capped at their length: an Add appends to a copy.
+		h[kv.key] = kv.value[:1:1]
+	}
 	c.Next()
+}
+
+// headerValue is a header and its value, built once.
+type headerValue struct {
+	key   string
+	value []string
+}
+
+// securityHeaderValues are the headers securityHeaders sets, in canonical
+// form.
+func securityHeaderValues() []headerValue {
+	out := []headerValue{}
+	for _, kv := range [][2]string{
+		{"X-Content-Type-Options", "nosniff"},
+		{"Cache-Control", "no-store"},
+		{"Referrer-Policy", "no-referrer"},
+		{"X-Frame-Options", "DENY"},
+		{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
+	} {
+		out = append(out, headerValue{key: http.CanonicalHeaderKey(kv[0]), value: []string{kv[1]}})
+	}
+	return out
 }
 
 // trace starts the request's server span, named after its route, as a
@@ -40,7 +62,16 @@ func (s *server) securityHeaders(c *gin.Context) {
 func (s *server) trace() gin.HandlerFunc {
 	tp := s.Tracing
 	if tp == nil {
-		tp = noop.NewTracerProvider()
+		// Nothing records spans: no span per request. A caller's
+		// traceparent still names the trace in log lines and problem
+		// instances, as a span of a no-op tracer would carry it.
+		prop := telemetry.Propagator()
+		return func(c *gin.Context) {
+			if len(c.Request.Header["Traceparent"]) > 0 {
+				c.Request = c.Request.WithContext(prop.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header)))
+			}
+			c.Next()
+		}
 	}
 	return otelgin.Middleware("orderdesk",
 		otelgin.WithTracerProvider(tp),
@@ -87,6 +118,10 @@ func requestID(c *gin.Context) string { return c.GetString(requestIDHeader) }
 func (s *server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	ctx := c.Request.Context()
+	if !s.Log.Enabled(ctx, slog.LevelInfo) {
+		return // the level logs no requests: build no record
+	}
 	attrs := []slog.Attr{
 		slog.String("method", c.Request.Method),
 		slog.String("route", routeOf(c)),
@@ -99,7 +134,7 @@ func (s *server) accessLog(c *gin.Context) {
 	if p := principal(c); p.Shop.ID != 0 {
 		attrs = append(attrs, slog.Int64("shop_id", p.Shop.ID))
 	}
-	s.Log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request", attrs...)
+	s.Log.LogAttrs(ctx, slog.LevelInfo, "http request", attrs...)
 }
 
 // recover turns a panic into a bare 500 problem; the cause goes to the log.
@@ -145,6 +180,30 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	webhooks *prometheus.CounterVec
+	// series caches each label set's counter and histogram: looking them
+	// up by labels hashes them and allocates, on every request.
+	series sync.Map // requestLabels -> requestSeries
+}
+
+// requestLabels are a request's metric labels; route is Gin's template, so
+// the set is bounded by routes × methods × statuses.
+type requestLabels struct {
+	method, route string
+	status        int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (m *httpMetrics) seriesOf(l requestLabels) requestSeries {
+	if v, ok := m.series.Load(l); ok {
+		return v.(requestSeries)
+	}
+	labels := prometheus.Labels{"method": l.method, "route": l.route, "status": strconv.Itoa(l.status)}
+	v, _ := m.series.LoadOrStore(l, requestSeries{requests: m.requests.With(labels), duration: m.duration.With(labels)})
+	return v.(requestSeries)
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -186,7 +245,7 @@ func methodLabel(m string) string {
 func (s *server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	labels := prometheus.Labels{"method": methodLabel(c.Request.Method), "route": routeOf(c), "status": strconv.Itoa(c.Writer.Status())}
-	s.metrics.requests.With(labels).Inc()
-	s.metrics.duration.With(labels).Observe(time.Since(start).Seconds())
+	series := s.metrics.seriesOf(requestLabels{method: methodLabel(c.Request.Method), route: routeOf(c), status: c.Writer.Status()})
+	series.requests.Inc()
+	series.duration.Observe(time.Since(start).Seconds())
 }

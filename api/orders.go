@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -46,20 +45,12 @@ func (s *server) listOrders(c *gin.Context) {
 		writeProblem(c, queryProblem(fieldErrs))
 		return
 	}
-	page, err := s.Orders.List(c.Request.Context(), principal(c).Shop, f)
+	page, err := s.Orders.ListViews(c.Request.Context(), principal(c).Shop, f)
 	if err != nil {
 		writeError(c, s.Log, err)
 		return
 	}
-	resp := OrderListResponse{Orders: make([]OrderResponse, 0, len(page.Orders)), Complete: page.Complete}
-	for _, o := range page.Orders {
-		resp.Orders = append(resp.Orders, toOrderResponse(o))
-	}
-	if page.Next != nil {
-		next := page.Next.Encode()
-		resp.NextCursor = &next
-	}
-	writeJSON(c, http.StatusOK, resp)
+	writeOrderPage(c, page)
 }
 
 // listParams are the parameters of GET /orders.
@@ -188,12 +179,12 @@ func (s *server) getOrder(c *gin.Context) {
 		}
 		refresh = v == "true"
 	}
-	o, err := s.Orders.Get(c.Request.Context(), principal(c).Shop, id, refresh)
+	v, err := s.Orders.View(c.Request.Context(), principal(c).Shop, id, refresh)
 	if err != nil {
 		writeError(c, s.Log, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, toOrderResponse(o))
+	writeOrderView(c, v)
 }
 
 func optString(s string) *string {

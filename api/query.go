@@ -23,6 +23,10 @@ const queryValuesKey = "orderdesk.query"
 // for a route that takes none.
 func query(params ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.Request.URL.RawQuery == "" {
+			c.Next() // nothing to parse: queryValues is an empty map
+			return
+		}
 		values, errs := parseQuery(c.Request.URL.RawQuery, params)
 		if len(errs) > 0 {
 			writeProblem(c, queryProblem(errs))

@@ -32,7 +32,10 @@ type Authenticator interface {
 // OrderService is the domain service the order endpoints call.
 type OrderService interface {
 	Get(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (orders.Order, error)
-	List(ctx context.Context, shop tenant.Shop, f orders.ListFilter) (orders.Page, error)
+	// View and ListViews are Get and List as the views answer them: the
+	// documents stored with the orders.
+	View(ctx context.Context, shop tenant.Shop, id int64, refresh bool) (orders.OrderView, error)
+	ListViews(ctx context.Context, shop tenant.Shop, f orders.ListFilter) (orders.ViewPage, error)
 	PreviewCancel(ctx context.Context, shop tenant.Shop, id int64) (orders.CancelPreview, error)
 	PreviewRefund(ctx context.Context, shop tenant.Shop, id int64) (orders.RefundPreview, error)
 	Cancel(ctx context.Context, shop tenant.Shop, id int64, call orders.ActionCall, req orders.CancelRequest) (orders.ActionResult, error)
@@ -80,7 +83,8 @@ type Deps struct {
 
 type server struct {
 	Deps
-	metrics *httpMetrics
+	metrics  *httpMetrics
+	security []headerValue
 }
 
 // NewRouter builds the HTTP handler with every route and middleware.
@@ -95,7 +99,7 @@ func NewRouter(d Deps) (*gin.Engine, error) {
 	if d.PhoneRegion == "" {
 		d.PhoneRegion = orders.DefaultPhoneRegion
 	}
-	s := &server{Deps: d, metrics: m}
+	s := &server{Deps: d, metrics: m, security: securityHeaderValues()}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

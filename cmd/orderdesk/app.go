@@ -77,6 +77,8 @@ func newCore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.
 	if err != nil {
 		return nil, err
 	}
+	// Every order written carries the document its views answer with.
+	st.RenderOrdersWith(api.OrderRenderer())
 	if err := st.Migrate(ctx, log); err != nil {
 		_ = st.Close()
 		return nil, err

@@ -78,6 +78,38 @@ const DefaultListWait = 20 * time.Second
 // shop's refresh slot before it lets the shop's other refreshes go first.
 const fillTurn = 5 * time.Second
 
+// listSource is where a list's entries come from: the store's orders (List)
+// or their stored documents (ListViews), and each entry's place in the
+// list's order.
+type listSource[T any] struct {
+	list func(ctx context.Context, shopID int64, f ListFilter) ([]T, error)
+	at   func(T) Cursor
+}
+
+// listPage is a page of a list's entries.
+type listPage[T any] struct {
+	entries  []T
+	next     *Cursor
+	complete bool
+}
+
+func (s *Service) ordersSource() listSource[Order] {
+	return listSource[Order]{list: s.store.ListOrders, at: func(o Order) Cursor { return Cursor{CreatedAt: o.CreatedAt, ID: o.ID} }}
+}
+
+func (s *Service) viewsSource() listSource[OrderView] {
+	return listSource[OrderView]{list: s.store.ListOrderViews, at: func(v OrderView) Cursor { return Cursor{CreatedAt: v.CreatedAt, ID: v.ID} }}
+}
+
+// listOf answers a list: a customer's through listCustomer, any other
+// from the store.
+func listOf[T any](ctx context.Context, s *Service, shop tenant.Shop, f ListFilter, src listSource[T]) (listPage[T], error) {
+	if f.CustomerID != 0 {
+		return listCustomer(ctx, s, shop, f, f.Limit, src)
+	}
+	return listStored(ctx, shop, f, f.Limit, src)
+}
+
 // listCustomer answers a customer's list. A complete list is served from
 // the store (a stale one refreshed in the background). While the first
 // read is under way, the answer is cut at the oldest order read so far, so
@@ -85,24 +117,24 @@ const fillTurn = 5 * time.Second
 // pages a client already has never change; the request reads pages from
 // Shopify itself only while the store cannot fill its page, bounded by
 // listWait, and leaves the rest to the background.
-func (s *Service) listCustomer(ctx context.Context, shop tenant.Shop, f ListFilter, limit int) (Page, error) {
+func listCustomer[T any](ctx context.Context, s *Service, shop tenant.Shop, f ListFilter, limit int, src listSource[T]) (listPage[T], error) {
 	l, err := s.lists.CustomerList(ctx, shop.ID, f.CustomerID)
 	if err != nil {
 		s.log.WarnContext(ctx, "customer list state unknown; serving stored orders", "customer_id", f.CustomerID, "err", err)
-		return s.listStored(ctx, shop, f, limit)
+		return listStored(ctx, shop, f, limit, src)
 	}
 	if l.Complete() {
 		if f.After == nil && !s.fresh(l.SyncedAt) {
 			s.refreshCustomerLater(shop, f.CustomerID)
 		}
-		return s.listStored(ctx, shop, f, limit)
+		return listStored(ctx, shop, f, limit, src)
 	}
 	wait, cancel := context.WithTimeout(ctx, s.listWait)
 	defer cancel()
 	for !l.Complete() {
 		if l.Started {
-			page, err := s.listRead(ctx, shop, f, limit, l)
-			if err != nil || len(page.Orders) == limit {
+			page, err := listRead(ctx, shop, f, limit, l, src)
+			if err != nil || len(page.entries) == limit {
 				s.fillLater(shop, f.CustomerID)
 				return page, err
 			}
@@ -110,7 +142,7 @@ func (s *Service) listCustomer(ctx context.Context, shop tenant.Shop, f ListFilt
 		next, err := s.readCustomerPage(wait, shop, f.CustomerID)
 		if err != nil {
 			if ctx.Err() != nil {
-				return Page{}, ctx.Err()
+				return listPage[T]{}, ctx.Err()
 			}
 			s.log.WarnContext(ctx, "customer read-through stopped; serving what is stored", "customer_id", f.CustomerID, "orders_read", l.Orders, "err", err)
 			s.fillLater(shop, f.CustomerID)
@@ -118,29 +150,29 @@ func (s *Service) listCustomer(ctx context.Context, shop tenant.Shop, f ListFilt
 				// Nothing read yet: what is stored (webhooks, views) is all
 				// there is to show, on one page with no next: a client
 				// paging through it would miss the orders read later.
-				page, err := s.listStored(ctx, shop, f, limit)
-				page.Complete, page.Next = false, nil
+				page, err := listStored(ctx, shop, f, limit, src)
+				page.complete, page.next = false, nil
 				return page, err
 			}
-			return s.listRead(ctx, shop, f, limit, l)
+			return listRead(ctx, shop, f, limit, l, src)
 		}
 		l = next
 	}
-	return s.listStored(ctx, shop, f, limit)
+	return listStored(ctx, shop, f, limit, src)
 }
 
 // listStored is a page of the store's orders matching f.
-func (s *Service) listStored(ctx context.Context, shop tenant.Shop, f ListFilter, limit int) (Page, error) {
+func listStored[T any](ctx context.Context, shop tenant.Shop, f ListFilter, limit int, src listSource[T]) (listPage[T], error) {
 	f.Limit = limit + 1 // one more tells whether a next page exists
-	list, err := s.store.ListOrders(ctx, shop.ID, f)
+	list, err := src.list(ctx, shop.ID, f)
 	if err != nil {
-		return Page{}, fmt.Errorf("list orders: %w", err)
+		return listPage[T]{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: list, Complete: true}
+	page := listPage[T]{entries: list, complete: true}
 	if len(list) > limit {
-		page.Orders = list[:limit]
-		last := page.Orders[limit-1]
-		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		page.entries = list[:limit]
+		next := src.at(page.entries[limit-1])
+		page.next = &next
 	}
 	return page, nil
 }
@@ -148,25 +180,26 @@ func (s *Service) listStored(ctx context.Context, shop tenant.Shop, f ListFilter
 // listRead is a page of a customer's orders while the first read of their
 // list is under way: only orders up to the oldest one read so far (every
 // order before it is stored; Shopify lists a customer's orders in the
-// store's order, created_at then id, newest first). Its next cursor is where the client continues: after the last
-// order listed, or, on a short page, at the edge of what has been read.
-func (s *Service) listRead(ctx context.Context, shop tenant.Shop, f ListFilter, limit int, l CustomerList) (Page, error) {
+// store's order, created_at then id, newest first). Its next cursor is
+// where the client continues: after the last order listed, or, on a short
+// page, at the edge of what has been read.
+func listRead[T any](ctx context.Context, shop tenant.Shop, f ListFilter, limit int, l CustomerList, src listSource[T]) (listPage[T], error) {
 	f.Limit = limit
 	f.Through = &l.Oldest
-	list, err := s.store.ListOrders(ctx, shop.ID, f)
+	list, err := src.list(ctx, shop.ID, f)
 	if err != nil {
-		return Page{}, fmt.Errorf("list orders: %w", err)
+		return listPage[T]{}, fmt.Errorf("list orders: %w", err)
 	}
-	page := Page{Orders: list}
+	page := listPage[T]{entries: list}
 	switch {
 	case len(list) > 0 && len(list) == limit:
-		last := list[len(list)-1]
-		page.Next = &Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+		next := src.at(list[len(list)-1])
+		page.next = &next
 	case f.After == nil || l.Oldest.Before(*f.After):
 		edge := l.Oldest
-		page.Next = &edge
+		page.next = &edge
 	default:
-		page.Next = f.After // nothing read beyond it yet
+		page.next = f.After // nothing read beyond it yet
 	}
 	return page, nil
 }

@@ -371,7 +371,7 @@ func TestCustomerListFailedPageResumes(t *testing.T) {
 			e.sf.failAt = 4
 			svc := e.service(t)
 			e.list(t, svc, 5, nil)
-			e.sf.waitAttempts(t, 4) // the failing read of page 4 has begun
+			e.sf.waitAttempts(t, 4)                                 // the failing read of page 4 has begun
 			if err := svc.Close(context.Background()); err != nil { // the failed read has ended
 				t.Fatal(err)
 			}
@@ -414,7 +414,7 @@ func TestCustomerListRestartResumes(t *testing.T) {
 			e.sf.holdAfter = 5
 			svc := e.service(t)
 			e.list(t, svc, 5, nil)
-			e.sf.waitAttempts(t, 6) // the read of page 6 is held
+			e.sf.waitAttempts(t, 6)                                 // the read of page 6 is held
 			if err := svc.Close(context.Background()); err != nil { // the "restart"
 				t.Fatal(err)
 			}

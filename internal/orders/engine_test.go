@@ -66,6 +66,16 @@ func (f *fakeStore) GetOrder(_ context.Context, _ int64, id int64) (Order, error
 }
 
 func (f *fakeStore) ListOrders(context.Context, int64, ListFilter) ([]Order, error) { return nil, nil }
+func (f *fakeStore) OrderView(ctx context.Context, shopID, id int64) (OrderView, error) {
+	o, err := f.GetOrder(ctx, shopID, id)
+	if err != nil {
+		return OrderView{}, err
+	}
+	return OrderView{ID: o.ID, CreatedAt: o.CreatedAt, SyncedAt: o.SyncedAt, Order: &o}, nil
+}
+func (f *fakeStore) ListOrderViews(context.Context, int64, ListFilter) ([]OrderView, error) {
+	return nil, nil
+}
 func (f *fakeStore) CustomerSyncedAt(context.Context, int64, int64) (time.Time, error) {
 	return time.Time{}, nil
 }

@@ -79,6 +79,22 @@ func newRefresher(b RefreshBudget, log *slog.Logger) *refresher {
 	return &refresher{budget: b, log: log, pending: map[refreshKey]struct{}{}, shops: map[int64]*shopBudget{}, ctx: ctx, cancel: cancel}
 }
 
+// busy reports whether schedule would refuse key now: closed, already
+// pending, or the shop's queue full. A storm of views of stale copies asks
+// it first, so the views that find their refresh pending build nothing.
+func (r *refresher) busy(key refreshKey) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return true
+	}
+	if _, ok := r.pending[key]; ok {
+		return true
+	}
+	b := r.shops[key.shopID]
+	return b != nil && b.waiting >= r.budget.Queue
+}
+
 // schedule runs fn in the background unless a refresh of key is already
 // pending, the shop's queue is full or the refresher is closed. It reports
 // whether fn was scheduled.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,6 +182,7 @@ type refreshEnv struct {
 func newRefreshEnv(t *testing.T, kind string, capacity int, budget orders.RefreshBudget) *refreshEnv {
 	t.Helper()
 	st := storetest.New(t, kind)
+	st.RenderOrdersWith(noteRenderer)
 	shop, err := tenant.NewService(st.Tenants()).Bootstrap(context.Background(), "refresh.myshopify.com", "key-refresh-0123456789")
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +214,33 @@ func (e *refreshEnv) stale(t *testing.T, s orders.ShopifyOrder) {
 	if err := e.st.Orders().UpsertOrders(context.Background(), e.shop.ID, []orders.Order{orders.Build(s, time.Now().Add(-time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// noteRenderer's documents show which state a copy holds (its note).
+var noteRenderer = orders.Renderer{Version: 1, Render: func(o orders.Order) ([]byte, error) {
+	return []byte(`{"note":` + strconv.Quote(o.Source.Email) + `,`), nil
+}}
+
+// view is a view of the order as GET /orders/{id} answers it: the note of
+// the stored document it sends. A view that would render instead (no
+// document stored) fails the test.
+func (e *refreshEnv) view(t *testing.T, id int64) string {
+	t.Helper()
+	v, err := e.svc.View(context.Background(), e.shop, id, false)
+	if err != nil {
+		t.Errorf("view %d: %v", id, err)
+		return ""
+	}
+	note, ok := strings.CutPrefix(string(v.Doc), `{"note":`)
+	if v.Doc == nil || !ok {
+		t.Errorf("view %d answered without its stored document: %q", id, v.Doc)
+		return ""
+	}
+	note, err = strconv.Unquote(strings.TrimSuffix(note, ","))
+	if err != nil {
+		t.Errorf("view %d: document %q: %v", id, v.Doc, err)
+	}
+	return note
 }
 
 func (e *refreshEnv) stored(t *testing.T, id int64) orders.Order {
@@ -265,9 +295,8 @@ func TestStaleViewAnswersFromStoreAndRefreshesOnce(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 20 {
 				wg.Go(func() {
-					o, err := e.svc.Get(ctx, e.shop, 1, false)
-					if err != nil || o.Source.Email != "old" {
-						t.Errorf("stale view: note %q, err %v; want the stored copy", o.Source.Email, err)
+					if note := e.view(t, 1); note != "old" {
+						t.Errorf("stale view: note %q; want the stored copy", note)
 					}
 				})
 			}
@@ -279,9 +308,13 @@ func TestStaleViewAnswersFromStoreAndRefreshesOnce(t *testing.T) {
 				t.Errorf("refreshed copy synced_at = %v, want now", got)
 			}
 			for range 20 {
-				if o, err := e.svc.Get(ctx, e.shop, 1, false); err != nil || o.Source.Email != "new" {
-					t.Fatalf("fresh view: %q %v", o.Source.Email, err)
+				if note := e.view(t, 1); note != "new" {
+					t.Fatalf("fresh view: %q", note)
 				}
+			}
+			// The domain's Get (previews, actions) sees the same copy.
+			if o, err := e.svc.Get(ctx, e.shop, 1, false); err != nil || o.Source.Email != "new" {
+				t.Fatalf("fresh get: %q %v", o.Source.Email, err)
 			}
 			e.settle(t)
 			if n := e.sf.callsOf(1); n != 1 {
@@ -302,8 +335,8 @@ func TestRefreshNeverOverwritesANewerCopy(t *testing.T) {
 			e.stale(t, src(1, updated, "first"))
 			e.sf.set(src(1, updated.Add(time.Minute), "read by the refresh"))
 			e.sf.hold(1)
-			if _, err := e.svc.Get(context.Background(), e.shop, 1, false); err != nil {
-				t.Fatal(err)
+			if note := e.view(t, 1); note != "first" {
+				t.Fatalf("stale view: %q", note)
 			}
 			waitFor(t, "the refresh to reach Shopify", func() bool { return e.sf.callsOf(1) == 1 })
 			// Meanwhile a webhook stores a newer state (still older than the
@@ -316,6 +349,11 @@ func TestRefreshNeverOverwritesANewerCopy(t *testing.T) {
 			e.settle(t)
 			if got := e.stored(t, 1); got.Source.Email != "from the webhook" || !got.UpdatedAt.Equal(updated.Add(2*time.Minute)) {
 				t.Errorf("stored copy = %q updated %v; the older refresh overwrote the webhook's state", got.Source.Email, got.UpdatedAt)
+			}
+			// Nor its document: views send the webhook's state (the
+			// service is closed: this view schedules no refresh).
+			if note := e.view(t, 1); note != "from the webhook" {
+				t.Errorf("the view answers %q after an older refresh; want the webhook's state", note)
 			}
 		})
 	}
@@ -332,8 +370,8 @@ func TestFailedRefreshKeepsTheCopy(t *testing.T) {
 			e.stale(t, src(1, updated, "kept"))
 			before := e.stored(t, 1)
 			e.sf.fail = fmt.Errorf("shopify: %w", orders.ErrShopifyUnavailable)
-			if o, err := e.svc.Get(context.Background(), e.shop, 1, false); err != nil || o.Source.Email != "kept" {
-				t.Fatalf("view: %q %v", o.Source.Email, err)
+			if note := e.view(t, 1); note != "kept" {
+				t.Fatalf("view: %q", note)
 			}
 			waitFor(t, "the refresh to reach Shopify", func() bool { return e.sf.callsOf(1) == 1 })
 			e.settle(t)
@@ -341,8 +379,8 @@ func TestFailedRefreshKeepsTheCopy(t *testing.T) {
 			if after.Source.Email != "kept" || !after.SyncedAt.Equal(before.SyncedAt) || !after.UpdatedAt.Equal(before.UpdatedAt) {
 				t.Errorf("after a failed refresh: %q synced %v (was %v)", after.Source.Email, after.SyncedAt, before.SyncedAt)
 			}
-			if o, err := e.svc.Get(context.Background(), e.shop, 1, false); err != nil || o.Source.Email != "kept" {
-				t.Errorf("view after the failed refresh: %q %v", o.Source.Email, err)
+			if note := e.view(t, 1); note != "kept" {
+				t.Errorf("view after the failed refresh: %q", note)
 			}
 		})
 	}

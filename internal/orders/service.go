@@ -50,6 +50,7 @@ type Store interface {
 	// Timeline returns up to limit of a customer's events, newest first
 	// (occurred_at, then id), after the cursor when set.
 	Timeline(ctx context.Context, shopID, customerID int64, after *TimelineCursor, limit int) ([]TimelineEvent, error)
+	ViewStore
 }
 
 // ShopAction is an action and the shop it belongs to.
@@ -317,7 +318,11 @@ func (s *Service) Get(ctx context.Context, shop tenant.Shop, id int64, refresh b
 // refresh that fails keeps the copy; one that read an older state than the
 // stored copy is not stored (UpsertOrders keeps the newer updated_at).
 func (s *Service) refreshOrderLater(shop tenant.Shop, id int64) {
-	s.refresh.schedule(refreshKey{shopID: shop.ID, id: id}, func(ctx context.Context) error {
+	key := refreshKey{shopID: shop.ID, id: id}
+	if s.refresh.busy(key) {
+		return
+	}
+	s.refresh.schedule(key, func(ctx context.Context) error {
 		// Refreshed meanwhile (a webhook, an action, another view's read-through).
 		if o, err := s.store.GetOrder(ctx, shop.ID, id); err == nil && s.fresh(o.SyncedAt) {
 			return nil
@@ -377,10 +382,8 @@ func (s *Service) fetchOrder(ctx context.Context, shop tenant.Shop, id int64, re
 // read longer ago than the TTL is served as stored and refreshed in the
 // background.
 func (s *Service) List(ctx context.Context, shop tenant.Shop, f ListFilter) (Page, error) {
-	if f.CustomerID != 0 {
-		return s.listCustomer(ctx, shop, f, f.Limit)
-	}
-	return s.listStored(ctx, shop, f, f.Limit)
+	p, err := listOf(ctx, s, shop, f, s.ordersSource())
+	return Page{Orders: p.entries, Next: p.next, Complete: p.complete}, err
 }
 
 // readCustomer reads every order of a customer from Shopify and stores them

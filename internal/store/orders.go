@@ -36,6 +36,14 @@ type orderRow struct {
 	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"`
 	SyncedAt          time.Time
 	Shopify           string
+	// Doc is the view's document rendered from this row's order (without
+	// its synced_at), of DocVersion's shape; NULL when the store has no
+	// renderer.
+	Doc        *string
+	DocVersion int
+	// DocWrittenAt is when Doc was written (NULL with no renderer): a
+	// write of the facts that leaves it as it was clears Doc (a trigger).
+	DocWrittenAt *time.Time
 }
 
 func (orderRow) TableName() string { return "orders" }
@@ -48,7 +56,10 @@ type customerSyncRow struct {
 
 func (customerSyncRow) TableName() string { return "customer_syncs" }
 
-func toOrderRow(shopID int64, o orders.Order, phoneRegion string) (orderRow, error) {
+// toOrderRow is the one builder of stored orders: every write of an order
+// (webhook, refresh, read-through, action outcome, backfill) stores its
+// rendered document with its facts.
+func toOrderRow(shopID int64, o orders.Order, phoneRegion string, render orders.Renderer) (orderRow, error) {
 	raw, err := json.Marshal(o.Source)
 	if err != nil {
 		return orderRow{}, fmt.Errorf("encode order %d: %w", o.ID, err)
@@ -66,6 +77,14 @@ func toOrderRow(shopID int64, o orders.Order, phoneRegion string) (orderRow, err
 		UpdatedAt:         o.UpdatedAt.UTC(),
 		SyncedAt:          o.SyncedAt.UTC(),
 		Shopify:           string(raw),
+	}
+	if r := render; r.Render != nil {
+		doc, err := r.Render(o)
+		if err != nil {
+			return orderRow{}, fmt.Errorf("render order %d: %w", o.ID, err)
+		}
+		d, at := string(doc), time.Now().UTC()
+		row.Doc, row.DocVersion, row.DocWrittenAt = &d, r.Version, &at
 	}
 	if c := o.Customer; c != nil {
 		row.CustomerID = &c.ID
@@ -102,7 +121,7 @@ func (s *Store) Orders() *Orders { return &Orders{s: s} }
 // upsertColumns are overwritten when a newer copy of an order arrives.
 var upsertColumns = []string{
 	"name", "order_number", "customer_id", "email", "phone", "phone_e164", "status", "financial_status",
-	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify",
+	"fulfillment_status", "currency", "created_at", "updated_at", "synced_at", "shopify", "doc", "doc_version", "doc_written_at",
 }
 
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
@@ -119,7 +138,7 @@ func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.O
 func (o *Orders) toOrderRows(shopID int64, list []orders.Order) ([]orderRow, error) {
 	rows := make([]orderRow, 0, len(list))
 	for _, ord := range list {
-		row, err := toOrderRow(shopID, ord, o.s.phoneRegion)
+		row, err := toOrderRow(shopID, ord, o.s.phoneRegion, o.s.render)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +180,24 @@ func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Or
 
 // ListOrders returns the shop's orders matching f, newest first.
 func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilter) ([]orders.Order, error) {
-	q := o.s.db.WithContext(ctx).Where("shop_id = ?", shopID)
+	var rows []orderRow
+	if err := o.listQuery(ctx, shopID, f).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	out := make([]orders.Order, 0, len(rows))
+	for _, r := range rows {
+		ord, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ord)
+	}
+	return out, nil
+}
+
+// listQuery selects the shop's orders matching f, newest first, f.Limit of them.
+func (o *Orders) listQuery(ctx context.Context, shopID int64, f orders.ListFilter) *gorm.DB {
+	q := o.s.db.WithContext(ctx).Model(&orderRow{}).Where("shop_id = ?", shopID)
 	if f.CustomerID != 0 {
 		q = q.Where("customer_id = ?", f.CustomerID)
 	}
@@ -207,19 +243,7 @@ func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilt
 		at := c.CreatedAt.UTC()
 		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, c.ID)
 	}
-	var rows []orderRow
-	if err := q.Order("created_at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list orders: %w", err)
-	}
-	out := make([]orders.Order, 0, len(rows))
-	for _, r := range rows {
-		ord, err := r.toDomain()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ord)
-	}
-	return out, nil
+	return q.Order("created_at DESC, id DESC").Limit(f.Limit)
 }
 
 // CustomerSyncedAt says when a customer's orders were last read from Shopify.

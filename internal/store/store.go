@@ -49,7 +49,14 @@ type Store struct {
 	tracing     trace.TracerProvider
 	// sealer seals event endpoints' signing secrets; nil: no key.
 	sealer SecretSealer
+	// render renders the view document stored with each order written;
+	// without one no document is stored and views render from the facts.
+	render orders.Renderer
 }
+
+// RenderOrdersWith sets the renderer of the documents stored with orders
+// (api.OrderRenderer). Set it before the store writes orders.
+func (s *Store) RenderOrdersWith(r orders.Renderer) { s.render = r }
 
 // Option adjusts a Store at Open.
 type Option func(*Store)

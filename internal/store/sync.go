@@ -269,8 +269,17 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 			if err != nil {
 				return fmt.Errorf("redact order %d: %w", r.ID, err)
 			}
-			if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ?", shopID, r.ID).
-				Updates(map[string]any{"email": nil, "phone": nil, "phone_e164": nil, "shopify": string(raw)}).Error; err != nil {
+			// The stored document shows the contact too: rendered again
+			// from the redacted facts (none without a renderer).
+			cols := map[string]any{"email": nil, "phone": nil, "phone_e164": nil, "shopify": string(raw), "doc": nil, "doc_version": 0}
+			if render := o.s.render; render.Render != nil {
+				doc, err := render.Render(orders.Build(src, r.SyncedAt.UTC()))
+				if err != nil {
+					return fmt.Errorf("redact order %d: %w", r.ID, err)
+				}
+				cols["doc"], cols["doc_version"], cols["doc_written_at"] = string(doc), render.Version, time.Now().UTC()
+			}
+			if err := tx.Model(&orderRow{}).Where("shop_id = ? AND id = ?", shopID, r.ID).Updates(cols).Error; err != nil {
 				return fmt.Errorf("redact order %d: %w", r.ID, err)
 			}
 		}
