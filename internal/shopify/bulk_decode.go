@@ -3,6 +3,7 @@ package shopify
 import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/tidwall/gjson"
 )
 
@@ -24,7 +25,7 @@ import (
 type bulkDecoder struct{ opts json.Options }
 
 func newBulkDecoder() bulkDecoder {
-	return bulkDecoder{opts: json.WithUnmarshalers(json.JoinUnmarshalers(
+	return bulkDecoder{opts: json.JoinOptions(bulkAsEncodingJSON, json.WithUnmarshalers(json.JoinUnmarshalers(
 		intoFragment(func(v *OrderFactsTotalPriceSetMoneyBag) *Money { return &v.Money }),
 		intoFragment(func(v *OrderFactsSubtotalPriceSetMoneyBag) *Money { return &v.Money }),
 		intoFragment(func(v *OrderFactsTotalTaxSetMoneyBag) *Money { return &v.Money }),
@@ -48,8 +49,22 @@ func newBulkDecoder() bulkDecoder {
 		intoFragment(func(v *OrderFactsRefundsRefundTransactionsOrderTransactionConnectionNodesOrderTransaction) *Transaction {
 			return &v.Transaction
 		}),
-	))}
+	)))}
 }
+
+// bulkAsEncodingJSON are the v2 options that read a line as encoding/json
+// (the paged reads' decoder) does, where v2's defaults are stricter: a
+// string with invalid UTF-8 or a lone surrogate escape (a customer's name
+// cut in the middle of an emoji) has U+FFFD in its place instead of failing
+// the line, and with it the whole backfill at the same line on every
+// resume; a name given twice takes the last value; names match whatever
+// their case (and only their case).
+var bulkAsEncodingJSON = json.JoinOptions(
+	jsontext.AllowInvalidUTF8(true),
+	jsontext.AllowDuplicateNames(true),
+	json.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true), // "currency_code" is not currencyCode
+)
 
 // decode decodes one line (or value) into v.
 func (d bulkDecoder) decode(line []byte, v any) error {
