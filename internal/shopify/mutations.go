@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -163,7 +164,7 @@ func refundInput(cmd orders.RefundCommand) RefundInput {
 // gqlAnswer is a GraphQL answer with its top-level errors' codes, which
 // go-shopify's Query drops (it keeps only THROTTLED).
 type gqlAnswer struct {
-	Data   any `json:"data"`
+	Data   json.RawMessage `json:"data"`
 	Errors []struct {
 		Message    string `json:"message"`
 		Extensions struct {
@@ -173,6 +174,21 @@ type gqlAnswer struct {
 	Extensions *struct {
 		Cost goshopify.GraphQLCost `json:"cost"`
 	} `json:"extensions"`
+}
+
+// ranPayload reports an answer's data holding a payload: some root field
+// is not null, so the operation ran whatever errors came with it.
+func ranPayload(data json.RawMessage) bool {
+	var roots map[string]json.RawMessage
+	if json.Unmarshal(data, &roots) != nil {
+		return false
+	}
+	for _, v := range roots {
+		if string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 // errTopLevel is a top-level GraphQL error; retryable ones (THROTTLED,
@@ -204,11 +220,21 @@ func (c *Client) mutate(ctx context.Context, shop tenant.Shop, what, query strin
 		if err != nil {
 			return err
 		}
-		ans := gqlAnswer{Data: out}
+		var ans gqlAnswer
 		actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 		err = lib.Post(actx, "graphql.json", map[string]any{"query": query, "variables": vars}, &ans)
 		cancel()
-		if err == nil && len(ans.Errors) > 0 {
+		ran := err == nil && ranPayload(ans.Data)
+		if ran {
+			// Errors beside a payload do not undo what ran: the payload
+			// (the refund made, the cancel's job, userErrors) is the answer.
+			if derr := json.Unmarshal(ans.Data, out); derr != nil {
+				err = fmt.Errorf("decoding the answer: %w: %v", orders.ErrShopifyUnavailable, derr)
+			} else if len(ans.Errors) > 0 {
+				c.log.WarnContext(ctx, "shopify answered with errors beside the payload", "op", what, "error", ans.Errors[0].Message, "code", ans.Errors[0].Extensions.Code)
+			}
+		}
+		if err == nil && !ran && len(ans.Errors) > 0 {
 			e := errTopLevel{code: ans.Errors[0].Extensions.Code, msg: ans.Errors[0].Message}
 			for _, x := range ans.Errors {
 				if x.Extensions.Code == "THROTTLED" || x.Extensions.Code == "INTERNAL_SERVER_ERROR" {
