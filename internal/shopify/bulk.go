@@ -73,17 +73,54 @@ type exportPart struct {
 // was sent), and memory stays bounded whatever the file's size.
 const jsonlChunk = 256 << 10
 
-// StartExport starts the two bulk operations of an export.
+// StartExport starts the two bulk operations of an export. When the second
+// cannot start (before 2026-01 a shop runs one bulk query at a time, and
+// from 2026-01 five), the first is cancelled: the backfill pages instead,
+// and the operation would hold a slot of the shop's, the only one on the
+// older versions, until it finished for nothing (the next backfill would
+// then be refused its first operation too).
 func (c *Client) StartExport(ctx context.Context, shop tenant.Shop, since time.Time) (string, error) {
+	cp, err := c.startExport(ctx, shop, since)
+	if err != nil {
+		for _, p := range cp.Parts {
+			if p.ID == "" {
+				continue
+			}
+			if cerr := c.cancelBulk(context.WithoutCancel(ctx), shop, p.ID); cerr != nil {
+				c.log.WarnContext(ctx, "bulk export: an operation of an export that could not start is left running", "shop", shop.Domain, "operation", p.ID, "err", cerr)
+			}
+		}
+		return "", err
+	}
+	raw, err := json.Marshal(cp)
+	return string(raw), err
+}
+
+// cancelBulk cancels a bulk operation (best effort: one that already
+// ended cannot be cancelled, and is no longer running).
+func (c *Client) cancelBulk(ctx context.Context, shop tenant.Shop, id string) error {
+	resp, err := BulkOperationCancel(ctx, c.transport(shop, false), id)
+	if err != nil {
+		return fmt.Errorf("bulk export: cancel %s: %w", id, err)
+	}
+	if p := resp.BulkOperationCancel; p != nil && len(p.UserErrors) > 0 {
+		return fmt.Errorf("bulk export: cancel %s: %s", id, p.UserErrors[0].Message)
+	}
+	return nil
+}
+
+// startExport starts the export's operations in turn; on an error, the
+// checkpoint names those it started.
+func (c *Client) startExport(ctx context.Context, shop tenant.Shop, since time.Time) (exportCheckpoint, error) {
 	var cp exportCheckpoint
 	for i, doc := range bulkDocuments(ordersSearch(since)) {
 		resp, err := BulkOperationRunQuery(ctx, c.transport(shop, false), doc)
 		if err != nil {
-			return "", fmt.Errorf("bulk export: %w", err)
+			return cp, fmt.Errorf("bulk export: %w", err)
 		}
 		p := resp.BulkOperationRunQuery
 		if p == nil {
-			return "", errors.New("bulk export: no answer")
+			return cp, errors.New("bulk export: no answer")
 		}
 		if len(p.UserErrors) > 0 {
 			e := p.UserErrors[0]
@@ -92,17 +129,16 @@ func (c *Client) StartExport(ctx context.Context, shop tenant.Shop, since time.T
 				code = string(*e.Code)
 			}
 			if code == string(BulkOperationUserErrorCodeOperationInProgress) || code == string(BulkOperationUserErrorCodeLimitReached) {
-				return "", fmt.Errorf("bulk export: %s: %s: %w", code, e.Message, orders.ErrExportRefused)
+				return cp, fmt.Errorf("bulk export: %s: %s: %w", code, e.Message, orders.ErrExportRefused)
 			}
-			return "", fmt.Errorf("bulk export: %s: %s", code, e.Message)
+			return cp, fmt.Errorf("bulk export: %s: %s", code, e.Message)
 		}
 		if p.BulkOperation == nil {
-			return "", errors.New("bulk export: no operation")
+			return cp, errors.New("bulk export: no operation")
 		}
 		cp.Parts[i].ID = p.BulkOperation.Id
 	}
-	raw, err := json.Marshal(cp)
-	return string(raw), err
+	return cp, nil
 }
 
 // ReadExport waits for the export's operations, then streams both files

@@ -77,6 +77,64 @@ func (v *BulkOperationBulkOperation) GetUrl() *string { return v.Url }
 // GetPartialDataUrl returns BulkOperationBulkOperation.PartialDataUrl, and is useful for accessing the field via an interface.
 func (v *BulkOperationBulkOperation) GetPartialDataUrl() *string { return v.PartialDataUrl }
 
+// BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload includes the requested fields of the GraphQL type BulkOperationCancelPayload.
+type BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload struct {
+	BulkOperation *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation        `json:"bulkOperation"`
+	UserErrors    []BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError `json:"userErrors"`
+}
+
+// GetBulkOperation returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload.BulkOperation, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload) GetBulkOperation() *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation {
+	return v.BulkOperation
+}
+
+// GetUserErrors returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload.UserErrors, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload) GetUserErrors() []BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError {
+	return v.UserErrors
+}
+
+// BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation includes the requested fields of the GraphQL type BulkOperation.
+type BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation struct {
+	Id     string              `json:"id"`
+	Status BulkOperationStatus `json:"status"`
+}
+
+// GetId returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation.Id, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation) GetId() string {
+	return v.Id
+}
+
+// GetStatus returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation.Status, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadBulkOperation) GetStatus() BulkOperationStatus {
+	return v.Status
+}
+
+// BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError includes the requested fields of the GraphQL type UserError.
+type BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError struct {
+	Field   []string `json:"field"`
+	Message string   `json:"message"`
+}
+
+// GetField returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError.Field, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError) GetField() []string {
+	return v.Field
+}
+
+// GetMessage returns BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError.Message, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayloadUserErrorsUserError) GetMessage() string {
+	return v.Message
+}
+
+// BulkOperationCancelResponse is returned by BulkOperationCancel on success.
+type BulkOperationCancelResponse struct {
+	BulkOperationCancel *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload `json:"bulkOperationCancel"`
+}
+
+// GetBulkOperationCancel returns BulkOperationCancelResponse.BulkOperationCancel, and is useful for accessing the field via an interface.
+func (v *BulkOperationCancelResponse) GetBulkOperationCancel() *BulkOperationCancelBulkOperationCancelBulkOperationCancelPayload {
+	return v.BulkOperationCancel
+}
+
 type BulkOperationErrorCode string
 
 const (
@@ -4052,6 +4110,14 @@ func (v *WebhookSubscriptionsWebhookSubscriptionsWebhookSubscriptionConnectionPa
 	return v.EndCursor
 }
 
+// __BulkOperationCancelInput is used internally by genqlient
+type __BulkOperationCancelInput struct {
+	Id string `json:"id"`
+}
+
+// GetId returns __BulkOperationCancelInput.Id, and is useful for accessing the field via an interface.
+func (v *__BulkOperationCancelInput) GetId() string { return v.Id }
+
 // __BulkOperationInput is used internally by genqlient
 type __BulkOperationInput struct {
 	Id string `json:"id"`
@@ -4579,6 +4645,50 @@ func BulkOperation(
 	}
 
 	data_ = &BulkOperationResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by BulkOperationCancel.
+const BulkOperationCancel_Operation = `
+mutation BulkOperationCancel ($id: ID!) {
+	bulkOperationCancel(id: $id) {
+		bulkOperation {
+			id
+			status
+		}
+		userErrors {
+			field
+			message
+		}
+	}
+}
+`
+
+// Cancel a bulk operation (an export's first operation when its second
+// could not start: it would hold one of the shop's bulk query slots, the
+// only one before 2026-01, until it finished for nothing).
+func BulkOperationCancel(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	id string,
+) (data_ *BulkOperationCancelResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "BulkOperationCancel",
+		Query:  BulkOperationCancel_Operation,
+		Variables: &__BulkOperationCancelInput{
+			Id: id,
+		},
+	}
+
+	data_ = &BulkOperationCancelResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

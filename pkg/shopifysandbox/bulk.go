@@ -31,6 +31,8 @@ import (
 //     objects stay inline. The sandbox always writes a parent's children
 //     right after it (what groupObjects: true guarantees), so output
 //     grouped or not is valid for either.
+//   - bulkOperationCancel(id:) cancels a created or running operation
+//     (CANCELED: the sandbox skips CANCELING); any other is a userError.
 //   - bulkOperation(id:) and node(id:) report status, objectCount,
 //     rootObjectCount, fileSize and url (currentBulkOperation is
 //     deprecated in 2026-10, so the schema check refuses it).
@@ -149,6 +151,12 @@ func (s *Sandbox) serveBulk(w http.ResponseWriter, r *http.Request, p *parsedReq
 		})})
 		s.answerBulk(w, data, err)
 		return true
+	case p.op.Operation == ast.Mutation && roots[0] == "bulkOperationCancel":
+		data, err := p.execute(map[string]any{"__typename": "Mutation", "bulkOperationCancel": lazy(func(args map[string]any) (any, error) {
+			return s.cancelBulk(r, args), nil
+		})})
+		s.answerBulk(w, data, err)
+		return true
 	case p.op.Operation == ast.Query && (roots[0] == "bulkOperation" || roots[0] == "node"):
 		if roots[0] == "node" {
 			f := p.op.SelectionSet[0].(*ast.Field)
@@ -243,6 +251,29 @@ func (s *Sandbox) runBulk(r *http.Request, version string, args map[string]any) 
 	return map[string]any{"__typename": "BulkOperationRunQueryPayload", "bulkOperation": s.bulkObject(r, op), "userErrors": []any{}}
 }
 
+// cancelBulk is bulkOperationCancel: a created or running operation is
+// CANCELED (Shopify passes through CANCELING; the sandbox stops at once:
+// its file is never served); any other is a userError, as Shopify answers.
+func (s *Sandbox) cancelBulk(r *http.Request, args map[string]any) map[string]any {
+	id, _ := args["id"].(string)
+	b := s.bulk()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	refuse := func(msg string) map[string]any {
+		return map[string]any{"__typename": "BulkOperationCancelPayload", "bulkOperation": nil,
+			"userErrors": []map[string]any{{"__typename": "UserError", "field": []string{"id"}, "message": msg}}}
+	}
+	op, ok := b.ops[id]
+	if !ok {
+		return refuse("Bulk operation does not exist")
+	}
+	if op.Status != "CREATED" && op.Status != "RUNNING" {
+		return refuse("A bulk operation cannot be canceled when it is " + strings.ToLower(op.Status))
+	}
+	op.Status = "CANCELED"
+	return map[string]any{"__typename": "BulkOperationCancelPayload", "bulkOperation": s.bulkObject(r, op), "userErrors": []any{}}
+}
+
 // bulkLimit is how many bulk queries an API version runs at once.
 func bulkLimit(version string) int {
 	if version == "unstable" || version >= "2026-01" {
@@ -316,6 +347,9 @@ func (s *Sandbox) executeBulk(op *bulkOp, p *parsedRequest, fault BulkFault) {
 	b := s.bulk()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if op.Status == "CANCELED" {
+		return // cancelled while it ran: no result
+	}
 	op.Objects, op.RootObjects = len(w.starts), w.roots
 	switch {
 	case err != nil || fault.Fail != "":
