@@ -228,6 +228,18 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, traceOut i
 	}
 	bg := newBackground(ctx)
 	bg.Go(func(ctx context.Context) { sweepIdempotencyKeys(ctx, idem, log) })
+	// The orders stored without a document of this release's version
+	// (before migration 00018, or by a release of another shape) get one,
+	// so their views send stored bytes too; serve does not wait for it.
+	bg.Go(func(ctx context.Context) {
+		n, err := st.RenderMissingDocs(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.ErrorContext(ctx, "render the documents of stored orders", "rendered", n, "err", err)
+		case n > 0:
+			log.InfoContext(ctx, "rendered the documents of stored orders", "orders", n)
+		}
+	})
 	bg.Go(func(ctx context.Context) {
 		tenants.RunLastUsedFlusher(ctx, 30*time.Second, func(err error) { log.ErrorContext(ctx, "record api key use", "err", err) })
 	})

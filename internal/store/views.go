@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
 )
@@ -108,4 +109,62 @@ func (o *Orders) ListOrderViews(ctx context.Context, shopID int64, f orders.List
 	}
 	// One deleted between the two statements (shop/redact) is not listed.
 	return slices.DeleteFunc(out, func(v orders.OrderView) bool { return v.Doc == nil && v.Order == nil }), nil
+}
+
+// docBackfillBatch is how many orders RenderMissingDocs renders per
+// statement and transaction.
+const docBackfillBatch = 200
+
+// RenderMissingDocs stores the document of every order that has none of
+// the renderer's version: the orders written before documents were stored
+// (migration 00018), by a release of another shape, or by a writer that
+// knew nothing of them. Without it such an order is rendered on every view
+// until Shopify changes it, which for an archived order is never. It runs
+// in batches, by (shop_id, id), and writes a document only while the
+// row's facts are still those it rendered (a writer meanwhile wins); once
+// done it finds nothing to do. Returns how many it stored.
+func (s *Store) RenderMissingDocs(ctx context.Context) (int, error) {
+	render := s.render
+	if render.Render == nil {
+		return 0, nil
+	}
+	total := 0
+	var afterShop, afterID int64
+	for {
+		var rows []orderRow
+		err := s.db.WithContext(ctx).Select("shop_id", "id", "synced_at", "shopify").
+			Where("(doc IS NULL OR doc_version <> ?) AND (shop_id > ? OR (shop_id = ? AND id > ?))", render.Version, afterShop, afterShop, afterID).
+			Order("shop_id, id").Limit(docBackfillBatch).Find(&rows).Error
+		if err != nil {
+			return total, fmt.Errorf("render missing documents: %w", err)
+		}
+		if len(rows) == 0 {
+			return total, nil
+		}
+		last := rows[len(rows)-1]
+		afterShop, afterID = last.ShopID, last.ID
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, r := range rows {
+				ord, err := r.toDomain()
+				if err != nil {
+					continue // facts no view can render either: left to the view's error
+				}
+				doc, err := render.Render(ord)
+				if err != nil {
+					continue
+				}
+				res := tx.Model(&orderRow{}).
+					Where("shop_id = ? AND id = ? AND shopify = ? AND (doc IS NULL OR doc_version <> ?)", r.ShopID, r.ID, r.Shopify, render.Version).
+					Updates(map[string]any{"doc": string(doc), "doc_version": render.Version, "doc_written_at": time.Now().UTC()})
+				if res.Error != nil {
+					return res.Error
+				}
+				total += int(res.RowsAffected)
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("render missing documents: %w", err)
+		}
+	}
 }
