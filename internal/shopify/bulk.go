@@ -63,8 +63,21 @@ type exportPart struct {
 	Offset  int64             `json:"offset"`
 	Size    int64             `json:"size,omitempty"` // the file's, once known
 	Pending []json.RawMessage `json:"pending,omitempty"`
-	Tail    string            `json:"tail,omitempty"`
-	Total   int               `json:"total,omitempty"` // root objects (orders), once completed
+	// TailBytes are the bytes as received (base64): they end wherever the
+	// last chunk did, often inside a UTF-8 character, which a JSON string
+	// would have replaced with U+FFFD. Tail is where releases before kept
+	// them (read from their checkpoints, never written).
+	TailBytes []byte `json:"tailBytes,omitempty"`
+	Tail      string `json:"tail,omitempty"`
+	Total     int    `json:"total,omitempty"` // root objects (orders), once completed
+}
+
+// tail is the part's received bytes not yet split into lines.
+func (p exportPart) tail() []byte {
+	if p.TailBytes != nil {
+		return p.TailBytes
+	}
+	return []byte(p.Tail)
 }
 
 // jsonlChunk is how much of a result file one request asks for. Each is
@@ -162,7 +175,8 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 	before := cp.Objects // read by earlier runs
 	flush := func() error {
 		for i, r := range readers {
-			cp.Parts[i].Offset, cp.Parts[i].Size, cp.Parts[i].Pending, cp.Parts[i].Tail = r.offset, r.size, r.pending(), string(r.data)
+			cp.Parts[i].Offset, cp.Parts[i].Size, cp.Parts[i].Pending = r.offset, r.size, r.pending()
+			cp.Parts[i].TailBytes, cp.Parts[i].Tail = bytes.Clone(r.data), ""
 		}
 		cp.Objects = before + readers[0].lines + readers[1].lines
 		raw, err := json.Marshal(cp)
@@ -286,7 +300,7 @@ func (c *Client) awaitBulk(ctx context.Context, shop tenant.Shop, id string) (st
 // openJSONL reads a result file from the part's checkpoint. A completed
 // operation that found nothing has no file.
 func (c *Client) openJSONL(ctx context.Context, url string, p exportPart) *jsonlReader {
-	return &jsonlReader{c: c, ctx: ctx, url: url, offset: p.Offset, size: p.Size, buf: p.Pending, data: []byte(p.Tail), eof: url == ""}
+	return &jsonlReader{c: c, ctx: ctx, url: url, offset: p.Offset, size: p.Size, buf: p.Pending, data: p.tail(), eof: url == ""}
 }
 
 // jsonlReader reads a bulk result a group at a time (a root object's line
