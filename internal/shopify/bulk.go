@@ -164,6 +164,18 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 	var readers [2]*jsonlReader
 	for i := range cp.Parts {
 		url, total, err := c.awaitBulk(ctx, shop, cp.Parts[i].ID)
+		if errors.Is(err, orders.ErrExportRefused) {
+			// The export cannot be read (an operation failed, expired or
+			// was cancelled) and the backfill pages instead: the other
+			// operation, if it still runs, would hold a slot for nothing.
+			for _, p := range cp.Parts {
+				if p.ID != cp.Parts[i].ID {
+					if cerr := c.cancelBulk(context.WithoutCancel(ctx), shop, p.ID); cerr != nil {
+						c.log.DebugContext(ctx, "bulk export: the other operation of a failed export not cancelled (it may have ended)", "shop", shop.Domain, "operation", p.ID, "err", cerr)
+					}
+				}
+			}
+		}
 		if err != nil {
 			return err
 		}

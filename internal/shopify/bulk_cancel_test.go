@@ -46,3 +46,32 @@ func TestBulkExportRefusedCancelsItsFirstOperation(t *testing.T) {
 		t.Errorf("%d operations running, want the 4 held", running)
 	}
 }
+
+// TestBulkExportFailedCancelsItsOtherOperation: an export one of whose
+// operations ends without a result (FAILED, CANCELED, EXPIRED) is refused
+// (the backfill pages instead), and its other operation, still running,
+// is cancelled rather than left holding a slot for a file nobody reads.
+func TestBulkExportFailedCancelsItsOtherOperation(t *testing.T) {
+	t.Parallel()
+	sb, c := newSandbox(t, shopifysandbox.Options{}, Config{})
+	sb.SetBulkFault(shopifysandbox.BulkFault{Hold: true}) // operations stay RUNNING
+	ctx := context.Background()
+	cp, err := c.StartExport(ctx, shop, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := sb.BulkOperations()
+	if len(ops) != 2 {
+		t.Fatalf("%d operations", len(ops))
+	}
+	if err := c.cancelBulk(ctx, shop, ops[0].ID); err != nil { // the orders operation ends first, without a file
+		t.Fatal(err)
+	}
+	err = c.ReadExport(ctx, shop, cp, 250, func(orders.ExportBatch) error { return nil })
+	if !errors.Is(err, orders.ErrExportRefused) {
+		t.Fatalf("err = %v, want ErrExportRefused", err)
+	}
+	if st := sb.BulkOperations()[1].Status; st != "CANCELED" {
+		t.Errorf("the export's other operation is %s, want CANCELED", st)
+	}
+}
