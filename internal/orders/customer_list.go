@@ -293,18 +293,31 @@ func (s *Service) refreshCustomerLater(shop tenant.Shop, customerID int64) {
 
 // ResumeCustomerLists schedules the background reads of customers' lists
 // that stopped before their last page (a failure, a restart), within the
-// shops' refresh budgets, and returns how many it found.
+// shops' refresh budgets, and returns how many it found. Each call takes
+// the next limit of them, from the first again once it reaches the end:
+// lists whose reads keep failing (a shop whose token no longer works)
+// never hold back those after them.
 func (s *Syncer) ResumeCustomerLists(ctx context.Context, limit int) (int, error) {
 	r, ok := s.sync.(interface {
-		UnfinishedCustomerLists(ctx context.Context, limit int) ([]ShopCustomer, error)
+		UnfinishedCustomerLists(ctx context.Context, after ShopCustomer, limit int) ([]ShopCustomer, error)
 	})
 	if !ok {
 		return 0, nil
 	}
-	list, err := r.UnfinishedCustomerLists(ctx, limit)
+	s.resumeMu.Lock()
+	after := s.resumeAfter
+	s.resumeMu.Unlock()
+	list, err := r.UnfinishedCustomerLists(ctx, after, limit)
 	if err != nil {
 		return 0, err
 	}
+	next := ShopCustomer{}
+	if len(list) == limit && limit > 0 {
+		next = list[len(list)-1]
+	}
+	s.resumeMu.Lock()
+	s.resumeAfter = next
+	s.resumeMu.Unlock()
 	for _, c := range list {
 		s.fillLater(c.Shop, c.CustomerID)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -52,6 +53,9 @@ type Syncer struct {
 	// staleAfter is how old an open order's copy may get before the
 	// periodic job re-reads it.
 	staleAfter time.Duration
+	// resumeAfter is where the next ResumeCustomerLists starts.
+	resumeMu    sync.Mutex
+	resumeAfter ShopCustomer
 }
 
 // NewSyncer wraps a Service with syncing.

@@ -98,9 +98,10 @@ func (o *Orders) SaveCustomerPage(ctx context.Context, shopID, customerID int64,
 }
 
 // UnfinishedCustomerLists lists customers of installed shops whose first
-// list read stopped before its last page (a failure, a restart), the
-// longest-waiting first by customer id.
-func (o *Orders) UnfinishedCustomerLists(ctx context.Context, limit int) ([]orders.ShopCustomer, error) {
+// list read stopped before its last page (a failure, a restart), by shop
+// and customer id, after the one named by after (from the first when
+// zero).
+func (o *Orders) UnfinishedCustomerLists(ctx context.Context, after orders.ShopCustomer, limit int) ([]orders.ShopCustomer, error) {
 	var rows []struct {
 		ShopID     int64
 		Domain     string
@@ -109,6 +110,7 @@ func (o *Orders) UnfinishedCustomerLists(ctx context.Context, limit int) ([]orde
 	err := o.s.db.WithContext(ctx).Table("customer_syncs").Select("customer_syncs.shop_id, shops.domain, customer_syncs.customer_id").
 		Joins("JOIN shops ON shops.id = customer_syncs.shop_id").
 		Where("customer_syncs.fill_cursor IS NOT NULL AND shops.state = ?", string(tenant.Installed)).
+		Where("(customer_syncs.shop_id > ? OR (customer_syncs.shop_id = ? AND customer_syncs.customer_id > ?))", after.Shop.ID, after.Shop.ID, after.CustomerID).
 		Order("customer_syncs.shop_id, customer_syncs.customer_id").Limit(limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("unfinished customer lists: %w", err)

@@ -44,7 +44,7 @@ func TestCustomerListProgress(t *testing.T) {
 		if err != nil || len(list) != 2 || list[0].ID != 30 || list[1].ID != 20 {
 			t.Fatalf("list through the edge: %d orders %v", len(list), err)
 		}
-		unfinished, err := o.UnfinishedCustomerLists(ctx, 10)
+		unfinished, err := o.UnfinishedCustomerLists(ctx, orders.ShopCustomer{}, 10)
 		if err != nil || len(unfinished) != 1 || unfinished[0].CustomerID != 7 || unfinished[0].Shop.ID != sh.ID {
 			t.Fatalf("unfinished lists: %+v %v", unfinished, err)
 		}
@@ -69,7 +69,7 @@ func TestCustomerListProgress(t *testing.T) {
 		if at, err := o.CustomerSyncedAt(ctx, sh.ID, 7); err != nil || !at.Equal(done.SyncedAt) {
 			t.Fatalf("synced at %v %v", at, err)
 		}
-		if unfinished, err := o.UnfinishedCustomerLists(ctx, 10); err != nil || len(unfinished) != 0 {
+		if unfinished, err := o.UnfinishedCustomerLists(ctx, orders.ShopCustomer{}, 10); err != nil || len(unfinished) != 0 {
 			t.Fatalf("unfinished after completion: %+v %v", unfinished, err)
 		}
 		// Another customer mid-read is never synced.
