@@ -46,8 +46,11 @@ type ShopifyOrder struct {
 	// adapter knows it; refunds are made in it.
 	PresentmentCurrency string `json:"presentment_currency,omitempty"`
 	// Transactions come from /orders/{id}/transactions.json; nil when not
-	// fetched (a webhook body has none), which is not the same as empty.
-	Transactions []ShopifyTransaction `json:"transactions,omitempty"`
+	// fetched (a webhook body has none), which is not the same as empty:
+	// omitzero keeps an empty list in the stored JSON, so the stored copy
+	// says what the order read said (the document rendered when it was
+	// written is what its facts render).
+	Transactions []ShopifyTransaction `json:"transactions,omitzero"`
 }
 
 // ShopifyCustomer is the contact an order belongs to.
