@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -76,6 +77,10 @@ var errorMapping = []struct {
 	{orders.ErrShopifyUnavailable, http.StatusBadGateway, "shopify_unavailable", "Shopify failed", false},
 }
 
+// statusClientClosedRequest is nginx's 499: the client closed the
+// connection before the answer (never seen by a client).
+const statusClientClosedRequest = 499
+
 // problemFor maps an error to its problem. Details of 5xx stay in the log.
 func problemFor(err error) Problem {
 	for _, m := range errorMapping {
@@ -145,6 +150,15 @@ func writeProblem(c *gin.Context, p Problem) {
 
 // writeError maps err through the table; 5xx causes are logged here.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away (closed its connection) before the answer:
+		// nothing failed on this side and nobody reads the answer. 499, as
+		// proxies record it, keeps it out of the 5xx the alerts count.
+		log.InfoContext(c.Request.Context(), "request ended by the client", "err", err, "request_id", requestID(c))
+		_ = c.Error(err)
+		writeProblem(c, newProblem(statusClientClosedRequest, "client_closed_request", "Client closed request", ""))
+		return
+	}
 	p := problemFor(err)
 	if p.Status >= 500 {
 		log.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", requestID(c), "status", p.Status)
