@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/tenant"
@@ -246,6 +247,31 @@ func (s *Syncer) refreshStats(ctx context.Context, pages int) {
 	}
 }
 
+// plannerStats refreshes the planner statistics beside the saving, not
+// between two batches' saves (an ANALYZE of the growing tables took 0.6 s
+// of a 20,000-order Postgres backfill's 10 s each time): at most one runs at
+// a time, a refresh due while one runs is skipped (the next due one reads
+// the larger tables anyway), and wait waits for the one running.
+type plannerStats struct {
+	s    *Syncer
+	busy atomic.Bool
+	wg   sync.WaitGroup
+}
+
+func (p *plannerStats) after(ctx context.Context, pages int) {
+	if !p.busy.CompareAndSwap(false, true) {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer p.busy.Store(false)
+		p.s.refreshStats(ctx, pages)
+	}()
+}
+
+func (p *plannerStats) wait() { p.wg.Wait() }
+
 // errSaveFailed stops an export whose batch could not be saved.
 var errSaveFailed = errors.New("a batch could not be saved")
 
@@ -300,6 +326,8 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 		run      SyncRun
 	}
 	queue := make(chan readBatch, 2)
+	stats := &plannerStats{s: s}
+	defer stats.wait()
 	failed := make(chan struct{})
 	saved := make(chan error, 1)
 	go func() {
@@ -313,7 +341,7 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 				continue
 			}
 			run = it.run
-			s.refreshStats(ctx, run.Pages)
+			stats.after(ctx, run.Pages)
 			p.Orders, p.Pages = run.Orders, run.Pages
 			p.Fetched += len(it.b.Orders)
 			p.Objects, p.Total, p.Elapsed = it.b.Objects, it.b.Total, s.now().Sub(start)
@@ -396,6 +424,8 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		}
 	}
 	start := s.now()
+	stats := &plannerStats{s: s}
+	defer stats.wait()
 	req := PageRequest{UpdatedAtMin: since, Limit: 250, PageInfo: run.PageInfo}
 	for {
 		page, err := s.shopify.OrdersPage(ctx, shop, req)
@@ -408,7 +438,7 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 			return p, fmt.Errorf("backfill page %d: %w", p.Pages+1, err)
 		}
 		run = next
-		s.refreshStats(ctx, run.Pages)
+		stats.after(ctx, run.Pages)
 		p.Pages, p.Orders = run.Pages, run.Orders
 		p.Fetched += len(page.Orders)
 		p.Elapsed = s.now().Sub(start)

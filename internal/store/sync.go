@@ -396,7 +396,14 @@ func (o *Orders) RefreshPlannerStats(ctx context.Context) error {
 		if err := tx.Exec("SET LOCAL statement_timeout = '30s'").Error; err != nil {
 			return err
 		}
-		return tx.Exec("ANALYZE orders, events, timeline_events").Error
+		// The columns the backfill's lookups and the lists filter and sort
+		// on; the wide ones (facts, documents, payloads) cost most of a
+		// whole-table ANALYZE (0.6 s against 0.24 s at 20,000 orders) and
+		// no plan of these statements reads their statistics. Row counts
+		// and pages are refreshed either way.
+		return tx.Exec(`ANALYZE orders (shop_id, id, customer_id, created_at, updated_at, email, phone_e164, name),
+			events (shop_id, order_id, key, sequence, dispatched),
+			timeline_events (shop_id, id, customer_id, order_id, occurred_at)`).Error
 	})
 	if err != nil {
 		return fmt.Errorf("analyze the backfill's tables: %w", err)
