@@ -237,11 +237,7 @@ type statsRefresher interface {
 // store refresh its planner statistics: plans made while the tables were
 // empty would scan them whole as they grow. Best effort: the batch is
 // saved whatever it does.
-func (s *Syncer) refreshStats(ctx context.Context, pages int) {
-	r, ok := s.sync.(statsRefresher)
-	if !ok || pages > 16 || pages&(pages-1) != 0 {
-		return
-	}
+func (s *Syncer) refreshStats(ctx context.Context, r statsRefresher, pages int) {
 	if err := r.RefreshPlannerStats(context.WithoutCancel(ctx)); err != nil {
 		s.log.WarnContext(ctx, "backfill: planner statistics not refreshed (the batch is saved)", "batch", pages, "err", err)
 	}
@@ -259,14 +255,15 @@ type plannerStats struct {
 }
 
 func (p *plannerStats) after(ctx context.Context, pages int) {
-	if !p.busy.CompareAndSwap(false, true) {
+	r, ok := p.s.sync.(statsRefresher)
+	if !ok || pages > 16 || pages&(pages-1) != 0 || !p.busy.CompareAndSwap(false, true) {
 		return
 	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer p.busy.Store(false)
-		p.s.refreshStats(ctx, pages)
+		p.s.refreshStats(ctx, r, pages)
 	}()
 }
 
