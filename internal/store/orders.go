@@ -168,7 +168,8 @@ func upsertOrderRows(db *gorm.DB, rows []orderRow) error {
 // GetOrder returns one of the shop's orders.
 func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Order, error) {
 	var row orderRow
-	err := o.s.db.WithContext(ctx).Where("shop_id = ? AND id = ?", shopID, orderID).Take(&row).Error
+	// The document is what views send; the domain order is built from the facts.
+	err := o.s.db.WithContext(ctx).Omit("doc").Where("shop_id = ? AND id = ?", shopID, orderID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return orders.Order{}, fmt.Errorf("order %d: %w", orderID, orders.ErrNotFound)
 	}
@@ -181,7 +182,7 @@ func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Or
 // ListOrders returns the shop's orders matching f, newest first.
 func (o *Orders) ListOrders(ctx context.Context, shopID int64, f orders.ListFilter) ([]orders.Order, error) {
 	var rows []orderRow
-	if err := o.listQuery(ctx, shopID, f).Find(&rows).Error; err != nil {
+	if err := o.listQuery(ctx, shopID, f).Omit("doc").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	out := make([]orders.Order, 0, len(rows))
