@@ -97,7 +97,7 @@ func (o *Orders) ListOrderViews(ctx context.Context, shopID int64, f orders.List
 		return out, nil
 	}
 	var full []orderRow
-	if err := o.s.db.WithContext(ctx).Where("shop_id = ? AND id IN ?", shopID, missing).Find(&full).Error; err != nil {
+	if err := o.s.db.WithContext(ctx).Omit("doc").Where("shop_id = ? AND id IN ?", shopID, missing).Find(&full).Error; err != nil {
 		return nil, fmt.Errorf("list orders: %w", err)
 	}
 	for _, r := range full {
