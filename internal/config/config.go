@@ -397,16 +397,33 @@ type Database struct {
 	Driver string
 	// DSN is what the driver opens: the URL for Postgres, the path for SQLite.
 	DSN string
+	// ViewConns is the size of the Postgres pool that serves single-order
+	// views (the URL's view_pool_max_conns, taken out of DSN); 0: the
+	// store's default.
+	ViewConns int
 }
 
 // ParseDatabaseURL accepts postgres://…, postgresql://… and sqlite:PATH.
 func ParseDatabaseURL(raw string) (Database, error) {
 	switch {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		if _, err := url.Parse(raw); err != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
 			return Database{}, errors.New("not a valid postgres:// URL")
 		}
-		return Database{Driver: "postgres", DSN: raw}, nil
+		db := Database{Driver: "postgres", DSN: raw}
+		q := u.Query()
+		if q.Has("view_pool_max_conns") {
+			n, err := strconv.Atoi(q.Get("view_pool_max_conns"))
+			if err != nil || n < 1 {
+				return Database{}, errors.New("view_pool_max_conns: want a whole number of connections, at least 1")
+			}
+			// Postgres would refuse it as an unknown run-time parameter.
+			q.Del("view_pool_max_conns")
+			u.RawQuery = q.Encode()
+			db.ViewConns, db.DSN = n, u.String()
+		}
+		return db, nil
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(raw, "sqlite:")
 		if path == "" {

@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -38,9 +39,12 @@ var migrations embed.FS
 
 // Store is the database behind orderdesk.
 type Store struct {
-	db      *gorm.DB
-	sqlDB   *sql.DB
-	pool    *pgxpool.Pool // nil on SQLite
+	db    *gorm.DB
+	sqlDB *sql.DB
+	pool  *pgxpool.Pool // nil on SQLite
+	// views is the small pool single-order views read through (nil on
+	// SQLite): see defaultViewConns.
+	views   *pgxpool.Pool
 	dialect string
 	hooks   *storeHooks // shared by the copies bound to transactions
 	// phoneRegion is the country of stored phone numbers written without
@@ -123,6 +127,16 @@ func sqlTracing(tp trace.TracerProvider, system string) []otelsql.Option {
 // default of 4 on the bench machine (docs/benchmarks.md).
 const defaultPoolConns = 32
 
+// defaultViewConns is the size of the pool that serves single-order views
+// when the URL does not set view_pool_max_conns. A view is one short,
+// CPU-bound statement by primary key: past the cores that run them, more
+// statements in flight only queue in the database's scheduler instead of
+// the pool's first-come first-served queue, and every view's latency
+// spreads (docs/benchmarks.md: with the 32 connections ingest needs, the
+// fresh view's p99 was 1.5–2× a 4-connection reference's at the same
+// throughput). Writes keep the large pool: they wait on their commits.
+const defaultViewConns = 8
+
 func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, error) {
 	dbc, err := config.ParseDatabaseURL(rawURL)
 	if err != nil {
@@ -142,9 +156,19 @@ func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, 
 			// Postgres commits concurrent transactions together.
 			pcfg.MaxConns = defaultPoolConns
 		}
+		vcfg := pcfg.Copy()
+		vcfg.MaxConns = defaultViewConns
+		if dbc.ViewConns > 0 {
+			vcfg.MaxConns = int32(min(dbc.ViewConns, math.MaxInt32))
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("open store: postgres pool: %w", err)
+		}
+		views, err := pgxpool.NewWithConfig(ctx, vcfg)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open store: postgres view pool: %w", err)
 		}
 		// One pool serves GORM (through database/sql) and, later, River.
 		var sqlDB *sql.DB
@@ -156,9 +180,10 @@ func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, 
 		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 		if err != nil {
 			pool.Close()
+			views.Close()
 			return nil, fmt.Errorf("open store: gorm postgres: %w", err)
 		}
-		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres", hooks: &storeHooks{}}, nil
+		return &Store{db: db, sqlDB: sqlDB, pool: pool, views: views, dialect: "postgres", hooks: &storeHooks{}}, nil
 	default:
 		var sqlDB *sql.DB
 		if tp != nil {
@@ -212,6 +237,7 @@ func (s *Store) Close() error {
 	err := s.sqlDB.Close()
 	if s.pool != nil {
 		s.pool.Close()
+		s.views.Close()
 	}
 	return err
 }
