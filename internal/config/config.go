@@ -412,16 +412,34 @@ func ParseDatabaseURL(raw string) (Database, error) {
 			return Database{}, errors.New("not a valid postgres:// URL")
 		}
 		db := Database{Driver: "postgres", DSN: raw}
-		q := u.Query()
-		if q.Has("view_pool_max_conns") {
-			n, err := strconv.Atoi(q.Get("view_pool_max_conns"))
-			if err != nil || n < 1 {
-				return Database{}, errors.New("view_pool_max_conns: want a whole number of connections, at least 1")
+		if u.RawQuery == "" {
+			return db, nil
+		}
+		// view_pool_max_conns is cut out of the query as written: pgx
+		// parses URLs as libpq does ('+' is a plus, the last ssl or
+		// sslmode wins), so re-encoding the rest (url.Values.Encode:
+		// spaces as '+', keys sorted) would change what it means.
+		// Postgres would refuse the parameter as an unknown run-time one.
+		before, query, _ := strings.Cut(raw, "?")
+		var kept []string
+		seen := false
+		for _, pair := range strings.Split(query, "&") {
+			k, v, _ := strings.Cut(pair, "=")
+			if key, err := url.PathUnescape(k); err != nil || key != "view_pool_max_conns" {
+				kept = append(kept, pair)
+				continue
 			}
-			// Postgres would refuse it as an unknown run-time parameter.
-			q.Del("view_pool_max_conns")
-			u.RawQuery = q.Encode()
-			db.ViewConns, db.DSN = n, u.String()
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || seen {
+				return Database{}, errors.New("view_pool_max_conns: want one whole number of connections, at least 1")
+			}
+			seen, db.ViewConns = true, n
+		}
+		if seen {
+			db.DSN = before
+			if len(kept) > 0 {
+				db.DSN += "?" + strings.Join(kept, "&")
+			}
 		}
 		return db, nil
 	case strings.HasPrefix(raw, "sqlite:"):

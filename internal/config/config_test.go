@@ -193,7 +193,7 @@ func TestParseDatabaseURL(t *testing.T) {
 		// view_pool_max_conns is orderdesk's: taken out of what pgx
 		// (and Postgres, as a run-time parameter) would see.
 		{"postgres://u@h/db?view_pool_max_conns=4", "postgres", "postgres://u@h/db", 4},
-		{"postgres://u@h/db?sslmode=disable&view_pool_max_conns=16&pool_max_conns=64", "postgres", "postgres://u@h/db?pool_max_conns=64&sslmode=disable", 16},
+		{"postgres://u@h/db?sslmode=disable&view_pool_max_conns=16&pool_max_conns=64", "postgres", "postgres://u@h/db?sslmode=disable&pool_max_conns=64", 16},
 	}
 	for _, tt := range tests {
 		got, err := ParseDatabaseURL(tt.in)
@@ -201,7 +201,7 @@ func TestParseDatabaseURL(t *testing.T) {
 			t.Errorf("ParseDatabaseURL(%q) = %+v, %v", tt.in, got, err)
 		}
 	}
-	for _, bad := range []string{"postgres://u@h/db?view_pool_max_conns=0", "postgres://u@h/db?view_pool_max_conns=", "postgres://u@h/db?view_pool_max_conns=x"} {
+	for _, bad := range []string{"postgres://u@h/db?view_pool_max_conns=0", "postgres://u@h/db?view_pool_max_conns=", "postgres://u@h/db?view_pool_max_conns=x", "postgres://u@h/db?view_pool_max_conns=4&view_pool_max_conns=5"} {
 		if _, err := ParseDatabaseURL(bad); err == nil || !strings.Contains(err.Error(), "view_pool_max_conns") {
 			t.Errorf("ParseDatabaseURL(%q) = %v, want an error naming view_pool_max_conns", bad, err)
 		}
