@@ -430,8 +430,8 @@ func ParseDatabaseURL(raw string) (Database, error) {
 				continue
 			}
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || seen {
-				return Database{}, errors.New("view_pool_max_conns: want one whole number of connections, at least 1")
+			if err != nil || n < 1 || n > 10000 || seen {
+				return Database{}, errors.New("view_pool_max_conns: want one whole number of connections, 1 to 10000")
 			}
 			seen, db.ViewConns = true, n
 		}

@@ -187,7 +187,7 @@ func (o *Orders) GetOrders(ctx context.Context, shopID int64, orderIDs []int64) 
 	for chunk := range slices.Chunk(orderIDs, idChunk) {
 		var rows []orderRow
 		if err := o.s.db.WithContext(ctx).Omit("doc").Where("shop_id = ? AND id IN ?", shopID, chunk).Find(&rows).Error; err != nil {
-			return nil, fmt.Errorf("%d orders: %w", len(chunk), err)
+			return nil, fmt.Errorf("read %d orders: %w", len(chunk), err)
 		}
 		for _, r := range rows {
 			ord, err := r.toDomain()

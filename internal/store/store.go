@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -44,7 +45,9 @@ type Store struct {
 	pool  *pgxpool.Pool // nil on SQLite
 	// views is the small pool single-order views read through (nil on
 	// SQLite): see defaultViewConns.
-	views   *pgxpool.Pool
+	views *pgxpool.Pool
+	// viewSQL is views through otelsql when tracing (nil otherwise).
+	viewSQL *sql.DB
 	dialect string
 	hooks   *storeHooks // shared by the copies bound to transactions
 	// phoneRegion is the country of stored phone numbers written without
@@ -123,9 +126,11 @@ func sqlTracing(tp trace.TracerProvider, system string) []otelsql.Option {
 }
 
 // defaultPoolConns is the Postgres pool's size when the URL does not set
-// pool_max_conns: 32 deliveries committing at once took 954/s with pgx's
-// default of 4 on the bench machine (docs/benchmarks.md).
-const defaultPoolConns = 32
+// pool_max_conns: deliveries committing at once need more than pgx's
+// default of 4 (32 took 954/s with it on the bench machine before ingest
+// was batched, docs/benchmarks.md). With the view pool's 8 a process
+// holds at most 32 connections by default, as before there was one.
+const defaultPoolConns = 24
 
 // defaultViewConns is the size of the pool that serves single-order views
 // when the URL does not set view_pool_max_conns. A view is one short,
@@ -161,6 +166,10 @@ func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, 
 		if dbc.ViewConns > 0 {
 			vcfg.MaxConns = int32(min(dbc.ViewConns, math.MaxInt32))
 		}
+		// pool_min_conns and pool_min_idle_conns are the main pool's; the
+		// view pool holds at most its own size.
+		vcfg.MinConns = min(pcfg.MinConns, vcfg.MaxConns)
+		vcfg.MinIdleConns = min(pcfg.MinIdleConns, vcfg.MaxConns)
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("open store: postgres pool: %w", err)
@@ -171,19 +180,25 @@ func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, 
 			return nil, fmt.Errorf("open store: postgres view pool: %w", err)
 		}
 		// One pool serves GORM (through database/sql) and, later, River.
-		var sqlDB *sql.DB
+		// Traced, views read through otelsql over their own pool.
+		var sqlDB, viewSQL *sql.DB
 		if tp != nil {
 			sqlDB = otelsql.OpenDB(stdlib.GetPoolConnector(pool), sqlTracing(tp, "postgresql")...)
+			viewSQL = otelsql.OpenDB(stdlib.GetPoolConnector(views), sqlTracing(tp, "postgresql")...)
 		} else {
 			sqlDB = stdlib.OpenDBFromPool(pool)
 		}
 		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 		if err != nil {
+			_ = sqlDB.Close()
+			if viewSQL != nil {
+				_ = viewSQL.Close()
+			}
 			pool.Close()
 			views.Close()
 			return nil, fmt.Errorf("open store: gorm postgres: %w", err)
 		}
-		return &Store{db: db, sqlDB: sqlDB, pool: pool, views: views, dialect: "postgres", hooks: &storeHooks{}}, nil
+		return &Store{db: db, sqlDB: sqlDB, pool: pool, views: views, viewSQL: viewSQL, dialect: "postgres", hooks: &storeHooks{}}, nil
 	default:
 		var sqlDB *sql.DB
 		if tp != nil {
@@ -229,12 +244,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
+	// The view pool opens its connections on demand: a database that
+	// refuses more (max_connections) fails views, not the main pool.
+	if s.views != nil {
+		if err := s.views.Ping(ctx); err != nil {
+			return fmt.Errorf("ping database (view pool): %w", err)
+		}
+	}
 	return nil
 }
 
 // Close releases the connections.
 func (s *Store) Close() error {
 	err := s.sqlDB.Close()
+	if s.viewSQL != nil {
+		err = errors.Join(err, s.viewSQL.Close())
+	}
 	if s.pool != nil {
 		s.pool.Close()
 		s.views.Close()

@@ -38,17 +38,16 @@ const (
 func (o *Orders) OrderView(ctx context.Context, shopID, orderID int64) (orders.OrderView, error) {
 	v := orders.OrderView{ID: orderID}
 	var err error
-	if o.s.views != nil && o.s.tracing == nil {
+	switch {
+	case o.s.views != nil && o.s.viewSQL == nil:
 		// pgx directly: database/sql's conversions cost a view a fifth
-		// of its time. Traced stores go through otelsql for the span.
-		// The view pool is small (defaultViewConns).
+		// of its time. The view pool is small (defaultViewConns).
 		err = o.s.views.QueryRow(ctx, orderViewPostgres, o.docVersion(), shopID, orderID).Scan(&v.CreatedAt, &v.SyncedAt, &v.Doc)
-	} else {
-		stmt := orderView
-		if o.s.dialect == "postgres" {
-			stmt = orderViewPostgres
-		}
-		err = o.s.sqlDB.QueryRowContext(ctx, stmt, o.docVersion(), shopID, orderID).Scan(&v.CreatedAt, &v.SyncedAt, &v.Doc)
+	case o.s.viewSQL != nil:
+		// Traced: through otelsql, over the view pool, for the span.
+		err = o.s.viewSQL.QueryRowContext(ctx, orderViewPostgres, o.docVersion(), shopID, orderID).Scan(&v.CreatedAt, &v.SyncedAt, &v.Doc)
+	default:
+		err = o.s.sqlDB.QueryRowContext(ctx, orderView, o.docVersion(), shopID, orderID).Scan(&v.CreatedAt, &v.SyncedAt, &v.Doc)
 	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), errors.Is(err, sql.ErrNoRows):

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"strings"
+
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"testing"
 )
 
@@ -51,5 +53,29 @@ func TestViewPoolSize(t *testing.T) {
 			t.Errorf("%q: view pool: %v", tt.query, err)
 		}
 		_ = s.Close()
+	}
+}
+
+// Traced, views still read through the view pool (otelsql over it), and
+// readiness pings both pools.
+func TestViewPoolTraced(t *testing.T) {
+	base := os.Getenv("ORDERDESK_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("ORDERDESK_TEST_POSTGRES_URL not set")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, base, WithTracing(tracenoop.NewTracerProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.viewSQL == nil {
+		t.Fatal("traced store: views do not read through the view pool")
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.views.Stat().TotalConns(); got == 0 {
+		t.Error("Ping opened no connection of the view pool")
 	}
 }
