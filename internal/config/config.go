@@ -397,16 +397,51 @@ type Database struct {
 	Driver string
 	// DSN is what the driver opens: the URL for Postgres, the path for SQLite.
 	DSN string
+	// ViewConns is the size of the Postgres pool that serves single-order
+	// views (the URL's view_pool_max_conns, taken out of DSN); 0: the
+	// store's default.
+	ViewConns int
 }
 
 // ParseDatabaseURL accepts postgres://…, postgresql://… and sqlite:PATH.
 func ParseDatabaseURL(raw string) (Database, error) {
 	switch {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		if _, err := url.Parse(raw); err != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
 			return Database{}, errors.New("not a valid postgres:// URL")
 		}
-		return Database{Driver: "postgres", DSN: raw}, nil
+		db := Database{Driver: "postgres", DSN: raw}
+		if u.RawQuery == "" {
+			return db, nil
+		}
+		// view_pool_max_conns is cut out of the query as written: pgx
+		// parses URLs as libpq does ('+' is a plus, the last ssl or
+		// sslmode wins), so re-encoding the rest (url.Values.Encode:
+		// spaces as '+', keys sorted) would change what it means.
+		// Postgres would refuse the parameter as an unknown run-time one.
+		before, query, _ := strings.Cut(raw, "?")
+		var kept []string
+		seen := false
+		for _, pair := range strings.Split(query, "&") {
+			k, v, _ := strings.Cut(pair, "=")
+			if key, err := url.PathUnescape(k); err != nil || key != "view_pool_max_conns" {
+				kept = append(kept, pair)
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10000 || seen {
+				return Database{}, errors.New("view_pool_max_conns: want one whole number of connections, 1 to 10000")
+			}
+			seen, db.ViewConns = true, n
+		}
+		if seen {
+			db.DSN = before
+			if len(kept) > 0 {
+				db.DSN += "?" + strings.Join(kept, "&")
+			}
+		}
+		return db, nil
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(raw, "sqlite:")
 		if path == "" {

@@ -184,16 +184,26 @@ func TestParseDatabaseURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in, driver, dsn string
+		viewConns       int
 	}{
-		{"postgres://u@h/db", "postgres", "postgres://u@h/db"},
-		{"postgresql://u@h/db", "postgres", "postgresql://u@h/db"},
-		{"sqlite:orderdesk.db", "sqlite", "orderdesk.db"},
-		{"sqlite::memory:", "sqlite", ":memory:"},
+		{"postgres://u@h/db", "postgres", "postgres://u@h/db", 0},
+		{"postgresql://u@h/db", "postgres", "postgresql://u@h/db", 0},
+		{"sqlite:orderdesk.db", "sqlite", "orderdesk.db", 0},
+		{"sqlite::memory:", "sqlite", ":memory:", 0},
+		// view_pool_max_conns is orderdesk's: taken out of what pgx
+		// (and Postgres, as a run-time parameter) would see.
+		{"postgres://u@h/db?view_pool_max_conns=4", "postgres", "postgres://u@h/db", 4},
+		{"postgres://u@h/db?sslmode=disable&view_pool_max_conns=16&pool_max_conns=64", "postgres", "postgres://u@h/db?sslmode=disable&pool_max_conns=64", 16},
 	}
 	for _, tt := range tests {
 		got, err := ParseDatabaseURL(tt.in)
-		if err != nil || got.Driver != tt.driver || got.DSN != tt.dsn {
+		if err != nil || got.Driver != tt.driver || got.DSN != tt.dsn || got.ViewConns != tt.viewConns {
 			t.Errorf("ParseDatabaseURL(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+	for _, bad := range []string{"postgres://u@h/db?view_pool_max_conns=0", "postgres://u@h/db?view_pool_max_conns=", "postgres://u@h/db?view_pool_max_conns=x", "postgres://u@h/db?view_pool_max_conns=4&view_pool_max_conns=5"} {
+		if _, err := ParseDatabaseURL(bad); err == nil || !strings.Contains(err.Error(), "view_pool_max_conns") {
+			t.Errorf("ParseDatabaseURL(%q) = %v, want an error naming view_pool_max_conns", bad, err)
 		}
 	}
 }

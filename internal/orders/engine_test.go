@@ -65,6 +65,18 @@ func (f *fakeStore) GetOrder(_ context.Context, _ int64, id int64) (Order, error
 	return o, nil
 }
 
+func (f *fakeStore) GetOrders(_ context.Context, _ int64, ids []int64) (map[int64]Order, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[int64]Order{}
+	for _, id := range ids {
+		if o, ok := f.orders[id]; ok {
+			out[id] = o
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeStore) ListOrders(context.Context, int64, ListFilter) ([]Order, error) { return nil, nil }
 func (f *fakeStore) OrderView(ctx context.Context, shopID, id int64) (OrderView, error) {
 	o, err := f.GetOrder(ctx, shopID, id)

@@ -25,6 +25,9 @@ type Store interface {
 	UpsertOrders(ctx context.Context, shopID int64, orders []Order) error
 	// GetOrder returns one order, or ErrNotFound.
 	GetOrder(ctx context.Context, shopID, orderID int64) (Order, error)
+	// GetOrders returns those of the orders the shop has, by id (the
+	// ones it does not have are absent).
+	GetOrders(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]Order, error)
 	// ListOrders returns up to f.Limit orders matching f, newest first
 	// (created_at, then id), after f.Cursor when set.
 	ListOrders(ctx context.Context, shopID int64, f ListFilter) ([]Order, error)

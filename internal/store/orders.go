@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,6 +178,26 @@ func (o *Orders) GetOrder(ctx context.Context, shopID, orderID int64) (orders.Or
 		return orders.Order{}, fmt.Errorf("order %d: %w", orderID, err)
 	}
 	return row.toDomain()
+}
+
+// GetOrders returns those of the orders the shop has, by id: GetOrder
+// for many, one statement per idChunk ids.
+func (o *Orders) GetOrders(ctx context.Context, shopID int64, orderIDs []int64) (map[int64]orders.Order, error) {
+	out := make(map[int64]orders.Order, len(orderIDs))
+	for chunk := range slices.Chunk(orderIDs, idChunk) {
+		var rows []orderRow
+		if err := o.s.db.WithContext(ctx).Omit("doc").Where("shop_id = ? AND id IN ?", shopID, chunk).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("read %d orders: %w", len(chunk), err)
+		}
+		for _, r := range rows {
+			ord, err := r.toDomain()
+			if err != nil {
+				return nil, err
+			}
+			out[r.ID] = ord
+		}
+	}
+	return out, nil
 }
 
 // ListOrders returns the shop's orders matching f, newest first.

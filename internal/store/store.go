@@ -9,10 +9,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -38,9 +40,14 @@ var migrations embed.FS
 
 // Store is the database behind orderdesk.
 type Store struct {
-	db      *gorm.DB
-	sqlDB   *sql.DB
-	pool    *pgxpool.Pool // nil on SQLite
+	db    *gorm.DB
+	sqlDB *sql.DB
+	pool  *pgxpool.Pool // nil on SQLite
+	// views is the small pool single-order views read through (nil on
+	// SQLite): see defaultViewConns.
+	views *pgxpool.Pool
+	// viewSQL is views through otelsql when tracing (nil otherwise).
+	viewSQL *sql.DB
 	dialect string
 	hooks   *storeHooks // shared by the copies bound to transactions
 	// phoneRegion is the country of stored phone numbers written without
@@ -119,9 +126,21 @@ func sqlTracing(tp trace.TracerProvider, system string) []otelsql.Option {
 }
 
 // defaultPoolConns is the Postgres pool's size when the URL does not set
-// pool_max_conns: 32 deliveries committing at once took 954/s with pgx's
-// default of 4 on the bench machine (docs/benchmarks.md).
-const defaultPoolConns = 32
+// pool_max_conns: deliveries committing at once need more than pgx's
+// default of 4 (32 took 954/s with it on the bench machine before ingest
+// was batched, docs/benchmarks.md). With the view pool's 8 a process
+// holds at most 32 connections by default, as before there was one.
+const defaultPoolConns = 24
+
+// defaultViewConns is the size of the pool that serves single-order views
+// when the URL does not set view_pool_max_conns. A view is one short,
+// CPU-bound statement by primary key: past the cores that run them, more
+// statements in flight only queue in the database's scheduler instead of
+// the pool's first-come first-served queue, and every view's latency
+// spreads (docs/benchmarks.md: with the 32 connections ingest needs, the
+// fresh view's p99 was 1.5–2× a 4-connection reference's at the same
+// throughput). Writes keep the large pool: they wait on their commits.
+const defaultViewConns = 8
 
 func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, error) {
 	dbc, err := config.ParseDatabaseURL(rawURL)
@@ -142,23 +161,44 @@ func open(ctx context.Context, rawURL string, tp trace.TracerProvider) (*Store, 
 			// Postgres commits concurrent transactions together.
 			pcfg.MaxConns = defaultPoolConns
 		}
+		vcfg := pcfg.Copy()
+		vcfg.MaxConns = defaultViewConns
+		if dbc.ViewConns > 0 {
+			vcfg.MaxConns = int32(min(dbc.ViewConns, math.MaxInt32))
+		}
+		// pool_min_conns and pool_min_idle_conns are the main pool's; the
+		// view pool holds at most its own size.
+		vcfg.MinConns = min(pcfg.MinConns, vcfg.MaxConns)
+		vcfg.MinIdleConns = min(pcfg.MinIdleConns, vcfg.MaxConns)
 		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("open store: postgres pool: %w", err)
 		}
+		views, err := pgxpool.NewWithConfig(ctx, vcfg)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open store: postgres view pool: %w", err)
+		}
 		// One pool serves GORM (through database/sql) and, later, River.
-		var sqlDB *sql.DB
+		// Traced, views read through otelsql over their own pool.
+		var sqlDB, viewSQL *sql.DB
 		if tp != nil {
 			sqlDB = otelsql.OpenDB(stdlib.GetPoolConnector(pool), sqlTracing(tp, "postgresql")...)
+			viewSQL = otelsql.OpenDB(stdlib.GetPoolConnector(views), sqlTracing(tp, "postgresql")...)
 		} else {
 			sqlDB = stdlib.OpenDBFromPool(pool)
 		}
 		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 		if err != nil {
+			_ = sqlDB.Close()
+			if viewSQL != nil {
+				_ = viewSQL.Close()
+			}
 			pool.Close()
+			views.Close()
 			return nil, fmt.Errorf("open store: gorm postgres: %w", err)
 		}
-		return &Store{db: db, sqlDB: sqlDB, pool: pool, dialect: "postgres", hooks: &storeHooks{}}, nil
+		return &Store{db: db, sqlDB: sqlDB, pool: pool, views: views, viewSQL: viewSQL, dialect: "postgres", hooks: &storeHooks{}}, nil
 	default:
 		var sqlDB *sql.DB
 		if tp != nil {
@@ -204,14 +244,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
+	// The view pool opens its connections on demand: a database that
+	// refuses more (max_connections) fails views, not the main pool.
+	if s.views != nil {
+		if err := s.views.Ping(ctx); err != nil {
+			return fmt.Errorf("ping database (view pool): %w", err)
+		}
+	}
 	return nil
 }
 
 // Close releases the connections.
 func (s *Store) Close() error {
 	err := s.sqlDB.Close()
+	if s.viewSQL != nil {
+		err = errors.Join(err, s.viewSQL.Close())
+	}
 	if s.pool != nil {
 		s.pool.Close()
+		s.views.Close()
 	}
 	return err
 }

@@ -180,6 +180,48 @@ func TestOrderRoundTripAndScoping(t *testing.T) {
 	})
 }
 
+// GetOrders reads many orders at once, scoped by shop like GetOrder, and
+// leaves out the ids the shop has not got; more ids than one IN list holds
+// are read in chunks.
+func TestGetOrdersScopedAndChunked(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, b := shop(t, s, "a.myshopify.com"), shop(t, s, "b.myshopify.com")
+		st := s.Orders()
+		var list []orders.Order
+		for id := int64(1); id <= 1205; id++ {
+			list = append(list, order(id, 7, base, "paid"))
+		}
+		if err := st.UpsertOrders(ctx, a.ID, list); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.UpsertOrders(ctx, b.ID, []orders.Order{order(5000, 8, base, "pending")}); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{5000, 999999}
+		for id := int64(1); id <= 1205; id++ {
+			ids = append(ids, id)
+		}
+		got, err := st.GetOrders(ctx, a.ID, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1205 {
+			t.Fatalf("GetOrders = %d orders, want the shop's 1205", len(got))
+		}
+		if _, ok := got[5000]; ok {
+			t.Error("shop A's read returned shop B's order")
+		}
+		if o := got[1205]; o.ID != 1205 || o.Name != "#2205" || o.FinancialStatus != orders.FinancialPaid || o.Customer == nil || o.Customer.ID != 7 {
+			t.Errorf("order 1205 = %+v", o)
+		}
+		if none, err := st.GetOrders(ctx, a.ID, nil); err != nil || len(none) != 0 {
+			t.Errorf("GetOrders(no ids) = %v, %v", none, err)
+		}
+	})
+}
+
 func TestUpsertKeepsNewerCopy(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *store.Store) {
