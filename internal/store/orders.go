@@ -152,6 +152,9 @@ func upsertOrderRows(db *gorm.DB, rows []orderRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	if isPostgres(db) {
+		return pgUpsertOrders(db, rows)
+	}
 	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "id"}},
 		DoUpdates: clause.AssignmentColumns(upsertColumns),
