@@ -396,8 +396,11 @@ func scanInserted(ok map[string]bool) func(*sql.Rows) error {
 }
 
 // insertEvents inserts numbered events with their encoded bodies,
-// skipping those whose fact (or id) another writer stored first, and
-// returns the ids it inserted.
+// skipping those whose fact another writer stored first (its sequence
+// number is then a gap), and returns the ids it inserted. Only the fact is
+// a conflict to skip: an id or a sequence number taken twice is an error,
+// not an event to drop silently (and Postgres checks one index before the
+// insert, not all four).
 func insertEvents(tx *gorm.DB, shopID int64, evs []eventOf, bodies []string) (map[string]bool, error) {
 	if isPostgres(tx) {
 		return pgInsertEvents(tx, shopID, evs, bodies)
@@ -412,7 +415,7 @@ func insertEvents(tx *gorm.DB, shopID int64, evs []eventOf, bodies []string) (ma
 			args = append(args, e.ID, shopID, e.Key, e.orderID, e.Sequence, e.Type, e.OccurredAt.UTC(), e.CreatedAt.UTC(), e.Silent, e.Silent, bodies[start+i])
 		}
 		err := queryRows(tx, "INSERT INTO events (id, shop_id, key, order_id, sequence, type, occurred_at, created_at, silent, dispatched, payload) VALUES "+
-			strings.Join(values, ", ")+" ON CONFLICT DO NOTHING RETURNING id", args, scanInserted(ok))
+			strings.Join(values, ", ")+" ON CONFLICT (shop_id, key) DO NOTHING RETURNING id", args, scanInserted(ok))
 		if err != nil {
 			return nil, fmt.Errorf("write %d events: %w", len(chunk), err)
 		}

@@ -174,8 +174,8 @@ func pgTakeSequences(tx *gorm.DB, shopID int64, ids, counts []int64, last func(o
 }
 
 // pgInsertEvents inserts numbered events with their encoded bodies,
-// skipping those whose fact (or id) another writer stored first, and
-// returns the ids it inserted.
+// skipping those whose fact another writer stored first, and returns the
+// ids it inserted (see insertEvents).
 func pgInsertEvents(tx *gorm.DB, shopID int64, evs []eventOf, bodies []string) (map[string]bool, error) {
 	n := len(evs)
 	var (
@@ -194,7 +194,7 @@ func pgInsertEvents(tx *gorm.DB, shopID int64, evs []eventOf, bodies []string) (
 		SELECT u.id, ?, u.key, u.order_id, u.sequence, u.type, u.occurred_at, u.created_at, u.silent, u.silent, u.payload
 		FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::boolean[], ?::text[])
 			WITH ORDINALITY AS u(id, key, order_id, sequence, type, occurred_at, created_at, silent, payload, i) ORDER BY u.i
-		ON CONFLICT DO NOTHING RETURNING id`,
+		ON CONFLICT (shop_id, key) DO NOTHING RETURNING id`,
 		[]any{shopID, id, key, orderID, sequence, typ, occurredAt, createdAt, silent, bodies}, scanInserted(ok))
 	if err != nil {
 		return nil, fmt.Errorf("write %d events: %w", n, err)
