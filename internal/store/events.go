@@ -301,6 +301,15 @@ func writeEvents(tx *gorm.DB, shopID int64, batch ...orderEvents) ([]events.Even
 	}
 	bodies := make([]string, len(rows))
 	for i, e := range rows {
+		if e.Silent {
+			// Never delivered nor listed: the row only keeps its fact
+			// known (its key). A body would be the order's contact and
+			// money again, ~550 bytes an event, and a backfill's history
+			// is two events an order: 22 MB of a 20,015-order backfill,
+			// whose encoding took 0.24 s of the saver's 0.57 s of CPU.
+			bodies[i] = silentBody
+			continue
+		}
 		body, err := json.Marshal(e.Event)
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", e.Key, err)
@@ -319,6 +328,9 @@ func writeEvents(tx *gorm.DB, shopID int64, batch ...orderEvents) ([]events.Even
 	}
 	return out, nil
 }
+
+// silentBody is the stored body of a silent event.
+const silentBody = "{}"
 
 // eventOf is an event of an order, numbered, to insert.
 type eventOf struct {
