@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/orders"
 	"github.com/orderdesk/orderdesk/internal/store"
+	"github.com/orderdesk/orderdesk/internal/store/storetest"
 )
 
 // refuseEvents makes every insert into events fail, as a statement that
@@ -169,4 +174,47 @@ func TestSyncBatchRacingWebhooks(t *testing.T) {
 			t.Errorf("%d orders' refunds reported, want %d", len(seen), n*rounds)
 		}
 	})
+}
+
+// TestSyncBatchThroughTracedConnections: with tracing on, the store's
+// connections are otelsql's wrappers of the driver's; a batch's array
+// arguments (Postgres) still reach pgx as they are, inside a traced span.
+func TestSyncBatchThroughTracedConnections(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			u := "sqlite:" + filepath.Join(t.TempDir(), "traced.db")
+			if kind == "postgres" {
+				u, _ = storetest.SchemaURL(t)
+			}
+			tp := sdktrace.NewTracerProvider()
+			t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			ctx, span := tp.Tracer("test").Start(context.Background(), "backfill")
+			defer span.End()
+			s, err := store.Open(ctx, u, store.WithTracing(tp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			if err := s.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatal(err)
+			}
+			sh := shop(t, s, "traced.myshopify.com")
+			st := s.Orders()
+			run := orders.SyncRun{StartedAt: base, Pages: 1, Orders: 2, Checkpoint: "cp1"}
+			if err := saveSyncBatch(ctx, st, sh.ID, []orders.Order{order(1, 7, base, "paid"), order(2, 8, base, "paid")}, run); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SaveOrders(ctx, sh.ID, []orders.Order{withRefund(order(1, 7, base, "paid"), 70, "5.00")}, nil, false); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := st.GetOrder(ctx, sh.ID, 1); err != nil || len(got.Refunds) != 1 {
+				t.Errorf("order 1 = %d refunds, %v; want the webhook's", len(got.Refunds), err)
+			}
+			if evs := listEvents(t, s, sh.ID, events.Filter{}); len(evs) != 1 || evs[0].Sequence != 3 {
+				t.Errorf("events = %v", types(evs))
+			}
+		})
+	}
 }
