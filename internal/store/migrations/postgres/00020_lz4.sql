@@ -5,13 +5,22 @@
 -- backfill pglz took 12% of the saving backend's CPU, half of it in the 80
 -- checkpoints. lz4 compresses several times faster (and decompresses the
 -- documents views read faster). Values written before keep pglz until
--- rewritten; a server built without lz4 keeps pglz.
+-- rewritten; a server built without lz4, or older than 14 (no SET
+-- COMPRESSION), keeps pglz.
+--
+-- The ALTERs are EXECUTEd so that a server older than 14 never parses
+-- them: there they are a syntax error, raised when the DO block is
+-- compiled, which no EXCEPTION clause can catch.
 -- +goose Up
 -- +goose StatementBegin
 DO $$
 BEGIN
-    ALTER TABLE orders ALTER COLUMN doc SET COMPRESSION lz4, ALTER COLUMN shopify SET COMPRESSION lz4;
-    ALTER TABLE sync_runs ALTER COLUMN checkpoint SET COMPRESSION lz4;
+    IF current_setting('server_version_num')::int >= 140000 THEN
+        EXECUTE 'ALTER TABLE orders ALTER COLUMN doc SET COMPRESSION lz4, ALTER COLUMN shopify SET COMPRESSION lz4';
+        EXECUTE 'ALTER TABLE sync_runs ALTER COLUMN checkpoint SET COMPRESSION lz4';
+    ELSE
+        RAISE NOTICE 'this server has no SET COMPRESSION (before 14): the columns keep pglz';
+    END IF;
 EXCEPTION WHEN feature_not_supported THEN
     RAISE NOTICE 'this server has no lz4: the columns keep pglz';
 END
@@ -19,5 +28,13 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
-ALTER TABLE orders ALTER COLUMN doc SET COMPRESSION default, ALTER COLUMN shopify SET COMPRESSION default;
-ALTER TABLE sync_runs ALTER COLUMN checkpoint SET COMPRESSION default;
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int >= 140000 THEN
+        EXECUTE 'ALTER TABLE orders ALTER COLUMN doc SET COMPRESSION default, ALTER COLUMN shopify SET COMPRESSION default';
+        EXECUTE 'ALTER TABLE sync_runs ALTER COLUMN checkpoint SET COMPRESSION default';
+    END IF;
+END
+$$;
+-- +goose StatementEnd
