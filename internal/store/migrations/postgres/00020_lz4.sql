@@ -8,10 +8,16 @@
 -- rewritten; a server built without lz4, or older than 14 (no SET
 -- COMPRESSION), keeps pglz.
 --
+-- SET COMPRESSION takes an ACCESS EXCLUSIVE lock on orders and sync_runs:
+-- behind a long transaction it would queue every read of orders behind
+-- it. lock_timeout makes the migration fail fast instead (goose runs it in
+-- a transaction, which SET LOCAL needs; the deploy can be retried).
+--
 -- The ALTERs are EXECUTEd so that a server older than 14 never parses
 -- them: there they are a syntax error, raised when the DO block is
 -- compiled, which no EXCEPTION clause can catch.
 -- +goose Up
+SET LOCAL lock_timeout = '5s';
 -- +goose StatementBegin
 DO $$
 BEGIN
@@ -28,6 +34,7 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
+SET LOCAL lock_timeout = '5s';
 -- +goose StatementBegin
 DO $$
 BEGIN
