@@ -56,7 +56,7 @@ func pgUpsertOrders(tx *gorm.DB, rows []orderRow) error {
 	n := len(rows)
 	var (
 		shopID, id, customerID         = make([]int64, n), make([]int64, n), make([]*int64, n)
-		number, docVersion             = make([]int32, n), make([]int32, n)
+		number, docVersion             = make([]int64, n), make([]int64, n)
 		name, status, financial        = make([]string, n), make([]string, n), make([]string, n)
 		fulfillment, currency, shopify = make([]string, n), make([]string, n), make([]string, n)
 		email, phone, e164, doc        = make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
@@ -65,7 +65,9 @@ func pgUpsertOrders(tx *gorm.DB, rows []orderRow) error {
 	)
 	for i, r := range rows {
 		shopID[i], id[i], customerID[i] = r.ShopID, r.ID, r.CustomerID
-		number[i], docVersion[i] = int32(r.OrderNumber), int32(r.DocVersion)
+		// bigint, not int32: a number beyond the INTEGER column is
+		// Postgres' "integer out of range" on the insert, not wrapped here.
+		number[i], docVersion[i] = int64(r.OrderNumber), int64(r.DocVersion)
 		name[i], status[i], financial[i] = r.Name, r.Status, r.FinancialStatus
 		fulfillment[i], currency[i], shopify[i] = r.FulfillmentStatus, r.Currency, r.Shopify
 		email[i], phone[i], e164[i], doc[i] = r.Email, r.Phone, r.PhoneE164, r.Doc
@@ -80,8 +82,8 @@ func pgUpsertOrders(tx *gorm.DB, rows []orderRow) error {
 			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify, doc, doc_version, doc_written_at)
 		SELECT shop_id, id, name, order_number, customer_id, email, phone, phone_e164, status,
 			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify::jsonb, doc, doc_version, doc_written_at
-		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[],
-			?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::int[], ?::timestamptz[])
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[],
+			?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::bigint[], ?::timestamptz[])
 			AS u(shop_id, id, name, order_number, customer_id, email, phone, phone_e164, status,
 			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify, doc, doc_version, doc_written_at)
 		ON CONFLICT (shop_id, id) DO UPDATE SET `+strings.Join(set, ", ")+`
