@@ -48,7 +48,9 @@ func pgQuery(tx *gorm.DB, query string, args []any, scan func(*sql.Rows) error) 
 // The rows are written in key order, as their events' sequences are
 // taken (writeEvents): two writers of the same orders (a backfill's batch
 // and a webhook's) lock them in one order and wait for each other instead
-// of deadlocking.
+// of deadlocking. The order is the arrays' (sorted here), kept by ORDER BY
+// their ordinality: without it the rows' order out of unnest is the
+// plan's, not a promise.
 func pgUpsertOrders(tx *gorm.DB, rows []orderRow) error {
 	rows = slices.SortedFunc(slices.Values(rows), func(a, b orderRow) int {
 		return cmp.Or(cmp.Compare(a.ShopID, b.ShopID), cmp.Compare(a.ID, b.ID))
@@ -84,8 +86,9 @@ func pgUpsertOrders(tx *gorm.DB, rows []orderRow) error {
 			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify::jsonb, doc, doc_version, doc_written_at
 		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[],
 			?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::bigint[], ?::timestamptz[])
-			AS u(shop_id, id, name, order_number, customer_id, email, phone, phone_e164, status,
-			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify, doc, doc_version, doc_written_at)
+			WITH ORDINALITY AS u(shop_id, id, name, order_number, customer_id, email, phone, phone_e164, status,
+			financial_status, fulfillment_status, currency, created_at, updated_at, synced_at, shopify, doc, doc_version, doc_written_at, i)
+		ORDER BY u.i
 		ON CONFLICT (shop_id, id) DO UPDATE SET `+strings.Join(set, ", ")+`
 		WHERE orders.updated_at <= excluded.updated_at`,
 		shopID, id, name, number, customerID, email, phone, e164, status,
@@ -116,7 +119,8 @@ func pgAddTimeline(tx *gorm.DB, rows []timelineRow) error {
 	_, err := pgExec(tx, `INSERT INTO timeline_events (id, shop_id, customer_id, order_id, order_name, type, occurred_at, summary, agent_id, data)
 		SELECT id, shop_id, customer_id, order_id, order_name, type, occurred_at, summary, agent_id, data::jsonb
 		FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::text[])
-			AS u(id, shop_id, customer_id, order_id, order_name, type, occurred_at, summary, agent_id, data)
+			WITH ORDINALITY AS u(id, shop_id, customer_id, order_id, order_name, type, occurred_at, summary, agent_id, data, i)
+		ORDER BY u.i
 		ON CONFLICT (id) DO UPDATE SET type = excluded.type, summary = excluded.summary, data = excluded.data,
 			occurred_at = excluded.occurred_at, customer_id = excluded.customer_id, order_name = excluded.order_name
 		WHERE timeline_events.shop_id = excluded.shop_id`,
