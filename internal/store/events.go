@@ -361,6 +361,16 @@ func eventKeys(tx *gorm.DB, shopID int64, ids []int64, have func(orderID int64, 
 // takeSequences adds counts[i] to the sequence of order ids[i], in the
 // order of ids, handing each order's new last number to last. The upsert
 // holds the sequence rows' locks to the end of the transaction.
+//
+// The numbers taken start above the order's stored events too, not only
+// above the sequence row: a row behind its events (restored from an older
+// backup than events, edited by hand, deleted) would hand out numbers
+// already used, and the events insert, which skips only a fact already
+// written, would fail the whole transaction on (order, sequence) — an
+// action's final save among them, after Shopify moved the money. The
+// events' highest sequence is a backward probe of their unique index on
+// (shop_id, order_id, sequence), inside the same statement: one for a new
+// sequence row, two for one that exists (see sequenceConflict).
 func takeSequences(tx *gorm.DB, shopID int64, ids, counts []int64, last func(orderID, last int64)) error {
 	if isPostgres(tx) {
 		return pgTakeSequences(tx, shopID, ids, counts, last)
@@ -368,19 +378,39 @@ func takeSequences(tx *gorm.DB, shopID int64, ids, counts []int64, last func(ord
 	for start := 0; start < len(ids); start += idChunk {
 		chunk := ids[start:min(start+idChunk, len(ids))]
 		values := make([]string, 0, len(chunk))
-		args := make([]any, 0, 3*len(chunk))
+		args := make([]any, 0, 5*len(chunk))
 		for i, id := range chunk {
-			values = append(values, "(?, ?, ?)")
-			args = append(args, shopID, id, counts[start+i])
+			values = append(values, "(?, ?, "+eventsMaxSequence("?", "?")+" + ?)")
+			args = append(args, shopID, id, shopID, id, counts[start+i])
 		}
 		err := queryRows(tx, "INSERT INTO event_sequences (shop_id, order_id, last) VALUES "+strings.Join(values, ", ")+
-			" ON CONFLICT (shop_id, order_id) DO UPDATE SET last = event_sequences.last + excluded.last RETURNING order_id, last",
-			args, scanSequences(last))
+			sequenceConflict("max"), args, scanSequences(last))
 		if err != nil {
 			return fmt.Errorf("sequences of %d orders: %w", len(chunk), err)
 		}
 	}
 	return nil
+}
+
+// eventsMaxSequence is the SQL of the highest sequence number among the
+// stored events of the order (0 when it has none), shop and order being
+// SQL expressions.
+func eventsMaxSequence(shop, order string) string {
+	return "COALESCE((SELECT max(e.sequence) FROM events e WHERE e.shop_id = " + shop + " AND e.order_id = " + order + "), 0)"
+}
+
+// sequenceConflict ends a sequence upsert whose inserted last is the
+// order's events' highest sequence m plus the count n to take (a new row
+// starts above them), greatest being the dialect's two-argument maximum.
+// A row that exists becomes max(last, m) + n, written as max(last - m, 0)
+// + excluded.last since excluded.last is m + n. Both m's are read in one
+// statement, with its one snapshot, before any of its events is written,
+// so they are the same. A concurrent writer's events, committed after the
+// snapshot, are not in m, but that writer raised last, which the upsert
+// reads as committed after waiting for its lock.
+func sequenceConflict(greatest string) string {
+	return " ON CONFLICT (shop_id, order_id) DO UPDATE SET last = " + greatest + "(event_sequences.last - " +
+		eventsMaxSequence("excluded.shop_id", "excluded.order_id") + ", 0) + excluded.last RETURNING order_id, last"
 }
 
 // scanSequences hands the rows of a sequence upsert (order_id, last) to last.

@@ -166,13 +166,14 @@ func pgEventKeys(tx *gorm.DB, shopID int64, ids []int64, have func(orderID int64
 }
 
 // pgTakeSequences adds counts[i] to the sequence of order ids[i], in the
-// order of ids (ascending: one lock order for every writer), handing each
-// order's new last number to last.
+// order of ids (ascending: one lock order for every writer), above the
+// order's stored events (see takeSequences), handing each order's new
+// last number to last.
 func pgTakeSequences(tx *gorm.DB, shopID int64, ids, counts []int64, last func(orderID, last int64)) error {
 	err := pgQuery(tx, `INSERT INTO event_sequences (shop_id, order_id, last)
-		SELECT ?, u.order_id, u.n FROM unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(order_id, n, i) ORDER BY u.i
-		ON CONFLICT (shop_id, order_id) DO UPDATE SET last = event_sequences.last + excluded.last RETURNING order_id, last`,
-		[]any{shopID, ids, counts}, scanSequences(last))
+		SELECT ?, u.order_id, `+eventsMaxSequence("?", "u.order_id")+` + u.n
+		FROM unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(order_id, n, i) ORDER BY u.i`+sequenceConflict("GREATEST"),
+		[]any{shopID, shopID, ids, counts}, scanSequences(last))
 	if err != nil {
 		return fmt.Errorf("sequences of %d orders: %w", len(ids), err)
 	}

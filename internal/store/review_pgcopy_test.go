@@ -268,8 +268,9 @@ func TestReviewLZ4MigrationUpDown(t *testing.T) {
 
 // Review: an event_sequences row behind the order's events (restored from
 // an older backup than events, edited by hand): the action's final
-// transaction now fails (and the action stays pending) where the bare ON
-// CONFLICT DO NOTHING dropped the action's event silently.
+// transaction failed (and the action stayed pending) where the bare ON
+// CONFLICT DO NOTHING dropped the action's event silently. The sequence
+// upsert now numbers above the stored events: both are recorded.
 func TestReviewSequenceBehindAtFinal(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *store.Store) {
@@ -293,8 +294,8 @@ func TestReviewSequenceBehindAtFinal(t *testing.T) {
 		got, _ := st.GetAction(ctx, sh.ID, "act-1")
 		var n int64
 		_ = s.QueryRowForTest("SELECT count(*) FROM events WHERE key = 'action:act-1'", nil, &n)
-		// main: succeeded, its event dropped; pgcopy: the final
-		// transaction fails, the action stays pending. Wanted: both.
+		// main: succeeded, its event dropped; pgcopy before the repair:
+		// the final transaction failed, the action stayed pending.
 		if err != nil || got.Status != orders.ActionSucceeded || n != 1 {
 			t.Errorf("%s: final err=%v; action %s; its events %d", s.Dialect(), err, got.Status, n)
 		}
