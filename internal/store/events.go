@@ -139,19 +139,28 @@ type encodedOrders struct {
 	events   []orderEvents
 }
 
-// encodeOrders is the part of saving orders that needs no database.
+// encodeOrders is the part of saving orders that needs no database. An
+// order listed twice is written once, as its newest copy, with the events
+// of all its copies (see copiesOf); a timeline id listed twice, once.
 func (o *Orders) encodeOrders(shop events.Shop, list []orders.Order, timeline []orders.TimelineEvent, now time.Time) (encodedOrders, error) {
-	rows, err := o.toOrderRows(shop.ID, list)
+	groups := copiesOf(list)
+	newest := make([]orders.Order, len(groups))
+	evs := make([]orderEvents, 0, len(groups))
+	for i, g := range groups {
+		newest[i] = g[0]
+		all := events.ForOrder(shop, g[0], now)
+		for _, ord := range g[1:] {
+			all = append(all, events.ForOrder(shop, ord, now)...)
+		}
+		evs = append(evs, orderEvents{orderID: g[0].ID, events: all})
+	}
+	rows, err := o.toOrderRows(shop.ID, newest)
 	if err != nil {
 		return encodedOrders{}, err
 	}
-	tl, err := toTimelineRows(shop.ID, timeline)
+	tl, err := toTimelineRows(shop.ID, lastOfEachID(timeline))
 	if err != nil {
 		return encodedOrders{}, fmt.Errorf("timeline: %w", err)
-	}
-	evs := make([]orderEvents, 0, len(list))
-	for _, ord := range list {
-		evs = append(evs, orderEvents{orderID: ord.ID, events: events.ForOrder(shop, ord, now)})
 	}
 	return encodedOrders{rows: rows, timeline: tl, events: evs}, nil
 }

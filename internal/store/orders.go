@@ -126,8 +126,9 @@ var upsertColumns = []string{
 
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
 // than the incoming one is kept: deliveries and reads arrive out of order.
+// An order listed twice is written once, as its newest copy (copiesOf).
 func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.Order) error {
-	rows, err := o.toOrderRows(shopID, list)
+	rows, err := o.toOrderRows(shopID, newestCopies(list))
 	if err != nil {
 		return err
 	}
