@@ -69,7 +69,8 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		return errors.New("--since must not be negative")
 	}
 	if _, set := env["GOGC"]; !set {
-		debug.SetGCPercent(syncGCPercent)
+		// Restored on return, for an in-process caller (a test).
+		defer debug.SetGCPercent(debug.SetGCPercent(syncGCPercent))
 	}
 	c, err := openCore(ctx, env, stderr)
 	if err != nil {
