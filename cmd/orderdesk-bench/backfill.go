@@ -39,6 +39,7 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("orders", 20000, "generated orders (plus the sandbox catalogue)")
 	binary := fs.String("binary", "bin/orderdesk", "the orderdesk binary whose sync is timed")
 	db := fs.String("db", "sqlite", "database of the timed sync: sqlite (a fresh file) or a postgres:// URL of an empty database")
+	cpuProfile := fs.String("cpuprofile", "", "have the timed sync write a CPU profile to this file (its --cpuprofile)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +88,11 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("migrate: %w\n%s", err, out)
 	}
 	var out, progress bytes.Buffer
-	sync := exec.CommandContext(ctx, *binary, "sync")
+	syncArgs := []string{"sync"}
+	if *cpuProfile != "" {
+		syncArgs = append(syncArgs, "--cpuprofile", *cpuProfile)
+	}
+	sync := exec.CommandContext(ctx, *binary, syncArgs...)
 	sync.Env, sync.Stdout, sync.Stderr = env, &out, &progress
 	start = time.Now()
 	if err := sync.Run(); err != nil {

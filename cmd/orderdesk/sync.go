@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -35,6 +36,13 @@ func openCore(ctx context.Context, env map[string]string, stderr io.Writer) (*co
 	return newCore(ctx, cfg, newLogger(stderr, cfg.LogLevel), nil)
 }
 
+// syncGCPercent is the sync's GOGC unless the environment sets one. A
+// backfill's live heap is a few batches of orders, and with Go's default
+// of 100 the collector took 15% of the sync's CPU, some of it as assists
+// on the saving goroutine, between a batch's statements. At 400 a
+// 20,015-order sync peaks at 124 MB RSS (77 MB at 100).
+const syncGCPercent = 400
+
 // syncCmd backfills the shop's orders, with progress, resumably.
 func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := newFlags("sync", "Backfill the shop's orders from Shopify through a bulk operation (the JSONL export streamed, "+
@@ -59,6 +67,10 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 	}
 	if *since < 0 {
 		return errors.New("--since must not be negative")
+	}
+	if _, set := env["GOGC"]; !set {
+		// Restored on return, for an in-process caller (a test).
+		defer debug.SetGCPercent(debug.SetGCPercent(syncGCPercent))
 	}
 	c, err := openCore(ctx, env, stderr)
 	if err != nil {

@@ -574,6 +574,9 @@ func addTimelineRows(db *gorm.DB, rows []timelineRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	if isPostgres(db) {
+		return pgAddTimeline(db, rows)
+	}
 	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"type", "summary", "data", "occurred_at", "customer_id", "order_name"}),

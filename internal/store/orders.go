@@ -127,8 +127,9 @@ var upsertColumns = []string{
 
 // UpsertOrders stores orders. A stored copy whose Shopify updated_at is newer
 // than the incoming one is kept: deliveries and reads arrive out of order.
+// An order listed twice is written once, as its newest copy (copiesOf).
 func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.Order) error {
-	rows, err := o.toOrderRows(shopID, list)
+	rows, err := o.toOrderRows(shopID, newestCopies(list))
 	if err != nil {
 		return err
 	}
@@ -152,6 +153,9 @@ func (o *Orders) toOrderRows(shopID int64, list []orders.Order) ([]orderRow, err
 func upsertOrderRows(db *gorm.DB, rows []orderRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if isPostgres(db) {
+		return pgUpsertOrders(db, rows)
 	}
 	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "shop_id"}, {Name: "id"}},
