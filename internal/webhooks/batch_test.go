@@ -309,7 +309,10 @@ func TestPendingSurvivesCrash(t *testing.T) {
 		const id = 9500001
 		first.seed(first.order(id, t0, "seed"))
 		first.deliver("orders/updated", uuid.NewString(), "", first.order(id, t0.Add(time.Hour), "after-the-crash"))
-		const lease = 300 * time.Millisecond
+		const lease = time.Second
+		// The lease runs from the claim's own clock reading, which lies
+		// between before and claimed.
+		before := time.Now()
 		if got, err := first.st.ClaimPending(context.Background(), 10, lease); err != nil || len(got) != 1 {
 			t.Fatalf("the doomed batch claimed %d: %v", len(got), err)
 		}
@@ -319,13 +322,19 @@ func TestPendingSurvivesCrash(t *testing.T) {
 		}
 
 		again := newNode(t, open())
-		if time.Since(claimed) < lease {
-			if res := again.apply(); res.Claimed != 0 {
-				t.Fatalf("claimed %d under the dead process's lease", res.Claimed)
-			}
+		res := again.apply()
+		// Only an apply that finished before the earliest possible end of
+		// the lease proves anything; on a loaded machine it may not.
+		if live := time.Since(before) < lease; live && res.Claimed != 0 {
+			t.Fatalf("claimed %d under the dead process's lease", res.Claimed)
+		} else if !live {
+			t.Logf("the restart took longer than the lease (%s); its claim is not checked", time.Since(before))
 		}
-		time.Sleep(time.Until(claimed.Add(lease + 50*time.Millisecond)))
-		if res := again.apply(); res.Claimed != 1 {
+		if res.Claimed == 0 {
+			time.Sleep(time.Until(claimed.Add(lease + 50*time.Millisecond)))
+			res = again.apply()
+		}
+		if res.Claimed != 1 {
 			t.Fatalf("after the lease: claimed %d, want the delivery", res.Claimed)
 		}
 		if s := again.stored(id); s.Source.Email != "after-the-crash@example.com" {
