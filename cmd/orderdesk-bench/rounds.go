@@ -194,3 +194,20 @@ func drainText(ds []time.Duration) string {
 	return fmt.Sprintf("all applied %s after the burst ended (median of the rounds: %s)",
 		time.Duration(median(fs)).Round(100*time.Millisecond), strings.Join(each, ", "))
 }
+
+// medians is a side's cell of the table: its median rate and median p99
+// over the rounds (each median of its own: not necessarily one run's).
+func (rs runs) medians() string {
+	if len(rs) == 1 {
+		return fmt.Sprintf("%.0f req/s, p99 %s", rs[0].rps, ms(rs[0].p99))
+	}
+	return fmt.Sprintf("median %.0f req/s, p99 %s", rs.medianRPS(), ms(rs.medianP99()))
+}
+
+// plural is "1 run" or "3 runs".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
