@@ -641,9 +641,10 @@ func hookBody(sb *shopifysandbox.Sandbox, id int64, at time.Time) ([]byte, error
 	return json.Marshal(o)
 }
 
-// writeHooks writes n deliveries (webhook id, signature, body per line) and
-// returns one body, the size pgbench's INSERT stores.
-func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, now time.Time) ([]byte, error) {
+// writeHooks writes n deliveries (webhook id, signature, body per line),
+// new webhook ids with states newer than from, and returns one body, the
+// size pgbench's INSERT stores.
+func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, from time.Time) ([]byte, error) {
 	f, err := os.Create(file)
 	if err != nil {
 		return nil, err
@@ -651,7 +652,7 @@ func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, now
 	defer f.Close()
 	var sample []byte
 	for i := range n {
-		body, err := hookBody(sb, ids[i%len(ids)], now.Add(time.Duration(i+1)*time.Millisecond))
+		body, err := hookBody(sb, ids[i%len(ids)], from.Add(time.Duration(i+1)*time.Millisecond))
 		if err != nil {
 			return nil, err
 		}
@@ -715,9 +716,10 @@ type results struct {
 	listStored                 int
 	firstListSkipped           bool
 	freshCalls, staleCalls     int
-	pgbench                    float64
-	odIngest                   wrkResult
-	burstDrain                 time.Duration
+	pgbench                    []float64 // one run a round, as odIngest
+	odIngest                   runs
+	burstDrain                 []time.Duration
+	hooksPerRound              int
 	lag                        lagResult
 	machine                    string
 }
@@ -744,8 +746,8 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "Machine: %s.\n\n", r.machine)
 	fmt.Fprintf(&b, "Setup: Postgres, %d synced orders; `orderdesk serve` against an in-process Shopify sandbox; the reference is a bare net/http + pgx handler reading the same `orders` table's stored JSON by primary key (no auth, no rendering). wrk, 2 threads, %d connections, %s per run, random order ids; webhook ingest with %d connections, signed `orders/updated` deliveries of distinct ids; the ingest reference is pgbench, one INSERT of a delivery-sized row per commit, %d clients.\n\n",
 		r.n, r.conns, r.duration, r.hookConns, r.hookConns)
-	fmt.Fprintf(&b, "Rounds: the views of one order go in %s, each round's runs back to back and in reverse order every other round (ABBA…): the reference, orderdesk on copies within the TTL and orderdesk on copies older than it, the fresh run in the middle so that it is next to both runs it is compared with (the copies are set fresh, or stale, just before each orderdesk run).\n\n",
-		plural(r.rounds, "round"))
+	fmt.Fprintf(&b, "Rounds: the compared runs go in %s, each round's runs back to back and in reverse order every other round (ABBA…). A view round runs the reference, orderdesk on copies within the TTL and orderdesk on copies older than it, the fresh run in the middle so that it is next to both runs it is compared with (the copies are set fresh, or stale, just before each orderdesk run). An ingest round runs pgbench and orderdesk's ingest with %d new deliveries (new webhook ids, newer states than any round before), and waits for orderdesk's burst to be applied before the next run.\n\n",
+		plural(r.rounds, "round"), r.hooksPerRound)
 	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
 	r.viewRows(&b)
 	r.ingestRows(&b)
@@ -759,9 +761,9 @@ func (r results) table() string {
 // roundsNote closes the table: where its ratios come from.
 func (r results) roundsNote() string {
 	if r.rounds == 1 {
-		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). The list, webhook ingest and the sustained apply-lag run are one run each."
+		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). The list and the sustained apply-lag run are one run each."
 	}
-	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (the views of one order) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), which one disturbed round does not move. The list, webhook ingest and the sustained apply-lag run are one run each.", r.rounds, r.rounds)
+	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (the views of one order, webhook ingest) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), which one disturbed round does not move. The list and the sustained apply-lag run are one run each.", r.rounds, r.rounds)
 }
 
 // viewRows writes the view rows of the results table: one order, fresh
