@@ -3,9 +3,11 @@
 // in-process Shopify sandbox, starts a bare reference handler (net/http +
 // pgx reading the same table's stored JSON by primary key), drives both
 // with wrk (and pgbench for the one-INSERT-per-commit ingest reference), and
-// prints issue 9's table as ratios from the same run.
+// prints issue 9's table. The compared runs go in -rounds rounds, both
+// sides back to back in each, their order alternated from round to round;
+// a target is checked on the median of the rounds' ratios (rounds.go).
 //
-//	orderdesk-bench [-orders 20000] [-duration 10s] [-out docs/benchmarks.md]
+//	orderdesk-bench [-orders 20000] [-duration 10s] [-rounds 3] [-out docs/benchmarks.md]
 //	orderdesk-bench reference -addr 127.0.0.1:8091 -db URL   (used by the bench itself)
 //	orderdesk-bench backfill [-orders 20000] [-db sqlite|postgres]   (make backfill-bench, see backfill.go)
 package main
