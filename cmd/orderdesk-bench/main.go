@@ -765,7 +765,12 @@ func (r results) roundsNote() string {
 	if r.rounds == 1 {
 		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). The list and the sustained apply-lag run are one run each."
 	}
-	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (the views of one order, webhook ingest) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), which one disturbed round does not move. The list and the sustained apply-lag run are one run each.", r.rounds, r.rounds)
+	// The median of two is their mean: one disturbed round of two moves it.
+	robust := "which one disturbed round does not move"
+	if r.rounds == 2 {
+		robust = "with 2 rounds their mean (3 or more keep one disturbed round from moving it)"
+	}
+	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (the views of one order, webhook ingest) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. The list and the sustained apply-lag run are one run each.", r.rounds, r.rounds, robust)
 }
 
 // viewRows writes the view rows of the results table: one order, fresh
