@@ -209,7 +209,7 @@ func onlyIngest(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n", machine())
 	r.ingestRows(&b)
-	b.WriteString("\n" + r.roundsNote() + "\n")
+	b.WriteString("\n" + r.roundsNote(c.rows) + "\n")
 	fmt.Println(b.String())
 	return nil
 }

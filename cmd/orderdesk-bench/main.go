@@ -256,7 +256,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintf(&b, "%s\n\n| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n", machine())
 		r.viewRows(&b)
 		r.viewFailures(&b)
-		b.WriteString("\n" + r.roundsNote() + "\n")
+		b.WriteString("\n" + r.roundsNote(c.rows) + "\n")
 		fmt.Println(b.String())
 		return nil
 	}
@@ -756,21 +756,29 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
 		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
 	r.viewFailures(&b)
-	b.WriteString("\n" + r.roundsNote() + "\n")
+	b.WriteString("\n" + r.roundsNote("all") + "\n")
 	return b.String()
 }
 
-// roundsNote closes the table: where its ratios come from.
-func (r results) roundsNote() string {
+// roundsNote closes the table: where its ratios come from. rows is -rows:
+// the note names only the rows printed.
+func (r results) roundsNote(rows string) string {
+	inRounds, once := "the views of one order, webhook ingest", "The list and the sustained apply-lag run are one run each."
+	switch rows {
+	case "views":
+		inRounds, once = "the views of one order", "The list is one run a side."
+	case "ingest":
+		inRounds, once = "webhook ingest", "The sustained apply-lag run is one run."
+	}
 	if r.rounds == 1 {
-		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). The list and the sustained apply-lag run are one run each."
+		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). " + once
 	}
 	// The median of two is their mean: one disturbed round of two moves it.
 	robust := "which one disturbed round does not move"
 	if r.rounds == 2 {
 		robust = "with 2 rounds their mean (3 or more keep one disturbed round from moving it)"
 	}
-	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (the views of one order, webhook ingest) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. The list and the sustained apply-lag run are one run each.", r.rounds, r.rounds, robust)
+	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (%s) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. %s", inRounds, r.rounds, r.rounds, robust, once)
 }
 
 // viewRows writes the view rows of the results table: one order, fresh

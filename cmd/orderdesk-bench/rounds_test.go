@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -248,6 +249,77 @@ func TestHooksPerRound(t *testing.T) {
 	} {
 		if got := hooksPerRound(tc.d); got != tc.want {
 			t.Errorf("hooksPerRound(%s) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+}
+
+// TestRowsCheckTheMedian: the table checks a target on the median of the
+// rounds' ratios, so one round far off does not decide it, and shows every
+// round's ratio.
+func TestRowsCheckTheMedian(t *testing.T) {
+	ms := time.Millisecond
+	r := results{
+		rounds:   3,
+		refFresh: runs{{rps: 1000, p99: 10 * ms}, {rps: 1000, p99: 10 * ms}, {rps: 1000, p99: 10 * ms}},
+		// Round 2 far off (0.50×, p99 3×); rounds 1 and 3 within the targets.
+		odFresh: runs{{rps: 900, p99: 12 * ms, requests: 100}, {rps: 500, p99: 30 * ms, requests: 100}, {rps: 850, p99: 11 * ms, requests: 100}},
+		// Stale: one round at 1.00×, the median below the target.
+		odStale:       runs{{rps: 700, requests: 100}, {rps: 500, requests: 100}, {rps: 700, requests: 100}},
+		refList:       wrkResult{rps: 100},
+		odList:        wrkResult{rps: 80},
+		pgbench:       []float64{1000, 1000, 1000},
+		odIngest:      runs{{rps: 400, requests: 4000}, {rps: 600, requests: 6000}, {rps: 700, requests: 7000}},
+		burstDrain:    []time.Duration{2 * time.Second, 3 * time.Second, 4 * time.Second},
+		hooksPerRound: 60000,
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	r.ingestRows(&b)
+	got := b.String()
+	for _, want := range []string{
+		"throughput median 0.85× (rounds 0.90, 0.50, 0.85); p99 median 1.20× (rounds 1.20, 3.00, 1.10) | ≥ 0.8×, p99 ≤ 1.5× (medians): met",
+		"median 0.82× (rounds 0.78, 1.00, 0.82) the fresh view | ≥ 0.9× (median): **not met**",
+		"0 in 300 views over 3 fresh runs",
+		"median 0.60× (rounds 0.40, 0.60, 0.70) | ≥ 0.5× (median): met",
+		"all applied 3s after the burst ended (median of the rounds: 2s, 3s, 4s)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the rows lack %q:\n%s", want, got)
+		}
+	}
+
+	// A round whose wrk sent more requests than deliveries measured the
+	// dedup: the ingest target is not met whatever the ratio.
+	r.odIngest[1].requests = 60001
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "**round 2 sent 60001 requests of 60000 deliveries**") || !strings.Contains(got, "(median): **not met**") {
+		t.Errorf("a round that resent deliveries is not flagged:\n%s", got)
+	}
+}
+
+func TestRoundsNote(t *testing.T) {
+	for _, tc := range []struct {
+		rows         string
+		rounds       int
+		want, reject []string
+	}{
+		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "does not move", "The list and the sustained apply-lag run are one run each."}, nil},
+		{"views", 3, []string{"(the views of one order)", "The list is one run a side."}, []string{"ingest", "apply-lag"}},
+		{"ingest", 3, []string{"(webhook ingest)", "The sustained apply-lag run is one run."}, []string{"views", "The list"}},
+		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move"}},
+		{"all", 1, []string{"from one round"}, []string{"median of the"}},
+	} {
+		got := results{rounds: tc.rounds}.roundsNote(tc.rows)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("-rows %s, %d rounds: lacks %q: %s", tc.rows, tc.rounds, w, got)
+			}
+		}
+		for _, w := range tc.reject {
+			if strings.Contains(got, w) {
+				t.Errorf("-rows %s, %d rounds: says %q: %s", tc.rows, tc.rounds, w, got)
+			}
 		}
 	}
 }
