@@ -3,9 +3,11 @@
 // in-process Shopify sandbox, starts a bare reference handler (net/http +
 // pgx reading the same table's stored JSON by primary key), drives both
 // with wrk (and pgbench for the one-INSERT-per-commit ingest reference), and
-// prints issue 9's table as ratios from the same run.
+// prints issue 9's table. The compared runs go in -rounds rounds, both
+// sides back to back in each, their order alternated from round to round;
+// a target is checked on the median of the rounds' ratios (rounds.go).
 //
-//	orderdesk-bench [-orders 20000] [-duration 10s] [-out docs/benchmarks.md]
+//	orderdesk-bench [-orders 20000] [-duration 10s] [-rounds 3] [-out docs/benchmarks.md]
 //	orderdesk-bench reference -addr 127.0.0.1:8091 -db URL   (used by the bench itself)
 //	orderdesk-bench backfill [-orders 20000] [-db sqlite|postgres]   (make backfill-bench, see backfill.go)
 package main
@@ -82,6 +84,7 @@ type config struct {
 	sustain   time.Duration
 	out       string
 	rows      string
+	rounds    int
 }
 
 func run(ctx context.Context, args []string) error {
@@ -97,9 +100,13 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.sustain, "sustain", 20*time.Second, "length of the sustained run")
 	fs.StringVar(&c.dbName, "db", "orderdesk_bench", "the database created (dropped first) on the -postgres server")
 	fs.StringVar(&c.out, "out", "docs/benchmarks.md", "results file")
+	fs.IntVar(&c.rounds, "rounds", 3, "rounds of each compared pair of runs (views, ingest), their order alternated round to round; the targets are checked on the median of the rounds' ratios")
 	fs.StringVar(&c.rows, "rows", "all", "all; ingest: only webhook ingest, its burst's drain and the sustained apply lag; views: only the views of one order (fresh, stale) and of the list (both printed; -out is not written)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.rounds < 1 {
+		return fmt.Errorf("-rounds %d: at least 1", c.rounds)
 	}
 	for _, tool := range []string{"wrk", "pgbench"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -175,7 +182,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	time.Sleep(5 * time.Second) // start-up settles
-	r := results{n: len(ids), duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate}
+	r := results{n: len(ids), rounds: c.rounds, duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate}
 	r.idleRSS = rssMB(serve.Process.Pid)
 	r.refRSS = rssMB(ref.Process.Pid)
 	logf("idle RSS: serve %.1f MB, reference %.1f MB", r.idleRSS, r.refRSS)
@@ -190,32 +197,9 @@ func run(ctx context.Context, args []string) error {
 	// Warm both (connection pools, page cache), then measure.
 	_, _ = runWrk(dir, "http://"+refAddr, c.conns, 3*time.Second, viewScript(idFile, auth))
 	_, _ = runWrk(dir, "http://"+odAddr, c.conns, 3*time.Second, viewScript(idFile, auth))
-	if r.refFresh, err = view("http://" + refAddr); err != nil {
+	if err := viewRounds(ctx, c, dbURL, sb, view, "http://"+refAddr, "http://"+odAddr, &r); err != nil {
 		return err
 	}
-	// Loading takes minutes on a busy machine, longer than the 2m TTL: the
-	// first copies loaded would be stale by now and the "fresh" run would
-	// measure background refreshes. Fresh means read within the TTL.
-	if err := exec1(ctx, dbURL, "UPDATE orders SET synced_at = now()"); err != nil {
-		return err
-	}
-	calls0 := shopifyCalls(sb)
-	if r.odFresh, err = view("http://" + odAddr); err != nil {
-		return err
-	}
-	r.freshCalls = shopifyCalls(sb) - calls0
-	logf("fresh view: reference %.0f/s p99 %s, orderdesk %.0f/s p99 %s", r.refFresh.rps, r.refFresh.p99, r.odFresh.rps, r.odFresh.p99)
-
-	// Every copy older than the TTL.
-	if err := exec1(ctx, dbURL, "UPDATE orders SET synced_at = now() - interval '1 hour'"); err != nil {
-		return err
-	}
-	calls0 = shopifyCalls(sb)
-	if r.odStale, err = view("http://" + odAddr); err != nil {
-		return err
-	}
-	r.staleCalls = shopifyCalls(sb) - calls0
-	logf("stale view: orderdesk %.0f/s p99 %s, %d Shopify calls", r.odStale.rps, r.odStale.p99, r.staleCalls)
 
 	list := func(base string) (wrkResult, error) {
 		return runWrk(dir, base, c.conns, c.duration, listScript(shopifysandbox.Bob.Id, auth))
@@ -272,6 +256,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintf(&b, "%s\n\n| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n", machine())
 		r.viewRows(&b)
 		r.viewFailures(&b)
+		b.WriteString("\n" + r.roundsNote(c.rows) + "\n")
 		fmt.Println(b.String())
 		return nil
 	}
@@ -290,6 +275,65 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		logf("wrote %s", c.out)
+	}
+	return nil
+}
+
+// Copies within the TTL, and every copy older than it.
+const (
+	freshSQL = "UPDATE orders SET synced_at = now()"
+	staleSQL = "UPDATE orders SET synced_at = now() - interval '1 hour'"
+)
+
+// viewRounds runs the view rounds (viewPlan): the reference, orderdesk on
+// fresh copies and on stale ones, back to back, and counts the Shopify
+// calls of orderdesk's runs.
+func viewRounds(ctx context.Context, c config, dbURL string, sb *shopifysandbox.Sandbox, view func(string) (wrkResult, error), refBase, odBase string, r *results) error {
+	for round := range c.rounds {
+		for _, v := range viewPlan(round) {
+			switch v {
+			case refView:
+				res, err := view(refBase)
+				if err != nil {
+					return fmt.Errorf("round %d, reference view: %w", round+1, err)
+				}
+				r.refFresh = append(r.refFresh, res)
+			case freshView:
+				// Fresh means read within the TTL, so set before every
+				// fresh run: loading takes minutes on a busy machine,
+				// longer than the 2m TTL, and a stale run may have gone
+				// before. The refreshes a stale run left queued find the
+				// copies fresh and call nobody; the one under way as the
+				// UPDATE committed (one at a time a shop) is given a
+				// moment to end before the calls are counted.
+				if err := exec1(ctx, dbURL, freshSQL); err != nil {
+					return fmt.Errorf("round %d, fresh copies: %w", round+1, err)
+				}
+				time.Sleep(time.Second)
+				calls0 := shopifyCalls(sb)
+				res, err := view(odBase)
+				if err != nil {
+					return fmt.Errorf("round %d, fresh view: %w", round+1, err)
+				}
+				r.freshCalls += shopifyCalls(sb) - calls0
+				r.odFresh = append(r.odFresh, res)
+			case staleView:
+				if err := exec1(ctx, dbURL, staleSQL); err != nil {
+					return fmt.Errorf("round %d, stale copies: %w", round+1, err)
+				}
+				calls0 := shopifyCalls(sb)
+				res, err := view(odBase)
+				if err != nil {
+					return fmt.Errorf("round %d, stale view: %w", round+1, err)
+				}
+				r.staleCalls += shopifyCalls(sb) - calls0
+				r.odStale = append(r.odStale, res)
+			}
+		}
+		ref, fresh, stale := r.refFresh[round], r.odFresh[round], r.odStale[round]
+		logf("view round %d/%d (%v): reference %.0f/s p99 %s, fresh %.0f/s p99 %s (%.2fx, p99 %.2fx), stale %.0f/s p99 %s (%.2fx the fresh); Shopify calls so far: fresh %d, stale %d",
+			round+1, c.rounds, viewPlan(round), ref.rps, ref.p99, fresh.rps, fresh.p99, fresh.rps/ref.rps, float64(fresh.p99)/float64(ref.p99),
+			stale.rps, stale.p99, stale.rps/fresh.rps, r.freshCalls, r.staleCalls)
 	}
 	return nil
 }
@@ -599,9 +643,10 @@ func hookBody(sb *shopifysandbox.Sandbox, id int64, at time.Time) ([]byte, error
 	return json.Marshal(o)
 }
 
-// writeHooks writes n deliveries (webhook id, signature, body per line) and
-// returns one body, the size pgbench's INSERT stores.
-func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, now time.Time) ([]byte, error) {
+// writeHooks writes n deliveries (webhook id, signature, body per line),
+// new webhook ids with states newer than from, and returns one body, the
+// size pgbench's INSERT stores.
+func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, from time.Time) ([]byte, error) {
 	f, err := os.Create(file)
 	if err != nil {
 		return nil, err
@@ -609,7 +654,7 @@ func writeHooks(file string, sb *shopifysandbox.Sandbox, ids []int64, n int, now
 	defer f.Close()
 	var sample []byte
 	for i := range n {
-		body, err := hookBody(sb, ids[i%len(ids)], now.Add(time.Duration(i+1)*time.Millisecond))
+		body, err := hookBody(sb, ids[i%len(ids)], from.Add(time.Duration(i+1)*time.Millisecond))
 		if err != nil {
 			return nil, err
 		}
@@ -660,9 +705,10 @@ func machine() string {
 
 type results struct {
 	n, conns, hookConns, rate  int
+	rounds                     int
 	duration                   time.Duration
 	idleRSS, refRSS, afterRSS  float64
-	refFresh, odFresh, odStale wrkResult
+	refFresh, odFresh, odStale runs // one run a round
 	refList, odList            wrkResult
 	firstList                  time.Duration
 	firstListErr               error
@@ -672,9 +718,10 @@ type results struct {
 	listStored                 int
 	firstListSkipped           bool
 	freshCalls, staleCalls     int
-	pgbench                    float64
-	odIngest                   wrkResult
-	burstDrain                 time.Duration
+	pgbench                    []float64 // one run a round, as odIngest
+	odIngest                   runs
+	burstDrain                 []time.Duration
+	hooksPerRound              int
 	lag                        lagResult
 	machine                    string
 }
@@ -701,26 +748,49 @@ func (r results) table() string {
 	fmt.Fprintf(&b, "Machine: %s.\n\n", r.machine)
 	fmt.Fprintf(&b, "Setup: Postgres, %d synced orders; `orderdesk serve` against an in-process Shopify sandbox; the reference is a bare net/http + pgx handler reading the same `orders` table's stored JSON by primary key (no auth, no rendering). wrk, 2 threads, %d connections, %s per run, random order ids; webhook ingest with %d connections, signed `orders/updated` deliveries of distinct ids; the ingest reference is pgbench, one INSERT of a delivery-sized row per commit, %d clients.\n\n",
 		r.n, r.conns, r.duration, r.hookConns, r.hookConns)
+	fmt.Fprintf(&b, "Rounds: the compared runs go in %s, each round's runs back to back and in reverse order every other round (ABBA…). A view round runs the reference, orderdesk on copies within the TTL and orderdesk on copies older than it, the fresh run in the middle so that it is next to both runs it is compared with (the copies are set fresh, or stale, just before each orderdesk run). An ingest round runs pgbench and orderdesk's ingest with %d new deliveries (new webhook ids, newer states than any round before), and waits for orderdesk's burst to be applied before the next run.\n\n",
+		plural(r.rounds, "round"), r.hooksPerRound)
 	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
 	r.viewRows(&b)
 	r.ingestRows(&b)
 	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
 		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
 	r.viewFailures(&b)
-	b.WriteString("\nThe machine is shared (see the load average): absolute figures move between runs; the ratios come from one run and are what the targets are about.\n")
+	b.WriteString("\n" + r.roundsNote("all") + "\n")
 	return b.String()
+}
+
+// roundsNote closes the table: where its ratios come from. rows is -rows:
+// the note names only the rows printed.
+func (r results) roundsNote(rows string) string {
+	inRounds, once := "the views of one order, webhook ingest", "The list and the sustained apply-lag run are one run each."
+	switch rows {
+	case "views":
+		inRounds, once = "the views of one order", "The list is one run a side."
+	case "ingest":
+		inRounds, once = "webhook ingest", "The sustained apply-lag run is one run."
+	}
+	if r.rounds == 1 {
+		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). " + once
+	}
+	// The median of two is their mean: one disturbed round of two moves it.
+	robust := "which one disturbed round does not move"
+	if r.rounds == 2 {
+		robust = "with 2 rounds their mean (3 or more keep one disturbed round from moving it)"
+	}
+	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (%s) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. %s", inRounds, r.rounds, r.rounds, robust, once)
 }
 
 // viewRows writes the view rows of the results table: one order, fresh
 // and stale, the list, and the Shopify calls they made.
 func (r results) viewRows(b *strings.Builder) {
-	fr := r.odFresh.rps / r.refFresh.rps
-	fp := float64(r.odFresh.p99) / float64(r.refFresh.p99)
-	fmt.Fprintf(b, "| `GET /orders/{id}`, copies fresh | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× throughput, %.2f× p99 | ≥ 0.8×, p99 ≤ 1.5×: %s |\n",
-		r.refFresh.rps, ms(r.refFresh.p99), r.odFresh.rps, ms(r.odFresh.p99), fr, fp, met(fr >= 0.8 && fp <= 1.5))
-	sr := r.odStale.rps / r.odFresh.rps
-	fmt.Fprintf(b, "| `GET /orders/{id}`, copies older than the TTL | — | %.0f req/s, p99 %s | %.2f× the fresh view | ≥ 0.9×: %s |\n",
-		r.odStale.rps, ms(r.odStale.p99), sr, met(sr >= 0.9))
+	fr := perRound(r.odFresh.rps(), r.refFresh.rps())
+	fp := perRound(r.odFresh.p99(), r.refFresh.p99())
+	fmt.Fprintf(b, "| `GET /orders/{id}`, copies fresh | %s | %s | throughput %s; p99 %s | ≥ 0.8×, p99 ≤ 1.5× (medians): %s |\n",
+		r.refFresh.medians(), r.odFresh.medians(), ratioText(fr), ratioText(fp), met(median(fr) >= 0.8 && median(fp) <= 1.5))
+	sr := perRound(r.odStale.rps(), r.odFresh.rps())
+	fmt.Fprintf(b, "| `GET /orders/{id}`, copies older than the TTL | — | %s | %s the fresh view | ≥ 0.9× (median): %s |\n",
+		r.odStale.medians(), ratioText(sr), met(median(sr) >= 0.9))
 	lr := r.odList.rps / r.refList.rps
 	first := fmt.Sprintf("a read-through of %d orders: first answer after %s; %s later, while these runs read the store, complete %t, %d of them read by then (the rest is read in the background, 5 orders a Shopify page within the shop's refresh budget; the bench's sync had stored them all before, so the lists read a full store)",
 		r.n, r.firstList.Round(time.Millisecond), r.listElapsed.Round(time.Second), r.listDone, r.listStored)
@@ -730,20 +800,20 @@ func (r results) viewRows(b *strings.Builder) {
 	case r.firstListErr != nil:
 		first = fmt.Sprintf("a read-through of %d orders whose first answer **failed** after %s: %v", r.n, r.firstList.Round(100*time.Millisecond), r.firstListErr)
 	}
-	fmt.Fprintf(b, "| `GET /orders?customer_id=…&limit=20` (after the customer's first list, %s) | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — |\n",
+	fmt.Fprintf(b, "| `GET /orders?customer_id=…&limit=20` (after the customer's first list, %s) | %.0f req/s, p99 %s | %.0f req/s, p99 %s | %.2f× | — (one run a side, the reference first, not rounds) |\n",
 		first, r.refList.rps, ms(r.refList.p99), r.odList.rps, ms(r.odList.p99), lr)
-	fc := per1000(r.freshCalls, r.odFresh.requests)
-	fmt.Fprintf(b, "| Shopify calls per 1,000 repeat views (copies within the TTL) | — | %.2f (%d in %d views) | | 0: %s |\n",
-		fc, r.freshCalls, r.odFresh.requests, met(r.freshCalls == 0))
-	fmt.Fprintf(b, "| Shopify calls while viewing copies older than the TTL | — | %d in %d views: background refreshes, at most 1 a second per shop (the budget), none waited on | | |\n",
-		r.staleCalls, r.odStale.requests)
+	fc := per1000(r.freshCalls, r.odFresh.requests())
+	fmt.Fprintf(b, "| Shopify calls per 1,000 repeat views (copies within the TTL) | — | %.2f (%d in %d views over %s) | | 0: %s |\n",
+		fc, r.freshCalls, r.odFresh.requests(), plural(len(r.odFresh), "fresh run"), met(r.freshCalls == 0))
+	fmt.Fprintf(b, "| Shopify calls while viewing copies older than the TTL | — | %d in %d views over %s: background refreshes, at most 1 a second per shop (the budget), none waited on | | |\n",
+		r.staleCalls, r.odStale.requests(), plural(len(r.odStale), "stale run"))
 }
 
 // viewFailures says which view runs had answers other than 2xx.
 func (r results) viewFailures(b *strings.Builder) {
-	if n := r.refFresh.non2xx + r.odFresh.non2xx + r.odStale.non2xx + r.refList.non2xx + r.odList.non2xx; n > 0 {
-		fmt.Fprintf(b, "\n**View answers that were not 2xx** (those runs do not measure what they claim): reference fresh %d, orderdesk fresh %d, stale %d, reference list %d, orderdesk list %d.\n",
-			r.refFresh.non2xx, r.odFresh.non2xx, r.odStale.non2xx, r.refList.non2xx, r.odList.non2xx)
+	if n := r.refFresh.non2xx() + r.odFresh.non2xx() + r.odStale.non2xx() + r.refList.non2xx + r.odList.non2xx; n > 0 {
+		fmt.Fprintf(b, "\n**View answers that were not 2xx** (those runs do not measure what they claim), over the rounds: reference fresh %d, orderdesk fresh %d, stale %d; reference list %d, orderdesk list %d.\n",
+			r.refFresh.non2xx(), r.odFresh.non2xx(), r.odStale.non2xx(), r.refList.non2xx, r.odList.non2xx)
 	}
 }
 

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []float64
+		want float64
+	}{
+		{"none", nil, 0},
+		{"one", []float64{0.7}, 0.7},
+		{"two: the mean of both", []float64{0.6, 1.0}, 0.8},
+		{"odd, unsorted", []float64{1.01, 0.88, 0.93}, 0.93},
+		{"even, unsorted", []float64{4, 1, 3, 2}, 2.5},
+		{"one outlier does not move it", []float64{0.9, 0.1, 0.95}, 0.9},
+		{"repeated values", []float64{2, 2, 1}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := slices.Clone(tc.in)
+			if got := median(tc.in); got != tc.want {
+				t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+			}
+			if !slices.Equal(in, tc.in) {
+				t.Errorf("median reordered its input: %v, was %v", tc.in, in)
+			}
+		})
+	}
+}
+
+func TestInOrder(t *testing.T) {
+	for _, tc := range []struct {
+		round int
+		want  []string
+	}{
+		{0, []string{"A", "B"}},
+		{1, []string{"B", "A"}},
+		{2, []string{"A", "B"}},
+		{3, []string{"B", "A"}},
+	} {
+		if got := inOrder(tc.round, "A", "B"); !slices.Equal(got, tc.want) {
+			t.Errorf("round %d: %v, want %v", tc.round, got, tc.want)
+		}
+	}
+	// Rounds in sequence are ABBA…: each side goes first as often.
+	var seq []string
+	first := map[string]int{}
+	for round := range 4 {
+		o := inOrder(round, "A", "B")
+		first[o[0]]++
+		seq = append(seq, o...)
+	}
+	if want := []string{"A", "B", "B", "A", "A", "B", "B", "A"}; !slices.Equal(seq, want) {
+		t.Errorf("four rounds ran %v, want %v", seq, want)
+	}
+	if first["A"] != first["B"] {
+		t.Errorf("first runs %v, want as many of each", first)
+	}
+	// The arguments are not reordered in place.
+	in := []string{"A", "B", "C"}
+	_ = inOrder(1, in...)
+	if !slices.Equal(in, []string{"A", "B", "C"}) {
+		t.Errorf("inOrder changed its arguments: %v", in)
+	}
+}
+
+func TestViewPlan(t *testing.T) {
+	for _, tc := range []struct {
+		round int
+		want  []viewRun
+	}{
+		{0, []viewRun{refView, freshView, staleView}},
+		{1, []viewRun{staleView, freshView, refView}},
+		{2, []viewRun{refView, freshView, staleView}},
+	} {
+		got := viewPlan(tc.round)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("round %d: %v, want %v", tc.round, got, tc.want)
+		}
+	}
+	// Over any two rounds the reference goes before the fresh view once and
+	// after it once, and so does the fresh view before the stale one.
+	before := func(plan []viewRun, a, b viewRun) bool {
+		return slices.Index(plan, a) < slices.Index(plan, b)
+	}
+	for round := range 6 {
+		p, q := viewPlan(round), viewPlan(round+1)
+		if before(p, refView, freshView) == before(q, refView, freshView) {
+			t.Errorf("rounds %d and %d run the reference and the fresh view in the same order", round, round+1)
+		}
+		if before(p, freshView, staleView) == before(q, freshView, staleView) {
+			t.Errorf("rounds %d and %d run the fresh and stale views in the same order", round, round+1)
+		}
+		// Each ratio's two runs are back to back.
+		f := slices.Index(p, freshView)
+		for _, other := range []viewRun{refView, staleView} {
+			if d := slices.Index(p, other) - f; d != 1 && d != -1 {
+				t.Errorf("round %d: %v is not next to the fresh view: %v", round, other, p)
+			}
+		}
+	}
+}
+
+func TestIngestPlan(t *testing.T) {
+	for _, tc := range []struct {
+		round int
+		want  []ingestRun
+	}{
+		{0, []ingestRun{pgbenchRun, hookRun}},
+		{1, []ingestRun{hookRun, pgbenchRun}},
+		{2, []ingestRun{pgbenchRun, hookRun}},
+	} {
+		if got := ingestPlan(tc.round); !slices.Equal(got, tc.want) {
+			t.Errorf("round %d: %v, want %v", tc.round, got, tc.want)
+		}
+	}
+}
+
+func TestPerRound(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		num, den []float64
+		want     []float64
+	}{
+		{"each round its own ratio", []float64{8, 9, 12}, []float64{10, 10, 12}, []float64{0.8, 0.9, 1}},
+		{"a round that measured nothing is 0", []float64{5, 5}, []float64{0, 10}, []float64{0, 0.5}},
+		{"only the rounds both sides ran", []float64{1, 2, 3}, []float64{2, 4}, []float64{0.5, 0.5}},
+		{"none", nil, nil, []float64{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := perRound(tc.num, tc.den); !slices.Equal(got, tc.want) {
+				t.Errorf("perRound(%v, %v) = %v, want %v", tc.num, tc.den, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRoundRatios is the bookkeeping of a view comparison: per-round
+// ratios of throughput and p99, and the medians the table shows, which are
+// not the ratio of the medians.
+func TestRoundRatios(t *testing.T) {
+	ref := runs{{rps: 1000, p99: 10 * time.Millisecond}, {rps: 500, p99: 40 * time.Millisecond}, {rps: 1000, p99: 20 * time.Millisecond}}
+	od := runs{{rps: 900, p99: 12 * time.Millisecond, requests: 10}, {rps: 400, p99: 20 * time.Millisecond, requests: 20, non2xx: 1}, {rps: 1100, p99: 30 * time.Millisecond, requests: 30, non2xx: 2}}
+	if got, want := perRound(od.rps(), ref.rps()), []float64{0.9, 0.8, 1.1}; !slices.Equal(got, want) {
+		t.Errorf("throughput ratios %v, want %v", got, want)
+	}
+	if got, want := perRound(od.p99(), ref.p99()), []float64{1.2, 0.5, 1.5}; !slices.Equal(got, want) {
+		t.Errorf("p99 ratios %v, want %v", got, want)
+	}
+	if got := median(perRound(od.rps(), ref.rps())); got != 0.9 {
+		t.Errorf("median throughput ratio %v, want 0.9", got)
+	}
+	if got := od.medianRPS(); got != 900 {
+		t.Errorf("median rate %v, want 900", got)
+	}
+	if got := od.medianP99(); got != 20*time.Millisecond {
+		t.Errorf("median p99 %v, want 20ms", got)
+	}
+	if got := od.requests(); got != 60 {
+		t.Errorf("requests %d, want 60", got)
+	}
+	if got := od.non2xx(); got != 3 {
+		t.Errorf("non-2xx %d, want 3", got)
+	}
+}
+
+func TestRatioText(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want string
+	}{
+		{nil, "no rounds"},
+		{[]float64{0.934}, "0.93× (1 round)"},
+		{[]float64{0.88, 1.01, 0.93}, "median 0.93× (rounds 0.88, 1.01, 0.93)"},
+		{[]float64{0.5, 0.7}, "median 0.60× (rounds 0.50, 0.70)"},
+	} {
+		if got := ratioText(tc.in); got != tc.want {
+			t.Errorf("ratioText(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDrainText(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		name string
+		in   []time.Duration
+		want string
+	}{
+		{"one round", []time.Duration{15600 * time.Millisecond}, "all applied 15.6s after the burst ended (1 round)"},
+		{"median of the rounds", []time.Duration{20 * s, 12 * s, 14 * s}, "all applied 14s after the burst ended (median of the rounds: 20s, 12s, 14s)"},
+		{"a round still queued", []time.Duration{12 * s, -180 * s, 14 * s}, "**still queued** 3m0s after the burst of round 2 ended (the runs after it overlapped its apply)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := drainText(tc.in); got != tc.want {
+				t.Errorf("drainText(%v) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRoundStates(t *testing.T) {
+	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	const n = 60000
+	// Round r's states are (start, start + n ms]: each round's after the
+	// one before, none shared.
+	for round := range 5 {
+		end := roundStates(now, round, n).Add(n * time.Millisecond)
+		if next := roundStates(now, round+1, n); next.Before(end) {
+			t.Errorf("round %d's states end at %s, after round %d's start at %s", round, end, round+1, next)
+		}
+	}
+	if got := roundStates(now, 0, n); !got.Equal(now) {
+		t.Errorf("round 0 starts at %s, want now", got)
+	}
+	for _, tc := range []struct {
+		name   string
+		rounds int
+		want   time.Time
+	}{
+		{"a few rounds: an hour on, as before", 3, now.Add(time.Hour)},
+		{"more rounds than an hour of states: after the last", 90, now.Add(90 * n * time.Millisecond)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sustainedStates(now, tc.rounds, n)
+			if !got.Equal(tc.want) {
+				t.Errorf("sustained states start at %s, want %s", got, tc.want)
+			}
+			if last := roundStates(now, tc.rounds-1, n).Add(n * time.Millisecond); got.Before(last) {
+				t.Errorf("sustained states start at %s, before the last round's end %s", got, last)
+			}
+		})
+	}
+}
+
+func TestHooksPerRound(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want int
+	}{
+		{2 * time.Second, 60000},
+		{10 * time.Second, 60000},
+		{30 * time.Second, 180000},
+	} {
+		if got := hooksPerRound(tc.d); got != tc.want {
+			t.Errorf("hooksPerRound(%s) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+}
+
+// TestRowsCheckTheMedian: the table checks a target on the median of the
+// rounds' ratios, so one round far off does not decide it, and shows every
+// round's ratio.
+func TestRowsCheckTheMedian(t *testing.T) {
+	ms := time.Millisecond
+	r := results{
+		rounds:   3,
+		refFresh: runs{{rps: 1000, p99: 10 * ms}, {rps: 1000, p99: 10 * ms}, {rps: 1000, p99: 10 * ms}},
+		// Round 2 far off (0.50×, p99 3×); rounds 1 and 3 within the targets.
+		odFresh: runs{{rps: 900, p99: 12 * ms, requests: 100}, {rps: 500, p99: 30 * ms, requests: 100}, {rps: 850, p99: 11 * ms, requests: 100}},
+		// Stale: one round at 1.00×, the median below the target.
+		odStale:       runs{{rps: 700, requests: 100}, {rps: 500, requests: 100}, {rps: 700, requests: 100}},
+		refList:       wrkResult{rps: 100},
+		odList:        wrkResult{rps: 80},
+		pgbench:       []float64{1000, 1000, 1000},
+		odIngest:      runs{{rps: 400, requests: 4000}, {rps: 600, requests: 6000}, {rps: 700, requests: 7000}},
+		burstDrain:    []time.Duration{2 * time.Second, 3 * time.Second, 4 * time.Second},
+		hooksPerRound: 60000,
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	r.ingestRows(&b)
+	got := b.String()
+	for _, want := range []string{
+		"throughput median 0.85× (rounds 0.90, 0.50, 0.85); p99 median 1.20× (rounds 1.20, 3.00, 1.10) | ≥ 0.8×, p99 ≤ 1.5× (medians): met",
+		"median 0.82× (rounds 0.78, 1.00, 0.82) the fresh view | ≥ 0.9× (median): **not met**",
+		"0 in 300 views over 3 fresh runs",
+		"median 0.60× (rounds 0.40, 0.60, 0.70) | ≥ 0.5× (median): met",
+		"all applied 3s after the burst ended (median of the rounds: 2s, 3s, 4s)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the rows lack %q:\n%s", want, got)
+		}
+	}
+
+	// A round whose wrk sent more requests than deliveries measured the
+	// dedup: the ingest target is not met whatever the ratio.
+	r.odIngest[1].requests = 60001
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "**round 2 sent 60001 requests of 60000 deliveries**") || !strings.Contains(got, "(median): **not met**") {
+		t.Errorf("a round that resent deliveries is not flagged:\n%s", got)
+	}
+}
+
+func TestRoundsNote(t *testing.T) {
+	for _, tc := range []struct {
+		rows         string
+		rounds       int
+		want, reject []string
+	}{
+		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "does not move", "The list and the sustained apply-lag run are one run each."}, nil},
+		{"views", 3, []string{"(the views of one order)", "The list is one run a side."}, []string{"ingest", "apply-lag"}},
+		{"ingest", 3, []string{"(webhook ingest)", "The sustained apply-lag run is one run."}, []string{"views", "The list"}},
+		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move"}},
+		{"all", 1, []string{"from one round"}, []string{"median of the"}},
+	} {
+		got := results{rounds: tc.rounds}.roundsNote(tc.rows)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("-rows %s, %d rounds: lacks %q: %s", tc.rows, tc.rounds, w, got)
+			}
+		}
+		for _, w := range tc.reject {
+			if strings.Contains(got, w) {
+				t.Errorf("-rows %s, %d rounds: says %q: %s", tc.rows, tc.rounds, w, got)
+			}
+		}
+	}
+}
