@@ -371,6 +371,18 @@ func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, prepared order
 		return fmt.Errorf("save sync batch: a batch not prepared by this store for shop %d: %w", shopID, orders.ErrInvalidInput)
 	}
 	return o.saveEncoded(ctx, shopID, func(*gorm.DB) (encodedOrders, error) { return b.enc, nil }, true, func(tx *gorm.DB) error {
+		if isPostgres(tx) {
+			// The batch's commit does not wait for its WAL to reach the
+			// disk (7-8% of a Postgres backfill's time). What a server
+			// crash can lose is the last batches with their checkpoint,
+			// together: the resumed run reads them again. Nothing else
+			// can be lost with them: any later synchronous commit (a
+			// webhook's, an event delivery's claim, made before its event
+			// is sent) flushes the WAL before it, these batches included.
+			if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+				return err
+			}
+		}
 		return o.s.within(tx).Orders().SaveSyncRun(ctx, shopID, run)
 	})
 }
