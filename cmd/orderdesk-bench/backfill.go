@@ -87,13 +87,14 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	if out, err := migrate.CombinedOutput(); err != nil {
 		return fmt.Errorf("migrate: %w\n%s", err, out)
 	}
-	var out, progress bytes.Buffer
+	var out bytes.Buffer
+	progress := &stampedLines{}
 	syncArgs := []string{"sync"}
 	if *cpuProfile != "" {
 		syncArgs = append(syncArgs, "--cpuprofile", *cpuProfile)
 	}
 	sync := exec.CommandContext(ctx, *binary, syncArgs...)
-	sync.Env, sync.Stdout, sync.Stderr = env, &out, &progress
+	sync.Env, sync.Stdout, sync.Stderr = env, &out, progress
 	start = time.Now()
 	if err := sync.Run(); err != nil {
 		return fmt.Errorf("orderdesk sync: %w\n%s", err, progress.String())
@@ -106,11 +107,69 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	saved, _ := strconv.Atoi(m[1])
 	objects, _ = strconv.Atoi(m[2])
 	line(stdout, "orderdesk sync on "+*db+" (export, build, save with checkpoints; process start included)", saved, objects, elapsed)
+	// The sync's own part: its first progress line comes once the bulk
+	// operations completed at the sandbox (their files rendered, on the
+	// same two cores) and the first batch was read and saved; from there
+	// on it is orderdesk streaming, converting and saving.
+	if first, last, ok := progress.batches(); ok && last.orders > first.orders {
+		d := last.at.Sub(first.at)
+		fmt.Fprintf(stdout, "  before its first saved batch: %s (process start, starting both bulk operations, the sandbox rendering their files, polling, the first batch read and saved)\n",
+			first.at.Sub(start).Round(time.Millisecond))
+		line(stdout, "  from its first saved batch to its last (orderdesk reading the files, converting and saving)", last.orders-first.orders, 0, d)
+	}
 	return nil
+}
+
+// stampedLines keeps what `orderdesk sync` writes to stderr, and when each
+// of its bulk progress lines ("bulk: 784 objects, 250/20015 orders ...")
+// arrived.
+type stampedLines struct {
+	buf     bytes.Buffer
+	partial []byte
+	marks   []progressMark
+}
+
+type progressMark struct {
+	at     time.Time
+	orders int
+}
+
+var bulkProgress = regexp.MustCompile(`^(?:\(resumed\) )?bulk: \d+ objects, (\d+)`)
+
+func (s *stampedLines) Write(p []byte) (int, error) {
+	now := time.Now()
+	s.buf.Write(p)
+	s.partial = append(s.partial, p...)
+	for {
+		i := bytes.IndexByte(s.partial, '\n')
+		if i < 0 {
+			break
+		}
+		if m := bulkProgress.FindSubmatch(s.partial[:i]); m != nil {
+			n, _ := strconv.Atoi(string(m[1]))
+			s.marks = append(s.marks, progressMark{at: now, orders: n})
+		}
+		s.partial = s.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (s *stampedLines) String() string { return s.buf.String() }
+
+// batches are the first and the last bulk progress lines.
+func (s *stampedLines) batches() (first, last progressMark, ok bool) {
+	if len(s.marks) < 2 {
+		return first, last, false
+	}
+	return s.marks[0], s.marks[len(s.marks)-1], true
 }
 
 func line(w io.Writer, what string, orders, objects int, d time.Duration) {
 	rate := float64(orders) / d.Seconds()
-	fmt.Fprintf(w, "%s: %d orders (%d objects) in %s = %.0f orders/s, %.1f× the REST ceiling\n",
-		what, orders, objects, d.Round(time.Millisecond), rate, rate/restCeiling)
+	objs := ""
+	if objects > 0 {
+		objs = fmt.Sprintf(" (%d objects)", objects)
+	}
+	fmt.Fprintf(w, "%s: %d orders%s in %s = %.0f orders/s, %.1f× the REST ceiling\n",
+		what, orders, objs, d.Round(time.Millisecond), rate, rate/restCeiling)
 }
