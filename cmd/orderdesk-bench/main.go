@@ -721,6 +721,7 @@ type results struct {
 	pgbench                    []float64 // one run a round, as odIngest
 	odIngest                   runs
 	burstDrain                 []time.Duration
+	drainErrs                  []string // why a round's drain ended unfinished
 	hooksPerRound              int
 	lag                        lagResult
 	machine                    string

@@ -172,9 +172,9 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // drainText says how long the rounds' bursts took to apply: the median of
-// the rounds (each listed), or the first round whose burst was still queued
-// when the wait ended (a negative drain), after which the runs overlapped
-// that apply.
+// the rounds (each listed), or the first round whose burst was not known
+// to be applied when the wait ended (a negative drain: still queued, or its
+// count could not be read), after which the runs overlapped that apply.
 func drainText(ds []time.Duration) string {
 	each := make([]string, len(ds))
 	fs := make([]float64, len(ds))

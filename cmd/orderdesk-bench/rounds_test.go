@@ -296,6 +296,18 @@ func TestRowsCheckTheMedian(t *testing.T) {
 	if got := b.String(); !strings.Contains(got, "**round 2 sent 60001 requests of 60000 deliveries**") || !strings.Contains(got, "(median): **not met**") {
 		t.Errorf("a round that resent deliveries is not flagged:\n%s", got)
 	}
+
+	// A burst still queued (or a drain that failed) when the next run
+	// started: that run shared the machine with its apply.
+	r.odIngest[1].requests = 6000
+	r.burstDrain[2] = -180 * time.Second
+	r.drainErrs = []string{"round 3: drain: 5 deliveries or apply jobs still unapplied after 3m0s"}
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "(median): **not met**") || !strings.Contains(got, "**still queued**") ||
+		!strings.Contains(got, "**round 3: drain: 5 deliveries") || !strings.Contains(got, "else the ingest row is not met): **not met**") {
+		t.Errorf("a burst still queued does not fail the ingest row:\n%s", got)
+	}
 }
 
 func TestRoundsNote(t *testing.T) {
