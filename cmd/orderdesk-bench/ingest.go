@@ -214,8 +214,8 @@ func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 			}
 		}
 		od := r.odIngest[round]
-		logf("ingest round %d/%d (%v): pgbench %.0f/s, orderdesk %.0f/s (%.2fx, %d non-2xx, %d requests of %d deliveries), burst applied %s after it ended",
-			round+1, c.rounds, ingestPlan(round), r.pgbench[round], od.rps, od.rps/r.pgbench[round], od.non2xx, od.requests, r.hooksPerRound, r.burstDrain[round])
+		logf("ingest round %d/%d (%v): pgbench %.0f/s, orderdesk %.0f/s (%.2fx, %d non-2xx, %d socket errors, %d requests of %d deliveries), burst applied %s after it ended",
+			round+1, c.rounds, ingestPlan(round), r.pgbench[round], od.rps, od.rps/r.pgbench[round], od.non2xx, od.sockErrs, od.requests, r.hooksPerRound, r.burstDrain[round])
 	}
 
 	// Apply lag under a sustained rate.
@@ -243,7 +243,7 @@ func onlyIngest(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 // ingestRows writes the ingest rows of the results table.
 func (r results) ingestRows(b *strings.Builder) {
 	ir := perRound(r.odIngest.rps(), r.pgbench)
-	odCell := fmt.Sprintf("%.0f/s (%d non-2xx)", median(r.odIngest.rps()), r.odIngest.non2xx())
+	odCell := fmt.Sprintf("%.0f/s (%d non-2xx, %d socket errors)", median(r.odIngest.rps()), r.odIngest.non2xx(), r.odIngest.sockErrs())
 	resent := false
 	for i, run := range r.odIngest {
 		if run.requests > r.hooksPerRound {
@@ -258,7 +258,7 @@ func (r results) ingestRows(b *strings.Builder) {
 		prefix = "median "
 	}
 	fmt.Fprintf(b, "| webhook ingest vs one INSERT per commit | %s%.0f/s (pgbench) | %s%s | %s | ≥ 0.5× (median): %s |\n",
-		prefix, median(r.pgbench), prefix, odCell, ratioText(ir), met(median(ir) >= 0.5 && r.odIngest.non2xx() == 0 && !resent && drained(r.burstDrain)))
+		prefix, median(r.pgbench), prefix, odCell, ratioText(ir), met(median(ir) >= 0.5 && r.odIngest.failures() == 0 && !resent && drained(r.burstDrain)))
 	drainCell := drainText(r.burstDrain)
 	if len(r.drainErrs) > 0 {
 		drainCell += "; **" + strings.Join(r.drainErrs, "; ") + "**"

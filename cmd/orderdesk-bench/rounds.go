@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -51,6 +52,22 @@ func perRound(num, den []float64) []float64 {
 	for i := range n {
 		if den[i] > 0 {
 			out[i] = num[i] / den[i]
+		}
+	}
+	return out
+}
+
+// perRoundAtMost is perRound for a ratio checked against an "at most"
+// target (a p99's): a round whose denominator measured nothing gives +Inf,
+// which meets none, rather than 0, which would meet any.
+func perRoundAtMost(num, den []float64) []float64 {
+	n := min(len(num), len(den))
+	out := make([]float64, n)
+	for i := range n {
+		if den[i] > 0 {
+			out[i] = num[i] / den[i]
+		} else {
+			out[i] = math.Inf(1)
 		}
 	}
 	return out
@@ -110,6 +127,16 @@ func (rs runs) non2xx() int {
 	}
 	return n
 }
+
+func (rs runs) sockErrs() int {
+	n := 0
+	for _, r := range rs {
+		n += r.sockErrs
+	}
+	return n
+}
+
+func (rs runs) failures() int { return rs.non2xx() + rs.sockErrs() }
 
 // viewRun is one run of a view round.
 type viewRun int

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -332,6 +333,100 @@ func TestRoundsNote(t *testing.T) {
 			if strings.Contains(got, w) {
 				t.Errorf("-rows %s, %d rounds: says %q: %s", tc.rows, tc.rounds, w, got)
 			}
+		}
+	}
+}
+
+const wrkOutput = `Running 2s test @ http://127.0.0.1:8080
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.10ms    2.00ms  40.00ms   90.00%
+    Req/Sec     6.00k   500.00    7.00k    70.00%
+  Latency Distribution
+     50%    4.80ms
+     75%    6.00ms
+     90%    7.50ms
+     99%   12.34ms
+  24000 requests in 2.00s, 30.00MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 5
+Requests/sec:  12000.00
+Transfer/sec:     15.00MB
+`
+
+func TestParseWrk(t *testing.T) {
+	r, err := parseWrk([]byte(wrkOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (wrkResult{rps: 12000, p99: 12340 * time.Microsecond, requests: 24000, non2xx: 5, sockErrs: 10}); r != want {
+		t.Errorf("parsed %+v, want %+v", r, want)
+	}
+	if r.failures() != 15 {
+		t.Errorf("failures %d, want 15", r.failures())
+	}
+	// No p99 line (or a p99 of 0): an error, not a p99 that meets any
+	// "at most" target.
+	for _, out := range []string{
+		strings.Replace(wrkOutput, "     99%   12.34ms\n", "", 1),
+		strings.Replace(wrkOutput, "12.34ms", "0.00us", 1),
+	} {
+		if _, err := parseWrk([]byte(out)); err == nil || !strings.Contains(err.Error(), "no p99") {
+			t.Errorf("no p99: error %v", err)
+		}
+	}
+	if _, err := parseWrk([]byte(strings.Replace(wrkOutput, "Requests/sec:  12000.00", "", 1))); err == nil {
+		t.Error("no rate: no error")
+	}
+}
+
+func TestPerRoundAtMost(t *testing.T) {
+	got := perRoundAtMost([]float64{12, 30, 5}, []float64{10, 0, 10})
+	if got[0] != 1.2 || !math.IsInf(got[1], 1) || got[2] != 0.5 {
+		t.Errorf("at-most ratios %v, want [1.2 +Inf 0.5]", got)
+	}
+	// A zero denominator fails the p99 target instead of passing it.
+	ms := time.Millisecond
+	r := results{
+		rounds:   1,
+		refFresh: runs{{rps: 1000, p99: 0}},
+		odFresh:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+		odStale:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "p99 +Inf× (1 round) | ≥ 0.8×, p99 ≤ 1.5× (medians): **not met**") {
+		t.Errorf("a zero reference p99 meets the target:\n%s", got)
+	}
+}
+
+func TestSocketErrorsFail(t *testing.T) {
+	ms := time.Millisecond
+	r := results{
+		rounds:   1,
+		refFresh: runs{{rps: 1000, p99: 10 * ms}},
+		odFresh:  runs{{rps: 1000, p99: 10 * ms, requests: 100, sockErrs: 3}},
+		odStale:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+		pgbench:  []float64{1000},
+		odIngest: runs{{rps: 900, p99: 10 * ms, requests: 100, sockErrs: 1}},
+		// Drained.
+		burstDrain:    []time.Duration{time.Second},
+		hooksPerRound: 60000,
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	r.ingestRows(&b)
+	r.viewFailures(&b)
+	got := b.String()
+	for _, want := range []string{
+		"(medians): **not met**",
+		"the fresh view | ≥ 0.9× (median): **not met**",
+		"900/s (0 non-2xx, 1 socket errors)",
+		"0.90× (1 round) | ≥ 0.5× (median): **not met**",
+		"orderdesk fresh 0 + 3",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lacks %q:\n%s", want, got)
 		}
 	}
 }
