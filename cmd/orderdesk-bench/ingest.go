@@ -201,6 +201,9 @@ func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 				if err != nil {
 					return fmt.Errorf("round %d, ingest: %w", round+1, err)
 				}
+				if res.threads == 0 {
+					return fmt.Errorf("round %d, ingest: the hook script reported no thread's resends", round+1)
+				}
 				r.odIngest = append(r.odIngest, res)
 				// The burst is applied before anything else is measured:
 				// pgbench or the next round would share the machine
@@ -246,9 +249,14 @@ func (r results) ingestRows(b *strings.Builder) {
 	odCell := fmt.Sprintf("%.0f/s (%d non-2xx, %d socket errors)", median(r.odIngest.rps()), r.odIngest.non2xx(), r.odIngest.sockErrs())
 	resent := false
 	for i, run := range r.odIngest {
-		if run.requests > r.hooksPerRound {
-			// wrk came round to the first delivery again: the repeats
-			// measure the dedup.
+		// A wrk thread came round to its first delivery again (each
+		// holds its own share and wraps on its own, so the total need
+		// not pass the deliveries): the repeats measure the dedup.
+		switch {
+		case run.wrapped > 0:
+			resent = true
+			odCell += fmt.Sprintf("; **round %d: %d of %d wrk threads came round to their first delivery again** (%d requests of %d deliveries; repeats measure the dedup)", i+1, run.wrapped, run.threads, run.requests, r.hooksPerRound)
+		case run.requests > r.hooksPerRound:
 			resent = true
 			odCell += fmt.Sprintf("; **round %d sent %d requests of %d deliveries** (repeats measure the dedup)", i+1, run.requests, r.hooksPerRound)
 		}

@@ -535,6 +535,10 @@ type wrkResult struct {
 	// sockErrs are wrk's socket errors (connect, read, write, timeout):
 	// requests that got no answer, left out of its latency figures.
 	sockErrs int
+	// threads and wrapped are hookScript's report: how many of wrk's
+	// threads reported, and how many came round to their first delivery
+	// again (a resend).
+	threads, wrapped int
 }
 
 // failures are the requests that got no 2xx answer: non-2xx answers and
@@ -586,11 +590,21 @@ function request() return wrk.format("GET", "/orders?customer_id=%d&limit=20") e
 `, auth, customer)
 }
 
-// hookScript sends the prepared deliveries, each thread its share, once each.
+// hookScript sends the prepared deliveries, each of wrk's 2 threads its
+// half, once each. A thread that runs out starts its half again (a resend,
+// which measures the dedup): each thread counts how often it did, and
+// done() prints every thread's count (wrk's thread:get of the thread's
+// globals), parsed into wrkResult.threads and wrapped.
 func hookScript(file string) string {
 	return fmt.Sprintf(`local counter = 0
-function setup(thread) thread:set("tid", counter); counter = counter + 1 end
+local threads = {}
+function setup(thread)
+  thread:set("tid", counter)
+  threads[#threads+1] = thread
+  counter = counter + 1
+end
 local reqs, i = {}, 0
+held, wrapped = 0, 0
 function init(args)
   local k = 0
   for line in io.lines(%q) do
@@ -603,8 +617,18 @@ function init(args)
     end
     k = k + 1
   end
+  held = #reqs
 end
-function request() i = i + 1; if i > #reqs then i = 1 end; return reqs[i] end
+function request()
+  i = i + 1
+  if i > #reqs then i = 1; wrapped = wrapped + 1 end
+  return reqs[i]
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    io.write(string.format("hook thread %%d: %%d deliveries, wrapped %%d\n", t:get("tid"), t:get("held"), t:get("wrapped")))
+  end
+end
 `, file, benchShop)
 }
 
@@ -613,6 +637,7 @@ var (
 	p99Re    = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)`)
 	reqRe    = regexp.MustCompile(`(\d+) requests in`)
 	non2xxRe = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	threadRe = regexp.MustCompile(`hook thread \d+: \d+ deliveries, wrapped (\d+)`)
 	sockRe   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 )
 
@@ -652,6 +677,12 @@ func parseWrk(out []byte) (wrkResult, error) {
 		for _, g := range m[1:] {
 			n, _ := strconv.Atoi(string(g))
 			r.sockErrs += n
+		}
+	}
+	for _, m := range threadRe.FindAllSubmatch(out, -1) {
+		r.threads++
+		if n, _ := strconv.Atoi(string(m[1])); n > 0 {
+			r.wrapped++
 		}
 	}
 	if r.rps == 0 {

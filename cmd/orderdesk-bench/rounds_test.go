@@ -298,6 +298,17 @@ func TestRowsCheckTheMedian(t *testing.T) {
 		t.Errorf("a round that resent deliveries is not flagged:\n%s", got)
 	}
 
+	// One thread came round to its first delivery while the total stayed
+	// below the deliveries (the other thread was slower).
+	r.odIngest[1].requests = 40000
+	r.odIngest[1].threads, r.odIngest[1].wrapped = 2, 1
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "**round 2: 1 of 2 wrk threads came round to their first delivery again**") || !strings.Contains(got, "(median): **not met**") {
+		t.Errorf("a thread that resent deliveries is not flagged:\n%s", got)
+	}
+	r.odIngest[1].wrapped = 0
+
 	// A burst still queued (or a drain that failed) when the next run
 	// started: that run shared the machine with its apply.
 	r.odIngest[1].requests = 6000
@@ -361,6 +372,10 @@ func TestParseWrk(t *testing.T) {
 	}
 	if want := (wrkResult{rps: 12000, p99: 12340 * time.Microsecond, requests: 24000, non2xx: 5, sockErrs: 10}); r != want {
 		t.Errorf("parsed %+v, want %+v", r, want)
+	}
+	hooks := wrkOutput + "hook thread 0: 30000 deliveries, wrapped 0\nhook thread 1: 30000 deliveries, wrapped 2\n"
+	if h, err := parseWrk([]byte(hooks)); err != nil || h.threads != 2 || h.wrapped != 1 {
+		t.Errorf("hook threads: %+v, %v; want 2 threads, 1 wrapped", h, err)
 	}
 	if r.failures() != 15 {
 		t.Errorf("failures %d, want 15", r.failures())
