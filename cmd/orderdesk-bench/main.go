@@ -7,7 +7,7 @@
 // sides back to back in each, their order alternated from round to round;
 // a target is checked on the median of the rounds' ratios (rounds.go).
 //
-//	orderdesk-bench [-orders 20000] [-duration 10s] [-rounds 3] [-out docs/benchmarks.md]
+//	orderdesk-bench [-orders 20000] [-duration 10s] [-rounds 4] [-out docs/benchmarks.md]
 //	orderdesk-bench reference -addr 127.0.0.1:8091 -db URL   (used by the bench itself)
 //	orderdesk-bench backfill [-orders 20000] [-db sqlite|postgres]   (make backfill-bench, see backfill.go)
 package main
@@ -100,13 +100,16 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.sustain, "sustain", 20*time.Second, "length of the sustained run")
 	fs.StringVar(&c.dbName, "db", "orderdesk_bench", "the database created (dropped first) on the -postgres server")
 	fs.StringVar(&c.out, "out", "docs/benchmarks.md", "results file")
-	fs.IntVar(&c.rounds, "rounds", 3, "rounds of each compared pair of runs (views, ingest), their order alternated round to round; the targets are checked on the median of the rounds' ratios")
+	fs.IntVar(&c.rounds, "rounds", defaultRounds, "rounds of each compared pair of runs (views, ingest), their order alternated round to round (an even number has each side first as often); the targets are checked on the median of the rounds' ratios")
 	fs.StringVar(&c.rows, "rows", "all", "all; ingest: only webhook ingest, its burst's drain and the sustained apply lag; views: only the views of one order (fresh, stale) and of the list (both printed; -out is not written)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if c.rounds < 1 {
 		return fmt.Errorf("-rounds %d: at least 1", c.rounds)
+	}
+	if c.rounds%2 == 1 {
+		logf("-rounds %d is odd: the reference (and pgbench) runs first in one round more than orderdesk", c.rounds)
 	}
 	for _, tool := range []string{"wrk", "pgbench"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -840,7 +843,11 @@ func (r results) roundsNote(rows string) string {
 	if r.rounds == 2 {
 		robust = "with 2 rounds their mean (3 or more keep one disturbed round from moving it)"
 	}
-	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (%s) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round, and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. %s", inRounds, r.rounds, r.rounds, robust, once)
+	balance := "each side first in as many rounds as second"
+	if r.rounds%2 == 1 {
+		balance = fmt.Sprintf("with %d rounds (odd) the reference first in one round more than orderdesk", r.rounds)
+	}
+	return fmt.Sprintf("The machine is shared (see the load average): absolute figures move between runs. The rows measured in rounds (%s) show medians over the %d rounds; each of their ratios is taken within a round, between runs seconds apart, with the order of the sides alternated from round to round (%s), and the figure checked against a target is the median of the %d rounds' ratios (each round's listed beside it in the order they ran), %s. %s", inRounds, r.rounds, balance, r.rounds, robust, once)
 }
 
 // viewRows writes the view rows of the results table: one order, fresh

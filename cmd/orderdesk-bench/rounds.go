@@ -17,8 +17,14 @@ import (
 
 // inOrder is a round's order of runs: as given in even rounds (0, 2, …),
 // reversed in odd ones. Round after round the runs go ABBA…, so a drift of
-// the load over the bench favours no side, and each side runs first (after
-// an idle moment) as often as second.
+// the load over the bench favours no side; over an even number of rounds
+// (the default, defaultRounds) each side runs first (after an idle moment)
+// as often as second, while an odd number has the first-listed side (the
+// reference, pgbench) first once more.
+//
+// defaultRounds is -rounds' default: even, for that balance.
+const defaultRounds = 4
+
 func inOrder[T any](round int, runs ...T) []T {
 	out := slices.Clone(runs)
 	if round%2 == 1 {

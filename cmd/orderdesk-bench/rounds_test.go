@@ -70,6 +70,39 @@ func TestInOrder(t *testing.T) {
 	}
 }
 
+// TestDefaultRoundsBalance: at -rounds' default every side of a view or
+// ingest round runs first as often as any other, and in each position as
+// often.
+func TestDefaultRoundsBalance(t *testing.T) {
+	if defaultRounds%2 != 0 {
+		t.Fatalf("defaultRounds %d is odd", defaultRounds)
+	}
+	first := map[string]int{}
+	pos := map[string]map[int]int{}
+	for round := range defaultRounds {
+		for i, v := range viewPlan(round) {
+			if pos[v.String()] == nil {
+				pos[v.String()] = map[int]int{}
+			}
+			pos[v.String()][i]++
+		}
+		first[ingestPlan(round)[0].String()]++
+	}
+	if first["pgbench"] != first["orderdesk"] {
+		t.Errorf("ingest rounds: first %v, want as often each", first)
+	}
+	// The reference and the stale run swap ends; the fresh one stays between.
+	if pos["reference"][0] != pos["reference"][2] || pos["stale"][0] != pos["stale"][2] || pos["reference"][0] != pos["stale"][0] {
+		t.Errorf("view rounds: positions %v, want each end as often", pos)
+	}
+	if note := (results{rounds: defaultRounds}).roundsNote("all"); !strings.Contains(note, "each side first in as many rounds as second") {
+		t.Errorf("the note at the default: %s", note)
+	}
+	if note := (results{rounds: 3}).roundsNote("all"); !strings.Contains(note, "the reference first in one round more") {
+		t.Errorf("the note at 3 rounds: %s", note)
+	}
+}
+
 func TestViewPlan(t *testing.T) {
 	for _, tc := range []struct {
 		round int
