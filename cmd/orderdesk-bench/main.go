@@ -108,6 +108,11 @@ func run(ctx context.Context, args []string) error {
 	if c.rounds < 1 {
 		return fmt.Errorf("-rounds %d: at least 1", c.rounds)
 	}
+	switch c.rows {
+	case "all", "views", "ingest":
+	default:
+		return fmt.Errorf("-rows %q: all, views or ingest", c.rows)
+	}
 	if c.rounds%2 == 1 {
 		logf("-rounds %d is odd: the reference (and pgbench) runs first in one round more than orderdesk", c.rounds)
 	}
@@ -811,8 +816,8 @@ func (r results) table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks (issue 9)\n\nProduced by `make bench` (cmd/orderdesk-bench) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %s.\n\n", r.machine)
-	fmt.Fprintf(&b, "Setup: Postgres, %d synced orders; `orderdesk serve` against an in-process Shopify sandbox; the reference is a bare net/http + pgx handler reading the same `orders` table's stored JSON by primary key (no auth, no rendering). wrk, 2 threads, %d connections, %s per run, random order ids; webhook ingest with %d connections, signed `orders/updated` deliveries of distinct ids; the ingest reference is pgbench, one INSERT of a delivery-sized row per commit, %d clients.\n\n",
-		r.n, r.conns, r.duration, r.hookConns, r.hookConns)
+	fmt.Fprintf(&b, "Setup: Postgres, %d synced orders; `orderdesk serve` against an in-process Shopify sandbox; the reference is a bare net/http + pgx handler reading the same `orders` table's stored JSON by primary key (no auth, no rendering). wrk, 2 threads, %d connections, %s per run, random order ids; webhook ingest with %d connections, signed `orders/updated` deliveries with new webhook ids, over the orders in turn (%d deliveries a round, so each order gets about %.0f, each a newer state); the ingest reference is pgbench, one INSERT of a delivery-sized row per commit, %d clients.\n\n",
+		r.n, r.conns, r.duration, r.hookConns, r.hooksPerRound, float64(r.hooksPerRound)/float64(max(r.n, 1)), r.hookConns)
 	fmt.Fprintf(&b, "Rounds: the compared runs go in %s, each round's runs back to back and in reverse order every other round (ABBA…). A view round runs the reference, orderdesk on copies within the TTL and orderdesk on copies older than it, the fresh run in the middle so that it is next to both runs it is compared with (the copies are set fresh, or stale, just before each orderdesk run). An ingest round runs pgbench and orderdesk's ingest with %d new deliveries (new webhook ids, newer states than any round before), and waits for orderdesk's burst to be applied before the next run.\n\n",
 		plural(r.rounds, "round"), r.hooksPerRound)
 	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
@@ -838,10 +843,11 @@ func (r results) roundsNote(rows string) string {
 	if r.rounds == 1 {
 		return "The machine is shared (see the load average): absolute figures move between runs; the ratios come from one round, both sides' runs back to back, and are what the targets are about (`-rounds N` takes the median of N rounds' ratios). " + once
 	}
-	// The median of two is their mean: one disturbed round of two moves it.
-	robust := "which one disturbed round does not move"
+	// The median of two is their mean: one disturbed round of two moves it
+	// as much as the mean does.
+	robust := "which a single disturbed round moves less than it moves the mean"
 	if r.rounds == 2 {
-		robust = "with 2 rounds their mean (3 or more keep one disturbed round from moving it)"
+		robust = "with 2 rounds their mean (with 3 or more a single disturbed round moves the median less than the mean)"
 	}
 	balance := "each side first in as many rounds as second"
 	if r.rounds%2 == 1 {

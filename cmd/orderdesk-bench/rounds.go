@@ -13,7 +13,8 @@ import (
 // programs (runs of the same code minutes apart crossed the targets either
 // way). A round runs the sides back to back, seconds apart, and its ratio
 // is taken between those runs; the figure checked against a target is the
-// median of the rounds' ratios, which one disturbed round does not move.
+// median of the rounds' ratios: a single disturbed round moves the median
+// less than the mean.
 
 // inOrder is a round's order of runs: as given in even rounds (0, 2, …),
 // reversed in odd ones. Round after round the runs go ABBA…, so a drift of

@@ -19,7 +19,7 @@ func TestMedian(t *testing.T) {
 		{"two: the mean of both", []float64{0.6, 1.0}, 0.8},
 		{"odd, unsorted", []float64{1.01, 0.88, 0.93}, 0.93},
 		{"even, unsorted", []float64{4, 1, 3, 2}, 2.5},
-		{"one outlier does not move it", []float64{0.9, 0.1, 0.95}, 0.9},
+		{"one outlier moves it less than the mean", []float64{0.9, 0.1, 0.95}, 0.9},
 		{"repeated values", []float64{2, 2, 1}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -361,10 +361,10 @@ func TestRoundsNote(t *testing.T) {
 		rounds       int
 		want, reject []string
 	}{
-		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "does not move", "The list and the sustained apply-lag run are one run each."}, nil},
+		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "a single disturbed round moves less than it moves the mean", "The list and the sustained apply-lag run are one run each."}, nil},
 		{"views", 3, []string{"(the views of one order)", "The list is one run a side."}, []string{"ingest", "apply-lag"}},
 		{"ingest", 3, []string{"(webhook ingest)", "The sustained apply-lag run is one run."}, []string{"views", "The list"}},
-		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move"}},
+		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move", "moves less than it moves"}},
 		{"all", 1, []string{"from one round"}, []string{"median of the"}},
 	} {
 		got := results{rounds: tc.rounds}.roundsNote(tc.rows)
@@ -475,6 +475,17 @@ func TestSocketErrorsFail(t *testing.T) {
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestRowsFlag: an unknown -rows is refused before anything runs (it ran
+// everything and overwrote -out).
+func TestRowsFlag(t *testing.T) {
+	for _, rows := range []string{"view", "ingests", ""} {
+		err := run(t.Context(), []string{"-rows", rows, "-out", t.TempDir() + "/never.md"})
+		if err == nil || !strings.Contains(err.Error(), "all, views or ingest") {
+			t.Errorf("-rows %q: %v", rows, err)
 		}
 	}
 }
