@@ -197,6 +197,11 @@ func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 					return fmt.Errorf("round %d: %w", round+1, err)
 				}
 				r.pgbench = append(r.pgbench, tps)
+				// Its WAL and dirty pages written out before the next run,
+				// as after orderdesk's burst.
+				if err := settle(ctx, dbURL); err != nil {
+					return fmt.Errorf("round %d, after pgbench: %w", round+1, err)
+				}
 			case hookRun:
 				start := time.Now()
 				res, err := runWrk(dir, base, c.hookConns, c.duration, hookScript(hookFile))
@@ -216,6 +221,12 @@ func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 					r.drainErrs = append(r.drainErrs, fmt.Sprintf("round %d: %v", round+1, err))
 				}
 				r.burstDrain = append(r.burstDrain, d)
+				// The burst's dead rows vacuumed and its pages written
+				// before the next run, not by autovacuum or the
+				// checkpointer inside it.
+				if err := settle(ctx, dbURL, "webhook_deliveries", "river_job"); err != nil {
+					return fmt.Errorf("round %d, after the burst: %w", round+1, err)
+				}
 			}
 		}
 		od := r.odIngest[round]
