@@ -314,6 +314,7 @@ func TestRowsCheckTheMedian(t *testing.T) {
 		"throughput median 0.85× (rounds 0.90, 0.50, 0.85); p99 median 1.20× (rounds 1.20, 3.00, 1.10) | ≥ 0.8×, p99 ≤ 1.5× (medians): met",
 		"median 0.82× (rounds 0.78, 1.00, 0.82) the fresh view | ≥ 0.9× (median): **not met**",
 		"0 in 300 views over 3 fresh runs",
+		"0 in 300 views over 3 stale runs: background refreshes, at most 1 a second per shop (the budget), none waited on | | within the budget, ≤ 0",
 		"median 0.60× (rounds 0.40, 0.60, 0.70) | ≥ 0.5× (median): met",
 		"all applied 3s after the burst ended (median of the rounds: 2s, 3s, 4s)",
 	} {
@@ -476,6 +477,25 @@ func TestSocketErrorsFail(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestStaleCallsBudget(t *testing.T) {
+	if got := refreshBudget(10*time.Second + 30*time.Millisecond); got != 12*callsPerRefresh {
+		t.Errorf("budget of a 10.03 s run: %d, want 12 refreshes", got)
+	}
+	r := results{rounds: 2, odStale: runs{{requests: 1000}, {requests: 1000}}, staleBudget: 24, staleCalls: 24}
+	var b strings.Builder
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "24 in 2000 views over 2 stale runs") || !strings.Contains(got, "≤ 24 (a refresh of 1 call a second begun, +1 a run): met") {
+		t.Errorf("stale calls within the budget:\n%s", got)
+	}
+	// Repeat views of stale copies multiplying calls: not met.
+	r.staleCalls = 25
+	b.Reset()
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "+1 a run): **not met**") {
+		t.Errorf("stale calls past the budget:\n%s", got)
 	}
 }
 
