@@ -74,7 +74,7 @@ demo: ## run the service on its embedded default
 
 BENCH_FLAGS ?=
 
-bench: ## issue 9's benchmark: serve vs a bare pgx handler on ~20,000 orders, median ratios of 3 interleaved rounds (BENCH_FLAGS=-rounds N; needs Postgres, wrk, pgbench); writes docs/benchmarks.md
+bench: ## issue 9's benchmark: serve vs a bare pgx handler on ~20,000 orders, median ratios of 4 interleaved rounds (BENCH_FLAGS=-rounds N, even keeps the order balanced; needs Postgres, wrk, pgbench); writes docs/benchmarks.md
 	$(GOBUILD) -o bin/orderdesk-bench-serve ./cmd/orderdesk
 	$(GO) build -o bin/orderdesk-bench ./cmd/orderdesk-bench
 	bin/orderdesk-bench -binary bin/orderdesk-bench-serve $(BENCH_FLAGS)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -12,12 +13,19 @@ import (
 // programs (runs of the same code minutes apart crossed the targets either
 // way). A round runs the sides back to back, seconds apart, and its ratio
 // is taken between those runs; the figure checked against a target is the
-// median of the rounds' ratios, which one disturbed round does not move.
+// median of the rounds' ratios: a single disturbed round moves the median
+// less than the mean.
 
 // inOrder is a round's order of runs: as given in even rounds (0, 2, …),
 // reversed in odd ones. Round after round the runs go ABBA…, so a drift of
-// the load over the bench favours no side, and each side runs first (after
-// an idle moment) as often as second.
+// the load over the bench favours no side; over an even number of rounds
+// (the default, defaultRounds) each side runs first (after an idle moment)
+// as often as second, while an odd number has the first-listed side (the
+// reference, pgbench) first once more.
+//
+// defaultRounds is -rounds' default: even, for that balance.
+const defaultRounds = 4
+
 func inOrder[T any](round int, runs ...T) []T {
 	out := slices.Clone(runs)
 	if round%2 == 1 {
@@ -51,6 +59,22 @@ func perRound(num, den []float64) []float64 {
 	for i := range n {
 		if den[i] > 0 {
 			out[i] = num[i] / den[i]
+		}
+	}
+	return out
+}
+
+// perRoundAtMost is perRound for a ratio checked against an "at most"
+// target (a p99's): a round whose denominator measured nothing gives +Inf,
+// which meets none, rather than 0, which would meet any.
+func perRoundAtMost(num, den []float64) []float64 {
+	n := min(len(num), len(den))
+	out := make([]float64, n)
+	for i := range n {
+		if den[i] > 0 {
+			out[i] = num[i] / den[i]
+		} else {
+			out[i] = math.Inf(1)
 		}
 	}
 	return out
@@ -110,6 +134,16 @@ func (rs runs) non2xx() int {
 	}
 	return n
 }
+
+func (rs runs) sockErrs() int {
+	n := 0
+	for _, r := range rs {
+		n += r.sockErrs
+	}
+	return n
+}
+
+func (rs runs) failures() int { return rs.non2xx() + rs.sockErrs() }
 
 // viewRun is one run of a view round.
 type viewRun int
@@ -172,9 +206,9 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // drainText says how long the rounds' bursts took to apply: the median of
-// the rounds (each listed), or the first round whose burst was still queued
-// when the wait ended (a negative drain), after which the runs overlapped
-// that apply.
+// the rounds (each listed), or the first round whose burst was not known
+// to be applied when the wait ended (a negative drain: still queued, or its
+// count could not be read), after which the runs overlapped that apply.
 func drainText(ds []time.Duration) string {
 	each := make([]string, len(ds))
 	fs := make([]float64, len(ds))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestMedian(t *testing.T) {
 		{"two: the mean of both", []float64{0.6, 1.0}, 0.8},
 		{"odd, unsorted", []float64{1.01, 0.88, 0.93}, 0.93},
 		{"even, unsorted", []float64{4, 1, 3, 2}, 2.5},
-		{"one outlier does not move it", []float64{0.9, 0.1, 0.95}, 0.9},
+		{"one outlier moves it less than the mean", []float64{0.9, 0.1, 0.95}, 0.9},
 		{"repeated values", []float64{2, 2, 1}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +67,39 @@ func TestInOrder(t *testing.T) {
 	_ = inOrder(1, in...)
 	if !slices.Equal(in, []string{"A", "B", "C"}) {
 		t.Errorf("inOrder changed its arguments: %v", in)
+	}
+}
+
+// TestDefaultRoundsBalance: at -rounds' default every side of a view or
+// ingest round runs first as often as any other, and in each position as
+// often.
+func TestDefaultRoundsBalance(t *testing.T) {
+	if defaultRounds%2 != 0 {
+		t.Fatalf("defaultRounds %d is odd", defaultRounds)
+	}
+	first := map[string]int{}
+	pos := map[string]map[int]int{}
+	for round := range defaultRounds {
+		for i, v := range viewPlan(round) {
+			if pos[v.String()] == nil {
+				pos[v.String()] = map[int]int{}
+			}
+			pos[v.String()][i]++
+		}
+		first[ingestPlan(round)[0].String()]++
+	}
+	if first["pgbench"] != first["orderdesk"] {
+		t.Errorf("ingest rounds: first %v, want as often each", first)
+	}
+	// The reference and the stale run swap ends; the fresh one stays between.
+	if pos["reference"][0] != pos["reference"][2] || pos["stale"][0] != pos["stale"][2] || pos["reference"][0] != pos["stale"][0] {
+		t.Errorf("view rounds: positions %v, want each end as often", pos)
+	}
+	if note := (results{rounds: defaultRounds}).roundsNote("all"); !strings.Contains(note, "each side first in as many rounds as second") {
+		t.Errorf("the note at the default: %s", note)
+	}
+	if note := (results{rounds: 3}).roundsNote("all"); !strings.Contains(note, "the reference first in one round more") {
+		t.Errorf("the note at 3 rounds: %s", note)
 	}
 }
 
@@ -280,6 +314,7 @@ func TestRowsCheckTheMedian(t *testing.T) {
 		"throughput median 0.85× (rounds 0.90, 0.50, 0.85); p99 median 1.20× (rounds 1.20, 3.00, 1.10) | ≥ 0.8×, p99 ≤ 1.5× (medians): met",
 		"median 0.82× (rounds 0.78, 1.00, 0.82) the fresh view | ≥ 0.9× (median): **not met**",
 		"0 in 300 views over 3 fresh runs",
+		"0 in 300 views over 3 stale runs: background refreshes, at most 1 a second per shop (the budget), none waited on | | within the budget, ≤ 0",
 		"median 0.60× (rounds 0.40, 0.60, 0.70) | ≥ 0.5× (median): met",
 		"all applied 3s after the burst ended (median of the rounds: 2s, 3s, 4s)",
 	} {
@@ -296,6 +331,29 @@ func TestRowsCheckTheMedian(t *testing.T) {
 	if got := b.String(); !strings.Contains(got, "**round 2 sent 60001 requests of 60000 deliveries**") || !strings.Contains(got, "(median): **not met**") {
 		t.Errorf("a round that resent deliveries is not flagged:\n%s", got)
 	}
+
+	// One thread came round to its first delivery while the total stayed
+	// below the deliveries (the other thread was slower).
+	r.odIngest[1].requests = 40000
+	r.odIngest[1].threads, r.odIngest[1].wrapped = 2, 1
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "**round 2: 1 of 2 wrk threads came round to their first delivery again**") || !strings.Contains(got, "(median): **not met**") {
+		t.Errorf("a thread that resent deliveries is not flagged:\n%s", got)
+	}
+	r.odIngest[1].wrapped = 0
+
+	// A burst still queued (or a drain that failed) when the next run
+	// started: that run shared the machine with its apply.
+	r.odIngest[1].requests = 6000
+	r.burstDrain[2] = -180 * time.Second
+	r.drainErrs = []string{"round 3: drain: 5 deliveries or apply jobs still unapplied after 3m0s"}
+	b.Reset()
+	r.ingestRows(&b)
+	if got := b.String(); !strings.Contains(got, "(median): **not met**") || !strings.Contains(got, "**still queued**") ||
+		!strings.Contains(got, "**round 3: drain: 5 deliveries") || !strings.Contains(got, "else the ingest row is not met): **not met**") {
+		t.Errorf("a burst still queued does not fail the ingest row:\n%s", got)
+	}
 }
 
 func TestRoundsNote(t *testing.T) {
@@ -304,10 +362,10 @@ func TestRoundsNote(t *testing.T) {
 		rounds       int
 		want, reject []string
 	}{
-		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "does not move", "The list and the sustained apply-lag run are one run each."}, nil},
+		{"all", 3, []string{"(the views of one order, webhook ingest)", "median of the 3 rounds' ratios", "a single disturbed round moves less than it moves the mean", "The list and the sustained apply-lag run are one run each."}, nil},
 		{"views", 3, []string{"(the views of one order)", "The list is one run a side."}, []string{"ingest", "apply-lag"}},
 		{"ingest", 3, []string{"(webhook ingest)", "The sustained apply-lag run is one run."}, []string{"views", "The list"}},
-		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move"}},
+		{"all", 2, []string{"with 2 rounds their mean"}, []string{"does not move", "moves less than it moves"}},
 		{"all", 1, []string{"from one round"}, []string{"median of the"}},
 	} {
 		got := results{rounds: tc.rounds}.roundsNote(tc.rows)
@@ -320,6 +378,134 @@ func TestRoundsNote(t *testing.T) {
 			if strings.Contains(got, w) {
 				t.Errorf("-rows %s, %d rounds: says %q: %s", tc.rows, tc.rounds, w, got)
 			}
+		}
+	}
+}
+
+const wrkOutput = `Running 2s test @ http://127.0.0.1:8080
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.10ms    2.00ms  40.00ms   90.00%
+    Req/Sec     6.00k   500.00    7.00k    70.00%
+  Latency Distribution
+     50%    4.80ms
+     75%    6.00ms
+     90%    7.50ms
+     99%   12.34ms
+  24000 requests in 2.00s, 30.00MB read
+  Socket errors: connect 1, read 2, write 3, timeout 4
+  Non-2xx or 3xx responses: 5
+Requests/sec:  12000.00
+Transfer/sec:     15.00MB
+`
+
+func TestParseWrk(t *testing.T) {
+	r, err := parseWrk([]byte(wrkOutput))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (wrkResult{rps: 12000, p99: 12340 * time.Microsecond, requests: 24000, non2xx: 5, sockErrs: 10}); r != want {
+		t.Errorf("parsed %+v, want %+v", r, want)
+	}
+	hooks := wrkOutput + "hook thread 0: 30000 deliveries, wrapped 0\nhook thread 1: 30000 deliveries, wrapped 2\n"
+	if h, err := parseWrk([]byte(hooks)); err != nil || h.threads != 2 || h.wrapped != 1 {
+		t.Errorf("hook threads: %+v, %v; want 2 threads, 1 wrapped", h, err)
+	}
+	if r.failures() != 15 {
+		t.Errorf("failures %d, want 15", r.failures())
+	}
+	// No p99 line (or a p99 of 0): an error, not a p99 that meets any
+	// "at most" target.
+	for _, out := range []string{
+		strings.Replace(wrkOutput, "     99%   12.34ms\n", "", 1),
+		strings.Replace(wrkOutput, "12.34ms", "0.00us", 1),
+	} {
+		if _, err := parseWrk([]byte(out)); err == nil || !strings.Contains(err.Error(), "no p99") {
+			t.Errorf("no p99: error %v", err)
+		}
+	}
+	if _, err := parseWrk([]byte(strings.Replace(wrkOutput, "Requests/sec:  12000.00", "", 1))); err == nil {
+		t.Error("no rate: no error")
+	}
+}
+
+func TestPerRoundAtMost(t *testing.T) {
+	got := perRoundAtMost([]float64{12, 30, 5}, []float64{10, 0, 10})
+	if got[0] != 1.2 || !math.IsInf(got[1], 1) || got[2] != 0.5 {
+		t.Errorf("at-most ratios %v, want [1.2 +Inf 0.5]", got)
+	}
+	// A zero denominator fails the p99 target instead of passing it.
+	ms := time.Millisecond
+	r := results{
+		rounds:   1,
+		refFresh: runs{{rps: 1000, p99: 0}},
+		odFresh:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+		odStale:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "p99 +Inf× (1 round) | ≥ 0.8×, p99 ≤ 1.5× (medians): **not met**") {
+		t.Errorf("a zero reference p99 meets the target:\n%s", got)
+	}
+}
+
+func TestSocketErrorsFail(t *testing.T) {
+	ms := time.Millisecond
+	r := results{
+		rounds:   1,
+		refFresh: runs{{rps: 1000, p99: 10 * ms}},
+		odFresh:  runs{{rps: 1000, p99: 10 * ms, requests: 100, sockErrs: 3}},
+		odStale:  runs{{rps: 1000, p99: 10 * ms, requests: 100}},
+		pgbench:  []float64{1000},
+		odIngest: runs{{rps: 900, p99: 10 * ms, requests: 100, sockErrs: 1}},
+		// Drained.
+		burstDrain:    []time.Duration{time.Second},
+		hooksPerRound: 60000,
+	}
+	var b strings.Builder
+	r.viewRows(&b)
+	r.ingestRows(&b)
+	r.viewFailures(&b)
+	got := b.String()
+	for _, want := range []string{
+		"(medians): **not met**",
+		"the fresh view | ≥ 0.9× (median): **not met**",
+		"900/s (0 non-2xx, 1 socket errors)",
+		"0.90× (1 round) | ≥ 0.5× (median): **not met**",
+		"orderdesk fresh 0 + 3",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestStaleCallsBudget(t *testing.T) {
+	if got := refreshBudget(10*time.Second + 30*time.Millisecond); got != 12*callsPerRefresh {
+		t.Errorf("budget of a 10.03 s run: %d, want 12 refreshes", got)
+	}
+	r := results{rounds: 2, odStale: runs{{requests: 1000}, {requests: 1000}}, staleBudget: 24, staleCalls: 24}
+	var b strings.Builder
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "24 in 2000 views over 2 stale runs") || !strings.Contains(got, "≤ 24 (a refresh of 1 call a second begun, +1 a run): met") {
+		t.Errorf("stale calls within the budget:\n%s", got)
+	}
+	// Repeat views of stale copies multiplying calls: not met.
+	r.staleCalls = 25
+	b.Reset()
+	r.viewRows(&b)
+	if got := b.String(); !strings.Contains(got, "+1 a run): **not met**") {
+		t.Errorf("stale calls past the budget:\n%s", got)
+	}
+}
+
+// TestRowsFlag: an unknown -rows is refused before anything runs (it ran
+// everything and overwrote -out).
+func TestRowsFlag(t *testing.T) {
+	for _, rows := range []string{"view", "ingests", ""} {
+		err := run(t.Context(), []string{"-rows", rows, "-out", t.TempDir() + "/never.md"})
+		if err == nil || !strings.Contains(err.Error(), "all, views or ingest") {
+			t.Errorf("-rows %q: %v", rows, err)
 		}
 	}
 }
