@@ -31,6 +31,9 @@ type SyncStore interface {
 	PrepareSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent) (PreparedBatch, error)
 	// SaveSyncBatch stores a prepared batch as history (SaveOrders with
 	// history set) and the run's progress after it in one transaction.
+	// Beyond a run's first batch (run.Pages > 1) the stored progress must
+	// be the batch before (run.Pages-1 pages, not finished), or nothing is
+	// saved and the error wraps ErrSyncRunMoved.
 	SaveSyncBatch(ctx context.Context, shopID int64, b PreparedBatch, run SyncRun) error
 }
 

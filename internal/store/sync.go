@@ -371,20 +371,45 @@ func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, prepared order
 		return fmt.Errorf("save sync batch: a batch not prepared by this store for shop %d: %w", shopID, orders.ErrInvalidInput)
 	}
 	return o.saveEncoded(ctx, shopID, func(*gorm.DB) (encodedOrders, error) { return b.enc, nil }, true, func(tx *gorm.DB) error {
-		if isPostgres(tx) {
+		if isPostgres(tx) && !run.Finished {
 			// The batch's commit does not wait for its WAL to reach the
 			// disk (7-8% of a Postgres backfill's time). What a server
 			// crash can lose is the last batches with their checkpoint,
-			// together: the resumed run reads them again. Nothing else
-			// can be lost with them: any later synchronous commit (a
-			// webhook's, an event delivery's claim, made before its event
-			// is sent) flushes the WAL before it, these batches included.
+			// together; the next batch then finds the stored progress
+			// behind it and stops the run (advanceSyncRun), which resumes
+			// from there. Nothing else can be lost with them: any later
+			// synchronous commit (a webhook's, an event delivery's claim,
+			// made before its event is sent, the run's end) flushes the WAL
+			// before it, these batches included.
 			if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
 				return err
 			}
 		}
-		return o.s.within(tx).Orders().SaveSyncRun(ctx, shopID, run)
+		return o.s.within(tx).Orders().advanceSyncRun(ctx, shopID, run)
 	})
+}
+
+// advanceSyncRun saves the progress after a backfill's batch: a run's
+// first batch (run.Pages 1) starts it whatever is stored; any later one
+// only moves the stored progress on from the batch before it. A batch
+// after batches a database crash lost (a Postgres server that restarted
+// under a running backfill, whose pool reconnected), or after another
+// sync of the shop moved the progress, saves nothing: without the check it
+// would store a checkpoint beyond orders nobody stored.
+func (o *Orders) advanceSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
+	if run.Pages <= 1 {
+		return o.SaveSyncRun(ctx, shopID, run)
+	}
+	cols := map[string]any{"page_info": run.PageInfo, "checkpoint": run.Checkpoint, "pages": run.Pages, "orders": run.Orders,
+		"finished": run.Finished, "updated_at": time.Now().UTC()}
+	res := o.s.db.WithContext(ctx).Model(&syncRunRow{}).Where("shop_id = ? AND pages = ? AND NOT finished", shopID, run.Pages-1).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("save sync run: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("save sync run: batch %d: %w", run.Pages, orders.ErrSyncRunMoved)
+	}
+	return nil
 }
 
 // RefreshPlannerStats analyzes, on Postgres, the tables a backfill grows
