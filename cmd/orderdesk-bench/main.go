@@ -35,6 +35,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sys/unix"
 
 	"github.com/orderdesk/orderdesk/api"
 	"github.com/orderdesk/orderdesk/internal/orders"
@@ -164,6 +165,20 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	// Both binaries start as a deployed one does, read from disk: a
+	// binary the linker has just written sits in the page cache in large
+	// folios, which map whole into the process and count in its RSS
+	// (serve measured 43 MB so, 39 MB started from the same file copied or
+	// once the cache let it go).
+	for _, bin := range []string{c.binary, self} {
+		if err := evictFromPageCache(bin); err != nil {
+			logf("%s stays in the page cache as it is (its RSS may read high): %v", bin, err)
+		}
+	}
 	serve := exec.CommandContext(ctx, c.binary, "serve")
 	// ORDERDESK_RATE_LIMIT=0: the per-key limit (20/s) would measure 429s.
 	serve.Env = append(os.Environ(),
@@ -175,10 +190,6 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("start serve: %w", err)
 	}
 	defer stop(serve)
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	ref := exec.CommandContext(ctx, self, "reference", "-addr", refAddr, "-db", dbURL)
 	ref.Stdout, ref.Stderr = os.Stderr, os.Stderr
 	if err := ref.Start(); err != nil {
@@ -193,8 +204,9 @@ func run(ctx context.Context, args []string) error {
 	time.Sleep(5 * time.Second) // start-up settles
 	r := results{n: len(ids), rounds: c.rounds, duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate}
 	r.idleRSS = rssMB(serve.Process.Pid)
+	r.idleAnon, r.idleFile = rssParts(serve.Process.Pid)
 	r.refRSS = rssMB(ref.Process.Pid)
-	logf("idle RSS: serve %.1f MB, reference %.1f MB", r.idleRSS, r.refRSS)
+	logf("idle RSS: serve %.1f MB (%.1f anonymous, %.1f file), reference %.1f MB", r.idleRSS, r.idleAnon, r.idleFile, r.refRSS)
 	if c.rows == "ingest" {
 		return onlyIngest(ctx, c, dir, dbURL, "http://"+odAddr, sb, ids, now, &r)
 	}
@@ -535,17 +547,45 @@ func waitReady(u string, within time.Duration) error {
 	return fmt.Errorf("%s did not answer 200 within %s", u, within)
 }
 
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return procStatusMB(pid, "VmRSS") }
+
+// rssParts is the process's RSS split into anonymous memory (heap, stacks)
+// and file pages (its binary's, mapped from the page cache).
+func rssParts(pid int) (anon, file float64) {
+	return procStatusMB(pid, "RssAnon"), procStatusMB(pid, "RssFile")
+}
+
+// procStatusMB is a "Name: N kB" line of /proc/PID/status, in MB (0 when
+// there is none).
+func procStatusMB(pid int, name string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
-	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^` + name + `:\s+(\d+) kB`).FindSubmatch(b)
 	if m == nil {
 		return 0
 	}
 	kb, _ := strconv.ParseFloat(string(m[1]), 64)
 	return kb / 1024
+}
+
+// evictFromPageCache writes the file's pages out and asks the kernel to
+// drop them from the page cache, so that the next process to map it reads
+// it from disk.
+func evictFromPageCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("fdatasync: %w", err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		return fmt.Errorf("fadvise: %w", err)
+	}
+	return nil
 }
 
 // shopifyCalls is every Admin API call a view can cause (an order's or a
@@ -828,6 +868,7 @@ type results struct {
 	rounds                     int
 	duration                   time.Duration
 	idleRSS, refRSS, afterRSS  float64
+	idleAnon, idleFile         float64
 	refFresh, odFresh, odStale runs // one run a round
 	refList, odList            wrkResult
 	firstList                  time.Duration
@@ -875,8 +916,8 @@ func (r results) table() string {
 	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
 	r.viewRows(&b)
 	r.ingestRows(&b)
-	fmt.Fprintf(&b, "| idle RSS of `serve` | %.1f MB (reference) | %.1f MB at start, %.1f MB after the runs | | < 40 MB: %s |\n",
-		r.refRSS, r.idleRSS, r.afterRSS, met(r.idleRSS < 40))
+	fmt.Fprintf(&b, "| idle RSS of `serve` (both binaries started read from disk, not from the page cache the build left) | %.1f MB (reference) | %.1f MB at start (%.1f MB anonymous, %.1f MB of the binary's pages), %.1f MB after the runs | | < 40 MB: %s |\n",
+		r.refRSS, r.idleRSS, r.idleAnon, r.idleFile, r.afterRSS, met(r.idleRSS > 0 && r.idleRSS < 40))
 	r.viewFailures(&b)
 	b.WriteString("\n" + r.roundsNote("all") + "\n")
 	return b.String()

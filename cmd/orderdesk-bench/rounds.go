@@ -176,11 +176,12 @@ func (r ingestRun) String() string { return [...]string{"pgbench", "orderdesk"}[
 
 func ingestPlan(round int) []ingestRun { return inOrder(round, pgbenchRun, hookRun) }
 
-// hooksPerRound is how many deliveries an ingest round prepares: the 60,000
-// of a 10 s run, more for a longer one, so wrk does not come round to the
-// first again (a repeated webhook id measures the dedup, not the ingest).
+// hooksPerRound is how many deliveries an ingest round prepares: 12,000 a
+// second of the run (ingest reached 6,100/s here, and each of wrk's threads
+// has half of them), at least 60,000, so no thread comes round to its first
+// again (a repeated webhook id measures the dedup, not the ingest).
 func hooksPerRound(d time.Duration) int {
-	return max(60000, 6000*int(d.Seconds()))
+	return max(60000, 12000*int(d.Seconds()))
 }
 
 // roundStates is the time after which a round's deliveries' states lie:

@@ -278,8 +278,9 @@ func TestHooksPerRound(t *testing.T) {
 		want int
 	}{
 		{2 * time.Second, 60000},
-		{10 * time.Second, 60000},
-		{30 * time.Second, 180000},
+		{5 * time.Second, 60000},
+		{10 * time.Second, 120000},
+		{30 * time.Second, 360000},
 	} {
 		if got := hooksPerRound(tc.d); got != tc.want {
 			t.Errorf("hooksPerRound(%s) = %d, want %d", tc.d, got, tc.want)
