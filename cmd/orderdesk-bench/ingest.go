@@ -184,7 +184,7 @@ func ingestRows(ctx context.Context, c config, dir, dbURL, base string, sb *shop
 		// ids (one seen before measures the dedup) with newer states than
 		// the rounds before sent. They go over the loaded orders in turn,
 		// so each order gets several a round (hooksPerRound / len(ids):
-		// about 3 at the defaults), each a newer state than the last.
+		// about 6 at the defaults), each a newer state than the last.
 		body, err := writeHooks(hookFile, sb, ids, r.hooksPerRound, roundStates(now, round, r.hooksPerRound))
 		if err != nil {
 			return fmt.Errorf("round %d, deliveries: %w", round+1, err)

@@ -169,13 +169,21 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Both binaries start as a deployed one does, read from disk: a
-	// binary the linker has just written sits in the page cache in large
-	// folios, which map whole into the process and count in its RSS
-	// (serve measured 43 MB so, 39 MB started from the same file copied or
-	// once the cache let it go).
-	for _, bin := range []string{c.binary, self} {
+	// The reference runs from a copy of this binary: the running one's
+	// mapped pages cannot leave the page cache.
+	refBin := filepath.Join(dir, "reference")
+	if err := copyFile(self, refBin); err != nil {
+		return err
+	}
+	// Both binaries start read from disk, as one written by write(2) (a
+	// copy, an image layer extracted) or evicted does: a binary the Go
+	// linker has just written sits in the page cache in large folios, which
+	// map whole into the process and count in its RSS (serve measured
+	// 43 MB so, 38.8-39.3 MB from the same file copied with cp or evicted).
+	evicted := true
+	for _, bin := range []string{c.binary, refBin} {
 		if err := evictFromPageCache(bin); err != nil {
+			evicted = false
 			logf("%s stays in the page cache as it is (its RSS may read high): %v", bin, err)
 		}
 	}
@@ -190,7 +198,7 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("start serve: %w", err)
 	}
 	defer stop(serve)
-	ref := exec.CommandContext(ctx, self, "reference", "-addr", refAddr, "-db", dbURL)
+	ref := exec.CommandContext(ctx, refBin, "reference", "-addr", refAddr, "-db", dbURL)
 	ref.Stdout, ref.Stderr = os.Stderr, os.Stderr
 	if err := ref.Start(); err != nil {
 		return fmt.Errorf("start reference: %w", err)
@@ -202,7 +210,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	time.Sleep(5 * time.Second) // start-up settles
-	r := results{n: len(ids), rounds: c.rounds, duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate}
+	r := results{n: len(ids), rounds: c.rounds, duration: c.duration, conns: c.conns, hookConns: c.hookConns, rate: c.rate, evicted: evicted}
 	r.idleRSS = rssMB(serve.Process.Pid)
 	r.idleAnon, r.idleFile = rssParts(serve.Process.Pid)
 	r.refRSS = rssMB(ref.Process.Pid)
@@ -570,6 +578,15 @@ func procStatusMB(pid int, name string) float64 {
 	return kb / 1024
 }
 
+// copyFile copies an executable.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
+}
+
 // evictFromPageCache writes the file's pages out and asks the kernel to
 // drop them from the page cache, so that the next process to map it reads
 // it from disk.
@@ -869,6 +886,7 @@ type results struct {
 	duration                   time.Duration
 	idleRSS, refRSS, afterRSS  float64
 	idleAnon, idleFile         float64
+	evicted                    bool // both binaries were dropped from the page cache before they started
 	refFresh, odFresh, odStale runs // one run a round
 	refList, odList            wrkResult
 	firstList                  time.Duration
@@ -916,8 +934,12 @@ func (r results) table() string {
 	b.WriteString("| | reference | orderdesk | ratio | target |\n|---|---|---|---|---|\n")
 	r.viewRows(&b)
 	r.ingestRows(&b)
-	fmt.Fprintf(&b, "| idle RSS of `serve` (both binaries started read from disk, not from the page cache the build left) | %.1f MB (reference) | %.1f MB at start (%.1f MB anonymous, %.1f MB of the binary's pages), %.1f MB after the runs | | < 40 MB: %s |\n",
-		r.refRSS, r.idleRSS, r.idleAnon, r.idleFile, r.afterRSS, met(r.idleRSS > 0 && r.idleRSS < 40))
+	how := "both binaries started read from disk (evicted from the page cache the build left, as a copied or extracted binary starts)"
+	if !r.evicted {
+		how = "the binaries started from the page cache the build left (eviction failed: see the log)"
+	}
+	fmt.Fprintf(&b, "| idle RSS of `serve` (%s) | %.1f MB (reference) | %.1f MB at start (%.1f MB anonymous, %.1f MB of the binary's pages), %.1f MB after the runs | | < 40 MB: %s |\n",
+		how, r.refRSS, r.idleRSS, r.idleAnon, r.idleFile, r.afterRSS, met(r.idleRSS > 0 && r.idleRSS < 40))
 	r.viewFailures(&b)
 	b.WriteString("\n" + r.roundsNote("all") + "\n")
 	return b.String()

@@ -18,9 +18,8 @@ var (
 	// ErrInvalidInput: a request value breaks a rule; see ValidationError.
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrSyncRunMoved: a backfill's batch does not follow the stored
-	// progress of the shop's run (batches before it were lost, or another
-	// sync of the shop moved it): the run stops, and resumes from what is
-	// stored when started again.
+	// progress of the shop's run (another sync of the shop moved it): the
+	// run stops, and resumes from what is stored when started again.
 	ErrSyncRunMoved = errors.New("the shop's stored backfill progress is not where this batch follows")
 )
 
