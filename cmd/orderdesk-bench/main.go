@@ -335,13 +335,9 @@ func viewRounds(ctx context.Context, c config, dbURL string, sb *shopifysandbox.
 				// copies fresh and call nobody; the one under way as the
 				// UPDATE committed (one at a time a shop) is given a
 				// moment to end before the calls are counted.
-				if err := exec1(ctx, dbURL, freshSQL); err != nil {
+				if err := setCopies(ctx, dbURL, freshSQL); err != nil {
 					return fmt.Errorf("round %d, fresh copies: %w", round+1, err)
 				}
-				if err := settle(ctx, dbURL, "orders"); err != nil {
-					return fmt.Errorf("round %d, fresh copies: %w", round+1, err)
-				}
-				time.Sleep(time.Second)
 				calls0 := shopifyCalls(sb)
 				res, err := view(odBase)
 				if err != nil {
@@ -350,15 +346,9 @@ func viewRounds(ctx context.Context, c config, dbURL string, sb *shopifysandbox.
 				r.freshCalls += shopifyCalls(sb) - calls0
 				r.odFresh = append(r.odFresh, res)
 			case staleView:
-				if err := exec1(ctx, dbURL, staleSQL); err != nil {
+				if err := setCopies(ctx, dbURL, staleSQL); err != nil {
 					return fmt.Errorf("round %d, stale copies: %w", round+1, err)
 				}
-				// As before the fresh run: the UPDATE's dead rows vacuumed,
-				// its dirty pages written, then the same pause.
-				if err := settle(ctx, dbURL, "orders"); err != nil {
-					return fmt.Errorf("round %d, stale copies: %w", round+1, err)
-				}
-				time.Sleep(time.Second)
 				calls0, start := shopifyCalls(sb), time.Now()
 				res, err := view(odBase)
 				if err != nil {
@@ -374,6 +364,20 @@ func viewRounds(ctx context.Context, c config, dbURL string, sb *shopifysandbox.
 			round+1, c.rounds, viewPlan(round), ref.rps, ref.p99, fresh.rps, fresh.p99, fresh.rps/ref.rps, float64(fresh.p99)/float64(ref.p99),
 			stale.rps, stale.p99, stale.rps/fresh.rps, r.freshCalls, r.staleCalls)
 	}
+	return nil
+}
+
+// setCopies runs the UPDATE that makes every copy fresh or stale, then
+// vacuums its dead rows and writes its dirty pages (settle), and pauses a
+// second, so that none of it lands in the run that follows.
+func setCopies(ctx context.Context, dbURL, update string) error {
+	if err := exec1(ctx, dbURL, update); err != nil {
+		return err
+	}
+	if err := settle(ctx, dbURL, "orders"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
 	return nil
 }
 

@@ -53,28 +53,23 @@ func median(xs []float64) float64 {
 // sides measured. A round whose denominator measured nothing gives 0, a
 // ratio that meets no "at least" target rather than an infinite one that
 // meets it.
-func perRound(num, den []float64) []float64 {
-	n := min(len(num), len(den))
-	out := make([]float64, n)
-	for i := range n {
-		if den[i] > 0 {
-			out[i] = num[i] / den[i]
-		}
-	}
-	return out
-}
+func perRound(num, den []float64) []float64 { return ratios(num, den, 0) }
 
 // perRoundAtMost is perRound for a ratio checked against an "at most"
 // target (a p99's): a round whose denominator measured nothing gives +Inf,
 // which meets none, rather than 0, which would meet any.
-func perRoundAtMost(num, den []float64) []float64 {
+func perRoundAtMost(num, den []float64) []float64 { return ratios(num, den, math.Inf(1)) }
+
+// ratios is num[i] / den[i] over the rounds both sides measured, none
+// where den[i] measured nothing.
+func ratios(num, den []float64, none float64) []float64 {
 	n := min(len(num), len(den))
 	out := make([]float64, n)
 	for i := range n {
 		if den[i] > 0 {
 			out[i] = num[i] / den[i]
 		} else {
-			out[i] = math.Inf(1)
+			out[i] = none
 		}
 	}
 	return out
