@@ -1,6 +1,9 @@
 package orders
 
 import (
+	"math"
+	"strconv"
+
 	"github.com/shopspring/decimal"
 	"golang.org/x/text/currency"
 )
@@ -99,5 +102,48 @@ func CurrencyScale(code string) int32 {
 
 // FormatMoney writes an amount with exactly the currency's decimals.
 func FormatMoney(d decimal.Decimal, currencyCode string) string {
-	return d.StringFixed(CurrencyScale(currencyCode))
+	places := CurrencyScale(currencyCode)
+	if s, ok := formatFixed(d, places); ok {
+		return s
+	}
+	return d.StringFixed(places)
+}
+
+// formatFixed is d.StringFixed(places) for the amounts that need no
+// rounding at places and whose digits, scaled to places, fit an int64:
+// nearly every amount. StringFixed rounds through math/big, and a backfill
+// formats every amount of every order (9% of its CPU). ok is false for the
+// rest, which StringFixed formats.
+func formatFixed(d decimal.Decimal, places int32) (string, bool) {
+	exp := d.Exponent()
+	if places < 0 || places > 18 || exp < -places || d.NumDigits() > 18 {
+		return "", false
+	}
+	c := d.CoefficientInt64() // exact: at most 18 digits
+	for range exp + places {
+		if c > math.MaxInt64/10 || c < -math.MaxInt64/10 {
+			return "", false
+		}
+		c *= 10
+	}
+	neg := c < 0
+	if neg {
+		c = -c
+	}
+	var buf [24]byte
+	digits := strconv.AppendUint(buf[:0], uint64(c), 10)
+	for len(digits) <= int(places) { // a zero before the point
+		digits = append([]byte{'0'}, digits...)
+	}
+	out := make([]byte, 0, len(digits)+2)
+	if neg {
+		out = append(out, '-')
+	}
+	split := len(digits) - int(places)
+	out = append(out, digits[:split]...)
+	if places > 0 {
+		out = append(out, '.')
+		out = append(out, digits[split:]...)
+	}
+	return string(out), true
 }
