@@ -544,7 +544,7 @@ func (o *Orders) AddTimelineEvents(ctx context.Context, shopID int64, events []o
 	if err != nil {
 		return err
 	}
-	return addTimelineRows(o.s.db.WithContext(ctx), rows)
+	return o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return addTimelineRows(tx, rows) })
 }
 
 func toTimelineRows(shopID int64, events []orders.TimelineEvent) ([]timelineRow, error) {
@@ -569,10 +569,13 @@ func toTimelineRows(shopID int64, events []orders.TimelineEvent) ([]timelineRow,
 	return rows, nil
 }
 
-// addTimelineRows is AddTimelineEvents' statement.
+// addTimelineRows is AddTimelineEvents' statement, in db's transaction.
 func addTimelineRows(db *gorm.DB, rows []timelineRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if err := holdShops(db, shopsOf(rows, func(r timelineRow) int64 { return r.ShopID })...); err != nil {
+		return fmt.Errorf("add timeline events: %w", err)
 	}
 	if isPostgres(db) {
 		return pgAddTimeline(db, rows)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/events"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
 // eventRow is an outbound event in the outbox.
@@ -220,7 +222,11 @@ func knownOrders(tx *gorm.DB, shopID int64, ids []int64) (map[int64]bool, error)
 
 func shopOf(tx *gorm.DB, shopID int64) (events.Shop, error) {
 	var row shopRow
-	if err := tx.Select("id, domain").Where("id = ?", shopID).Take(&row).Error; err != nil {
+	err := tx.Select("id, domain").Where("id = ?", shopID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		err = tenant.ErrNotFound
+	}
+	if err != nil {
 		return events.Shop{}, fmt.Errorf("shop %d: %w", shopID, err)
 	}
 	return events.Shop{ID: shopID, Domain: row.Domain}, nil
@@ -258,6 +264,9 @@ func writeEvents(tx *gorm.DB, shopID int64, batch ...orderEvents) ([]events.Even
 	}
 	if len(ids) == 0 {
 		return nil, nil
+	}
+	if err := holdShops(tx, shopID); err != nil {
+		return nil, fmt.Errorf("write events: %w", err)
 	}
 	seen := map[int64]map[string]bool{}
 	err := eventKeys(tx, shopID, ids, func(orderID int64, key string) {

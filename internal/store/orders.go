@@ -133,7 +133,7 @@ func (o *Orders) UpsertOrders(ctx context.Context, shopID int64, list []orders.O
 	if err != nil {
 		return err
 	}
-	return upsertOrderRows(o.s.db.WithContext(ctx), rows)
+	return o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return upsertOrderRows(tx, rows) })
 }
 
 // toOrderRows is toOrderRow for each order.
@@ -149,10 +149,13 @@ func (o *Orders) toOrderRows(shopID int64, list []orders.Order) ([]orderRow, err
 	return rows, nil
 }
 
-// upsertOrderRows is UpsertOrders' statement.
+// upsertOrderRows is UpsertOrders' statement, in db's transaction.
 func upsertOrderRows(db *gorm.DB, rows []orderRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if err := holdShops(db, shopsOf(rows, func(r orderRow) int64 { return r.ShopID })...); err != nil {
+		return fmt.Errorf("upsert %d orders: %w", len(rows), err)
 	}
 	if isPostgres(db) {
 		return pgUpsertOrders(db, rows)

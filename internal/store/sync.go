@@ -291,17 +291,23 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 }
 
 // ForgetShop deletes everything stored for a shop that has uninstalled the
-// app (every table references shops with ON DELETE CASCADE); false, and
+// app (forgetShop: the tables without a foreign key to shops, then the
+// shop, from which the others cascade); false, and
 // nothing deleted, while the shop is installed. Shopify sends shop/redact
 // 48 hours after an uninstall; one arriving for an installed shop (the
 // shop installed again, or an old delivery resent under a fresh, unsigned
 // webhook id) must not erase the installation.
 func (o *Orders) ForgetShop(ctx context.Context, shopID int64) (bool, error) {
-	res := o.s.db.WithContext(ctx).Where("id = ? AND state = ?", shopID, string(tenant.Uninstalled)).Delete(&shopRow{})
-	if res.Error != nil {
-		return false, fmt.Errorf("forget shop %d: %w", shopID, res.Error)
+	var forgotten bool
+	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		forgotten, err = forgetShop(tx, shopID, string(tenant.Uninstalled))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("forget shop %d: %w", shopID, err)
 	}
-	return res.RowsAffected > 0, nil
+	return forgotten, nil
 }
 
 type syncRunRow struct {
