@@ -111,6 +111,21 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	// operations completed at the sandbox (their files rendered, on the
 	// same two cores) and the first batch was read and saved; from there
 	// on it is orderdesk streaming, converting and saving.
+	// From the moment both of the sync's files were complete at the
+	// sandbox: what Shopify's side takes (rendering the files, here on the
+	// same two cores) is left out, orderdesk's polling, downloading,
+	// converting and saving of every order is in.
+	if ops := sb.BulkOperations(); len(ops) >= 2 {
+		ready := ops[len(ops)-1].CompletedAt
+		if at := ops[len(ops)-2].CompletedAt; at.After(ready) {
+			ready = at
+		}
+		if !ready.IsZero() && ready.After(start) {
+			fmt.Fprintf(stdout, "  before both files were complete at the sandbox: %s (process start, starting both bulk operations, the sandbox rendering their files)\n",
+				ready.Sub(start).Round(time.Millisecond))
+			line(stdout, "  from both files complete to the sync's end (orderdesk polling, reading the files, converting and saving every order)", saved, 0, start.Add(elapsed).Sub(ready))
+		}
+	}
 	if first, last, ok := progress.batches(); ok && last.orders > first.orders {
 		d := last.at.Sub(first.at)
 		fmt.Fprintf(stdout, "  before its first saved batch: %s (process start, starting both bulk operations, the sandbox rendering their files, polling, the first batch read and saved)\n",

@@ -73,6 +73,8 @@ type BulkOperation struct {
 	Objects     int    `json:"object_count"`
 	RootObjects int    `json:"root_object_count"`
 	FileSize    int    `json:"file_size"`
+	// CompletedAt is when the result file was ready (zero until then).
+	CompletedAt time.Time `json:"completed_at,omitzero"`
 }
 
 type bulkOp struct {
@@ -119,7 +121,11 @@ func (s *Sandbox) BulkOperations() []BulkOperation {
 	defer b.mu.Unlock()
 	out := make([]BulkOperation, 0, len(b.order))
 	for _, id := range b.order {
-		out = append(out, b.ops[id].BulkOperation)
+		op := b.ops[id].BulkOperation
+		if op.Status == "COMPLETED" {
+			op.CompletedAt = b.ops[id].completed
+		}
+		out = append(out, op)
 	}
 	return out
 }
