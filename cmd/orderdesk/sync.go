@@ -88,7 +88,8 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		return err
 	}
 	if p.Bulk {
-		fmt.Fprintf(stdout, "done: %d orders (%d objects) through a bulk operation, %d read by this run, %s\n", p.Orders, p.Objects, p.Fetched, rate(p))
+		fmt.Fprintf(stdout, "done: %d orders (%d objects) through a bulk operation, %d read by this run, %s, after %s waiting for Shopify's files\n",
+			p.Orders, p.Objects, p.Fetched, rate(p), p.Waited.Round(time.Millisecond))
 		return nil
 	}
 	fmt.Fprintf(stdout, "done: %d orders in %d pages, %s\n", p.Orders, p.Pages, rate(p))
@@ -111,19 +112,28 @@ func progressLine(p orders.SyncProgress) string {
 		b.WriteString(" orders")
 	}
 	fmt.Fprintf(&b, ", %s", rate(p))
-	if p.Total > p.Orders && p.Elapsed > 0 {
-		if perSec := float64(p.Fetched) / p.Elapsed.Seconds(); perSec > 0 {
-			fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(p.Total-p.Orders)/perSec*float64(time.Second)).Round(time.Second))
-		}
+	if perSec, ok := perSecond(p); ok && p.Total > p.Orders {
+		fmt.Fprintf(&b, ", ETA %s", time.Duration(float64(p.Total-p.Orders)/perSec*float64(time.Second)).Round(time.Second))
 	}
 	return b.String()
 }
 
+// perSecond is the run's rate: the orders it read over the time it spent
+// reading them (a bulk export's wait for Shopify's files left out).
+func perSecond(p orders.SyncProgress) (float64, bool) {
+	reading := p.Elapsed - p.Waited
+	if reading <= 0 || p.Fetched == 0 {
+		return 0, false
+	}
+	return float64(p.Fetched) / reading.Seconds(), true
+}
+
 func rate(p orders.SyncProgress) string {
-	if p.Elapsed <= 0 {
+	perSec, ok := perSecond(p)
+	if !ok {
 		return "- orders/s"
 	}
-	return fmt.Sprintf("%.0f orders/s", float64(p.Fetched)/p.Elapsed.Seconds())
+	return fmt.Sprintf("%.0f orders/s", perSec)
 }
 
 // webhooksCmd manages the shop's webhook subscriptions.

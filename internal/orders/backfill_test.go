@@ -188,3 +188,47 @@ func TestBackfillSavesTheLastBatchWhenCancelled(t *testing.T) {
 		})
 	}
 }
+
+// slowFiles is a batchExporter whose files take `wait` to be ready.
+type slowFiles struct {
+	batchExporter
+	wait time.Duration
+}
+
+func (e *slowFiles) ReadExport(ctx context.Context, shop tenant.Shop, cp string, batch int, save func(orders.ExportBatch) error) error {
+	time.Sleep(e.wait) // Shopify writing the files
+	ready := time.Now()
+	return e.batchExporter.ReadExport(ctx, shop, cp, batch, func(b orders.ExportBatch) error {
+		b.Ready = ready
+		return save(b)
+	})
+}
+
+// TestBackfillProgressKeepsTheWaitApart: the time a bulk export waits for
+// Shopify's files is reported as Waited, within Elapsed, so the rate and
+// ETA are those of reading (a wait of minutes would otherwise make the
+// first lines promise hours).
+func TestBackfillProgressKeepsTheWaitApart(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t, storetest.Kinds[len(storetest.Kinds)-1])
+	shop, err := tenant.NewService(st.Tenants()).Bootstrap(context.Background(), "waiting.myshopify.com", "key-waiting-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := orders.NewService(st.Orders(), newFakeShopify(1), time.Hour, slog.New(slog.DiscardHandler))
+	const wait = 300 * time.Millisecond
+	var seen []orders.SyncProgress
+	p, err := orders.NewSyncer(svc, st.Orders(), time.Hour).Backfill(context.Background(), shop, time.Time{},
+		&slowFiles{batchExporter: batchExporter{n: 3}, wait: wait}, nil, func(p orders.SyncProgress) { seen = append(seen, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("%d progress reports, want 3", len(seen))
+	}
+	for _, q := range append(seen, p) {
+		if q.Waited < wait || q.Waited > q.Elapsed {
+			t.Errorf("progress after %d orders: waited %s of %s elapsed; want at least %s, within elapsed", q.Orders, q.Waited, q.Elapsed, wait)
+		}
+	}
+}

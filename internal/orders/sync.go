@@ -203,10 +203,14 @@ func (s *Syncer) ReconcileAll(ctx context.Context) error {
 // SyncProgress is reported after each page of a backfill.
 type SyncProgress struct {
 	Pages, Orders int // so far, including an interrupted run's
-	Fetched       int // orders this run read (Fetched/Elapsed is its rate)
+	Fetched       int // orders this run read (Fetched/(Elapsed-Waited) is its rate)
 	Total         int // orders Shopify counts for the run; 0 if unknown
 	Elapsed       time.Duration
-	Resumed       bool
+	// Waited is the part of Elapsed a bulk export spent waiting for
+	// Shopify to write its files, before the first order could be read:
+	// seconds to hours, whatever the shop's size, so not part of the rate.
+	Waited  time.Duration
+	Resumed bool
 	// Bulk is set when the run reads a bulk export; Objects counts its
 	// objects (orders and their children, one JSONL line each) read so far.
 	Bulk    bool
@@ -224,6 +228,9 @@ type ExportBatch struct {
 	Checkpoint string
 	Objects    int // objects read so far, this batch included
 	Total      int // orders in the export; 0 while unknown
+	// Ready is when the export's files could be read (Shopify had
+	// written them); zero when unknown.
+	Ready time.Time
 }
 
 // Exporter reads a shop's orders through Shopify's bulk export.
@@ -354,6 +361,9 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 			p.Orders, p.Pages = run.Orders, run.Pages
 			p.Fetched += len(it.b.Orders)
 			p.Objects, p.Total, p.Elapsed = it.b.Objects, it.b.Total, s.now().Sub(start)
+			if r := it.b.Ready; !r.IsZero() && r.After(start) {
+				p.Waited = min(r.Sub(start), p.Elapsed)
+			}
 			if progress != nil {
 				progress(p)
 			}

@@ -182,6 +182,7 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 		cp.Parts[i].Total = total
 		readers[i] = c.openJSONL(ctx, url, cp.Parts[i])
 	}
+	ready := time.Now() // both files can be read from here on
 	dec := newBulkDecoder()
 	var out []orders.ShopifyOrder
 	before := cp.Objects // read by earlier runs
@@ -195,7 +196,7 @@ func (c *Client) ReadExport(ctx context.Context, shop tenant.Shop, checkpoint st
 		if err != nil {
 			return err
 		}
-		err = save(orders.ExportBatch{Orders: out, Checkpoint: string(raw), Objects: cp.Objects, Total: cp.Parts[0].Total})
+		err = save(orders.ExportBatch{Orders: out, Checkpoint: string(raw), Objects: cp.Objects, Total: cp.Parts[0].Total, Ready: ready})
 		out = make([]orders.ShopifyOrder, 0, batch) // the batch is save's: it may keep it while the next is read
 		return err
 	}
