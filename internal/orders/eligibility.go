@@ -115,12 +115,12 @@ func FormatMoney(d decimal.Decimal, currencyCode string) string {
 // formats every amount of every order (9% of its CPU). ok is false for the
 // rest, which StringFixed formats.
 func formatFixed(d decimal.Decimal, places int32) (string, bool) {
-	exp := d.Exponent()
-	if places < 0 || places > 18 || exp < -places || d.NumDigits() > 18 {
+	scale := int64(d.Exponent()) + int64(places) // zeros to append: int64, as exp may be near MaxInt32
+	if places < 0 || places > 18 || scale < 0 || scale > 18 || d.NumDigits() > 18 {
 		return "", false
 	}
 	c := d.CoefficientInt64() // exact: at most 18 digits
-	for range exp + places {
+	for range scale {
 		if c > math.MaxInt64/10 || c < -math.MaxInt64/10 {
 			return "", false
 		}

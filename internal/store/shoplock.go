@@ -14,12 +14,7 @@ import (
 // The shop's row stands in for the foreign keys Postgres' orders, events,
 // event_sequences and timeline_events no longer have (migration 00021):
 // every statement that inserts into them runs after holdShops in its
-// transaction, and ForgetShop deletes their rows itself.
-
-// unkeyedTables are the tables without a foreign key to shops on Postgres,
-// in the order ForgetShop deletes from them (events first: its deliveries
-// and attempts cascade from it).
-var unkeyedTables = []string{"events", "event_sequences", "timeline_events", "orders"}
+// transaction, and a trigger on shops deletes their rows with the shop.
 
 // holdShops locks each shop's row FOR KEY SHARE until tx ends, as a
 // foreign key's check does: ForgetShop, which takes the row FOR UPDATE,
@@ -46,10 +41,11 @@ func holdShops(tx *gorm.DB, shopIDs ...int64) error {
 	return nil
 }
 
-// forgetShop deletes the shop (when uninstalled) and, first, the rows of
-// the tables that do not cascade from it: once its row is held FOR UPDATE
-// no writer can add to them (holdShops waits, then finds it gone), and
-// those that held it before have committed.
+// forgetShop deletes the shop when it is in state; the other tables' rows
+// go with it (their keys' cascade, or on Postgres 00021's trigger for the
+// four without a key). Its row is held FOR UPDATE first: writers holding
+// it (holdShops) finish before, and their rows are deleted with the rest;
+// writers after it find the shop gone.
 func forgetShop(tx *gorm.DB, shopID int64, state string) (bool, error) {
 	q := tx.Model(&shopRow{}).Where("id = ? AND state = ?", shopID, state)
 	if isPostgres(tx) {
@@ -61,11 +57,6 @@ func forgetShop(tx *gorm.DB, shopID int64, state string) (bool, error) {
 	}
 	if len(ids) == 0 {
 		return false, nil
-	}
-	for _, table := range unkeyedTables {
-		if err := tx.Exec("DELETE FROM "+table+" WHERE shop_id = ?", shopID).Error; err != nil {
-			return false, fmt.Errorf("%s: %w", table, err)
-		}
 	}
 	res := tx.Where("id = ?", shopID).Delete(&shopRow{})
 	return res.RowsAffected > 0, res.Error

@@ -291,8 +291,7 @@ func (o *Orders) RedactCustomer(ctx context.Context, shopID, customerID int64, o
 }
 
 // ForgetShop deletes everything stored for a shop that has uninstalled the
-// app (forgetShop: the tables without a foreign key to shops, then the
-// shop, from which the others cascade); false, and
+// app (every table's rows go with the shop: forgetShop); false, and
 // nothing deleted, while the shop is installed. Shopify sends shop/redact
 // 48 hours after an uninstall; one arriving for an installed shop (the
 // shop installed again, or an old delivery resent under a fresh, unsigned

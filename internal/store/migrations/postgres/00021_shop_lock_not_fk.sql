@@ -3,27 +3,43 @@
 -- shops. A foreign key is checked a row at a time: a backfilled order
 -- writes six rows, and in a 20,015-order backfill those checks (each a
 -- locking read of the shop's row) were about 30% of the saving backend's
--- time. What the key gave is kept instead:
---  - a write of these tables takes the shop's row FOR KEY SHARE once per
---    statement (holdShops in the store), as the key's check did, and fails
---    when the shop is gone;
---  - ForgetShop takes the shop's row FOR UPDATE, which waits for those
---    writers, then deletes the four tables' rows and the shop (the other
---    tables still cascade from shops).
+-- time. What the keys gave is kept:
+--  - their ON DELETE CASCADE: a trigger on shops deletes the shop's rows of
+--    the four tables when the shop is deleted, by any code (a replica of
+--    the release before this one deletes the shop alone and relies on it);
+--  - their check: a write of these tables takes the shop's row FOR KEY
+--    SHARE once per statement (holdShops in the store), as the check did,
+--    and fails when the shop is gone; ForgetShop holds the row FOR UPDATE
+--    first, which waits for those writers.
+-- The trigger deletes orders first, then the timeline, as customers/redact
+-- writes them (it updates a customer's orders, then deletes their
+-- timeline): the two wait for each other instead of deadlocking.
 -- The other tables keep their keys: they are written a row at a time.
 --
 -- DROP CONSTRAINT takes an ACCESS EXCLUSIVE lock on each table: lock_timeout
 -- makes the migration fail fast behind a long transaction (see 00020).
 -- +goose Up
 SET LOCAL lock_timeout = '5s';
+-- +goose StatementBegin
+CREATE FUNCTION shops_delete_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM orders WHERE shop_id = OLD.id;
+    DELETE FROM timeline_events WHERE shop_id = OLD.id;
+    DELETE FROM events WHERE shop_id = OLD.id;
+    DELETE FROM event_sequences WHERE shop_id = OLD.id;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER shops_delete_rows AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION shops_delete_rows();
 ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_shop_id_fkey;
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_shop_id_fkey;
 ALTER TABLE event_sequences DROP CONSTRAINT IF EXISTS event_sequences_shop_id_fkey;
 ALTER TABLE timeline_events DROP CONSTRAINT IF EXISTS timeline_events_shop_id_fkey;
 
 -- +goose Down
--- Rows of a shop deleted while the keys were off are dropped first: the
--- keys would refuse them.
+-- Rows of a shop that is gone (written without the lock while the keys
+-- were off) are dropped first: the keys would refuse them.
 SET LOCAL lock_timeout = '5s';
 DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shops.id = events.shop_id);
 DELETE FROM event_sequences WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shops.id = event_sequences.shop_id);
@@ -33,3 +49,5 @@ ALTER TABLE orders ADD CONSTRAINT orders_shop_id_fkey FOREIGN KEY (shop_id) REFE
 ALTER TABLE events ADD CONSTRAINT events_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
 ALTER TABLE event_sequences ADD CONSTRAINT event_sequences_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
 ALTER TABLE timeline_events ADD CONSTRAINT timeline_events_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
+DROP TRIGGER shops_delete_rows ON shops;
+DROP FUNCTION shops_delete_rows();
