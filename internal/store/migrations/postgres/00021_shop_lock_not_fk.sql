@@ -11,9 +11,13 @@
 --    SHARE once per statement (holdShops in the store), as the check did,
 --    and fails when the shop is gone; ForgetShop holds the row FOR UPDATE
 --    first, which waits for those writers.
--- The trigger deletes orders first, then the timeline, as customers/redact
--- writes them (it updates a customer's orders, then deletes their
--- timeline): the two wait for each other instead of deadlocking.
+-- The trigger runs BEFORE the shop's row is deleted, so the four tables go
+-- before every cascade of the other keys, as their own keys' cascades
+-- (made first) did: after it, event_endpoints' cascade would lock the
+-- shop's endpoints before events were deleted, while the event dispatcher
+-- holds events and waits for an endpoint (a deadlock). It deletes orders
+-- before the timeline, as customers/redact writes them (it updates a
+-- customer's orders, then deletes their timeline).
 -- The other tables keep their keys: they are written a row at a time.
 --
 -- DROP CONSTRAINT takes an ACCESS EXCLUSIVE lock on each table: lock_timeout
@@ -21,17 +25,18 @@
 -- +goose Up
 SET LOCAL lock_timeout = '5s';
 -- +goose StatementBegin
-CREATE FUNCTION shops_delete_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION shops_delete_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM orders WHERE shop_id = OLD.id;
     DELETE FROM timeline_events WHERE shop_id = OLD.id;
     DELETE FROM events WHERE shop_id = OLD.id;
     DELETE FROM event_sequences WHERE shop_id = OLD.id;
-    RETURN NULL;
+    RETURN OLD;
 END
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER shops_delete_rows AFTER DELETE ON shops FOR EACH ROW EXECUTE FUNCTION shops_delete_rows();
+DROP TRIGGER IF EXISTS shops_delete_rows ON shops;
+CREATE TRIGGER shops_delete_rows BEFORE DELETE ON shops FOR EACH ROW EXECUTE FUNCTION shops_delete_rows();
 ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_shop_id_fkey;
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_shop_id_fkey;
 ALTER TABLE event_sequences DROP CONSTRAINT IF EXISTS event_sequences_shop_id_fkey;
@@ -39,7 +44,9 @@ ALTER TABLE timeline_events DROP CONSTRAINT IF EXISTS timeline_events_shop_id_fk
 
 -- +goose Down
 -- Rows of a shop that is gone (written without the lock while the keys
--- were off) are dropped first: the keys would refuse them.
+-- were off) are dropped first: the keys would refuse them. The trigger
+-- stays: the keys added again cascade after every other key's (theirs had
+-- come first), and the trigger keeps the four tables' deletion first.
 SET LOCAL lock_timeout = '5s';
 DELETE FROM events WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shops.id = events.shop_id);
 DELETE FROM event_sequences WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shops.id = event_sequences.shop_id);
@@ -49,5 +56,3 @@ ALTER TABLE orders ADD CONSTRAINT orders_shop_id_fkey FOREIGN KEY (shop_id) REFE
 ALTER TABLE events ADD CONSTRAINT events_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
 ALTER TABLE event_sequences ADD CONSTRAINT event_sequences_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
 ALTER TABLE timeline_events ADD CONSTRAINT timeline_events_shop_id_fkey FOREIGN KEY (shop_id) REFERENCES shops(id) ON DELETE CASCADE;
-DROP TRIGGER shops_delete_rows ON shops;
-DROP FUNCTION shops_delete_rows();
