@@ -107,10 +107,6 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 	saved, _ := strconv.Atoi(m[1])
 	objects, _ = strconv.Atoi(m[2])
 	line(stdout, "orderdesk sync on "+*db+" (export, build, save with checkpoints; process start included)", saved, objects, elapsed)
-	// The sync's own part: its first progress line comes once the bulk
-	// operations completed at the sandbox (their files rendered, on the
-	// same two cores) and the first batch was read and saved; from there
-	// on it is orderdesk streaming, converting and saving.
 	// From the moment both of the sync's files were complete at the
 	// sandbox: what Shopify's side takes (rendering the files, here on the
 	// same two cores) is left out, orderdesk's polling, downloading,
@@ -126,6 +122,10 @@ func backfill(ctx context.Context, args []string, stdout io.Writer) error {
 			line(stdout, "  from both files complete to the sync's end (orderdesk polling, reading the files, converting and saving every order)", saved, 0, start.Add(elapsed).Sub(ready))
 		}
 	}
+	// The sync's own part: its first progress line comes once the bulk
+	// operations completed at the sandbox (their files rendered, on the
+	// same two cores) and the first batch was read and saved; from there
+	// on it is orderdesk streaming, converting and saving.
 	if first, last, ok := progress.batches(); ok && last.orders > first.orders {
 		d := last.at.Sub(first.at)
 		fmt.Fprintf(stdout, "  before its first saved batch: %s (process start, starting both bulk operations, the sandbox rendering their files, polling, the first batch read and saved)\n",
