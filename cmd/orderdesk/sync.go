@@ -83,6 +83,11 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		from = time.Now().UTC().Add(-*since).Truncate(time.Minute)
 	}
 	p, err := c.syncer.Backfill(ctx, c.shop, from, c.shopify, c.shopify, func(p orders.SyncProgress) { fmt.Fprintln(stderr, progressLine(p)) })
+	if errors.Is(err, orders.ErrSyncRunMoved) {
+		fmt.Fprintf(stderr, "stopped after %d orders: another sync of this shop took over the backfill's progress (what this one saved is kept); "+
+			"let that one finish, or stop it and run again with its --since to resume\n", p.Orders)
+		return err
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "interrupted after %d orders: run again with the same --since to resume\n", p.Orders)
 		return err

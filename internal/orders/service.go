@@ -436,6 +436,9 @@ func buildAll(srcs []ShopifyOrder, now time.Time) []Order {
 
 // SyncRun is a backfill's progress, kept so an interrupted run resumes.
 type SyncRun struct {
+	// ID names the run that owns the progress: a new one for each run
+	// started, and for each resume (which claims the stored progress).
+	ID       string
 	Since    time.Time
 	PageInfo string // the paged read's next page
 	// Checkpoint is where a bulk export's download stands (the Exporter's

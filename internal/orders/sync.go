@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
@@ -22,17 +24,28 @@ type SyncStore interface {
 	// StaleOrders lists open orders last read from Shopify before `before`,
 	// oldest first, across shops.
 	StaleOrders(ctx context.Context, before time.Time, limit int) ([]ShopOrder, error)
-	// SyncRun and SaveSyncRun keep a backfill's progress.
+	// SyncRun reads the shop's backfill progress. SaveSyncRun starts a
+	// run: its progress (named by run.ID) replaces what is stored,
+	// whoever's it was.
+	// ClaimSyncRun has a new run (id) take over the stored progress to
+	// resume it, if it is still `stored`. FinishSyncRun stores a run's
+	// end. Every write but SaveSyncRun's is taken only while the stored
+	// progress is the writer's own (run.ID) where the writer left it; if
+	// another sync took it over, nothing is written and the error wraps
+	// ErrSyncRunMoved.
 	SyncRun(ctx context.Context, shopID int64) (SyncRun, bool, error)
 	SaveSyncRun(ctx context.Context, shopID int64, run SyncRun) error
+	ClaimSyncRun(ctx context.Context, shopID int64, stored SyncRun, id string) error
+	FinishSyncRun(ctx context.Context, shopID int64, run SyncRun) error
 	// PrepareSyncBatch encodes a backfill's batch for SaveSyncBatch
 	// without a transaction (the backfill prepares a batch while the one
 	// before it is saved).
 	PrepareSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent) (PreparedBatch, error)
 	// SaveSyncBatch stores a prepared batch as history (SaveOrders with
 	// history set) and the run's progress after it in one transaction.
-	// Beyond a run's first batch (run.Pages > 1) the stored progress must
-	// be the batch before (run.Pages-1 pages, not finished), or nothing is
+	// A run's first batch (run.Pages 1) starts it, as SaveSyncRun does;
+	// beyond it the stored progress must be the run's own (run.ID) after
+	// the batch before (run.Pages-1 pages, not finished), or nothing is
 	// saved and the error wraps ErrSyncRunMoved.
 	SaveSyncBatch(ctx context.Context, shopID int64, b PreparedBatch, run SyncRun) error
 }
@@ -311,6 +324,9 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	p := SyncProgress{Bulk: true}
 	switch {
 	case found && !run.Finished && run.Since.Equal(since.UTC()) && run.Checkpoint != "":
+		if run, err = s.claimSyncRun(ctx, shop.ID, run); err != nil {
+			return p, fmt.Errorf("backfill: %w", err)
+		}
 		p.Resumed, p.Orders = true, run.Orders
 	case found && !run.Finished && run.Since.Equal(since.UTC()) && run.PageInfo != "":
 		return s.SyncOrders(ctx, shop, since, counter, progress) // a paged run to finish
@@ -323,7 +339,7 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 		if err != nil {
 			return p, fmt.Errorf("backfill: %w", err)
 		}
-		run = SyncRun{Since: since.UTC(), StartedAt: s.now().UTC(), Checkpoint: cp}
+		run = SyncRun{ID: uuid.NewString(), Since: since.UTC(), StartedAt: s.now().UTC(), Checkpoint: cp}
 		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
 			return p, err
 		}
@@ -400,18 +416,19 @@ func (s *Syncer) Backfill(ctx context.Context, shop tenant.Shop, since time.Time
 	if errors.Is(err, ErrExportRefused) {
 		// The export failed at Shopify: nothing to resume, page instead.
 		s.log.WarnContext(ctx, "bulk export failed: paging instead", "err", err)
-		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, SyncRun{Since: since.UTC(), StartedAt: s.now().UTC(), Finished: true}); err != nil {
-			return p, err
+		run.Checkpoint = ""
+		if err := s.sync.FinishSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+			return p, fmt.Errorf("backfill: %w", err)
 		}
 		return s.SyncOrders(ctx, shop, since, counter, progress)
 	}
 	if err != nil {
 		return p, fmt.Errorf("backfill: %w", err)
 	}
-	run.Finished, run.Checkpoint = true, ""
+	run.Checkpoint = ""
 	p.Elapsed = s.now().Sub(start)
-	if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
-		return p, err
+	if err := s.sync.FinishSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+		return p, fmt.Errorf("backfill: %w", err)
 	}
 	return p, nil
 }
@@ -433,9 +450,12 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 	}
 	p := SyncProgress{}
 	if found && !run.Finished && run.Since.Equal(since.UTC()) && run.PageInfo != "" {
+		if run, err = s.claimSyncRun(ctx, shop.ID, run); err != nil {
+			return p, fmt.Errorf("backfill: %w", err)
+		}
 		p.Resumed, p.Pages, p.Orders = true, run.Pages, run.Orders
 	} else {
-		run = SyncRun{Since: since.UTC(), StartedAt: s.now().UTC()}
+		run = SyncRun{ID: uuid.NewString(), Since: since.UTC(), StartedAt: s.now().UTC()} // its first page starts it
 	}
 	if counter != nil {
 		if total, err := counter.CountOrders(ctx, shop, since); err == nil {
@@ -472,6 +492,16 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		}
 		req = PageRequest{PageInfo: page.NextPageInfo, Limit: req.Limit}
 	}
+}
+
+// claimSyncRun has a new run take over the stored progress to resume it.
+func (s *Syncer) claimSyncRun(ctx context.Context, shopID int64, stored SyncRun) (SyncRun, error) {
+	id := uuid.NewString()
+	if err := s.sync.ClaimSyncRun(context.WithoutCancel(ctx), shopID, stored, id); err != nil {
+		return SyncRun{}, err
+	}
+	stored.ID = id
+	return stored, nil
 }
 
 // saveSyncBatch builds a backfill's batch and saves it as history with the

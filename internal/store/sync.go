@@ -311,6 +311,7 @@ func (o *Orders) ForgetShop(ctx context.Context, shopID int64) (bool, error) {
 
 type syncRunRow struct {
 	ShopID     int64 `gorm:"primaryKey;autoIncrement:false"`
+	RunID      string
 	Since      *time.Time
 	PageInfo   string
 	Checkpoint string
@@ -333,7 +334,7 @@ func (o *Orders) SyncRun(ctx context.Context, shopID int64) (orders.SyncRun, boo
 	if err != nil {
 		return orders.SyncRun{}, false, fmt.Errorf("sync run: %w", err)
 	}
-	run := orders.SyncRun{PageInfo: r.PageInfo, Checkpoint: r.Checkpoint, Pages: r.Pages, Orders: r.Orders, Finished: r.Finished, StartedAt: r.StartedAt.UTC()}
+	run := orders.SyncRun{ID: r.RunID, PageInfo: r.PageInfo, Checkpoint: r.Checkpoint, Pages: r.Pages, Orders: r.Orders, Finished: r.Finished, StartedAt: r.StartedAt.UTC()}
 	if r.Since != nil {
 		run.Since = r.Since.UTC()
 	}
@@ -381,27 +382,64 @@ func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, prepared order
 }
 
 // advanceSyncRun saves the progress after a backfill's batch: a run's
-// first batch (run.Pages 1) starts it whatever is stored; any later one
-// only moves the stored progress on from the batch before it. A batch
-// whose stored progress another sync of the shop moved saves nothing:
-// without the check it could store a checkpoint beyond orders nobody
-// stored. (Pages alone tell the runs apart only while their counts
-// differ.) The batches commit synchronously: an asynchronous commit, 7-8%
-// faster, could lose the last batches in a Postgres restart under a
-// running backfill, and the run's unconditional end could then be stored
-// over them.
+// first batch (run.Pages 1) starts it whatever is stored, as SaveSyncRun
+// does (its whole progress, run.ID and `since` with it, replaces the
+// stored one); any later one only moves on the progress its own run
+// stored after the batch before it. A batch whose stored progress another
+// sync of the shop took over saves nothing: without the check it could
+// store a checkpoint beyond orders nobody stored, or one run's checkpoint
+// under the other's `since` (before run ids, two runs whose page counts
+// lined up did). The batches commit synchronously: an asynchronous commit,
+// 7-8% faster, could lose the last batches in a Postgres restart under a
+// running backfill, and the run's end could then be stored over them.
 func (o *Orders) advanceSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
 	if run.Pages <= 1 {
 		return o.SaveSyncRun(ctx, shopID, run)
 	}
+	return o.moveSyncRun(ctx, shopID, run, run.Pages-1, fmt.Sprintf("batch %d", run.Pages))
+}
+
+// moveSyncRun stores run over the shop's progress if that is still run's
+// own (run.ID) at `pages` pages, not finished; ErrSyncRunMoved otherwise.
+func (o *Orders) moveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun, pages int, what string) error {
 	cols := map[string]any{"page_info": run.PageInfo, "checkpoint": run.Checkpoint, "pages": run.Pages, "orders": run.Orders,
 		"finished": run.Finished, "updated_at": time.Now().UTC()}
-	res := o.s.db.WithContext(ctx).Model(&syncRunRow{}).Where("shop_id = ? AND pages = ? AND NOT finished", shopID, run.Pages-1).Updates(cols)
+	res := o.s.db.WithContext(ctx).Model(&syncRunRow{}).
+		Where("shop_id = ? AND run_id = ? AND pages = ? AND NOT finished", shopID, run.ID, pages).Updates(cols)
 	if res.Error != nil {
 		return fmt.Errorf("save sync run: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("save sync run: batch %d: %w", run.Pages, orders.ErrSyncRunMoved)
+		return fmt.Errorf("save sync run: %s: %w", what, orders.ErrSyncRunMoved)
+	}
+	return nil
+}
+
+// FinishSyncRun stores the end of a backfill (run.Finished, its last
+// progress) if the shop's progress is still run's own at run.Pages pages;
+// ErrSyncRunMoved, storing nothing, if another sync took it over.
+func (o *Orders) FinishSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
+	run.Finished = true
+	return o.moveSyncRun(ctx, shopID, run, run.Pages, "end")
+}
+
+// ClaimSyncRun has the run named id take over the shop's stored progress
+// to resume it, if that is still `stored` (the same run, at the same page,
+// not finished); ErrSyncRunMoved otherwise: of two syncs resuming one run,
+// one goes on and the other stops before it reads anything.
+func (o *Orders) ClaimSyncRun(ctx context.Context, shopID int64, stored orders.SyncRun, id string) error {
+	if id == "" || id == stored.ID {
+		return fmt.Errorf("claim sync run: a new run id is needed: %w", orders.ErrInvalidInput)
+	}
+	res := o.s.db.WithContext(ctx).Model(&syncRunRow{}).
+		Where("shop_id = ? AND run_id = ? AND pages = ? AND checkpoint = ? AND page_info = ? AND NOT finished",
+			shopID, stored.ID, stored.Pages, stored.Checkpoint, stored.PageInfo).
+		Updates(map[string]any{"run_id": id, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return fmt.Errorf("claim sync run: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("claim sync run: %w", orders.ErrSyncRunMoved)
 	}
 	return nil
 }
@@ -442,9 +480,10 @@ func (o *Orders) RefreshPlannerStats(ctx context.Context) error {
 	return nil
 }
 
-// SaveSyncRun records a backfill's progress.
+// SaveSyncRun starts a backfill: run (named by run.ID) becomes the shop's
+// progress whatever was stored, and another run's next write stops it.
 func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
-	r := syncRunRow{ShopID: shopID, PageInfo: run.PageInfo, Checkpoint: run.Checkpoint, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
+	r := syncRunRow{ShopID: shopID, RunID: run.ID, PageInfo: run.PageInfo, Checkpoint: run.Checkpoint, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
 		StartedAt: run.StartedAt.UTC(), UpdatedAt: time.Now().UTC()}
 	if !run.Since.IsZero() {
 		since := run.Since.UTC()
@@ -452,7 +491,7 @@ func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 	}
 	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "shop_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"since", "page_info", "checkpoint", "pages", "orders", "finished", "started_at", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"run_id", "since", "page_info", "checkpoint", "pages", "orders", "finished", "started_at", "updated_at"}),
 	}).Create(&r).Error
 	if err != nil {
 		return fmt.Errorf("save sync run: %w", err)
