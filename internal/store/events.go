@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -393,19 +394,32 @@ func takeSequences(tx *gorm.DB, shopID int64, ids, counts []int64, last func(ord
 	if isPostgres(tx) {
 		return pgTakeSequences(tx, shopID, ids, counts, last)
 	}
-	for start := 0; start < len(ids); start += idChunk {
-		chunk := ids[start:min(start+idChunk, len(ids))]
-		values := make([]string, 0, len(chunk))
-		args := make([]any, 0, 5*len(chunk))
-		for i, id := range chunk {
-			values = append(values, "(?, ?, "+eventsMaxSequence("?", "?")+" + ?)")
-			args = append(args, shopID, id, shopID, id, counts[start+i])
+	// The orders and counts go in as one JSON array of [order_id, n]
+	// pairs, so the statement is small and the same whatever the number
+	// of orders: written as VALUES rows, each with its own max() subquery,
+	// SQLite parsed a statement of 250 subqueries for every batch, 14% of
+	// a 20,015-order backfill's CPU.
+	pairs := make([]byte, 0, 24*len(ids)+2)
+	pairs = append(pairs, '[')
+	for i, id := range ids {
+		if i > 0 {
+			pairs = append(pairs, ',')
 		}
-		err := queryRows(tx, "INSERT INTO event_sequences (shop_id, order_id, last) VALUES "+strings.Join(values, ", ")+
-			sequenceConflict("max"), args, scanSequences(last))
-		if err != nil {
-			return fmt.Errorf("sequences of %d orders: %w", len(chunk), err)
-		}
+		pairs = append(pairs, '[')
+		pairs = strconv.AppendInt(pairs, id, 10)
+		pairs = append(pairs, ',')
+		pairs = strconv.AppendInt(pairs, counts[i], 10)
+		pairs = append(pairs, ']')
+	}
+	pairs = append(pairs, ']')
+	// WHERE true: SQLite's parser needs it between a SELECT and an upsert's ON.
+	err := queryRows(tx, `INSERT INTO event_sequences (shop_id, order_id, last)
+		SELECT ?, u.order_id, `+eventsMaxSequence("?", "u.order_id")+` + u.n
+		FROM (SELECT json_extract(j.value, '$[0]') AS order_id, json_extract(j.value, '$[1]') AS n FROM json_each(?) AS j ORDER BY j.key) AS u
+		WHERE true`+sequenceConflict("max"),
+		[]any{shopID, shopID, string(pairs)}, scanSequences(last))
+	if err != nil {
+		return fmt.Errorf("sequences of %d orders: %w", len(ids), err)
 	}
 	return nil
 }
