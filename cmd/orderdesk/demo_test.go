@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -158,11 +159,30 @@ func TestDemoRuns(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	resp, err = http.Get(m[3] + "/") // the sandbox answers where the banner says
+	// Everything the demo did (its backfills, the second shop's install,
+	// the reads and the refund) went through GraphQL: the sandbox, where
+	// the banner says, counts no REST call and no refused document.
+	resp, err = http.Get(m[3] + "/sandbox/calls")
 	if err != nil {
 		t.Fatalf("sandbox at %s: %v", m[3], err)
 	}
+	var calls struct {
+		Operations map[string]int `json:"operations"`
+		REST       *int           `json:"rest"`
+		Refused    []string       `json:"refused_documents"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&calls)
 	resp.Body.Close()
+	if err != nil || calls.REST == nil || calls.Refused == nil {
+		t.Fatalf("GET /sandbox/calls: %+v, %v", calls, err)
+	}
+	graphql := 0
+	for _, n := range calls.Operations {
+		graphql += n
+	}
+	if *calls.REST != 0 || len(calls.Refused) != 0 || graphql == 0 || calls.Operations[shopifysandbox.OpRefundCreate] == 0 {
+		t.Errorf("the demo's calls to the sandbox: %d REST, refused %q, operations %v; want GraphQL only", *calls.REST, calls.Refused, calls.Operations)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v", err)

@@ -2,7 +2,9 @@ package shopifysandbox
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -15,7 +17,8 @@ import (
 //	GET    /sandbox/faults   the faults applied so far
 //	POST   /sandbox/chaos    a Chaos as JSON: random seeded faults
 //	GET    /sandbox/ledger   every refund made, with its key and note
-//	GET    /sandbox/calls    calls per operation
+//	GET    /sandbox/calls    calls per operation, REST calls (orderdesk
+//	                         makes none) and refused GraphQL documents
 //
 // It reports whether it handled the path.
 func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path string) bool {
@@ -45,12 +48,13 @@ func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path s
 		writeJSON(w, http.StatusOK, map[string]any{"refunds": s.Ledger()})
 	case path == "calls" && r.Method == http.MethodGet:
 		s.mu.Lock()
-		calls := make(map[string]int, len(s.calls))
-		for k, v := range s.calls {
-			calls[k] = v
-		}
+		calls := maps.Clone(s.calls)
+		rest, refused := s.restCalls, slices.Clone(s.refused)
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, calls)
+		if refused == nil {
+			refused = []string{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"operations": calls, "rest": rest, "refused_documents": refused})
 	default:
 		return false
 	}
