@@ -169,19 +169,20 @@ func TestDemoRuns(t *testing.T) {
 	var calls struct {
 		Operations map[string]int `json:"operations"`
 		REST       *int           `json:"rest"`
+		Unserved   *int           `json:"unserved_documents"`
 		Refused    []string       `json:"refused_documents"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&calls)
 	resp.Body.Close()
-	if err != nil || calls.REST == nil || calls.Refused == nil {
+	if err != nil || calls.REST == nil || calls.Unserved == nil || calls.Refused == nil {
 		t.Fatalf("GET /sandbox/calls: %+v, %v", calls, err)
 	}
 	graphql := 0
 	for _, n := range calls.Operations {
 		graphql += n
 	}
-	if *calls.REST != 0 || len(calls.Refused) != 0 || graphql == 0 || calls.Operations[shopifysandbox.OpRefundCreate] == 0 {
-		t.Errorf("the demo's calls to the sandbox: %d REST, refused %q, operations %v; want GraphQL only", *calls.REST, calls.Refused, calls.Operations)
+	if *calls.REST != 0 || *calls.Unserved != 0 || len(calls.Refused) != 0 || graphql == 0 || calls.Operations[shopifysandbox.OpRefundCreate] == 0 {
+		t.Errorf("the demo's calls to the sandbox: %d REST, %d unserved, refused %q, GraphQL operations %v; want GraphQL only, all served", *calls.REST, *calls.Unserved, calls.Refused, calls.Operations)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -2,9 +2,7 @@ package shopifysandbox
 
 import (
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"time"
 )
 
@@ -17,8 +15,9 @@ import (
 //	GET    /sandbox/faults   the faults applied so far
 //	POST   /sandbox/chaos    a Chaos as JSON: random seeded faults
 //	GET    /sandbox/ledger   every refund made, with its key and note
-//	GET    /sandbox/calls    calls per operation, REST calls (orderdesk
-//	                         makes none) and refused GraphQL documents
+//	GET    /sandbox/calls    what the sandbox counted (CallReport): GraphQL
+//	                         calls per operation, REST calls (orderdesk makes
+//	                         none), documents not served or refused
 //
 // It reports whether it handled the path.
 func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path string) bool {
@@ -47,14 +46,7 @@ func (s *Sandbox) serveFaultAdmin(w http.ResponseWriter, r *http.Request, path s
 	case path == "ledger" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, map[string]any{"refunds": s.Ledger()})
 	case path == "calls" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		calls := maps.Clone(s.calls)
-		rest, refused := s.restCalls, slices.Clone(s.refused)
-		s.mu.Unlock()
-		if refused == nil {
-			refused = []string{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"operations": calls, "rest": rest, "refused_documents": refused})
+		writeJSON(w, http.StatusOK, s.CallReport())
 	default:
 		return false
 	}

@@ -39,14 +39,13 @@ type gqlLocation struct {
 func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request, version string) {
 	var req gqlRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		s.noteUnserved()
 		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []gqlError{{Message: "invalid JSON body"}}})
 		return
 	}
 	parsed, perrs := parseGraphQL(version, req)
 	if len(perrs) > 0 {
-		s.mu.Lock()
-		s.refused = append(s.refused, perrs[0].Message)
-		s.mu.Unlock()
+		s.noteRefused(perrs[0].Message)
 		s.writeGraphQL(w, nil, perrs)
 		return
 	}
@@ -68,6 +67,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request, version s
 	case strings.Contains(req.Query, "job("), strings.Contains(req.Query, "node("):
 		op = OpJob
 	default:
+		s.noteUnserved()
 		writeJSON(w, http.StatusOK, map[string]any{"errors": []gqlError{{Message: "sandbox: unsupported operation"}}})
 		return
 	}

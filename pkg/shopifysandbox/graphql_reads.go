@@ -528,6 +528,7 @@ func gqlTransaction(t goshopify.Transaction, cur, pres string) map[string]any {
 func (s *Sandbox) serveRead(w http.ResponseWriter, r *http.Request, p *parsedRequest) {
 	op := readOp(p.rootFields())
 	if op == "" {
+		s.noteUnserved()
 		s.writeGraphQL(w, nil, []gqlError{{Message: fmt.Sprintf("sandbox: query %v is not served", p.rootFields())}})
 		return
 	}

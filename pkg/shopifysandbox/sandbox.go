@@ -139,8 +139,10 @@ type Sandbox struct {
 	chaosRand    *rand.Rand
 	nextID       uint64
 	throttled    int
-	restCalls    int      // REST Admin API requests, whatever their outcome
-	refused      []string // GraphQL documents refused as invalid: the first error of each
+	restCalls    int            // REST Admin API requests, whatever their outcome or path
+	restOps      map[string]int // of calls, those made through REST, by operation
+	unserved     int            // GraphQL requests not served: a body that is not JSON, an operation the sandbox does not serve
+	refused      []string       // GraphQL documents refused as invalid: the first error of each
 	refundInputs []json.RawMessage
 	webhooks     []goshopify.Webhook
 	hookURL      string
@@ -173,6 +175,7 @@ func New(opts Options) *Sandbox {
 		transactions: map[uint64][]goshopify.Transaction{},
 		events:       map[uint64][]goshopify.FulfillmentEvent{},
 		calls:        map[string]int{},
+		restOps:      map[string]int{},
 		refundKeys:   map[string]uint64{},
 		jobs:         map[string]*cancelJob{},
 		nextID:       900000000,
@@ -282,9 +285,10 @@ func (s *Sandbox) RefundInputs() []json.RawMessage {
 	return slices.Clone(s.refundInputs)
 }
 
-// RESTCalls is how many REST Admin API requests the sandbox received
-// (faulted and throttled ones included): Shopify's REST API is legacy, and
-// orderdesk is meant to make none.
+// RESTCalls is how many REST Admin API requests the sandbox received, at
+// any path and whatever their outcome (not found, refused, faulted,
+// throttled): Shopify's REST API is legacy, and orderdesk is meant to make
+// none.
 func (s *Sandbox) RESTCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -337,6 +341,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	version, rest, _ := strings.Cut(rest, "/")
 	parts := strings.Split(strings.TrimSuffix(rest, ".json"), "/")
+	if !isGraphQLPath(r.Method, parts) {
+		s.noteREST() // whatever follows: a path not served, a token refused
+	}
 	op, handler := s.route(r.Method, parts)
 	if op == "" {
 		writeErrors(w, http.StatusNotFound, "Not Found")
@@ -353,7 +360,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.calls[op]++
-	s.restCalls++
+	s.restOps[op]++
 	fault := s.takeFault(op)
 	level, limited := s.takeBucket()
 	s.mu.Unlock()
@@ -407,9 +414,86 @@ func (s *Sandbox) takeBucket() (level float64, limited bool) {
 	return s.level, false
 }
 
+// isGraphQLPath is whether a request to /admin/api/{version}/ with path
+// parts p is one to the GraphQL Admin API.
+func isGraphQLPath(method string, p []string) bool {
+	return method == http.MethodPost && len(p) == 1 && p[0] == "graphql"
+}
+
+// noteREST counts a request to the REST Admin API.
+func (s *Sandbox) noteREST() {
+	s.mu.Lock()
+	s.restCalls++
+	s.mu.Unlock()
+}
+
+// noteRefused records a GraphQL document refused as invalid.
+func (s *Sandbox) noteRefused(msg string) {
+	s.mu.Lock()
+	s.refused = append(s.refused, msg)
+	s.mu.Unlock()
+}
+
+// noteUnserved counts a GraphQL request the sandbox did not serve.
+func (s *Sandbox) noteUnserved() {
+	s.mu.Lock()
+	s.unserved++
+	s.mu.Unlock()
+}
+
+// CallReport is what a sandbox counted of the requests made to it, as
+// GET /sandbox/calls answers.
+type CallReport struct {
+	// Operations counts the GraphQL requests served, by operation.
+	Operations map[string]int `json:"operations"`
+	// REST counts every request to the REST Admin API (orderdesk makes
+	// none), whatever its path or outcome; RESTOperations those served, by
+	// operation.
+	REST           int            `json:"rest"`
+	RESTOperations map[string]int `json:"rest_operations"`
+	// Unserved counts GraphQL requests not served (a body that is not
+	// JSON, a valid document the sandbox does not serve), and Refused
+	// holds the first error of each document refused as invalid against
+	// the schema.
+	Unserved int      `json:"unserved_documents"`
+	Refused  []string `json:"refused_documents"`
+}
+
+// CallReport reports what the sandbox counted of the requests made to it.
+func (s *Sandbox) CallReport() CallReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := CallReport{Operations: map[string]int{}, REST: s.restCalls, RESTOperations: maps.Clone(s.restOps), Unserved: s.unserved, Refused: slices.Clone(s.refused)}
+	for op, n := range s.calls {
+		if g := n - s.restOps[op]; g > 0 {
+			c.Operations[op] = g
+		}
+	}
+	if c.RESTOperations == nil {
+		c.RESTOperations = map[string]int{}
+	}
+	if c.Refused == nil {
+		c.Refused = []string{}
+	}
+	return c
+}
+
+// add sums o into c.
+func (c *CallReport) add(o CallReport) {
+	for op, n := range o.Operations {
+		c.Operations[op] += n
+	}
+	for op, n := range o.RESTOperations {
+		c.RESTOperations[op] += n
+	}
+	c.REST += o.REST
+	c.Unserved += o.Unserved
+	c.Refused = append(c.Refused, o.Refused...)
+}
+
 func (s *Sandbox) route(method string, p []string) (string, http.HandlerFunc) {
 	switch {
-	case method == http.MethodPost && len(p) == 1 && p[0] == "graphql":
+	case isGraphQLPath(method, p):
 		return "graphql", nil
 	case method == http.MethodPost && len(p) == 1 && p[0] == "webhooks":
 		return OpWebhooksCreate, s.createWebhook

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -122,6 +123,28 @@ func (m *Shops) Exchanges(outcome string) int {
 	return m.exchanges[outcome]
 }
 
+// ShopsCallReport is what the front's shops counted: their sum, and each
+// shop's.
+type ShopsCallReport struct {
+	CallReport
+	Shops map[string]CallReport `json:"shops"`
+}
+
+// CallReport sums what every shop's sandbox counted (GET /sandbox/calls
+// naming no shop); naming one (?shop=) asks that shop's sandbox alone.
+func (m *Shops) CallReport() ShopsCallReport {
+	m.mu.Lock()
+	shops := maps.Clone(m.shops)
+	m.mu.Unlock()
+	out := ShopsCallReport{CallReport: CallReport{Operations: map[string]int{}, RESTOperations: map[string]int{}, Refused: []string{}}, Shops: map[string]CallReport{}}
+	for domain, sb := range shops {
+		c := sb.CallReport()
+		out.Shops[domain] = c
+		out.add(c)
+	}
+	return out
+}
+
 // ServeHTTP routes a request to its shop.
 func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	domain := r.Header.Get("X-Shopify-Shop-Domain")
@@ -136,6 +159,10 @@ func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		domain = m.first
 		m.mu.Unlock()
 	}
+	if r.URL.Path == "/sandbox/calls" && r.Method == http.MethodGet && r.Header.Get("X-Shopify-Shop-Domain") == "" && r.URL.Query().Get("shop") == "" {
+		writeJSON(w, http.StatusOK, m.CallReport()) // a question about every shop
+		return
+	}
 	sb := m.Shop(domain)
 	if sb == nil {
 		writeErrors(w, http.StatusNotFound, "Not Found: no shop "+domain)
@@ -149,14 +176,19 @@ func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.accessToken(w, r, domain)
 		return
 	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
+		version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/admin/api/"), "/")
+		graphql := isGraphQLPath(r.Method, strings.Split(strings.TrimSuffix(rest, ".json"), "/"))
 		m.mu.Lock()
 		g, ok := m.tokens[r.Header.Get("X-Shopify-Access-Token")]
 		m.mu.Unlock()
 		if !ok || g.shop != domain {
+			if !graphql {
+				sb.noteREST() // refused here, so the shop's sandbox never counts it
+			}
 			writeErrors(w, http.StatusUnauthorized, "[API] Invalid API key or access token (unrecognized login or wrong password)")
 			return
 		}
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/graphql.json") && m.accessScopes(w, r, g) {
+		if graphql && m.accessScopes(w, r, sb, version, g) {
 			return
 		}
 		// The shop's sandbox knows one token: the front has checked this
@@ -168,20 +200,25 @@ func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // accessScopes answers the currentAppInstallation query (which scopes the
-// calling token carries); false for any other GraphQL request, whose body
-// is left for the shop's sandbox.
-func (m *Shops) accessScopes(w http.ResponseWriter, r *http.Request, g grant) bool {
+// calling token carries), validated against the version's schema like
+// every document the shop's sandbox serves (a refusal is recorded there);
+// false for any other GraphQL request, whose body is left for the shop's
+// sandbox.
+func (m *Shops) accessScopes(w http.ResponseWriter, r *http.Request, sb *Sandbox, version string, g grant) bool {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		writeErrors(w, http.StatusBadRequest, "unreadable body")
 		return true
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var req struct {
-		Query string `json:"query"`
-	}
+	var req gqlRequest
 	if json.Unmarshal(body, &req) != nil || !strings.Contains(req.Query, "currentAppInstallation") {
 		return false
+	}
+	if _, perrs := parseGraphQL(version, req); len(perrs) > 0 {
+		sb.noteRefused(perrs[0].Message)
+		sb.writeGraphQL(w, nil, perrs)
+		return true
 	}
 	handles := make([]map[string]string, 0, len(g.scopes))
 	for _, s := range g.scopes {
