@@ -166,16 +166,35 @@ func TestDemoRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sandbox at %s: %v", m[3], err)
 	}
-	var calls struct {
-		Operations map[string]int `json:"operations"`
-		REST       *int           `json:"rest"`
-		Unserved   *int           `json:"unserved_documents"`
-		Refused    []string       `json:"refused_documents"`
+	type callReport struct {
+		Operations map[string]int        `json:"operations"`
+		REST       *int                  `json:"rest"`
+		Unserved   *int                  `json:"unserved_documents"`
+		Refused    []string              `json:"refused_documents"`
+		Shops      map[string]callReport `json:"shops"`
 	}
+	var calls, secondCalls callReport
 	err = json.NewDecoder(resp.Body).Decode(&calls)
 	resp.Body.Close()
 	if err != nil || calls.REST == nil || calls.Unserved == nil || calls.Refused == nil {
 		t.Fatalf("GET /sandbox/calls: %+v, %v", calls, err)
+	}
+	// Naming no shop, it answers for both: the second shop's calls (its
+	// install's backfill, the reads with its key) are in the sum and
+	// under its domain.
+	resp, err = http.Get(m[3] + "/sandbox/calls?shop=" + second[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&secondCalls)
+	resp.Body.Close()
+	if err != nil || len(secondCalls.Operations) == 0 || len(calls.Shops) != 2 {
+		t.Fatalf("the second shop's calls %+v (%v); GET /sandbox/calls answers for %d shops, want 2", secondCalls, err, len(calls.Shops))
+	}
+	for op, n := range secondCalls.Operations {
+		if calls.Operations[op] < n || calls.Shops[second[1]].Operations[op] != n {
+			t.Errorf("operation %s: the second shop counts %d, GET /sandbox/calls %d in all and %d under %s", op, n, calls.Operations[op], calls.Shops[second[1]].Operations[op], second[1])
+		}
 	}
 	graphql := 0
 	for _, n := range calls.Operations {
