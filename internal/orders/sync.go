@@ -43,10 +43,10 @@ type SyncStore interface {
 	PrepareSyncBatch(ctx context.Context, shopID int64, list []Order, timeline []TimelineEvent) (PreparedBatch, error)
 	// SaveSyncBatch stores a prepared batch as history (SaveOrders with
 	// history set) and the run's progress after it in one transaction.
-	// A run's first batch (run.Pages 1) starts it, as SaveSyncRun does;
-	// beyond it the stored progress must be the run's own (run.ID) after
-	// the batch before (run.Pages-1 pages, not finished), or nothing is
-	// saved and the error wraps ErrSyncRunMoved.
+	// The stored progress must be the run's own (run.ID) after the batch
+	// before (run.Pages-1 pages, not finished; a run starts with
+	// SaveSyncRun at 0 pages), or nothing is saved and the error wraps
+	// ErrSyncRunMoved.
 	SaveSyncBatch(ctx context.Context, shopID int64, b PreparedBatch, run SyncRun) error
 }
 
@@ -455,7 +455,10 @@ func (s *Syncer) SyncOrders(ctx context.Context, shop tenant.Shop, since time.Ti
 		}
 		p.Resumed, p.Pages, p.Orders = true, run.Pages, run.Orders
 	} else {
-		run = SyncRun{ID: uuid.NewString(), Since: since.UTC(), StartedAt: s.now().UTC()} // its first page starts it
+		run = SyncRun{ID: uuid.NewString(), Since: since.UTC(), StartedAt: s.now().UTC()}
+		if err := s.sync.SaveSyncRun(context.WithoutCancel(ctx), shop.ID, run); err != nil {
+			return p, err
+		}
 	}
 	if counter != nil {
 		if total, err := counter.CountOrders(ctx, shop, since); err == nil {

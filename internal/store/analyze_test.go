@@ -33,6 +33,9 @@ func TestPlannerStatsNeverHoldABatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	if err := s.Orders().SaveSyncRun(ctx, shop.ID, orders.SyncRun{StartedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
 	run := orders.SyncRun{Checkpoint: "cp-1", Pages: 1, StartedAt: time.Now().UTC()}
 	if err := saveSyncBatch(ctx, s.Orders(), shop.ID, nil, run); err != nil {
 		t.Fatalf("save batch 1: %v", err)

@@ -49,7 +49,10 @@ func TestSaveKeepsTheNewestCopyOfARepeatedOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SaveSyncBatch(ctx, sh.ID, batch, orders.SyncRun{StartedAt: base}); err != nil {
+		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SaveSyncBatch(ctx, sh.ID, batch, orders.SyncRun{StartedAt: base, Pages: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := st.GetOrder(ctx, sh.ID, 3); err != nil || got.Source.Email != b.Source.Email {

@@ -201,6 +201,9 @@ func TestSaveSyncBatchKeepsOrdersAndCheckpointTogether(t *testing.T) {
 		a := shop(t, s, "a.myshopify.com")
 		st := s.Orders()
 		run := orders.SyncRun{StartedAt: base, Checkpoint: "cp0"}
+		if err := st.SaveSyncRun(ctx, a.ID, run); err != nil {
+			t.Fatal(err)
+		}
 		first := []orders.Order{order(1, 7, base, "paid"), order(2, 8, base, "paid")}
 		run1 := run
 		run1.Orders, run1.Pages, run1.Checkpoint = 2, 1, "cp1"

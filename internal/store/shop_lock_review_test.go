@@ -156,6 +156,9 @@ func TestReview10RaceForgetShop(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base}); err != nil {
+				return err
+			}
 			return st.SaveSyncBatch(ctx, sh.ID, b, orders.SyncRun{StartedAt: base, Pages: 1, Orders: 1})
 		})
 		time.Sleep(30 * time.Millisecond)

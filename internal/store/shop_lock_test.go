@@ -66,6 +66,9 @@ func fill(t *testing.T, s *store.Store, shopID, firstID int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SaveSyncRun(ctx, shopID, orders.SyncRun{StartedAt: base}); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.SaveSyncBatch(ctx, shopID, b, orders.SyncRun{StartedAt: base, Pages: 1, Orders: 1, Checkpoint: "cp"}); err != nil {
 		t.Fatal(err)
 	}

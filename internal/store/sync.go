@@ -381,21 +381,17 @@ func (o *Orders) SaveSyncBatch(ctx context.Context, shopID int64, prepared order
 	})
 }
 
-// advanceSyncRun saves the progress after a backfill's batch: a run's
-// first batch (run.Pages 1) starts it whatever is stored, as SaveSyncRun
-// does (its whole progress, run.ID and `since` with it, replaces the
-// stored one); any later one only moves on the progress its own run
-// stored after the batch before it. A batch whose stored progress another
-// sync of the shop took over saves nothing: without the check it could
-// store a checkpoint beyond orders nobody stored, or one run's checkpoint
-// under the other's `since` (before run ids, two runs whose page counts
-// lined up did). The batches commit synchronously: an asynchronous commit,
-// 7-8% faster, could lose the last batches in a Postgres restart under a
-// running backfill, and the run's end could then be stored over them.
+// advanceSyncRun saves the progress after a backfill's batch: it only
+// moves on the progress its own run (run.ID) stored after the batch before
+// it (a run's start, SaveSyncRun, stores 0 pages). A batch whose stored
+// progress another sync of the shop took over saves nothing: without the
+// check it could store a checkpoint beyond orders nobody stored, or one
+// run's checkpoint under the other's `since` (before run ids, two runs
+// whose page counts lined up did). The batches commit synchronously: an
+// asynchronous commit, 7-8% faster, could lose the last batches in a
+// Postgres restart under a running backfill, and the run's end could then
+// be stored over them.
 func (o *Orders) advanceSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
-	if run.Pages <= 1 {
-		return o.SaveSyncRun(ctx, shopID, run)
-	}
 	return o.moveSyncRun(ctx, shopID, run, run.Pages-1, fmt.Sprintf("batch %d", run.Pages))
 }
 
@@ -482,6 +478,7 @@ func (o *Orders) RefreshPlannerStats(ctx context.Context) error {
 
 // SaveSyncRun starts a backfill: run (named by run.ID) becomes the shop's
 // progress whatever was stored, and another run's next write stops it.
+// tenant.ErrNotFound when the shop is gone (shop/redact).
 func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
 	r := syncRunRow{ShopID: shopID, RunID: run.ID, PageInfo: run.PageInfo, Checkpoint: run.Checkpoint, Pages: run.Pages, Orders: run.Orders, Finished: run.Finished,
 		StartedAt: run.StartedAt.UTC(), UpdatedAt: time.Now().UTC()}
@@ -489,10 +486,23 @@ func (o *Orders) SaveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 		since := run.Since.UTC()
 		r.Since = &since
 	}
-	err := o.s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "shop_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"run_id", "since", "page_info", "checkpoint", "pages", "orders", "finished", "started_at", "updated_at"}),
-	}).Create(&r).Error
+	err := o.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The shop's row, held (Postgres) until the row is written: a
+		// shop/redact under way finishes first, and a start after it is
+		// refused as the shop's other writes are.
+		if err := holdShops(tx, shopID); err != nil {
+			return err
+		}
+		if !isPostgres(tx) { // where the shop's key would refuse the row with an error of its own
+			if _, err := shopOf(tx, shopID); err != nil {
+				return err
+			}
+		}
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "shop_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"run_id", "since", "page_info", "checkpoint", "pages", "orders", "finished", "started_at", "updated_at"}),
+		}).Create(&r).Error
+	})
 	if err != nil {
 		return fmt.Errorf("save sync run: %w", err)
 	}

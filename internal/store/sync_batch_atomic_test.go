@@ -129,6 +129,9 @@ func TestSyncBatchRacingWebhooks(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*rounds)
 		wg.Add(2)
+		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base}); err != nil {
+			t.Fatal(err)
+		}
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
@@ -202,6 +205,9 @@ func TestSyncBatchThroughTracedConnections(t *testing.T) {
 			}
 			sh := shop(t, s, "traced.myshopify.com")
 			st := s.Orders()
+			if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base}); err != nil {
+				t.Fatal(err)
+			}
 			run := orders.SyncRun{StartedAt: base, Pages: 1, Orders: 2, Checkpoint: "cp1"}
 			if err := saveSyncBatch(ctx, st, sh.ID, []orders.Order{order(1, 7, base, "paid"), order(2, 8, base, "paid")}, run); err != nil {
 				t.Fatal(err)

@@ -39,6 +39,9 @@ func TestPreparedSyncBatchKeepsANewerWebhookWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := listEvents(t, s, sh.ID, events.Filter{})
+		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base}); err != nil {
+			t.Fatal(err)
+		}
 		if err := st.SaveSyncBatch(ctx, sh.ID, prepared, orders.SyncRun{StartedAt: base, Checkpoint: "cp1", Orders: 2, Pages: 1}); err != nil {
 			t.Fatal(err)
 		}

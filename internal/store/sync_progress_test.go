@@ -13,16 +13,17 @@ import (
 // TestSyncBatchAfterLostBatchesStops: a batch whose run's stored progress
 // is not the batch before it (another sync of the shop moved it) saves
 // nothing and stops the run: its checkpoint would skip orders nobody
-// stored. The run's first batch starts
-// it whatever is stored.
+// stored. A run's first batch follows its start (SaveSyncRun, 0 pages),
+// and not another run's end.
 func TestSyncBatchAfterLostBatchesStops(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		sh := shop(t, s, "lost.myshopify.com")
 		st := s.Orders()
-		// An earlier, finished run: a new run's first batch replaces it.
-		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{StartedAt: base, Pages: 9, Orders: 9, Finished: true}); err != nil {
+		// An earlier, finished run: a new run's first batch does not
+		// follow it; the new run's start replaces it.
+		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{ID: "old", StartedAt: base, Pages: 0, Orders: 9, Finished: true}); err != nil {
 			t.Fatal(err)
 		}
 		save := func(id int64, run orders.SyncRun) error {
@@ -33,7 +34,13 @@ func TestSyncBatchAfterLostBatchesStops(t *testing.T) {
 			}
 			return st.SaveSyncBatch(ctx, sh.ID, b, run)
 		}
-		run := orders.SyncRun{StartedAt: base.Add(time.Hour), Pages: 1, Orders: 1, Checkpoint: "cp1"}
+		run := orders.SyncRun{ID: "new", StartedAt: base.Add(time.Hour), Pages: 1, Orders: 1, Checkpoint: "cp1"}
+		if err := save(1, run); !errors.Is(err, orders.ErrSyncRunMoved) {
+			t.Fatalf("a first batch before its run's start: %v, want ErrSyncRunMoved", err)
+		}
+		if err := st.SaveSyncRun(ctx, sh.ID, orders.SyncRun{ID: "new", StartedAt: run.StartedAt}); err != nil {
+			t.Fatal(err)
+		}
 		if err := save(1, run); err != nil {
 			t.Fatalf("the run's first batch: %v", err)
 		}

@@ -117,9 +117,7 @@ func TestClaimSyncRun(t *testing.T) {
 		}
 		r1 := old
 		r1.ID = "r1"
-		// Pages 1 starts a run whoever owns the progress; the claim's
-		// checks are on the batches after it.
-		if err := st.SaveSyncBatch(ctx, sh.ID, b, r1); err != nil {
+		if err := st.SaveSyncBatch(ctx, sh.ID, b, r1); err != nil { // the claimed run's next batch
 			t.Fatal(err)
 		}
 		now, _, _ := st.SyncRun(ctx, sh.ID)
