@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +33,26 @@ func TestProgressLineRateLeavesTheWaitOut(t *testing.T) {
 	}
 	if got := rate(cases[0].p); !strings.HasPrefix(got, "500 ") {
 		t.Errorf("rate = %q, want 500 orders/s", got)
+	}
+}
+
+// A run stopped because another sync took its backfill over says so, and
+// not "run again to resume" (that would stop the other); any other error
+// says how to resume. The error is matched through its wrapping.
+func TestStopLineTellsATakeoverApart(t *testing.T) {
+	t.Parallel()
+	p := orders.SyncProgress{Orders: 750}
+	moved := fmt.Errorf("backfill: save orders: save sync run: batch 4: %w", orders.ErrSyncRunMoved)
+	for _, c := range []struct {
+		err       error
+		want, not string
+	}{
+		{moved, "stopped after 750 orders: another sync of this shop has taken over the backfill", "run again with the same --since"},
+		{fmt.Errorf("backfill: %w", context.Canceled), "interrupted after 750 orders: run again with the same --since to resume", "taken over"},
+	} {
+		got := stopLine(p, c.err)
+		if !strings.Contains(got, c.want) || strings.Contains(got, c.not) {
+			t.Errorf("stopLine(%v) = %q, want %q and not %q", c.err, got, c.want, c.not)
+		}
 	}
 }

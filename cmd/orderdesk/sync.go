@@ -83,13 +83,8 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 		from = time.Now().UTC().Add(-*since).Truncate(time.Minute)
 	}
 	p, err := c.syncer.Backfill(ctx, c.shop, from, c.shopify, c.shopify, func(p orders.SyncProgress) { fmt.Fprintln(stderr, progressLine(p)) })
-	if errors.Is(err, orders.ErrSyncRunMoved) {
-		fmt.Fprintf(stderr, "stopped after %d orders: another sync of this shop took over the backfill's progress (what this one saved is kept); "+
-			"let that one finish, or stop it and run again with its --since to resume\n", p.Orders)
-		return err
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "interrupted after %d orders: run again with the same --since to resume\n", p.Orders)
+		fmt.Fprintln(stderr, stopLine(p, err))
 		return err
 	}
 	if p.Bulk {
@@ -99,6 +94,16 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 	}
 	fmt.Fprintf(stdout, "done: %d orders in %d pages, %s\n", p.Orders, p.Pages, rate(p))
 	return nil
+}
+
+// stopLine is what sync says when a run ends early: how far it got, and
+// what to do.
+func stopLine(p orders.SyncProgress, err error) string {
+	if errors.Is(err, orders.ErrSyncRunMoved) {
+		return fmt.Sprintf("stopped after %d orders: another sync of this shop has taken over the backfill (what this one saved is kept); "+
+			"let that one finish: running this one again would take the backfill back and stop that one", p.Orders)
+	}
+	return fmt.Sprintf("interrupted after %d orders: run again with the same --since to resume", p.Orders)
 }
 
 func progressLine(p orders.SyncProgress) string {

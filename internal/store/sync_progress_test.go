@@ -27,12 +27,7 @@ func TestSyncBatchAfterLostBatchesStops(t *testing.T) {
 			t.Fatal(err)
 		}
 		save := func(id int64, run orders.SyncRun) error {
-			t.Helper()
-			b, err := st.PrepareSyncBatch(ctx, sh.ID, []orders.Order{order(id, 7, base, "paid")}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st.SaveSyncBatch(ctx, sh.ID, b, run)
+			return saveSyncBatch(ctx, st, sh.ID, []orders.Order{order(id, 7, base, "paid")}, run)
 		}
 		run := orders.SyncRun{ID: "new", StartedAt: base.Add(time.Hour), Pages: 1, Orders: 1, Checkpoint: "cp1"}
 		if err := save(1, run); !errors.Is(err, orders.ErrSyncRunMoved) {

@@ -24,12 +24,7 @@ func TestSyncRunBelongsToItsRun(t *testing.T) {
 		sh := shop(t, s, "runs.myshopify.com")
 		st := s.Orders()
 		save := func(id int64, run orders.SyncRun) error {
-			t.Helper()
-			b, err := st.PrepareSyncBatch(ctx, sh.ID, []orders.Order{order(id, 7, base, "paid")}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st.SaveSyncBatch(ctx, sh.ID, b, run)
+			return saveSyncBatch(ctx, st, sh.ID, []orders.Order{order(id, 7, base, "paid")}, run)
 		}
 		sinceB := base.Add(-30 * 24 * time.Hour)
 		a := orders.SyncRun{ID: "run-a", StartedAt: base, Checkpoint: "a0"}

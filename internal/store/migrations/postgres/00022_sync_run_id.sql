@@ -5,7 +5,14 @@
 -- other's `since`, and a resume would finish an export of the wrong window.
 -- Every write beyond a run's start now names its run; rows from before
 -- have '' (the first resume claims them).
+--
+-- Adding a column with a constant default changes only the catalogue, but
+-- takes an ACCESS EXCLUSIVE lock on sync_runs: behind a running backfill's
+-- transaction it would queue the table's every use. lock_timeout makes the
+-- migration fail fast instead, as 00020 does (goose runs it in a
+-- transaction; the deploy can be retried).
 -- +goose Up
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE sync_runs ADD COLUMN run_id TEXT NOT NULL DEFAULT '';
 
 -- +goose Down
