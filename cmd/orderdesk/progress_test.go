@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
 )
 
 // The rate and ETA leave out a bulk export's wait for Shopify's files.
@@ -49,6 +50,7 @@ func TestStopLineTellsATakeoverApart(t *testing.T) {
 	}{
 		{moved, "stopped after 750 orders: another sync of this shop has taken over the backfill", "run again with the same --since"},
 		{fmt.Errorf("backfill: %w", context.Canceled), "interrupted after 750 orders: run again with the same --since to resume", "taken over"},
+		{fmt.Errorf("backfill: save sync run: end: shop 7: %w", tenant.ErrNotFound), "stopped after 750 orders: the shop is no longer in orderdesk", "taken over"},
 	} {
 		got := stopLine(p, c.err)
 		if !strings.Contains(got, c.want) || strings.Contains(got, c.not) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/orderdesk/orderdesk/internal/config"
 	"github.com/orderdesk/orderdesk/internal/orders"
+	"github.com/orderdesk/orderdesk/internal/tenant"
 	"github.com/orderdesk/orderdesk/internal/webhooks"
 )
 
@@ -99,6 +100,9 @@ func syncCmd(ctx context.Context, args []string, env map[string]string, stdout, 
 // stopLine is what sync says when a run ends early: how far it got, and
 // what to do.
 func stopLine(p orders.SyncProgress, err error) string {
+	if errors.Is(err, tenant.ErrNotFound) {
+		return fmt.Sprintf("stopped after %d orders: the shop is no longer in orderdesk (uninstalled, and its data erased)", p.Orders)
+	}
 	if errors.Is(err, orders.ErrSyncRunMoved) {
 		return fmt.Sprintf("stopped after %d orders: another sync of this shop has taken over the backfill (what this one saved is kept); "+
 			"let that one finish: running this one again would take the backfill back and stop that one", p.Orders)

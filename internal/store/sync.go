@@ -406,9 +406,20 @@ func (o *Orders) moveSyncRun(ctx context.Context, shopID int64, run orders.SyncR
 		return fmt.Errorf("save sync run: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("save sync run: %s: %w", what, orders.ErrSyncRunMoved)
+		return o.notMoved(ctx, shopID, "save sync run: "+what)
 	}
 	return nil
+}
+
+// notMoved is the error of a conditional write to the shop's progress that
+// changed nothing: ErrSyncRunMoved (another sync took it over), or
+// tenant.ErrNotFound when the shop itself is gone (shop/redact), which no
+// other sync did.
+func (o *Orders) notMoved(ctx context.Context, shopID int64, what string) error {
+	if _, err := shopOf(o.s.db.WithContext(ctx), shopID); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, orders.ErrSyncRunMoved)
 }
 
 // FinishSyncRun stores the end of a backfill (run.Finished, its last
@@ -435,7 +446,7 @@ func (o *Orders) ClaimSyncRun(ctx context.Context, shopID int64, stored orders.S
 		return fmt.Errorf("claim sync run: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("claim sync run: %w", orders.ErrSyncRunMoved)
+		return o.notMoved(ctx, shopID, "claim sync run")
 	}
 	return nil
 }
