@@ -32,7 +32,7 @@ type SyncStore interface {
 	// end. Every write but SaveSyncRun's is taken only while the stored
 	// progress is the writer's own (run.ID) where the writer left it; if
 	// another sync took it over, nothing is written and the error wraps
-	// ErrSyncRunMoved.
+	// ErrSyncRunMoved (tenant.ErrNotFound if the shop itself is gone).
 	SyncRun(ctx context.Context, shopID int64) (SyncRun, bool, error)
 	SaveSyncRun(ctx context.Context, shopID int64, run SyncRun) error
 	ClaimSyncRun(ctx context.Context, shopID int64, stored SyncRun, id string) error

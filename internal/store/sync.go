@@ -396,7 +396,7 @@ func (o *Orders) advanceSyncRun(ctx context.Context, shopID int64, run orders.Sy
 }
 
 // moveSyncRun stores run over the shop's progress if that is still run's
-// own (run.ID) at `pages` pages, not finished; ErrSyncRunMoved otherwise.
+// own (run.ID) at `pages` pages, not finished; otherwise notMoved's error.
 func (o *Orders) moveSyncRun(ctx context.Context, shopID int64, run orders.SyncRun, pages int, what string) error {
 	cols := map[string]any{"page_info": run.PageInfo, "checkpoint": run.Checkpoint, "pages": run.Pages, "orders": run.Orders,
 		"finished": run.Finished, "updated_at": time.Now().UTC()}
@@ -424,7 +424,8 @@ func (o *Orders) notMoved(ctx context.Context, shopID int64, what string) error 
 
 // FinishSyncRun stores the end of a backfill (run.Finished, its last
 // progress) if the shop's progress is still run's own at run.Pages pages;
-// ErrSyncRunMoved, storing nothing, if another sync took it over.
+// storing nothing, ErrSyncRunMoved if another sync took it over, or
+// tenant.ErrNotFound if the shop is gone.
 func (o *Orders) FinishSyncRun(ctx context.Context, shopID int64, run orders.SyncRun) error {
 	run.Finished = true
 	return o.moveSyncRun(ctx, shopID, run, run.Pages, "end")
@@ -432,8 +433,9 @@ func (o *Orders) FinishSyncRun(ctx context.Context, shopID int64, run orders.Syn
 
 // ClaimSyncRun has the run named id take over the shop's stored progress
 // to resume it, if that is still `stored` (the same run, at the same page,
-// not finished); ErrSyncRunMoved otherwise: of two syncs resuming one run,
-// one goes on and the other stops before it reads anything.
+// not finished); ErrSyncRunMoved otherwise (tenant.ErrNotFound if the shop
+// is gone): of two syncs resuming one run, one goes on and the other stops
+// before it reads anything.
 func (o *Orders) ClaimSyncRun(ctx context.Context, shopID int64, stored orders.SyncRun, id string) error {
 	if id == "" || id == stored.ID {
 		return fmt.Errorf("claim sync run: a new run id is needed: %w", orders.ErrInvalidInput)
