@@ -334,13 +334,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r, admin)
 		return
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/admin/api/")
+	version, parts, ok := adminPath(r.URL.Path)
 	if !ok {
 		writeErrors(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	version, rest, _ := strings.Cut(rest, "/")
-	parts := strings.Split(strings.TrimSuffix(rest, ".json"), "/")
 	if !isGraphQLPath(r.Method, parts) {
 		s.noteREST() // whatever follows: a path not served, a token refused
 	}
@@ -414,6 +412,17 @@ func (s *Sandbox) takeBucket() (level float64, limited bool) {
 	return s.level, false
 }
 
+// adminPath splits an Admin API path, /admin/api/{version}/{parts}.json;
+// false for any other path.
+func adminPath(path string) (version string, parts []string, ok bool) {
+	rest, ok := strings.CutPrefix(path, "/admin/api/")
+	if !ok {
+		return "", nil, false
+	}
+	version, rest, _ = strings.Cut(rest, "/")
+	return version, strings.Split(strings.TrimSuffix(rest, ".json"), "/"), true
+}
+
 // isGraphQLPath is whether a request to /admin/api/{version}/ with path
 // parts p is one to the GraphQL Admin API.
 func isGraphQLPath(method string, p []string) bool {
@@ -468,9 +477,6 @@ func (s *Sandbox) CallReport() CallReport {
 		if g := n - s.restOps[op]; g > 0 {
 			c.Operations[op] = g
 		}
-	}
-	if c.RESTOperations == nil {
-		c.RESTOperations = map[string]int{}
 	}
 	if c.Refused == nil {
 		c.Refused = []string{}

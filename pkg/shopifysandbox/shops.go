@@ -176,8 +176,8 @@ func (m *Shops) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.accessToken(w, r, domain)
 		return
 	case strings.HasPrefix(r.URL.Path, "/admin/api/"):
-		version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/admin/api/"), "/")
-		graphql := isGraphQLPath(r.Method, strings.Split(strings.TrimSuffix(rest, ".json"), "/"))
+		version, parts, _ := adminPath(r.URL.Path)
+		graphql := isGraphQLPath(r.Method, parts)
 		m.mu.Lock()
 		g, ok := m.tokens[r.Header.Get("X-Shopify-Access-Token")]
 		m.mu.Unlock()
